@@ -1,0 +1,54 @@
+"""The composition root: builds the config-dependent parts once and passes them down.
+
+No global look-ups and no import-time side effects: everything that needs the database, the
+clock or the config receives it from an :class:`App` built here (DESIGN §4.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from bot.config import Config
+from models.db import Database
+
+
+class Clock:
+    """Wall-clock time in UTC; tests substitute :class:`FixedClock` to run a week in seconds."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+@dataclass
+class FixedClock(Clock):
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class App:
+    config: Config
+    db: Database
+    clock: Clock = field(default_factory=Clock)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.config.bot.tz
+
+    def local(self, moment: datetime) -> datetime:
+        """A stored UTC time as the team sees it."""
+        return moment.astimezone(self.tz)
+
+    def today(self) -> date:
+        return self.local(self.clock.now()).date()
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def build_app(config: Config, clock: Clock | None = None) -> App:
+    return App(config=config, db=Database.from_config(config), clock=clock or Clock())

@@ -1,0 +1,180 @@
+"""``fieldbot ticket create|list|show|import``.
+
+Registration goes through :func:`models.registry.register_ticket`, the same rules the chat dialog
+uses; every created ticket also gets a single-use customer link.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+
+from bot.csv_import import import_csv
+from handlers.i18n import t
+from handlers.views import local_time, ticket_fields, ticket_json, timeline_lines
+from models.enums import Role, ServiceType, TicketStatus
+from models.errors import DomainError
+from models.invites import create_invite, team_by_name
+from models.queries import list_tickets, people_names, ticket_by_number, timeline
+from models.registry import Registration, parse_severity
+from models.tickets import Ticket
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD") from None
+
+
+def _severity(text: str) -> int:
+    try:
+        return parse_severity(text)
+    except DomainError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a severity; use 1, 2, 3 or 4") from None
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    from bot.cli import _Parser
+
+    ticket = sub.add_parser("ticket", help="register, list, show and import tickets")
+    tsub = ticket.add_subparsers(dest="ticket_command", required=True, parser_class=_Parser)
+
+    create = tsub.add_parser("create", help="register a service request")
+    create.add_argument("--customer", required=True)
+    create.add_argument("--contact", help="contact person (default: the customer name)")
+    create.add_argument("--phone", required=True)
+    create.add_argument("--address", required=True)
+    create.add_argument("--model", required=True, help="product model")
+    create.add_argument("--serial")
+    create.add_argument("--purchased", type=_iso_date, help="purchase date YYYY-MM-DD (→ warranty)")
+    create.add_argument("--fault", required=True, help="fault symptom as the customer describes it")
+    create.add_argument("--fault-type", help="fault category for the monthly statistics")
+    create.add_argument("--severity", required=True, type=_severity, help="1 (system down) … 4 (intermittent)")
+    create.add_argument("--service", required=True, choices=[s.value for s in ServiceType])
+    create.add_argument("--billable", action="store_true")
+    create.add_argument("--team", help="team that handles it (default: the only team, if one)")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=_create)
+
+    lst = tsub.add_parser("list", help="list tickets, newest first")
+    lst.add_argument("--status", choices=[s.value for s in TicketStatus])
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=_list)
+
+    show = tsub.add_parser("show", help="a ticket's fields and timeline")
+    show.add_argument("number")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_show)
+
+    imp = tsub.add_parser("import", help="register tickets from a CSV file (all or nothing)")
+    imp.add_argument("file", type=argparse.FileType("rb"))
+    imp.set_defaults(handler=_import)
+
+
+async def _team_id(session, name: str | None) -> int | None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from models.people import Team
+
+    if name:
+        team = await team_by_name(session, name.strip())
+        if team is None:
+            raise DomainError("no_team", team=name)
+        return team.id
+    ids = (await session.scalars(select(Team.id).limit(2))).all()
+    return ids[0] if len(ids) == 1 else None
+
+
+async def _create(app, args: argparse.Namespace) -> int:  # noqa: ANN001
+    reg = Registration(
+        customer=args.customer, contact=args.contact, phone=args.phone, address=args.address,
+        model=args.model, serial=args.serial, purchased=args.purchased, fault=args.fault,
+        fault_type=args.fault_type, severity=args.severity, service=ServiceType(args.service),
+        billable=args.billable,
+    )
+    from models.registry import register_ticket
+
+    now = app.clock.now()
+    async with app.db.write() as session:
+        reg.team_id = await _team_id(session, args.team)
+        ticket = await register_ticket(session, reg, now=now, today=app.today(), warranty=app.config.bot.warranty)
+        token = await create_invite(session, role=Role.CUSTOMER, name=reg.contact or reg.customer, now=now,
+                                    ttl=app.config.bot.customer_link_ttl, ticket_id=ticket.id,
+                                    customer_id=ticket.customer_id, team_id=ticket.team_id)
+    link = app.config.deep_link(token)
+    if args.json:
+        print(json.dumps({"number": ticket.number, "customer_token": token, "customer_link": link}))
+    else:
+        print(t(args.lang, "cli.ticket_made", number=ticket.number))
+        print(t(args.lang, "cli.customer_link"))
+        print(link)
+    return 0
+
+
+def _row(lang: str, ticket: Ticket, tz) -> list[str]:  # noqa: ANN001
+    return [ticket.number, t(lang, f"status.{ticket.status.value}"), str(ticket.severity),
+            local_time(ticket.created_at, tz), ticket.customer.name, ticket.product_model]
+
+
+async def _list(app, args: argparse.Namespace) -> int:  # noqa: ANN001
+    status = TicketStatus(args.status) if args.status else None
+    async with app.db.read() as session:
+        tickets = await list_tickets(session, status=status)
+        if args.json:
+            names = await people_names(session, {tk.assignee_id for tk in tickets})
+            print(json.dumps([
+                {k: v for k, v in ticket_json(tk, app.tz, names, []).items() if k != "timeline"} for tk in tickets
+            ], ensure_ascii=False))
+            return 0
+    if not tickets:
+        print(t(args.lang, "cli.no_tickets"))
+        return 0
+    rows = [_row(args.lang, tk, app.tz) for tk in tickets]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    return 0
+
+
+async def _show(app, args: argparse.Namespace) -> int:  # noqa: ANN001
+    async with app.db.read() as session:
+        ticket = await ticket_by_number(session, args.number)
+        if ticket is None:
+            raise DomainError("no_ticket", number=args.number)
+        events = await timeline(session, ticket.id)
+        names = await people_names(session, {ticket.assignee_id} | {e.actor_id for e in events}
+                                   | {e.details.get("assignee_id") for e in events})
+    if args.json:
+        print(json.dumps(ticket_json(ticket, app.tz, names, events), ensure_ascii=False, indent=2))
+        return 0
+    fields = ticket_fields(args.lang, ticket, app.tz, names)
+    width = max(_display_width(label) for label, _ in fields)
+    for label, value in fields:
+        print(f"{label}{' ' * (width - _display_width(label))}  {value}")
+    print()
+    print(t(args.lang, "cli.timeline"))
+    for line in timeline_lines(args.lang, events, app.tz, names):
+        print("  " + line)
+    return 0
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two, so Chinese labels still line up."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+async def _import(app, args: argparse.Namespace) -> int:  # noqa: ANN001
+    with args.file as fh:
+        raw = fh.read()
+    ok, problems = await import_csv(app, raw, lang=args.lang)
+    if problems:
+        for line in problems:
+            print(line)
+        print(t(args.lang, "cli.import_bad", count=len(problems)))
+        return 1
+    print(t(args.lang, "cli.import_ok", count=ok))
+    return 0

@@ -1,0 +1,135 @@
+"""CSV import of tickets (``fieldbot ticket import FILE.csv``): all rows or none.
+
+Header (UTF-8, a BOM from Excel is fine; column order free)::
+
+    customer,contact,phone,address,model,serial,purchased,fault,fault_type,severity,service,billable
+
+Required: customer, phone, address, model, fault, severity, service.  ``purchased`` is
+YYYY-MM-DD; ``service`` is onsite|phone|remote (or 上门/电话/远程); ``billable`` is yes/no
+(true/false, 1/0, 是/否; empty = no).  Every row is validated first and every bad row is reported
+with its line number; only when all rows are good are they written, in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from handlers.i18n import error_text, t
+from models.errors import DomainError
+from models.invites import create_invite
+from models.enums import Role
+from models.registry import (
+    Registration,
+    normalise_phone,
+    parse_date,
+    parse_service,
+    parse_severity,
+    register_ticket,
+)
+
+COLUMNS = ("customer", "contact", "phone", "address", "model", "serial", "purchased", "fault",
+           "fault_type", "severity", "service", "billable")
+REQUIRED = ("customer", "phone", "address", "model", "fault", "severity", "service")
+_TRUE = {"yes", "y", "true", "1", "是", "收费"}
+_FALSE = {"", "no", "n", "false", "0", "否", "免费"}
+
+
+def _bool(value: str) -> bool:
+    low = value.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise DomainError("bad_bool", field="billable", value=value)
+
+
+def _registration(cells: dict[str, str], today: date) -> tuple[Registration | None, list[DomainError]]:
+    """Check every field of one row, so a row with three mistakes reports all three."""
+    errors: list[DomainError] = []
+
+    def check(fn, *args, **kw):  # noqa: ANN001, ANN202
+        try:
+            return fn(*args, **kw)
+        except DomainError as exc:
+            errors.append(exc)
+            return None
+
+    purchased = check(parse_date, cells["purchased"], today=today, field_name="purchased") \
+        if cells.get("purchased") else None
+    service = check(parse_service, cells["service"])
+    billable = check(_bool, cells.get("billable", ""))
+    check(normalise_phone, cells["phone"])
+    check(parse_severity, cells["severity"])
+    for name in ("customer", "address", "model", "fault"):
+        if not cells.get(name):
+            errors.append(DomainError("required", field=name))
+    if errors:
+        return None, errors
+    reg = Registration(
+        customer=cells["customer"], contact=cells.get("contact"), phone=cells["phone"],
+        address=cells["address"], model=cells["model"], serial=cells.get("serial"), purchased=purchased,
+        fault=cells["fault"], fault_type=cells.get("fault_type"), severity=cells["severity"],
+        service=service, billable=billable,
+    )
+    try:
+        return reg.clean(today), []
+    except DomainError as exc:
+        return None, [exc]
+
+
+def parse_rows(raw: bytes, *, today: date, lang: str) -> tuple[list[Registration], list[str]]:
+    """Validate the whole file without touching the database."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], [t(lang, "cli.import_line", line=1, reason="not UTF-8 text")]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    problems = []
+    if missing:
+        problems.append(t(lang, "cli.import_line", line=1,
+                          reason=t(lang, "cli.import_missing_columns", columns=", ".join(missing))))
+    if unknown:
+        problems.append(t(lang, "cli.import_line", line=1,
+                          reason=t(lang, "cli.import_unknown_columns", columns=", ".join(unknown))))
+    if problems:
+        return [], problems
+    regs: list[Registration] = []
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            problems.append(t(lang, "cli.import_line", line=line, reason="too many fields"))
+            continue
+        cells = {k: (v or "").strip() for k, v in row.items()}
+        if not any(cells.values()):
+            continue
+        reg, errors = _registration(cells, today)
+        if errors:
+            reasons = " ".join(error_text(lang, e) for e in errors)
+            problems.append(t(lang, "cli.import_line", line=line, reason=reasons))
+        else:
+            regs.append(reg)
+    if not regs and not problems:
+        problems.append(t(lang, "cli.import_line", line=1, reason=t(lang, "cli.import_empty")))
+    return regs, problems
+
+
+async def import_csv(app, raw: bytes, *, lang: str) -> tuple[int, list[str]]:  # noqa: ANN001
+    """Returns (tickets created, problems); nothing is written when there is any problem."""
+    regs, problems = parse_rows(raw, today=app.today(), lang=lang)
+    if problems:
+        return 0, problems
+    now = app.clock.now()
+    async with app.db.write() as session:
+        for reg in regs:
+            ticket = await register_ticket(session, reg, now=now, today=app.today(),
+                                           warranty=app.config.bot.warranty)
+            await create_invite(session, role=Role.CUSTOMER, name=reg.contact or reg.customer, now=now,
+                                ttl=app.config.bot.customer_link_ttl, ticket_id=ticket.id,
+                                customer_id=ticket.customer_id)
+    return len(regs), []

@@ -1,0 +1,109 @@
+"""Invites: single-use, expiring join tokens for staff and per-ticket customer links.
+
+The token itself is shown once (deep link / QR) and only its SHA-256 is stored.  Redeeming is a
+conditional UPDATE (``used_at IS NULL``), so two people racing with one link cannot both join.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.enums import Channel, Role
+from models.errors import DomainError
+from models.people import ChannelIdentity, Invite, Person, Team
+
+TOKEN_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def new_token() -> str:
+    """22 URL-safe characters (128 bits); fits Telegram's 64-character ``start`` parameter."""
+    return secrets.token_urlsafe(16)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def team_by_name(session: AsyncSession, name: str, *, create: bool = False) -> Team | None:
+    team = await session.scalar(select(Team).where(Team.name == name))
+    if team is None and create:
+        team = Team(name=name)
+        session.add(team)
+        await session.flush()
+    return team
+
+
+async def create_invite(
+    session: AsyncSession, *, role: Role, name: str, now: datetime, ttl: timedelta,
+    team_id: int | None = None, ticket_id: int | None = None, customer_id: int | None = None,
+    created_by_id: int | None = None,
+) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("required", field="name")
+    token = new_token()
+    session.add(Invite(
+        token_hash=hash_token(token), role=role, name=name[:120], team_id=team_id, ticket_id=ticket_id,
+        customer_id=customer_id, created_by_id=created_by_id, created_at=now, expires_at=now + ttl,
+    ))
+    await session.flush()
+    return token
+
+
+async def redeem_invite(session: AsyncSession, token: str, *, now: datetime) -> Invite:
+    """Mark the invite used (once) and return it; raises ``invite_invalid|invite_used|invite_expired``."""
+    if not token or len(token) > 64 or not set(token) <= TOKEN_ALPHABET:
+        raise DomainError("invite_invalid")
+    invite = await session.scalar(select(Invite).where(Invite.token_hash == hash_token(token)))
+    if invite is None:
+        raise DomainError("invite_invalid")
+    if invite.used_at is not None:
+        raise DomainError("invite_used")
+    if invite.expires_at <= now:
+        raise DomainError("invite_expired")
+    claimed = await session.execute(
+        update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise DomainError("invite_used")
+    await session.refresh(invite)
+    return invite
+
+
+async def join(
+    session: AsyncSession, token: str, *, channel: Channel, external_user_id: str, chat_id: str,
+    now: datetime, language: str | None = None,
+) -> tuple[Person, Invite]:
+    """Redeem ``token`` for the chat user: create (or reuse) the person and link the identity."""
+    invite = await redeem_invite(session, token, now=now)
+    identity = await session.scalar(
+        select(ChannelIdentity).where(ChannelIdentity.channel == channel,
+                                      ChannelIdentity.external_user_id == external_user_id)
+    )
+    person = await session.get(Person, identity.person_id) if identity else None
+    if person is not None and person.role is not invite.role:
+        raise DomainError("role_conflict", role=person.role.value, invited=invite.role.value)
+    if person is None:
+        person = Person(name=invite.name, role=invite.role, team_id=invite.team_id,
+                        customer_id=invite.customer_id, language=language, created_at=now)
+        session.add(person)
+        await session.flush()
+        session.add(ChannelIdentity(person_id=person.id, channel=channel, external_user_id=external_user_id,
+                                    chat_id=chat_id, created_at=now))
+    else:
+        identity.chat_id = chat_id
+    invite.used_by_id = person.id
+    if invite.team_id and invite.role in (Role.SUPERVISOR, Role.MANAGER):
+        team = await session.get(Team, invite.team_id)
+        if invite.role is Role.SUPERVISOR:
+            team.supervisor_id = person.id
+        else:
+            team.manager_id = person.id
+    await session.flush()
+    return person, invite
