@@ -1,0 +1,207 @@
+"""The emulator object: an aiohttp server speaking the Telegram Bot API on localhost.
+
+Why a real HTTP server rather than a mocked client: the bot is tested through aiogram's own
+HTTP session, serialisation and error mapping, exactly as in production, just pointed at
+``TelegramAPIServer.from_base(emulator.base_url)``. One emulator is one Telegram with one
+bot: the first token seen (or the one given) is the bot's; other tokens get 401.
+
+URL layout, as on api.telegram.org:
+    ``{base}/bot{token}/{method}``        Bot API calls (GET or POST; JSON, form, multipart)
+    ``{base}/file/bot{token}/{path}``     file downloads (paths from getFile)
+    ``{base}/_control/{action}``          test/demo control, see :mod:`.control`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+import time
+from typing import Any
+
+from aiohttp import web
+
+from . import control, messaging, updates
+from .errors import ApiError, bad_request, not_found, unauthorized
+from .limits import Limiter, is_sending_method
+from .observe import Observing
+from .spec import ApiSpec
+from .state import World, chat_type_for
+from .users import UserActions
+from .webhook import WebhookDelivery
+from .wire import Upload, read_request
+
+log = logging.getLogger(__name__)
+TOKEN_RE = re.compile(r"^\d+:[\w-]+$")
+HANDLERS = {**messaging.HANDLERS, **updates.HANDLERS}
+
+
+class BotApiEmulator(UserActions, Observing):
+    """A local Telegram: ``await start()``, point the bot at ``base_url``, drive users, assert.
+
+    The user-side API (send_text, press_button, ...) comes from :class:`.users.UserActions`;
+    reading what the bot did, wait helpers, faults and limits from :class:`.observe.Observing`.
+    """
+
+    def __init__(self, token: str | None = None, *, bot_name: str = "Fieldbot",
+                 bot_username: str = "fieldbot_emulator_bot", spec: ApiSpec | None = None) -> None:
+        if token is not None and not TOKEN_RE.match(token):
+            raise ValueError("token must look like a Telegram token: '<digits>:<letters>'")
+        self.token = token
+        self.bot_name = bot_name
+        self.bot_username = bot_username
+        self.spec = spec or ApiSpec.load()
+        self.world = World()
+        self.limiter = Limiter()
+        self.poll_generation = 0
+        self.webhooks = WebhookDelivery(self)
+        self.base_url = ""
+        self._runner: web.AppRunner | None = None
+        if token is not None:
+            self._adopt_token(token)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        control.add_routes(app, self)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Bind and serve; ``port=0`` picks a free port. Returns ``base_url``."""
+        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound_port = self._runner.addresses[0][1]
+        self.base_url = f"http://{host}:{bound_port}"
+        self.world.closed = False
+        await self.webhooks.open()
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Release pending long polls, stop webhook delivery and close the listener."""
+        self.world.closed = True
+        self.world.changed.notify()
+        await self.webhooks.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> BotApiEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def webhook_changed(self) -> None:
+        self.webhooks.restart()
+        self.world.changed.notify()
+
+    # -- Bot API ---------------------------------------------------------------------
+
+    def _adopt_token(self, token: str) -> None:
+        self.token = token
+        self.world.bot_user = {
+            "id": int(token.split(":", 1)[0]), "is_bot": True, "first_name": self.bot_name,
+            "username": self.bot_username, "can_join_groups": True,
+            "can_read_all_group_messages": False, "supports_inline_queries": False,
+            "can_connect_to_business": False, "has_main_web_app": False,
+        }
+
+    def _authorize(self, token: str) -> None:
+        if self.token is None and TOKEN_RE.match(token):
+            self._adopt_token(token)
+        if token != self.token:
+            raise unauthorized()
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        try:
+            self._authorize(request.match_info["token"])
+            fields, uploads = await read_request(request)
+        except ApiError as exc:
+            return web.json_response(exc.payload(), status=exc.code)
+        status, body = await self.execute(request.match_info["method"], fields, uploads)
+        return web.json_response(body, status=status)
+
+    async def execute(self, method: str, fields: dict[str, Any], uploads: dict[str, Upload],
+                      *, via: str = "http") -> tuple[int, dict[str, Any]]:
+        """Run one Bot API call through faults, validation, limits and its handler.
+
+        Every call lands in the call log with its outcome, whatever happened.
+        """
+        name = self.spec.canonical(method) or method
+        record: dict[str, Any] = {"method": name, "params": _loggable(fields, uploads), "via": via,
+                                  "at": time.time()}
+        try:
+            if self.spec.canonical(method) is None:
+                raise not_found()
+            self.limiter.check_fault(name)
+            params = self.spec.validate(name, fields, uploads)
+            handler = HANDLERS.get(name)
+            if handler is None:
+                raise bad_request(f"method {name} is not implemented by the Fieldbot emulator")
+            if is_sending_method(name):
+                self._check_rate(params)
+            result = handler(self, params)
+            if inspect.isawaitable(result):
+                result = await result
+            body: dict[str, Any] = {"ok": True, "result": result}
+            if isinstance(result, updates.Described):
+                body = {"ok": True, "result": result.result, "description": result.description}
+            status = 200
+        except ApiError as exc:
+            status, body = exc.code, exc.payload()
+        record.update(status=status, ok=status == 200,
+                      result=body.get("result"), description=body.get("description"))
+        self.world.log_call(record)
+        return status, body
+
+    def _check_rate(self, params: dict[str, Any]) -> None:
+        chat_id = params.get("chat_id")
+        if isinstance(chat_id, int) and chat_id in self.world.chats:
+            self.limiter.check_rate(chat_id, chat_type_for(chat_id) == "private")
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        try:
+            self._authorize(request.match_info["token"])
+        except ApiError as exc:
+            return web.json_response(exc.payload(), status=exc.code)
+        stored = self.world.files_by_path.get(request.match_info["path"])
+        if stored is None or stored.data is None:
+            return web.json_response(not_found().payload(), status=404)
+        return web.Response(body=stored.data, content_type="application/octet-stream")
+
+
+def _loggable(fields: dict[str, Any], uploads: dict[str, Upload]) -> dict[str, Any]:
+    """Call parameters for the log: uploads described, attach:// references resolved."""
+    params: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, str) and value.startswith("attach://") and value[9:] in uploads:
+            params[key] = uploads[value[9:]].describe()
+        else:
+            params[key] = value
+    for key, upload in uploads.items():
+        if key not in params and f"attach://{key}" not in fields.values():
+            params[key] = upload.describe()
+    return params
+
+
+async def run_emulator(host: str = "127.0.0.1", port: int = 8081, token: str | None = None) -> None:
+    """Serve an emulator until cancelled (the ``fieldbot emulator`` command).
+
+    Prints the base URL so a bot or the demo in another process can be pointed at it, and
+    the control endpoints are under ``{base_url}/_control/``.
+    """
+    emulator = BotApiEmulator(token)
+    base_url = await emulator.start(host, port)
+    print(f"Telegram Bot API emulator listening on {base_url} "
+          f"(control: {base_url}/_control/help)", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await emulator.stop()
