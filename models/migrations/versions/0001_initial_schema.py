@@ -55,8 +55,6 @@ def upgrade() -> None:
     sa.Column('supervisor_id', sa.Integer(), nullable=True),
     sa.Column('manager_id', sa.Integer(), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['manager_id'], ['people.id'], name='fk_teams_manager_id_people', use_alter=True),
-    sa.ForeignKeyConstraint(['supervisor_id'], ['people.id'], name='fk_teams_supervisor_id_people', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_teams')),
     sa.UniqueConstraint('name', name=op.f('uq_teams_name'))
     )
@@ -403,8 +401,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_attachments_ticket_id'), ['ticket_id'], unique=False)
 
 
+    # teams ⇄ people reference each other: the teams → people keys are added once both exist.
+    with op.batch_alter_table('teams', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_teams_supervisor_id_people', 'people', ['supervisor_id'], ['id'])
+        batch_op.create_foreign_key('fk_teams_manager_id_people', 'people', ['manager_id'], ['id'])
 
 def downgrade() -> None:
+    with op.batch_alter_table('teams', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_teams_manager_id_people', type_='foreignkey')
+        batch_op.drop_constraint('fk_teams_supervisor_id_people', type_='foreignkey')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachments_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_attachments_checkin_id'))

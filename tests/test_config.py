@@ -1,0 +1,154 @@
+"""Config: every problem reported with its key path; unknown keys refused; secrets from env."""
+
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def problems(text: str, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, environ or {})
+    return info.value.problems
+
+
+def _model_keys(model: type, prefix: str = "") -> set[str]:
+    keys = set()
+    for name, field in model.model_fields.items():
+        key = prefix + (field.alias or name)
+        sub = field.annotation
+        if isinstance(sub, type) and hasattr(sub, "model_fields"):
+            keys |= _model_keys(sub, key + ".")
+        else:
+            keys.add(key)
+    return keys
+
+
+def _file_keys(data: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for name, value in data.items():
+        if isinstance(value, dict):
+            keys |= _file_keys(value, f"{prefix}{name}.")
+        else:
+            keys.add(prefix + name)
+    return keys
+
+
+def test_example_file_is_valid_and_documents_every_key() -> None:
+    import tomllib
+
+    from bot.config import Config
+
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    cfg = parse_config(text, environ={})
+    assert cfg.sla.for_severity(2).arrive == timedelta(hours=24)
+    assert cfg.bot.working_hours.sat is None
+    assert _file_keys(tomllib.loads(text)) == _model_keys(Config)
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if "=" in line and not line.lstrip().startswith("#"):
+            above = lines[i - 1].strip()
+            assert above.startswith(("#", "[")) or "=" in above, f"key without a comment: {line!r}"
+
+
+def test_defaults_need_no_file() -> None:
+    cfg = parse_config("", environ={})
+    assert cfg.bot.language == "zh-CN"
+    assert cfg.bot.working_hours.mon == (time(8, 30), time(22, 0))
+    assert cfg.database.url.get_secret_value().startswith("sqlite+aiosqlite")
+
+
+def test_bad_duration_names_the_key_path() -> None:
+    text = '[sla.2]\nrespond = "1h"\narrive = "4 hours"\nresolve = "2d"\n'
+    assert problems(text) == ['sla.2.arrive: "4 hours" is not a duration; write e.g. "4h"']
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    text = """
+[bot]
+timezone = "Mars/Olympus"
+language = "fr"
+[bot.working_hours]
+mon = "8-22"
+[chase]
+ack_remider = "5m"
+ack_repeat = "soon"
+[telegram]
+mode = "carrier-pigeon"
+[nonsense]
+x = 1
+"""
+    found = problems(text)
+    assert 'bot.timezone: "Mars/Olympus" is not a time zone; write e.g. "Asia/Shanghai"' in found
+    assert "bot.language: 'fr' is not allowed; use 'zh-CN' or 'en'" in found
+    assert 'bot.working_hours.mon: "8-22" is not a time range; write e.g. "08:30-22:00" or "off"' in found
+    assert "chase.ack_remider: unknown key" in found
+    assert 'chase.ack_repeat: "soon" is not a duration; write e.g. "4h"' in found
+    assert any(p.startswith("telegram.mode: 'carrier-pigeon' is not allowed") for p in found)
+    assert "nonsense: unknown key" in found
+    assert len(found) == 7
+
+
+def test_invalid_toml_is_one_clear_problem() -> None:
+    (problem,) = problems("[bot\nlanguage=")
+    assert "not valid TOML" in problem
+
+
+def test_secrets_come_from_the_environment_and_win() -> None:
+    cfg = parse_config('[telegram]\ntoken = "from-file"\n', {"FIELDBOT_TELEGRAM_TOKEN": "from-env",
+                                                            "FIELDBOT_WECOM_AES_KEY": "k" * 43})
+    assert cfg.telegram.token.get_secret_value() == "from-env"
+    assert cfg.wecom.aes_key.get_secret_value() == "k" * 43
+    assert "from-env" not in repr(cfg)
+
+
+def test_database_url_must_be_a_supported_driver() -> None:
+    (problem,) = problems('[database]\nurl = "mysql://x"\n')
+    assert problem.startswith("database.url: use sqlite+aiosqlite")
+
+
+def test_working_hours_end_after_start_and_makeup_days() -> None:
+    assert problems('[bot.working_hours]\nsat = "22:00-08:30"\n') == [
+        'bot.working_hours.sat: "22:00-08:30": the end must be after the start'
+    ]
+    cfg = parse_config('[bot]\nmakeup_workdays = ["2026-10-10"]\n[bot.working_hours]\nsun = "09:00-24:00"\n', {})
+    assert str(cfg.bot.makeup_workdays[0]) == "2026-10-10"
+    assert cfg.bot.working_hours.sun == (time(9, 0), time(23, 59, 59))
+
+
+def test_missing_explicit_file_is_an_error_but_missing_default_means_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.toml", environ={})
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(None, environ={"FIELDBOT_CONFIG": str(tmp_path / "nope.toml")})
+    monkeypatch.chdir(tmp_path)
+    assert load_config(None, environ={}).bot.timezone == "Asia/Shanghai"
+
+
+def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["--config", str(good), "check-config"]) == 0
+    assert capsys.readouterr().out == "ok\n"
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[sla.2]\nrespond = "1h"\narrive = "4 hours"\nresolve = "2d"\n[chase]\nfoo = 1\n')
+    assert main(["--config", str(bad), "check-config"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == ['sla.2.arrive: "4 hours" is not a duration; write e.g. "4h"', "chase.foo: unknown key"]
+
+
+def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "env.toml"
+    bad.write_text("[bot]\nlanguage = 1\n")
+    monkeypatch.setenv("FIELDBOT_CONFIG", str(bad))
+    assert main(["check-config"]) == 1
+    assert capsys.readouterr().out.startswith("bot.language:")
