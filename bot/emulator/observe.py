@@ -91,19 +91,24 @@ class Observing:
 
     async def wait_for_messages(self, chat_id: int, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Wait until the chat holds at least ``count`` bot messages in total; return them all."""
+        def enough() -> list[dict[str, Any]] | None:
+            messages = self.bot_messages(chat_id)
+            return messages if len(messages) >= count else None
+
         try:
-            return await self.wait_until(
-                lambda: (msgs := self.bot_messages(chat_id)) if len(msgs) >= count else None, timeout)
+            return await self.wait_until(enough, timeout)
         except TimeoutError:
             texts = [m.get("text", m.get("caption")) for m in self.bot_messages(chat_id)]
-            raise TimeoutError(f"chat {chat_id}: wanted {count} bot messages within {timeout}s, "
-                               f"got {len(texts)}: {texts}") from None
+            raise TimeoutError(f"timed out after {timeout}s waiting for {count} bot messages in chat "
+                               f"{chat_id}; got {len(texts)}: {texts}") from None
 
     async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Wait until ``method`` was called at least ``count`` times (any outcome)."""
-        return await self.wait_until(
-            lambda: (c := self.api_calls(method)) if len(c) >= count else None, timeout,
-            f"{count} call(s) to {method}")
+        def enough() -> list[dict[str, Any]] | None:
+            calls = self.api_calls(method)
+            return calls if len(calls) >= count else None
+
+        return await self.wait_until(enough, timeout, f"{count} call(s) to {method}")
 
     async def wait_for_callback_answer(self, callback_id: str, timeout: float = 5.0) -> dict[str, Any]:
         return await self.wait_until(lambda: self.callback_answer(callback_id), timeout,

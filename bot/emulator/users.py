@@ -172,16 +172,16 @@ class UserActions:
         if button is None:
             shown = [b.get("text") for b in buttons]
             raise LookupError(f"no keyboard button {text!r} shown in chat {chat.chat['id']}; shown: {shown}")
+        if button.get("request_location") and (latitude is None or longitude is None):
+            raise ValueError("this button shares a location: pass latitude and longitude")
+        if button.get("request_contact") and not phone_number:
+            raise ValueError("this button shares the contact: pass phone_number")
         if keyboard.get("one_time_keyboard"):
             chat.reply_keyboard = None
         where = {"chat_id": chat_id, **profile}
         if button.get("request_location"):
-            if latitude is None or longitude is None:
-                raise ValueError("this button shares a location: pass latitude and longitude")
             return self.send_location(user_id, latitude, longitude, **where)
         if button.get("request_contact"):
-            if not phone_number:
-                raise ValueError("this button shares the contact: pass phone_number")
             return self.send_contact(user_id, phone_number, **where)
         return self.send_text(user_id, text, **where)
 

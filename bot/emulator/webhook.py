@@ -72,6 +72,7 @@ class WebhookDelivery:
                 delay = RETRY_FIRST
                 continue
             hook["last_error_date"], hook["last_error_message"] = now(), error
+            world.changed.notify()
             log.info("webhook delivery of update %s failed: %s", update["update_id"], error)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)

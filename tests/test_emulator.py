@@ -1,0 +1,664 @@
+"""Tests of the local Telegram Bot API emulator, driven by the real aiogram HTTP client.
+
+Every Bot API call here goes over HTTP through aiogram's AiohttpSession to the emulator, so
+these tests also prove that aiogram's serialisation and error mapping meet what the
+emulator sends back (TelegramRetryAfter, TelegramForbiddenError, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import json
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import SendMessage
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    ReplyParameters,
+)
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.emulator import BotApiEmulator, RateLimits, run_emulator
+from bot.emulator.make_spec import compact_spec
+from bot.emulator.spec import SPEC_PATH
+
+TOKEN = "123456:TEST-emulator-token"
+ALICE, BOB = 1001, 1002
+GROUP = -500
+
+
+def tiny_png(width: int, height: int) -> bytes:
+    """A valid PNG of the given size, so the emulator can read real dimensions."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\x80\x20\x20" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def make_bot(emu: BotApiEmulator, token: str = TOKEN) -> Bot:
+    return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
+
+
+@pytest.fixture
+async def emu():
+    async with BotApiEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def bot(emu):
+    client = make_bot(emu)
+    yield client
+    await client.session.close()
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def inline(*pairs: tuple[str, str]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=t, callback_data=d)] for t, d in pairs])
+
+
+# -- identity, auth, routing -------------------------------------------------------------
+
+
+async def test_get_me_describes_the_bot_of_the_token(bot):
+    me = await bot.get_me()
+    assert (me.id, me.is_bot, me.username) == (123456, True, "fieldbot_emulator_bot")
+
+
+async def test_a_second_token_is_unauthorized(emu, bot):
+    await bot.get_me()  # the emulator adopts the first token it sees
+    other = make_bot(emu, "999:other")
+    try:
+        with pytest.raises(TelegramUnauthorizedError):
+            await other.get_me()
+    finally:
+        await other.session.close()
+
+
+async def test_unknown_method_is_404_like_telegram(emu, bot, http):
+    await bot.get_me()
+    async with http.post(f"{emu.base_url}/bot{TOKEN}/sendTelepathy", json={"chat_id": 1}) as resp:
+        assert resp.status == 404
+        assert await resp.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+    # method names are case-insensitive, as on api.telegram.org
+    async with http.get(f"{emu.base_url}/bot{TOKEN}/GETME") as resp:
+        assert resp.status == 200 and (await resp.json())["result"]["id"] == 123456
+
+
+async def test_spec_file_matches_the_shared_bot_api_description():
+    shared = Path(__file__).resolve().parents[2] / "shared" / "telegram-bot-api" / "api.json"
+    if not shared.exists():
+        pytest.skip("shared/telegram-bot-api/api.json is not beside the repository")
+    expected = compact_spec(json.loads(shared.read_text(encoding="utf-8")))
+    assert json.loads(SPEC_PATH.read_text(encoding="utf-8")) == expected
+
+
+# -- parameter validation ------------------------------------------------------------------
+
+
+async def test_unknown_and_missing_parameters_are_rejected(emu, bot, http):
+    emu.add_user(ALICE)
+    with pytest.raises(TelegramBadRequest, match="unknown parameter 'colour' for method sendMessage"):
+        await bot(SendMessage(chat_id=ALICE, text="hi", colour="red"))
+    async with http.post(f"{emu.base_url}/bot{TOKEN}/sendMessage", data={"chat_id": str(ALICE)}) as resp:
+        body = await resp.json()
+    assert resp.status == 400
+    assert body["description"] == "Bad Request: parameter 'text' is required by sendMessage"
+    async with http.post(f"{emu.base_url}/bot{TOKEN}/getUpdates", json={"limit": "many"}) as resp:
+        assert resp.status == 400 and "'limit' of getUpdates must be Integer" in (await resp.json())["description"]
+    assert emu.bot_messages(ALICE) == []
+    assert [c["status"] for c in emu.api_calls("sendMessage")] == [400, 400]
+
+
+async def test_parse_mode_errors_and_entities(emu, bot):
+    emu.add_user(ALICE)
+    sent = await bot.send_message(ALICE, "<b>Ticket</b> #7 &lt;urgent&gt;", parse_mode="HTML")
+    assert sent.text == "Ticket #7 <urgent>"
+    assert [(e.type, e.offset, e.length) for e in sent.entities] == [("bold", 0, 6)]
+    with pytest.raises(TelegramBadRequest, match='Unsupported start tag "urgent"'):
+        await bot.send_message(ALICE, "Ticket <urgent>", parse_mode="HTML")
+    with pytest.raises(TelegramBadRequest, match="Character '.' is reserved"):
+        await bot.send_message(ALICE, "Arrive by 9.30", parse_mode="MarkdownV2")
+    assert [m["text"] for m in emu.bot_messages(ALICE)] == ["Ticket #7 <urgent>"]
+
+
+async def test_bad_inline_keyboard_is_rejected(emu, bot):
+    emu.add_user(ALICE)
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await bot.send_message(ALICE, "x", reply_markup=inline(("too long", "x" * 65)))
+
+
+# -- getUpdates and long polling -----------------------------------------------------------
+
+
+async def test_get_updates_offset_limit_and_negative_offset(emu, bot):
+    for text in ("one", "two", "three"):
+        emu.send_text(ALICE, text, first_name="Alice", language_code="zh-hans")
+    first = await bot.get_updates(limit=2)
+    assert [u.message.text for u in first] == ["one", "two"]
+    assert first[1].update_id == first[0].update_id + 1
+    assert first[0].message.from_user.language_code == "zh-hans"
+    rest = await bot.get_updates(offset=first[-1].update_id + 1)
+    assert [u.message.text for u in rest] == ["three"]
+    assert len(emu.pending_updates()) == 1  # confirmed only by the next call's offset
+    emu.send_text(ALICE, "four")
+    emu.send_text(ALICE, "five")
+    last = await bot.get_updates(offset=-1)
+    assert [u.message.text for u in last] == ["five"]
+    assert await bot.get_updates(offset=last[0].update_id + 1) == []
+    assert emu.pending_updates() == []
+
+
+async def test_long_poll_returns_when_an_update_arrives_or_at_timeout(emu, bot):
+    started = time.monotonic()
+    assert await bot.get_updates(timeout=1) == []
+    assert 0.9 <= time.monotonic() - started < 3
+
+    poll = asyncio.create_task(bot.get_updates(timeout=10))
+    await asyncio.sleep(0.1)
+    assert not poll.done()
+    started = time.monotonic()
+    emu.send_text(ALICE, "wake up")
+    updates = await asyncio.wait_for(poll, 3)
+    assert time.monotonic() - started < 1
+    assert [u.message.text for u in updates] == ["wake up"]
+
+
+async def test_a_second_poller_terminates_the_first_with_409(emu, bot):
+    first = asyncio.create_task(bot.get_updates(timeout=5))
+    await asyncio.sleep(0.1)
+    second = asyncio.create_task(bot.get_updates(timeout=5))
+    with pytest.raises(TelegramConflictError, match="terminated by other getUpdates"):
+        await asyncio.wait_for(first, 3)
+    emu.send_text(ALICE, "hi")
+    assert [u.message.text for u in await asyncio.wait_for(second, 3)] == ["hi"]
+
+
+async def test_allowed_updates_filters_new_updates(emu, bot):
+    await bot.get_updates(allowed_updates=["message"])
+    emu.send_text(ALICE, "hello")
+    sent = await bot.send_message(ALICE, "pick", reply_markup=inline(("A", "a")))
+    emu.press_button(ALICE, sent.message_id, "a")
+    updates = await bot.get_updates()
+    assert [bool(u.message) for u in updates] == [True]
+
+
+async def test_dispatcher_polls_and_handles_messages_and_buttons(emu, bot):
+    router = Router()
+
+    @router.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(f"echo: {message.text}", reply_markup=inline(("Done", "done")))
+
+    @router.callback_query(F.data == "done")
+    async def done(query: CallbackQuery) -> None:
+        await query.answer("Marked done", show_alert=True)
+        await query.message.edit_text("Done ✔")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=2))
+    try:
+        emu.send_text(ALICE, "hello", first_name="Alice")
+        emu.send_text(BOB, "hi there", first_name="Bob")
+        [reply] = await emu.wait_for_messages(ALICE, 1)
+        assert reply["text"] == "echo: hello"
+        assert (await emu.wait_for_messages(BOB, 1))[0]["text"] == "echo: hi there"
+        callback_id = emu.press_button(ALICE, reply["message_id"], "done")
+        answer = await emu.wait_for_callback_answer(callback_id)
+        assert answer["text"] == "Marked done" and answer["show_alert"] is True
+        await emu.wait_until(lambda: emu.bot_messages(ALICE)[0]["text"] == "Done ✔", 3, "edit")
+        assert "reply_markup" not in emu.bot_messages(ALICE)[0]  # edit without markup drops it
+        await emu.wait_until_consumed(3)
+    finally:
+        try:
+            await dp.stop_polling()
+        except RuntimeError:  # polling never got going: do not hide the real failure
+            polling.cancel()
+        await asyncio.gather(polling, return_exceptions=True)
+    # aiogram asked only for the update types its handlers use
+    assert {tuple(sorted(json.loads(c["params"]["allowed_updates"]))) for c in emu.api_calls("getUpdates")} == {
+        ("callback_query", "message")}
+
+
+# -- sending ------------------------------------------------------------------------------
+
+
+async def test_send_message_with_inline_keyboard_is_stored_as_sent(emu, bot):
+    emu.add_user(ALICE, first_name="Alice")
+    sent = await bot.send_message(ALICE, "Accept ticket #12?", reply_markup=inline(("Accept", "acc:12"), ("Decline", "dec:12")))
+    assert sent.chat.id == ALICE and sent.chat.type == "private" and sent.from_user.is_bot
+    [stored] = emu.bot_messages(ALICE)
+    assert stored["message_id"] == sent.message_id and stored["text"] == "Accept ticket #12?"
+    assert [row[0]["callback_data"] for row in stored["reply_markup"]["inline_keyboard"]] == ["acc:12", "dec:12"]
+    call = emu.api_calls("sendMessage")[-1]
+    assert call["ok"] and json.loads(call["params"]["reply_markup"])["inline_keyboard"][0][0]["text"] == "Accept"
+
+
+async def test_message_ids_increase_per_chat_and_groups_work(emu, bot):
+    emu.add_chat(GROUP, title="Field team")
+    a = emu.send_text(ALICE, "in group", chat_id=GROUP, first_name="Alice")
+    b = emu.send_text(BOB, "me too", chat_id=GROUP, first_name="Bob")
+    private = emu.send_text(ALICE, "private")
+    assert (a["message_id"], b["message_id"], private["message_id"]) == (1, 2, 1)
+    assert a["chat"] == {"id": GROUP, "type": "group", "title": "Field team"}
+    sent = await bot.send_message(GROUP, "ack")
+    assert sent.message_id == 3 and sent.chat.title == "Field team"
+    assert [m["text"] for m in emu.history(GROUP)] == ["in group", "me too", "ack"]
+
+
+async def test_reply_keyboard_with_location_button_then_removed(emu, bot):
+    emu.add_user(ALICE)
+    keyboard = ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text="📍 Share location", request_location=True)],
+                                             [KeyboardButton(text="Cancel")]],
+                                   resize_keyboard=True, one_time_keyboard=True)
+    sent = await bot.send_message(ALICE, "Check in: share your location", reply_markup=keyboard)
+    assert sent.reply_markup is None  # Telegram only echoes inline keyboards
+    shown = emu.reply_keyboard(ALICE)
+    assert shown["keyboard"][0][0] == {"text": "📍 Share location", "request_location": True}
+    with pytest.raises(ValueError):
+        emu.press_reply_button(ALICE, "📍 Share location")
+    emu.press_reply_button(ALICE, "📍 Share location", latitude=31.2304, longitude=121.4737)
+    [update] = await bot.get_updates()
+    assert (update.message.location.latitude, update.message.location.longitude) == (31.2304, 121.4737)
+    assert emu.reply_keyboard(ALICE) is None  # one-time keyboard hides after use
+    await bot.send_message(ALICE, "menu", reply_markup=ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text="Board")]]))
+    assert emu.reply_keyboard(ALICE) is not None
+    await bot.send_message(ALICE, "bye", reply_markup=ReplyKeyboardRemove())
+    assert emu.reply_keyboard(ALICE) is None
+    with pytest.raises(LookupError, match="shown: \\[\\]"):
+        emu.press_reply_button(ALICE, "Board")
+
+
+async def test_replies_by_reply_parameters_and_legacy_reply_to(emu, bot):
+    question = emu.send_text(ALICE, "Where is the site?")
+    sent = await bot.send_message(ALICE, "Building 3", reply_parameters=ReplyParameters(message_id=question["message_id"]))
+    assert sent.reply_to_message.message_id == question["message_id"]
+    assert sent.reply_to_message.text == "Where is the site?"
+    legacy = await bot.send_message(ALICE, "Gate B", reply_to_message_id=question["message_id"])
+    assert legacy.reply_to_message.message_id == question["message_id"]
+    with pytest.raises(TelegramBadRequest, match="message to be replied not found"):
+        await bot.send_message(ALICE, "?", reply_parameters=ReplyParameters(message_id=999))
+    loose = await bot.send_message(
+        ALICE, "!", reply_parameters=ReplyParameters(message_id=999, allow_sending_without_reply=True))
+    assert loose.reply_to_message is None
+    # the user replies to a bot message
+    emu.send_text(ALICE, "thanks", reply_to=sent.message_id)
+    [update] = (await bot.get_updates())[-1:]
+    assert update.message.reply_to_message.message_id == sent.message_id
+    assert update.message.reply_to_message.reply_to_message is None  # never nested twice
+
+
+async def test_edits_apply_and_unchanged_edit_is_not_modified(emu, bot):
+    emu.add_user(ALICE)
+    sent = await bot.send_message(ALICE, "Ticket #3: open", reply_markup=inline(("Close", "close:3")))
+    edited = await bot.edit_message_text("Ticket #3: <b>closed</b>", chat_id=ALICE, message_id=sent.message_id,
+                                         parse_mode="HTML", reply_markup=inline(("Reopen", "reopen:3")))
+    assert edited.text == "Ticket #3: closed" and edited.edit_date is not None
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_text("Ticket #3: <b>closed</b>", chat_id=ALICE, message_id=sent.message_id,
+                                    parse_mode="HTML", reply_markup=inline(("Reopen", "reopen:3")))
+    await bot.edit_message_reply_markup(chat_id=ALICE, message_id=sent.message_id, reply_markup=None)
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_reply_markup(chat_id=ALICE, message_id=sent.message_id)
+    [current] = emu.bot_messages(ALICE)
+    assert current["text"] == "Ticket #3: closed" and "reply_markup" not in current
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_text("x", chat_id=ALICE, message_id=404)
+    user_msg = emu.send_text(ALICE, "mine")
+    with pytest.raises(TelegramBadRequest, match="message can't be edited"):
+        await bot.edit_message_text("x", chat_id=ALICE, message_id=user_msg["message_id"])
+
+
+async def test_delete_message_and_chat_action(emu, bot):
+    emu.add_user(ALICE)
+    sent = await bot.send_message(ALICE, "temporary")
+    assert await bot.send_chat_action(ALICE, "typing") is True
+    assert await bot.delete_message(ALICE, sent.message_id) is True
+    assert emu.bot_messages(ALICE) == []
+    with pytest.raises(TelegramBadRequest, match="message to delete not found"):
+        await bot.delete_message(ALICE, sent.message_id)
+
+
+async def test_answer_callback_query_once(emu, bot):
+    emu.add_user(ALICE)
+    sent_msg = await bot.send_message(ALICE, "Rate the service", reply_markup=inline(("★★★★★", "rate:5")))
+    with pytest.raises(LookupError):
+        emu.press_button(ALICE, sent_msg.message_id, "rate:4")
+    query_id = emu.press_button(ALICE, sent_msg.message_id, "rate:5", first_name="Alice")
+    [update] = await bot.get_updates()
+    query = update.callback_query
+    assert (query.id, query.data, query.from_user.id, query.message.message_id) == (
+        query_id, "rate:5", ALICE, sent_msg.message_id)
+    assert emu.callback_answer(query_id) is None
+    assert await bot.answer_callback_query(query.id, text="Thanks!") is True
+    assert emu.callback_answer(query_id) == {"text": "Thanks!", "show_alert": False, "url": None, "cache_time": 0}
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query(query.id, text="again")
+    stale = emu.press_button(ALICE, sent_msg.message_id, "rate:1", strict=False)
+    assert emu.callback_answer(stale) is None
+
+
+# -- files -------------------------------------------------------------------------------
+
+
+async def test_photo_upload_get_file_and_download_round_trip(emu, bot):
+    emu.add_user(ALICE)
+    image = tiny_png(64, 48)
+    sent = await bot.send_photo(ALICE, BufferedInputFile(image, "site.png"), caption="<i>Before</i>", parse_mode="HTML")
+    [size] = sent.photo
+    assert (size.width, size.height, size.file_size) == (64, 48, len(image))
+    assert sent.caption == "Before" and sent.caption_entities[0].type == "italic"
+    call = emu.api_calls("sendPhoto")[-1]
+    assert call["params"]["photo"] == {"upload": "site.png", "content_type": "image/png", "size": len(image)}
+    file = await bot.get_file(size.file_id)
+    assert file.file_path.startswith("photos/") and file.file_size == len(image)
+    downloaded = await bot.download_file(file.file_path)
+    assert downloaded.read() == image
+    again = await bot.send_photo(ALICE, size.file_id)  # re-send by file_id, no upload
+    assert again.photo[0].file_unique_id == size.file_unique_id
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.send_photo(ALICE, "no-such-file-id")
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.get_file("no-such-file-id")
+
+
+async def test_document_upload_keeps_name_and_type(emu, bot):
+    emu.add_user(ALICE)
+    sent = await bot.send_document(ALICE, BufferedInputFile(b"%PDF-1.4 report", "report-12.pdf"), caption="Service report")
+    assert sent.document.file_name == "report-12.pdf" and sent.document.mime_type == "application/pdf"
+    file = await bot.get_file(sent.document.file_id)
+    assert (await bot.download(file)).read() == b"%PDF-1.4 report"
+    assert emu.file_bytes(sent.document.file_id) == b"%PDF-1.4 report"
+
+
+async def test_user_photo_location_contact_and_offline_date(emu, bot):
+    picture = tiny_png(8, 6)
+    taken = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3)
+    emu.send_photo(ALICE, picture, caption="arrived", date=taken)
+    emu.send_location(ALICE, 39.9042, 116.4074)
+    emu.send_contact(ALICE, "+8613800000000", first_name="Alice")
+    emu.send_command(ALICE, "start", "inv_abc123")
+    photo_u, location_u, contact_u, command_u = await bot.get_updates()
+    photo = photo_u.message.photo[-1]
+    assert (photo.width, photo.height) == (8, 6) and photo_u.message.caption == "arrived"
+    assert abs(photo_u.message.date.timestamp() - taken.timestamp()) < 1
+    assert (await bot.download(photo.file_id)).read() == picture
+    assert location_u.message.location.latitude == 39.9042
+    assert contact_u.message.contact.phone_number == "+8613800000000"
+    assert command_u.message.text == "/start inv_abc123"
+    assert command_u.message.entities[0].type == "bot_command" and command_u.message.entities[0].length == 6
+
+
+# -- commands and webhook ------------------------------------------------------------------
+
+
+async def test_commands_are_stored_per_scope_and_language(emu, bot):
+    emu.add_user(ALICE)
+    await bot.set_my_commands([BotCommand(command="start", description="Start")])
+    await bot.set_my_commands([BotCommand(command="board", description="Open tickets")],
+                              scope=BotCommandScopeChat(chat_id=ALICE))
+    await bot.set_my_commands([BotCommand(command="start", description="开始")], language_code="zh")
+    assert [c.command for c in await bot.get_my_commands()] == ["start"]
+    assert [c.command for c in await bot.get_my_commands(scope=BotCommandScopeChat(chat_id=ALICE))] == ["board"]
+    assert (await bot.get_my_commands(language_code="zh"))[0].description == "开始"
+    assert emu.commands({"type": "chat", "chat_id": ALICE}) == [{"command": "board", "description": "Open tickets"}]
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.set_my_commands([BotCommand(command="x", description="x")], scope=BotCommandScopeChat(chat_id=77))
+    with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
+        await bot.set_my_commands([BotCommand(command="Bad Command", description="x")])
+
+
+async def webhook_receiver(handler) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_post("/hook", handler)
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+
+
+async def test_webhook_delivery_secret_errors_and_conflict(emu, bot):
+    received: list[tuple[str | None, dict]] = []
+    fail_first = [True]
+
+    async def handler(request: web.Request) -> web.Response:
+        if fail_first.pop() if fail_first else False:
+            return web.Response(status=500)
+        received.append((request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json()))
+        if len(received) == 2:  # answer with a method call in the response body
+            return web.json_response({"method": "sendMessage", "chat_id": ALICE, "text": "via webhook reply"})
+        return web.json_response({})
+
+    runner, url = await webhook_receiver(handler)
+    try:
+        assert await bot.set_webhook(url, secret_token="s3cret-Token_1") is True
+        assert emu.api_calls("setWebhook")[-1]["description"] == "Webhook was set"
+        with pytest.raises(TelegramConflictError, match="webhook is active"):
+            await bot.get_updates()
+        emu.send_text(ALICE, "first")
+        emu.send_text(ALICE, "second")
+        await emu.wait_until(lambda: len(received) == 2, 5, "two webhook deliveries")
+        assert [secret for secret, _ in received] == ["s3cret-Token_1"] * 2
+        assert [body["message"]["text"] for _, body in received] == ["first", "second"]
+        await emu.wait_for_messages(ALICE, 1)
+        assert emu.bot_messages(ALICE)[0]["text"] == "via webhook reply"
+        assert emu.api_calls("sendMessage")[-1]["via"] == "webhook reply"
+        info = await bot.get_webhook_info()
+        assert info.url == url and info.pending_update_count == 0
+        assert "500" in info.last_error_message  # the first attempt failed and was retried
+        with pytest.raises(TelegramBadRequest, match="secret token contains unallowed characters"):
+            await bot.set_webhook(url, secret_token="no spaces allowed")
+        assert await bot.delete_webhook() is True
+        assert (await bot.get_webhook_info()).url == ""
+        emu.send_text(ALICE, "polled again")
+        assert [u.message.text for u in await bot.get_updates()] == ["polled again"]
+    finally:
+        await runner.cleanup()
+
+
+async def test_aiogram_webhook_handler_receives_and_replies(emu, bot):
+    router = Router()
+
+    @router.message(F.text)
+    async def reply(message: Message):
+        return message.answer(f"webhook echo: {message.text}")  # returned method -> multipart reply
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    app = web.Application()
+    SimpleRequestHandler(dp, bot, handle_in_background=False, secret_token="topsecret").register(app, path="/hook")
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+    try:
+        await bot.set_webhook(url, secret_token="wrong-secret")
+        emu.send_text(ALICE, "ping")
+        await emu.wait_until(lambda: (emu.webhook() or {}).get("last_error_message"), 5, "a rejected delivery")
+        assert "401" in emu.webhook()["last_error_message"]  # aiogram refuses a wrong secret
+        await bot.set_webhook(url, secret_token="topsecret")
+        [answer] = await emu.wait_for_messages(ALICE, 1)
+        assert answer["text"] == "webhook echo: ping"
+    finally:
+        await bot.delete_webhook()
+        await runner.cleanup()
+
+
+# -- errors, faults and flood limits ---------------------------------------------------------
+
+
+async def test_unknown_chat_and_blocked_user(emu, bot):
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_message(4242, "hello?")
+    emu.add_user(ALICE)
+    emu.block_chat(ALICE)
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await bot.send_message(ALICE, "you there?")
+    emu.block_chat(ALICE, blocked=False)
+    assert (await bot.send_message(ALICE, "welcome back")).text == "welcome back"
+
+
+async def test_injected_429_surfaces_as_retry_after(emu, bot):
+    emu.add_user(ALICE)
+    emu.fail_next(1, status=429, retry_after=7, method="sendMessage")
+    assert (await bot.get_me()).id == 123456  # other methods are unaffected
+    with pytest.raises(TelegramRetryAfter) as caught:
+        await bot.send_message(ALICE, "first try")
+    assert caught.value.retry_after == 7
+    assert (await bot.send_message(ALICE, "second try")).text == "second try"
+    assert emu.counters["too_many_requests"] == 1 and emu.counters["faults_injected"] == 1
+    assert [m["text"] for m in emu.bot_messages(ALICE)] == ["second try"]
+
+
+async def test_injected_server_errors(emu, bot):
+    emu.add_user(ALICE)
+    emu.fail_next(2, status=502)
+    with pytest.raises(TelegramServerError, match="Bad Gateway"):
+        await bot.send_message(ALICE, "a")
+    with pytest.raises(TelegramServerError, match="Bad Gateway"):
+        await bot.get_me()
+    emu.fail_next(status=500, method="sendPhoto")
+    assert (await bot.send_message(ALICE, "b")).text == "b"
+    with pytest.raises(TelegramServerError, match="Internal Server Error"):
+        await bot.send_photo(ALICE, BufferedInputFile(b"x", "x.jpg"))
+    assert emu.counters["faults_injected"] == 3 and emu.counters["too_many_requests"] == 0
+
+
+async def test_rate_limits_answer_429_and_count(emu, bot):
+    for user in (ALICE, BOB):
+        emu.add_user(user)
+    emu.add_chat(GROUP)
+    emu.enable_rate_limits(RateLimits(overall=(30, 1.0), private_chat=(1, 0.3), group_chat=(2, 60.0)))
+    await bot.send_message(ALICE, "1")
+    with pytest.raises(TelegramRetryAfter) as caught:
+        await bot.send_message(ALICE, "2")
+    assert caught.value.retry_after == 1
+    await bot.send_message(BOB, "other chat is fine")
+    await bot.send_message(GROUP, "g1")
+    await bot.send_message(GROUP, "g2")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(GROUP, "g3")
+    await asyncio.sleep(0.35)
+    await bot.send_message(ALICE, "after the window")
+    counters = emu.counters
+    assert counters["rate_limited"] == 2 and counters["too_many_requests"] == 2
+    assert counters["rate_limited_by_chat"] == {str(ALICE): 1, str(GROUP): 1}
+    emu.enable_rate_limits(RateLimits(overall=(2, 60.0)))
+    await bot.send_message(ALICE, "a")
+    await bot.send_message(BOB, "b")
+    with pytest.raises(TelegramRetryAfter) as overall:
+        await bot.send_message(GROUP, "c")
+    assert 50 <= overall.value.retry_after <= 60
+    emu.disable_rate_limits()
+    await bot.send_message(GROUP, "c")
+    assert [m["text"] for m in emu.bot_messages(ALICE)] == ["1", "after the window", "a"]
+
+
+# -- control API over HTTP and the CLI entry ----------------------------------------------
+
+
+async def test_http_control_endpoints(emu, bot, http):
+    async def control(action: str, expect: int = 200, **kwargs):
+        async with http.post(f"{emu.base_url}/_control/{action}", json=kwargs) as resp:
+            body = await resp.json()
+            assert resp.status == expect, body
+            return body["result"] if expect == 200 else body
+
+    user = await control("add_user", user_id=ALICE, first_name="Alice", language_code="en")
+    assert user == {"id": ALICE, "is_bot": False, "first_name": "Alice", "language_code": "en"}
+    message = await control("send_text", user_id=ALICE, text="/start")
+    assert message["entities"][0]["type"] == "bot_command"
+    picture = tiny_png(4, 4)
+    photo_msg = await control("send_photo", user_id=ALICE, data_base64=base64.b64encode(picture).decode())
+    assert photo_msg["photo"][0]["width"] == 4
+    await control("send_location", user_id=ALICE, latitude=1.5, longitude=2.5)
+    updates = await bot.get_updates()
+    assert [u.message.message_id for u in updates] == [1, 2, 3]
+    assert (await bot.download(updates[1].message.photo[0].file_id)).read() == picture
+
+    waiting = asyncio.create_task(control("wait_for_messages", chat_id=ALICE, count=1, timeout=3))
+    sent = await bot.send_message(ALICE, "Pick", reply_markup=inline(("Yes", "y")))
+    [seen] = await waiting
+    assert seen["text"] == "Pick" and seen["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "y"
+    callback_id = await control("press_button", user_id=ALICE, message_id=sent.message_id, data="y")
+    [update] = await bot.get_updates(offset=updates[-1].update_id + 1)
+    await bot.answer_callback_query(update.callback_query.id, text="ok")
+    assert await control("callback_answer", callback_id=callback_id) == {
+        "text": "ok", "show_alert": False, "url": None, "cache_time": 0}
+    calls = await control("api_calls", method="answerCallbackQuery")
+    assert calls[0]["params"]["callback_query_id"] == callback_id
+
+    await control("fail_next", count=1, status=429, retry_after=2, method="sendMessage")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(ALICE, "x")
+    await control("block_chat", chat_id=ALICE)
+    with pytest.raises(TelegramForbiddenError):
+        await bot.send_message(ALICE, "x")
+    await control("enable_rate_limits", private_chat=[5, 1.0])
+    assert emu.limiter.limits == RateLimits(private_chat=(5, 1.0))
+    assert (await control("counters"))["too_many_requests"] == 1
+    async with http.get(f"{emu.base_url}/_control/bot_messages", params={"chat_id": str(ALICE)}) as resp:
+        assert [m["text"] for m in (await resp.json())["result"]] == ["Pick"]
+    async with http.get(f"{emu.base_url}/_control/help") as resp:
+        assert "send_text" in (await resp.json())["result"]
+
+    assert "unknown control action" in (await control("teleport", expect=404))["error"]
+    assert "no message 99" in (await control("press_button", 400, user_id=ALICE, message_id=99, data="y"))["error"]
+    assert "TypeError" in (await control("send_text", 400, user_id=ALICE, txt="typo"))["error"]
+    assert "timed out" in (await control("wait_for_messages", 408, chat_id=BOB, count=1, timeout=0.1))["error"]
+
+
+async def test_run_emulator_serves_until_cancelled(capsys, http):
+    task = asyncio.create_task(run_emulator("127.0.0.1", 0))
+    deadline = time.monotonic() + 5
+    output = ""
+    while "listening on" not in output and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        output += capsys.readouterr().out
+    base_url = output.split("listening on ")[1].split()[0]
+    async with http.get(f"{base_url}/_control/counters") as resp:
+        assert (await resp.json())["result"]["too_many_requests"] == 0
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with http.get(f"{base_url}/_control/counters"):
+            pass
