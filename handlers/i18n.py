@@ -1,7 +1,8 @@
 """Message catalogs: every user-facing text, in zh-CN and en, looked up by key.
 
-Catalogs are TOML files in ``handlers/locales`` (flat keys with dots, ``{name}`` placeholders), so
-a translator edits text without touching code.  A missing key in one language falls back to the
+Catalogs are TOML files in ``handlers/locales/<language>/*.toml`` (one file per area, keys with
+dots, ``{name}`` placeholders), so a translator edits text without touching code.  The files of a
+language are merged; a key defined twice is an error.  A missing key in one language falls back to the
 other rather than crashing a conversation; a test keeps both catalogs' keys and placeholders equal.
 """
 
@@ -45,8 +46,15 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 @lru_cache(maxsize=None)
 def catalog(language: str) -> dict[str, str]:
-    with open(LOCALES / f"{language}.toml", "rb") as fh:
-        return _flatten(tomllib.load(fh))
+    merged: dict[str, str] = {}
+    for path in sorted((LOCALES / language).glob("*.toml")):
+        with open(path, "rb") as fh:
+            entries = _flatten(tomllib.load(fh))
+        clash = merged.keys() & entries.keys()
+        if clash:
+            raise ValueError(f"{path}: keys already defined elsewhere: {sorted(clash)}")
+        merged.update(entries)
+    return merged
 
 
 def placeholders(text: str) -> set[str]:
