@@ -146,6 +146,23 @@ async def test_unknown_and_missing_parameters_are_rejected(emu, bot, http):
     assert [c["status"] for c in emu.api_calls("sendMessage")] == [400, 400]
 
 
+async def test_json_body_and_query_string_calls(emu, bot, http):
+    await bot.get_me()
+    emu.add_user(ALICE)
+    api = f"{emu.base_url}/bot{TOKEN}"
+    async with http.post(f"{api}/sendMessage", json={"chat_id": ALICE, "text": ""}) as resp:
+        assert resp.status == 400 and (await resp.json())["description"] == "Bad Request: message text is empty"
+    markup = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
+    async with http.post(f"{api}/sendMessage", json={"chat_id": ALICE, "text": "json", "reply_markup": markup}) as resp:
+        body = await resp.json()
+    assert body["ok"] and body["result"]["reply_markup"] == markup
+    async with http.get(f"{api}/sendMessage", params={"chat_id": str(ALICE), "text": "42"}) as resp:
+        assert (await resp.json())["result"]["text"] == "42"  # a String parameter stays a string
+    async with http.post(f"{api}/setWebhook", json={"url": ""}) as resp:
+        assert await resp.json() == {"ok": True, "result": True, "description": "Webhook is already deleted"}
+    assert [m["text"] for m in emu.bot_messages(ALICE)] == ["json", "42"]
+
+
 async def test_parse_mode_errors_and_entities(emu, bot):
     emu.add_user(ALICE)
     sent = await bot.send_message(ALICE, "<b>Ticket</b> #7 &lt;urgent&gt;", parse_mode="HTML")
@@ -567,6 +584,8 @@ async def test_rate_limits_answer_429_and_count(emu, bot):
         emu.add_user(user)
     emu.add_chat(GROUP)
     emu.enable_rate_limits(RateLimits(overall=(30, 1.0), private_chat=(1, 0.3), group_chat=(2, 60.0)))
+    with pytest.raises(TelegramBadRequest):  # a rejected send does not use up the limit
+        await bot.send_message(ALICE, "<oops>", parse_mode="HTML")
     await bot.send_message(ALICE, "1")
     with pytest.raises(TelegramRetryAfter) as caught:
         await bot.send_message(ALICE, "2")

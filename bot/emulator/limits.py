@@ -100,7 +100,7 @@ class Limiter:
         self._per_chat.clear()
 
     def check_rate(self, chat_id: int, private: bool) -> None:
-        """Record one message to ``chat_id`` or raise 429 if a window is full."""
+        """Raise 429 if one more message to ``chat_id`` would exceed a window."""
         if self.limits is None:
             return
         clock = time.monotonic()
@@ -112,8 +112,14 @@ class Limiter:
             self.counters.rate_limited += 1
             self.counters.rate_limited_by_chat[chat_id] = self.counters.rate_limited_by_chat.get(chat_id, 0) + 1
             raise too_many_requests(max(1, math.ceil(wait)))
+
+    def record_send(self, chat_id: int) -> None:
+        """Count a message that was actually sent (failed sends do not use up the limit)."""
+        if self.limits is None:
+            return
+        clock = time.monotonic()
         self._overall.append(clock)
-        chat_log.append(clock)
+        self._per_chat[chat_id].append(clock)
 
 
 def _wait(log: deque[float], limit: tuple[int, float], clock: float) -> float:

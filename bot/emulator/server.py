@@ -145,26 +145,35 @@ class BotApiEmulator(UserActions, Observing):
             handler = HANDLERS.get(name)
             if handler is None:
                 raise bad_request(f"method {name} is not implemented by the Fieldbot emulator")
-            if is_sending_method(name):
-                self._check_rate(params)
+            limited_chat = self._rate_limited_chat(name, params)
+            if limited_chat is not None:
+                self.limiter.check_rate(limited_chat, chat_type_for(limited_chat) == "private")
             result = handler(self, params)
             if inspect.isawaitable(result):
                 result = await result
+            if limited_chat is not None:
+                self.limiter.record_send(limited_chat)
             body: dict[str, Any] = {"ok": True, "result": result}
             if isinstance(result, updates.Described):
                 body = {"ok": True, "result": result.result, "description": result.description}
             status = 200
         except ApiError as exc:
             status, body = exc.code, exc.payload()
+        except Exception as exc:  # an emulator bug: answer like Telegram would, log loudly
+            log.exception("emulator failed on %s", name)
+            status, body = 500, {"ok": False, "error_code": 500,
+                                 "description": f"Internal Server Error: emulator bug: {exc!r}"}
         record.update(status=status, ok=status == 200,
                       result=body.get("result"), description=body.get("description"))
         self.world.log_call(record)
         return status, body
 
-    def _check_rate(self, params: dict[str, Any]) -> None:
+    def _rate_limited_chat(self, method: str, params: dict[str, Any]) -> int | None:
+        """The chat a sending call counts against, if flood limits apply to it."""
         chat_id = params.get("chat_id")
-        if isinstance(chat_id, int) and chat_id in self.world.chats:
-            self.limiter.check_rate(chat_id, chat_type_for(chat_id) == "private")
+        if is_sending_method(method) and isinstance(chat_id, int) and chat_id in self.world.chats:
+            return chat_id
+        return None
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         try:

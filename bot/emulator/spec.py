@@ -8,6 +8,7 @@ coerced by their declared type exactly once, here, so method handlers see clean 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -48,7 +49,11 @@ class ApiSpec:
 
     @classmethod
     def load(cls, path: Path = SPEC_PATH) -> ApiSpec:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        """Parse the spec file once per path (a small package file; later calls are cached)."""
+        return _load_cached(path)
+
+    @classmethod
+    def from_json(cls, raw: dict) -> ApiSpec:
         methods = {
             name: [Param(p["name"], p["required"], tuple(p["types"])) for p in params]
             for name, params in raw["methods"].items()
@@ -79,13 +84,20 @@ class ApiSpec:
                 if legacy is None or legacy[1] not in table:
                     raise bad_request(f"unknown parameter '{name}' for method {method} ({self.version})")
                 param = Param(name, False, tuple(legacy[0]))
-            if value is None or value == "":
-                continue  # Telegram treats an empty value as an absent one
-            out[name] = _coerce(method, param, value, uploads)
+            if value is None or (value == "" and "String" not in param.types):
+                continue  # null, or an empty non-string, counts as not given
+            # An empty string stays: handlers answer it as Telegram does ("message text is
+            # empty"; setWebhook url="" removes the webhook).
+            out[name] = value if value == "" else _coerce(method, param, value, uploads)
         for param in table.values():
             if param.required and param.name not in out:
                 raise bad_request(f"parameter '{param.name}' is required by {method}")
         return out
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: Path) -> ApiSpec:
+    return ApiSpec.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _coerce(method: str, param: Param, value: Any, uploads: dict[str, Upload]) -> Any:

@@ -173,7 +173,7 @@ class World:
 
     def enqueue(self, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """Queue an update unless the bot's ``allowed_updates`` filters its type out."""
-        allowed = (self.webhook or {}).get("allowed_updates") if self.webhook else self.allowed_updates
+        allowed = self.webhook["allowed_updates"] if self.webhook else self.allowed_updates
         if allowed:
             if kind not in allowed:
                 return None

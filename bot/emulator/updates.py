@@ -70,6 +70,8 @@ async def get_updates(emu: BotApiEmulator, p: dict[str, Any]) -> list[dict[str, 
 
 def set_webhook(emu: BotApiEmulator, p: dict[str, Any]) -> Described:
     url = p["url"]
+    if url == "":  # Telegram: an empty URL removes the webhook
+        return delete_webhook(emu, {"drop_pending_updates": p.get("drop_pending_updates", False)})
     if not url.startswith(("http://", "https://")):
         raise bad_request("bad webhook: an HTTP(S) URL must be provided for webhook")
     secret = p.get("secret_token")
