@@ -172,6 +172,9 @@ class TelegramSection(Section):
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
     webhook_listen: str = "127.0.0.1:8080"
+    rate: float = Field(25.0, gt=0)
+    chat_interval: Duration = timedelta(seconds=1)
+    group_per_minute: int = Field(20, gt=0)
 
 
 class WecomSection(Section):

@@ -64,6 +64,10 @@ class ChannelIdentity(Base):
     external_user_id: Mapped[str] = mapped_column(String(64))
     chat_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Pushes go to the identity the person used last (they may have Telegram and WeCom).
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when the channel says the chat is gone (bot blocked, chat not found).
+    unreachable_reason: Mapped[str | None] = mapped_column(String(200))
 
     person: Mapped[Person] = relationship(back_populates="identities")
 

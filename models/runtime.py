@@ -58,7 +58,12 @@ class OutboxMessage(Base):
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[OutboxStatus] = mapped_column(db_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
+    #: A sender claims a row until this time; a crashed sender's claims simply run out.
+    lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     external_message_id: Mapped[str | None] = mapped_column(String(64))
+    #: Why the row exists (reply, push, reminder…), for the timeline and for debugging.
+    purpose: Mapped[str | None] = mapped_column(String(40))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-22 18:55:58.544118
+Create Date: 2026-11-22
 """
 
 from alembic import op
@@ -121,34 +121,14 @@ def upgrade() -> None:
     sa.Column('external_user_id', sa.String(length=64), nullable=False),
     sa.Column('chat_id', sa.String(length=64), nullable=False),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('unreachable_reason', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_channel_identities_person_id_people'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_identities')),
     sa.UniqueConstraint('channel', 'external_user_id', name=op.f('uq_channel_identities_channel'))
     )
     with op.batch_alter_table('channel_identities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_channel_identities_person_id'), ['person_id'], unique=False)
-
-    op.create_table('outbox',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('channel', sa.Enum('telegram', 'wecom', 'cli', name='channel', native_enum=False, length=24), nullable=False),
-    sa.Column('chat_id', sa.String(length=64), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
-    sa.Column('not_before', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('status', sa.Enum('pending', 'sent', 'failed', name='outbox_status', native_enum=False, length=24), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('external_message_id', sa.String(length=64), nullable=True),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_outbox_person_id_people')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('dedupe_key', name=op.f('uq_outbox_dedupe_key'))
-    )
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_due', ['not_before', 'id'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
-        batch_op.create_index(batch_op.f('ix_outbox_person_id'), ['person_id'], unique=False)
 
     op.create_table('tickets',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -303,6 +283,33 @@ def upgrade() -> None:
         batch_op.create_index('ix_invites_open', ['expires_at'], unique=False, sqlite_where=sa.text('used_at IS NULL'), postgresql_where=sa.text('used_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_invites_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('channel', sa.Enum('telegram', 'wecom', 'cli', name='channel', native_enum=False, length=24), nullable=False),
+    sa.Column('chat_id', sa.String(length=64), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
+    sa.Column('not_before', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'sent', 'failed', name='outbox_status', native_enum=False, length=24), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_until', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('external_message_id', sa.String(length=64), nullable=True),
+    sa.Column('purpose', sa.String(length=40), nullable=True),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_outbox_person_id_people')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_outbox_ticket_id_tickets')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_outbox_dedupe_key'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_due', ['not_before', 'id'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.create_index(batch_op.f('ix_outbox_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('parts_requests',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -432,6 +439,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_parts_requests_ticket_id'))
 
     op.drop_table('parts_requests')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_outbox_person_id'))
+        batch_op.drop_index('ix_outbox_due', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+
+    op.drop_table('outbox')
     with op.batch_alter_table('invites', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invites_ticket_id'))
         batch_op.drop_index('ix_invites_open', sqlite_where=sa.text('used_at IS NULL'), postgresql_where=sa.text('used_at IS NULL'))
@@ -465,11 +478,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tickets_arrive_due', sqlite_where=sa.text('arrive_met_at IS NULL'), postgresql_where=sa.text('arrive_met_at IS NULL'))
 
     op.drop_table('tickets')
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbox_person_id'))
-        batch_op.drop_index('ix_outbox_due', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
-
-    op.drop_table('outbox')
     with op.batch_alter_table('channel_identities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_channel_identities_person_id'))
 

@@ -1,0 +1,110 @@
+"""Channel-neutral message types: what an adapter hands the core, and what the core sends back.
+
+Handlers only ever see these (DESIGN §4.1): an adapter turns a Telegram or WeCom update into an
+:class:`Inbound`, and an :class:`Outbound` (stored as JSON in the outbox) into the channel's own
+calls.  Anything a channel cannot show falls back to plain text (:mod:`bot.channels.fallback`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from models.enums import Channel
+
+
+@dataclass(frozen=True)
+class Photo:
+    file_ref: str  # the channel's own id for the file (Telegram file_id, WeCom media_id)
+    unique_id: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Location:
+    lat: float
+    lon: float
+
+
+@dataclass
+class Inbound:
+    """One update from a person, whatever the channel."""
+
+    channel: Channel
+    update_id: str  # unique per channel; a resent update carries the same id
+    session_key: str  # computed by the adapter; the core never reads platform fields
+    user_id: str
+    chat_id: str
+    received_at: datetime
+    user_name: str = ""
+    language: str | None = None
+    text: str | None = None
+    command: str | None = None  # lower-case, without the slash or @botname
+    args: str = ""
+    callback_data: str | None = None
+    callback_id: str | None = None
+    message_id: str | None = None  # this message's id, or the bot message whose button was pressed
+    reply_to: str | None = None  # the bot message this one replies to
+    photos: list[Photo] = field(default_factory=list)
+    location: Location | None = None
+    client_at: datetime | None = None  # when the phone sent it (may be long before received_at)
+    private: bool = True
+
+
+@dataclass
+class Button:
+    label: str
+    data: str  # a pointer only (action:id[:arg]); the handler re-checks everything
+
+
+@dataclass
+class Outbound:
+    """A message to a person; serialised into ``outbox.payload``."""
+
+    text: str = ""
+    buttons: list[list[Button]] = field(default_factory=list)
+    photos: list[dict[str, Any]] = field(default_factory=list)  # {"file_ref", "channel", "path"}
+    request_location: str | None = None  # label of a "send my location" keyboard button
+    remove_keyboard: bool = False
+    edit_message_id: str | None = None  # edit this earlier bot message instead of sending anew
+    kind: Literal["message", "commands"] = "message"
+    commands: list[tuple[str, str]] = field(default_factory=list)  # for kind == "commands"
+
+    def to_payload(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: v for k, v in data.items() if v not in (None, [], False, "") or k == "text"}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Outbound:
+        data = dict(data)
+        data["buttons"] = [[Button(**b) for b in row] for row in data.get("buttons", [])]
+        data["commands"] = [tuple(c) for c in data.get("commands", [])]
+        return cls(**data)
+
+
+class DeliveryError(Exception):
+    """A channel refused or failed a delivery, classified so the sender knows what to do.
+
+    ``retry_after``: the channel asked us to slow down (Telegram 429) — pause, then retry;
+    ``transient``: network trouble or a 5xx — back off and retry;
+    ``permanent``: it will never work (bot blocked, chat not found) — mark failed, tell someone.
+    """
+
+    def __init__(self, kind: Literal["retry_after", "transient", "permanent"], reason: str,
+                 retry_after: float = 0.0):
+        super().__init__(reason)
+        self.kind, self.reason, self.retry_after = kind, reason, retry_after
+
+
+class ChannelAdapter(Protocol):
+    """What the runtime needs from a channel; implemented per SDK in ``bot/channels``."""
+
+    channel: Channel
+    supports_buttons: bool
+
+    async def deliver(self, chat_id: str, message: Outbound) -> str | None:
+        """Send (or edit) and return the channel's message id; raise :class:`DeliveryError`."""
+
+    async def download(self, file_ref: str) -> bytes:
+        """The bytes of a file a person sent (a photo), for content-addressed storage."""

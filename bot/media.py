@@ -1,0 +1,57 @@
+"""Content-addressed media storage: a file is stored once under its SHA-256.
+
+Photos are evidence (arrival, progress, signed forms), so they are kept by content: the same photo
+sent twice is stored once, and a stored file can be verified against its recorded hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: str  # relative to the media directory: ab/cd/abcd….jpg
+    sha256: str
+    size: int
+    mime: str
+
+
+def _sniff(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", ".jpg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", ".png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return "application/octet-stream", ".bin"
+
+
+class MediaStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def _write(self, data: bytes) -> StoredFile:
+        digest = hashlib.sha256(data).hexdigest()
+        mime, ext = _sniff(data)
+        rel = Path(digest[:2]) / digest[2:4] / f"{digest}{ext}"
+        target = self.root / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)  # atomic: a reader never sees half a photo
+        return StoredFile(path=str(rel), sha256=digest, size=len(data), mime=mime)
+
+    async def save(self, data: bytes) -> StoredFile:
+        """Store ``data`` (off the event loop: file I/O blocks)."""
+        return await asyncio.to_thread(self._write, data)
+
+    def absolute(self, rel: str) -> Path:
+        return self.root / rel

@@ -1,0 +1,221 @@
+"""The outbox sender: delivers outbox rows through the channel adapters.
+
+* Woken right after a commit that wrote rows (``wake()``), so replies go out at once; it also
+  looks again when a delayed row (``not_before``) comes due and every few seconds for rows other
+  instances wrote.  Rows left by a crash are simply still ``pending`` and go out on restart.
+* Rows are claimed with a lease (a conditional UPDATE), so two instances never send one row; a
+  dead sender's leases run out.  The unique ``dedupe_key`` means a row is never written twice.
+* Pacing: an overall token bucket (default 25/s), one message per second per private chat and 20
+  per minute per group (each with a burst of 3); messages to one chat go out in the order they were written.
+* A 429 holds all sending for its ``retry_after``; network errors and 5xx back off exponentially;
+  a permanent error (bot blocked, chat not found) marks the row failed with its reason, marks the
+  identity unreachable, and tells the person's supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from bot.channels.types import ChannelAdapter, DeliveryError, Outbound
+from bot.ratelimit import Pause, TokenBucket
+from models.enums import Channel, OutboxStatus
+from models.people import ChannelIdentity, Person, Team
+from models.runtime import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12  # transient failures: ~1+2+…+300 s ≈ 30 min of retrying before giving up
+LEASE = timedelta(seconds=120)
+
+
+@dataclass
+class _Result:
+    row_id: int
+    ok: bool
+    external_id: str | None = None
+    error: DeliveryError | None = None
+
+
+class OutboxSender:
+    def __init__(self, app, adapters: dict[Channel, ChannelAdapter], *, rate: float = 25.0,  # noqa: ANN001
+                 per_chat_interval: float = 1.0, group_per_minute: int = 20, batch: int = 200,
+                 idle_poll: float = 5.0):
+        """``per_chat_interval`` 0 turns per-chat pacing off (tests against the emulator)."""
+        self.app = app
+        self.adapters = adapters
+        self.bucket = TokenBucket(rate)
+        self.pause = Pause()
+        self.per_chat_interval = per_chat_interval
+        self.group_interval = 60.0 / group_per_minute
+        self.batch = batch
+        self.idle_poll = idle_poll
+        self._wake = asyncio.Event()
+        self._queues: dict[tuple[Channel, str], asyncio.Queue[OutboxMessage]] = {}
+        self._workers: dict[tuple[Channel, str], asyncio.Task] = {}
+        self._inflight: set[int] = set()
+        self._stopping = False
+        self.sent = 0
+        self.failed = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        try:
+            while not self._stopping:
+                next_due = await self._claim_and_queue()
+                timeout = self.idle_poll
+                if next_due is not None:
+                    timeout = max(0.0, min(timeout, (next_due - self.app.clock.now()).total_seconds()))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                self._wake.clear()
+        finally:
+            for task in self._workers.values():
+                task.cancel()
+            await asyncio.gather(*self._workers.values(), return_exceptions=True)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until nothing due is pending or in flight (tests, demo, shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            self.wake()
+            await asyncio.sleep(0.02)
+            if not self._inflight and not await self._has_due():
+                return
+
+    async def _has_due(self) -> bool:
+        now = self.app.clock.now()
+        async with self.app.db.read() as session:
+            return await session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING,
+                                               OutboxMessage.not_before <= now).limit(1)
+            ) is not None
+
+    async def _claim_and_queue(self) -> datetime | None:
+        now = self.app.clock.now()
+        free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+        due = and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now, free)
+        async with self.app.db.write() as session:
+            ids = (await session.scalars(
+                select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(self.batch)
+            )).all()
+            claimed: list[OutboxMessage] = []
+            if ids:
+                claimed_ids = (await session.scalars(
+                    update(OutboxMessage).where(OutboxMessage.id.in_(ids), due)
+                    .values(lease_until=now + LEASE).returning(OutboxMessage.id)
+                    .execution_options(synchronize_session=False)
+                )).all()
+                if claimed_ids:
+                    claimed = list((await session.scalars(
+                        select(OutboxMessage).where(OutboxMessage.id.in_(claimed_ids)).order_by(OutboxMessage.id)
+                    )).all())
+            later = await session.scalar(
+                select(OutboxMessage.not_before).where(OutboxMessage.status == OutboxStatus.PENDING,
+                                                       OutboxMessage.not_before > now)
+                .order_by(OutboxMessage.not_before).limit(1)
+            )
+        for row in claimed:
+            self._inflight.add(row.id)
+            key = (row.channel, row.chat_id)
+            if key not in self._queues:
+                self._queues[key] = asyncio.Queue()
+                self._workers[key] = asyncio.create_task(self._chat_worker(key))
+            self._queues[key].put_nowait(row)
+        return later
+
+    async def _chat_worker(self, key: tuple[Channel, str]) -> None:
+        """Sends one chat's rows in order, paced for that chat; exits when idle."""
+        queue = self._queues[key]
+        group = key[1].startswith("-")
+        # Telegram tolerates a short burst (a reply of two or three messages) within its per-chat limit.
+        interval = self.group_interval if group else self.per_chat_interval
+        pacing = TokenBucket(1 / interval, burst=3) if interval > 0 else None
+        try:
+            while True:
+                try:
+                    row = await asyncio.wait_for(queue.get(), timeout=5.0)
+                except asyncio.TimeoutError:
+                    return
+                payload = Outbound.from_payload(row.payload)
+                if payload.kind == "message" and pacing is not None:
+                    await pacing.acquire()
+                await self.pause.wait()
+                await self.bucket.acquire()
+                result = await self._deliver(row, payload)
+                await self._record(row, result)
+                self._inflight.discard(row.id)
+        finally:
+            # No await between the idle timeout and here, so nothing can be queued meanwhile.
+            self._queues.pop(key, None)
+            self._workers.pop(key, None)
+
+    async def _deliver(self, row: OutboxMessage, payload: Outbound) -> _Result:
+        adapter = self.adapters.get(row.channel)
+        if adapter is None:
+            return _Result(row.id, False, error=DeliveryError("transient", f"no adapter for {row.channel.value}"))
+        try:
+            external = await adapter.deliver(row.chat_id, payload)
+            return _Result(row.id, True, external_id=external)
+        except DeliveryError as exc:
+            if exc.kind == "retry_after":
+                self.pause.hold(exc.retry_after)
+            return _Result(row.id, False, error=exc)
+        except Exception as exc:  # an adapter bug must not kill the sender
+            log.exception("delivering outbox row %s failed", row.id)
+            return _Result(row.id, False, error=DeliveryError("transient", f"{type(exc).__name__}: {exc}"))
+
+    async def _record(self, row: OutboxMessage, result: _Result) -> None:
+        now = self.app.clock.now()
+        async with self.app.db.write() as session:
+            stored = await session.get(OutboxMessage, row.id)
+            stored.attempts += 1
+            stored.lease_until = None
+            if result.ok:
+                stored.status = OutboxStatus.SENT
+                stored.sent_at = now
+                stored.external_message_id = result.external_id
+                stored.last_error = None
+                self.sent += 1
+                return
+            error = result.error
+            stored.last_error = error.reason[:500]
+            if error.kind == "retry_after":
+                stored.not_before = now + timedelta(seconds=error.retry_after)
+            elif error.kind == "transient" and stored.attempts < MAX_ATTEMPTS:
+                stored.not_before = now + timedelta(seconds=min(300, 2 ** (stored.attempts - 1)))
+            else:
+                stored.status = OutboxStatus.FAILED
+                self.failed += 1
+                await self._undeliverable(session, stored, now)
+
+    async def _undeliverable(self, session, row: OutboxMessage, now: datetime) -> None:  # noqa: ANN001
+        """Mark the chat unreachable and tell the person's supervisor, so it is noticed."""
+        from handlers.context import push
+        from handlers.messages import Msg
+
+        await session.execute(
+            update(ChannelIdentity).where(ChannelIdentity.channel == row.channel,
+                                          ChannelIdentity.chat_id == row.chat_id)
+            .values(unreachable_reason=(row.last_error or "")[:200])
+        )
+        if row.person_id is None or row.purpose == "undeliverable":
+            return
+        person = await session.get(Person, row.person_id)
+        team = await session.get(Team, person.team_id) if person and person.team_id else None
+        if team is None or team.supervisor_id in (None, person.id):
+            log.warning("outbox row %s failed for %s and nobody can be told", row.id, person and person.name)
+            return
+        await push(session, self.app, team.supervisor_id,
+                   Msg("outbox.undeliverable", {"name": person.name, "reason": row.last_error or ""}),
+                   purpose="undeliverable", ticket_id=row.ticket_id, dedupe=f"undeliverable:{row.id}", now=now)
+        self.wake()

@@ -1,0 +1,147 @@
+"""The context a handler works through: who is asking, in which language, the open database
+session, the dialog state, and ways to answer — all as outbox rows in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.types import Inbound, Outbound
+from bot.media import StoredFile
+from handlers.i18n import normalise_language, t
+from handlers.messages import Msg
+from models.enums import Role
+from models.errors import DomainError
+from models.people import ChannelIdentity, Person
+from models.runtime import ConversationState, OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+
+@dataclass
+class Ctx:
+    app: App
+    session: AsyncSession
+    inbound: Inbound
+    person: Person | None
+    state: ConversationState
+    media: dict[str, StoredFile] = field(default_factory=dict)  # file_ref → stored copy
+    toast: str | None = None  # short answer shown on the pressed button (callback answer)
+    _seq: int = 0
+
+    # -- who and when -------------------------------------------------------------------------
+    @property
+    def now(self) -> datetime:
+        return self.inbound.received_at
+
+    @property
+    def lang(self) -> str:
+        default = self.app.config.bot.language
+        if self.person and self.person.language:
+            return self.person.language
+        return normalise_language(self.inbound.language, default) if self.inbound.language else default
+
+    @property
+    def role(self) -> Role | None:
+        return self.person.role if self.person else None
+
+    def t(self, key: str, **params: Any) -> str:
+        return t(self.lang, key, **params)
+
+    def require(self, *roles: Role) -> Person:
+        if self.person is None or self.person.role not in roles:
+            raise DomainError("not_allowed")
+        return self.person
+
+    # -- dialog state -------------------------------------------------------------------------
+    @property
+    def flow(self) -> str | None:
+        return self.state.flow
+
+    @property
+    def step(self) -> str | None:
+        return self.state.step
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.state.data or {}
+
+    def goto(self, flow: str, step: str, **data: Any) -> None:
+        """Enter (or move within) a dialog; ``data`` is merged into what the dialog holds."""
+        merged = dict(self.data) if self.state.flow == flow else {}
+        merged.update(data)
+        self.state.flow, self.state.step, self.state.data = flow, step, merged
+
+    def end_flow(self) -> None:
+        self.state.flow = self.state.step = None
+        self.state.data = {}
+
+    # -- answering ----------------------------------------------------------------------------
+    def _key(self, dedupe: str | None) -> str:
+        self._seq += 1
+        return dedupe or f"in:{self.inbound.channel.value}:{self.inbound.update_id}:{self._seq}"
+
+    def _row(self, channel: Any, chat_id: str, out: Outbound, *, person_id: int | None, dedupe: str | None,
+             purpose: str, ticket_id: int | None, not_before: datetime | None) -> OutboxMessage:
+        row = OutboxMessage(
+            person_id=person_id, channel=channel, chat_id=chat_id, payload=out.to_payload(),
+            dedupe_key=self._key(dedupe), not_before=not_before or self.now, purpose=purpose,
+            ticket_id=ticket_id, created_at=self.now,
+        )
+        self.session.add(row)
+        return row
+
+    def reply(self, msg: Msg | str, /, **params: Any) -> None:
+        """Answer in the chat the update came from, in the asker's language."""
+        if isinstance(msg, str):
+            msg = Msg(msg, params)
+        self._row(self.inbound.channel, self.inbound.chat_id, msg.render(self.lang),
+                  person_id=self.person.id if self.person else None, dedupe=None, purpose="reply",
+                  ticket_id=None, not_before=None)
+
+    def reply_error(self, error: DomainError) -> None:
+        from handlers.i18n import error_text
+
+        self._row(self.inbound.channel, self.inbound.chat_id, Outbound(text=error_text(self.lang, error)),
+                  person_id=self.person.id if self.person else None, dedupe=None, purpose="error",
+                  ticket_id=None, not_before=None)
+
+    async def notify(self, person_id: int | None, msg: Msg, *, purpose: str, ticket_id: int | None = None,
+                     dedupe: str | None = None, not_before: datetime | None = None) -> bool:
+        """Push to a person on the channel they used last, in their language.
+
+        Returns False when the person cannot be reached (never joined, or no working chat), so the
+        caller can record that on the ticket's timeline instead of pretending it was sent.
+        """
+        if person_id is None:
+            return False
+        return await push(self.session, self.app, person_id, msg, purpose=purpose, ticket_id=ticket_id,
+                          dedupe=self._key(dedupe), now=self.now, not_before=not_before)
+
+
+async def push(session: AsyncSession, app: App, person_id: int, msg: Msg, *, purpose: str,
+               ticket_id: int | None, dedupe: str, now: datetime, not_before: datetime | None = None) -> bool:
+    """Write one outbox row for ``person_id`` (shared by handlers and scheduler jobs)."""
+    person = await session.get(Person, person_id)
+    if person is None or not person.active:
+        return False
+    identity = await session.scalar(
+        select(ChannelIdentity)
+        .where(ChannelIdentity.person_id == person_id, ChannelIdentity.unreachable_reason.is_(None))
+        .order_by(ChannelIdentity.last_seen_at.desc())
+        .limit(1)
+    )
+    if identity is None:
+        return False
+    lang = person.language or app.config.bot.language
+    session.add(OutboxMessage(
+        person_id=person_id, channel=identity.channel, chat_id=identity.chat_id,
+        payload=msg.render(lang).to_payload(), dedupe_key=dedupe, not_before=not_before or now,
+        purpose=purpose, ticket_id=ticket_id, created_at=now,
+    ))
+    return True

@@ -1,0 +1,4 @@
+"""The conversation flows.  Importing this package registers every flow on
+:data:`handlers.registry.router`; the composition root does it once."""
+
+from handlers.flows import start  # noqa: F401

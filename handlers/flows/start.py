@@ -1,0 +1,95 @@
+"""Everyone: ``/start [TOKEN]`` (join by invite or customer link), ``/help``, ``/lang``, ``/cancel``."""
+
+from __future__ import annotations
+
+from handlers.context import Ctx
+from handlers.i18n import normalise_language
+from handlers.messages import L, Msg, Raw
+from handlers.registry import router
+from models.enums import Role
+from models.errors import DomainError
+from models.invites import join
+from models.people import Team
+from models.tickets import Ticket
+from models.transitions import record_event
+
+
+def queue_menu(ctx: Ctx) -> None:
+    """Write the role's command menu for this chat to the outbox (delivered like any message)."""
+    from bot.channels.types import Outbound
+    from handlers.i18n import t
+    from models.runtime import OutboxMessage
+
+    if ctx.person is None:
+        return
+    commands = [(name, t(ctx.lang, key)) for name, key in router.menus.get(ctx.person.role, [])]
+    ctx.session.add(OutboxMessage(
+        person_id=ctx.person.id, channel=ctx.inbound.channel, chat_id=ctx.inbound.chat_id,
+        payload=Outbound(kind="commands", commands=commands).to_payload(),
+        dedupe_key=ctx._key(None), not_before=ctx.now, purpose="menu", created_at=ctx.now,
+    ))
+
+
+def help_message(ctx: Ctx) -> Msg:
+    role = ctx.person.role if ctx.person else None
+    if role is None:
+        return Msg("start.help_stranger")
+    lines = [L(f"help.intro.{role.value}")]
+    for name, key in router.menus.get(role, []):
+        lines.append(Raw(f"/{name} — " + ctx.t(key)))
+    from handlers.messages import Lines
+
+    return Msg(body=Lines(tuple(lines)))
+
+
+@router.command("start", roles=None)
+async def start(ctx: Ctx) -> None:
+    token = ctx.inbound.args.strip()
+    if not token:
+        if ctx.person is None:
+            raise DomainError("not_joined")
+        ctx.reply("start.welcome_back", name=ctx.person.name)
+        ctx.reply(help_message(ctx))
+        queue_menu(ctx)
+        return
+    person, invite = await join(
+        ctx.session, token, channel=ctx.inbound.channel, external_user_id=ctx.inbound.user_id,
+        chat_id=ctx.inbound.chat_id, now=ctx.now,
+        language=normalise_language(ctx.inbound.language, ctx.app.config.bot.language)
+        if ctx.inbound.language else None,
+    )
+    ctx.person = person
+    role_name = L(f"role.{person.role.value}")
+    if invite.ticket_id is not None:
+        ticket = await ctx.session.get(Ticket, invite.ticket_id)
+        record_event(ctx.session, ticket, "customer_joined", now=ctx.now, actor_id=person.id)
+        ctx.reply("start.welcome_customer", name=person.name, number=ticket.number)
+    else:
+        team = await ctx.session.get(Team, person.team_id) if person.team_id else None
+        ctx.reply("start.welcome_staff", name=person.name, role=role_name,
+                  team=team.name if team else ctx.t("start.no_team"))
+    ctx.reply(help_message(ctx))
+    queue_menu(ctx)
+
+
+@router.command("help", roles=None, menu="menu.help")
+async def help_command(ctx: Ctx) -> None:
+    ctx.reply(help_message(ctx))
+
+
+@router.command("lang", roles=None, menu="menu.lang")
+async def lang(ctx: Ctx) -> None:
+    choice = ctx.inbound.args.strip().lower()
+    if choice not in ("zh", "zh-cn", "cn", "中文", "en", "english"):
+        raise DomainError("bad_language", value=choice or "")
+    if ctx.person is None:
+        raise DomainError("not_joined")
+    ctx.person.language = normalise_language(choice if choice != "中文" else "zh")
+    ctx.reply("start.language_set")
+    queue_menu(ctx)
+
+
+@router.command("cancel", roles=None, menu="menu.cancel")
+async def cancel(ctx: Ctx) -> None:
+    # The core already ended any dialog before running a command; say so either way.
+    ctx.reply(Msg("start.cancelled", remove_keyboard=True))

@@ -1,0 +1,72 @@
+"""Messages as data until the recipient is known: a catalog key, parameters and buttons, rendered
+in each recipient's own language (a push to a Chinese-speaking supervisor from an English-speaking
+engineer is written in Chinese)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.channels.types import Button, Outbound
+from handlers.i18n import t
+
+
+@dataclass(frozen=True)
+class L:
+    """A parameter that is itself translated: ``L("status.on_site")``."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, lang: str) -> str:
+        return t(lang, self.key, **_resolve(lang, self.params))
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Text that is not translated (a name, a number, what a person typed)."""
+
+    text: str
+
+    def render(self, lang: str) -> str:
+        return self.text
+
+
+def _resolve(lang: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.render(lang) if isinstance(v, (L, Raw, Lines)) else v for k, v in params.items()}
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Several translated pieces joined by newlines (cards, lists)."""
+
+    parts: tuple[Any, ...]
+
+    def render(self, lang: str) -> str:
+        return "\n".join(p.render(lang) if hasattr(p, "render") else str(p) for p in self.parts if p)
+
+
+@dataclass
+class Msg:
+    key: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    body: Any = None  # an L / Lines / Raw used instead of key+params
+    buttons: list[list[tuple[str, str]]] = field(default_factory=list)  # (label key, data)
+    request_location: str | None = None  # label key
+    remove_keyboard: bool = False
+    photos: list[dict[str, Any]] = field(default_factory=list)
+    edit_message_id: str | None = None
+
+    def render(self, lang: str) -> Outbound:
+        if self.body is not None:
+            text = self.body.render(lang)
+        else:
+            text = t(lang, self.key, **_resolve(lang, self.params)) if self.key else ""
+        return Outbound(
+            text=text,
+            buttons=[[Button(label=t(lang, label), data=data) for label, data in row] for row in self.buttons],
+            photos=self.photos,
+            request_location=t(lang, self.request_location) if self.request_location else None,
+            remove_keyboard=self.remove_keyboard,
+            edit_message_id=self.edit_message_id,
+        )
