@@ -144,6 +144,11 @@ async def test_unknown_and_missing_parameters_are_rejected(emu, bot, http):
         assert resp.status == 400 and "'limit' of getUpdates must be Integer" in (await resp.json())["description"]
     assert emu.bot_messages(ALICE) == []
     assert [c["status"] for c in emu.api_calls("sendMessage")] == [400, 400]
+    with pytest.raises(TelegramBadRequest, match="message text is empty"):  # valid call, bad content
+        await bot(SendMessage(chat_id=ALICE, text=" "))
+    mismatches = emu.spec_mismatches()
+    assert [m["method"] for m in mismatches] == ["sendMessage", "sendMessage", "getUpdates"]
+    assert "'colour'" in mismatches[0]["description"] and "'text'" in mismatches[1]["description"]
 
 
 async def test_json_body_and_query_string_calls(emu, bot, http):

@@ -33,7 +33,7 @@ ACTIONS = (
     "send_location", "send_contact", "press_button", "press_reply_button",
     # reading
     "history", "bot_messages", "reply_keyboard", "api_calls", "callback_answer", "commands",
-    "pending_updates", "webhook", "counters",
+    "pending_updates", "webhook", "counters", "spec_mismatches",
     # waiting (long requests: pass timeout)
     "wait_for_messages", "wait_for_calls", "wait_for_callback_answer", "wait_until_consumed",
     # knobs

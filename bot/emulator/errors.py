@@ -26,6 +26,16 @@ class ApiError(Exception):
         return body
 
 
+class SpecError(ApiError):
+    """A call that does not match the Bot API spec: unknown method, unknown, missing or
+    mistyped parameter, or a method the emulator does not implement. Kept apart so a test
+    can assert at the end that the bot never sent one (``spec_mismatches()``)."""
+
+
+def spec_error(detail: str, code: int = 400) -> SpecError:
+    return SpecError(code, f"Bad Request: {detail}" if code == 400 else detail)
+
+
 def bad_request(detail: str) -> ApiError:
     """400 with Telegram's ``Bad Request:`` prefix, which aiogram shows as the message."""
     return ApiError(400, f"Bad Request: {detail}")

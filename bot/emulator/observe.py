@@ -51,6 +51,13 @@ class Observing:
         calls = [c for c in self.world.calls if method is None or c["method"].lower() == method.lower()]
         return copy.deepcopy(calls)
 
+    def spec_mismatches(self) -> list[dict[str, Any]]:
+        """Calls rejected because they do not match the Bot API spec (unknown method,
+        unknown/missing/mistyped parameter, method not emulated): ``{method, description,
+        params}``. A test harness can assert this is empty after a scenario."""
+        return [{"method": c["method"], "description": c["description"], "params": copy.deepcopy(c["params"])}
+                for c in self.world.calls if c.get("spec_mismatch")]
+
     def callback_answer(self, callback_id: str) -> dict[str, Any] | None:
         """The bot's answerCallbackQuery for a press ``{text, show_alert, url, cache_time}``."""
         state = self.world.callbacks.get(callback_id)

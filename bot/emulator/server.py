@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from . import control, messaging, updates
-from .errors import ApiError, bad_request, not_found, unauthorized
+from .errors import ApiError, SpecError, not_found, spec_error, unauthorized
 from .limits import Limiter, is_sending_method
 from .observe import Observing
 from .spec import ApiSpec
@@ -139,12 +139,12 @@ class BotApiEmulator(UserActions, Observing):
                                   "at": time.time()}
         try:
             if self.spec.canonical(method) is None:
-                raise not_found()
+                raise spec_error("Not Found", 404)
             self.limiter.check_fault(name)
             params = self.spec.validate(name, fields, uploads)
             handler = HANDLERS.get(name)
             if handler is None:
-                raise bad_request(f"method {name} is not implemented by the Fieldbot emulator")
+                raise spec_error(f"method {name} is not implemented by the Fieldbot emulator")
             limited_chat = self._rate_limited_chat(name, params)
             if limited_chat is not None:
                 self.limiter.check_rate(limited_chat, chat_type_for(limited_chat) == "private")
@@ -159,6 +159,7 @@ class BotApiEmulator(UserActions, Observing):
             status = 200
         except ApiError as exc:
             status, body = exc.code, exc.payload()
+            record["spec_mismatch"] = isinstance(exc, SpecError)
         except Exception as exc:  # an emulator bug: answer like Telegram would, log loudly
             log.exception("emulator failed on %s", name)
             status, body = 500, {"ok": False, "error_code": 500,

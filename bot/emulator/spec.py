@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import bad_request
+from .errors import spec_error
 from .wire import Upload
 
 SPEC_PATH = Path(__file__).with_name("api_spec.json")
@@ -82,7 +82,7 @@ class ApiSpec:
             if param is None:
                 legacy = LEGACY_PARAMS.get(name)
                 if legacy is None or legacy[1] not in table:
-                    raise bad_request(f"unknown parameter '{name}' for method {method} ({self.version})")
+                    raise spec_error(f"unknown parameter '{name}' for method {method} ({self.version})")
                 param = Param(name, False, tuple(legacy[0]))
             if value is None or (value == "" and "String" not in param.types):
                 continue  # null, or an empty non-string, counts as not given
@@ -91,7 +91,7 @@ class ApiSpec:
             out[name] = value if value == "" else _coerce(method, param, value, uploads)
         for param in table.values():
             if param.required and param.name not in out:
-                raise bad_request(f"parameter '{param.name}' is required by {method}")
+                raise spec_error(f"parameter '{param.name}' is required by {method}")
         return out
 
 
@@ -105,19 +105,19 @@ def _coerce(method: str, param: Param, value: Any, uploads: dict[str, Upload]) -
     if isinstance(value, str) and value.startswith("attach://") and "InputFile" in param.types:
         part = uploads.get(value[len("attach://"):])
         if part is None:
-            raise bad_request(f"file attachment '{value}' for '{param.name}' was not uploaded")
+            raise spec_error(f"file attachment '{value}' for '{param.name}' was not uploaded")
         return part
     if isinstance(value, Upload):
         if "InputFile" in param.types:
             return value
-        raise bad_request(f"parameter '{param.name}' of {method} can't be a file upload")
+        raise spec_error(f"parameter '{param.name}' of {method} can't be a file upload")
     ordered = [t for t in param.types if t != "String"] + (["String"] if "String" in param.types else [])
     for type_name in ordered:
         ok, result = _as_type(type_name, value)
         if ok:
             return result
     expected = " or ".join(param.types)
-    raise bad_request(f"parameter '{param.name}' of {method} must be {expected}, got {value!r:.60}")
+    raise spec_error(f"parameter '{param.name}' of {method} must be {expected}, got {value!r:.60}")
 
 
 def _as_type(type_name: str, value: Any) -> tuple[bool, Any]:
