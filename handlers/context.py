@@ -96,13 +96,15 @@ class Ctx:
         self.session.add(row)
         return row
 
-    def reply(self, msg: Msg | str, /, **params: Any) -> None:
+    def reply(self, msg: Msg | str, /, *, ticket_id: int | None = None, ref: str | None = None,
+              **params: Any) -> None:
         """Answer in the chat the update came from, in the asker's language."""
         if isinstance(msg, str):
             msg = Msg(msg, params)
-        self._row(self.inbound.channel, self.inbound.chat_id, msg.render(self.lang),
-                  person_id=self.person.id if self.person else None, dedupe=None, purpose="reply",
-                  ticket_id=None, not_before=None)
+        row = self._row(self.inbound.channel, self.inbound.chat_id, msg.render(self.lang),
+                        person_id=self.person.id if self.person else None, dedupe=None, purpose="reply",
+                        ticket_id=ticket_id, not_before=None)
+        row.ref = ref
 
     def reply_error(self, error: DomainError) -> None:
         from handlers.i18n import error_text
@@ -112,7 +114,7 @@ class Ctx:
                   ticket_id=None, not_before=None)
 
     async def notify(self, person_id: int | None, msg: Msg, *, purpose: str, ticket_id: int | None = None,
-                     dedupe: str | None = None, not_before: datetime | None = None) -> bool:
+                     dedupe: str | None = None, not_before: datetime | None = None, ref: str | None = None) -> bool:
         """Push to a person on the channel they used last, in their language.
 
         Returns False when the person cannot be reached (never joined, or no working chat), so the
@@ -121,11 +123,12 @@ class Ctx:
         if person_id is None:
             return False
         return await push(self.session, self.app, person_id, msg, purpose=purpose, ticket_id=ticket_id,
-                          dedupe=self._key(dedupe), now=self.now, not_before=not_before)
+                          dedupe=self._key(dedupe), now=self.now, not_before=not_before, ref=ref)
 
 
 async def push(session: AsyncSession, app: App, person_id: int, msg: Msg, *, purpose: str,
-               ticket_id: int | None, dedupe: str, now: datetime, not_before: datetime | None = None) -> bool:
+               ticket_id: int | None, dedupe: str, now: datetime, not_before: datetime | None = None,
+               ref: str | None = None) -> bool:
     """Write one outbox row for ``person_id`` (shared by handlers and scheduler jobs)."""
     person = await session.get(Person, person_id)
     if person is None or not person.active:
@@ -142,6 +145,6 @@ async def push(session: AsyncSession, app: App, person_id: int, msg: Msg, *, pur
     session.add(OutboxMessage(
         person_id=person_id, channel=identity.channel, chat_id=identity.chat_id,
         payload=msg.render(lang).to_payload(), dedupe_key=dedupe, not_before=not_before or now,
-        purpose=purpose, ticket_id=ticket_id, created_at=now,
+        purpose=purpose, ticket_id=ticket_id, created_at=now, ref=ref,
     ))
     return True

@@ -66,4 +66,6 @@ class OutboxMessage(Base):
     external_message_id: Mapped[str | None] = mapped_column(String(64))
     #: Why the row exists (reply, push, reminder…), for the timeline and for debugging.
     purpose: Mapped[str | None] = mapped_column(String(40))
+    #: What the message is about, e.g. ``checkin:12``, so a reply to it can be routed back.
+    ref: Mapped[str | None] = mapped_column(String(60))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)

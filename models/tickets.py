@@ -99,8 +99,9 @@ class Ticket(Base):
 
     @property
     def report_complete(self) -> bool:
-        """A service report counts toward statistics only when every part is filled (DESIGN §2)."""
-        return bool(self.fault_symptom and self.findings and self.actions_taken and self.result)
+        """A service report counts toward statistics only when it is filled in (DESIGN §2): the
+        symptom, what was found and what was done (parts replaced may rightly be none)."""
+        return bool(self.fault_symptom and self.findings and self.actions_taken)
 
 
 class TicketEvent(Base):

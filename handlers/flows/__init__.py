@@ -1,4 +1,12 @@
 """The conversation flows.  Importing this package registers every flow on
 :data:`handlers.registry.router`; the composition root does it once."""
 
-from handlers.flows import start  # noqa: F401
+from handlers.flows import (  # noqa: F401
+    checkins,
+    customer,
+    dispatch,
+    engineer,
+    signoff,
+    start,
+    supervisor,
+)

@@ -299,6 +299,7 @@ def upgrade() -> None:
     sa.Column('sent_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('external_message_id', sa.String(length=64), nullable=True),
     sa.Column('purpose', sa.String(length=40), nullable=True),
+    sa.Column('ref', sa.String(length=60), nullable=True),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_outbox_person_id_people')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_outbox_ticket_id_tickets')),

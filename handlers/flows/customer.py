@@ -1,0 +1,1 @@
+"""Flow module under construction: registers nothing yet."""
