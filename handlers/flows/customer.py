@@ -1,1 +1,164 @@
-"""Flow module under construction: registers nothing yet."""
+"""The customer's side: ``/status`` of their open tickets, and sign-off in chat — **Confirm**
+(``cfm:TICKET``), a rating **1**–**5** (``rate:TICKET:N``), an optional comment (dialog
+``comment``/``text`` or **No comment**, ``nocmt:TICKET``), after which the ticket is closed and the
+engineer and supervisor hear how it went.
+
+A customer sees only their own company's tickets (:func:`visible_ticket`); a second confirm or
+rating changes nothing and says so.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers.context import Ctx
+from handlers.messages import L, Lines, Msg, Raw
+from handlers.registry import router
+from handlers.tickets import (
+    act,
+    local,
+    person_name,
+    rating_buttons,
+    signoff_request,
+    supervisor_of,
+    visible_ticket,
+)
+from handlers.flows.dispatch import arg, button_args, leave_flow, own_message
+from models.enums import Action, FeedbackSource, Role, SignoffMethod, TicketStatus
+from models.errors import DomainError
+from models.lifecycle import FINAL_STATES
+from models.runtime import OutboxMessage
+from models.tickets import Ticket
+from models.work import Feedback, Signoff
+
+CUSTOMER = frozenset({Role.CUSTOMER})
+COMMENT_LIMIT = 2000
+
+
+@router.command("status", roles=CUSTOMER, menu="desk.menu.status")
+async def status(ctx: Ctx) -> None:
+    tickets = []
+    if ctx.person.customer_id is not None:
+        tickets = (await ctx.session.scalars(
+            select(Ticket).where(Ticket.customer_id == ctx.person.customer_id, Ticket.status.notin_(FINAL_STATES))
+            .order_by(Ticket.id))).all()
+    if not tickets:
+        ctx.reply("desk.customer.status_none")
+        return
+    lines: list = [L("desk.customer.status_header")]
+    for ticket in tickets:
+        lines.append(L("desk.customer.status_item", {"number": ticket.number, "model": Raw(ticket.product_model),
+                                                     "status": L(f"status.{ticket.status.value}")}))
+        if ticket.assignee_id and ticket.status is not TicketStatus.NEW:
+            lines.append(L("desk.customer.status_engineer", {"name": Raw(await person_name(ctx, ticket.assignee_id))}))
+        if ticket.status is TicketStatus.EN_ROUTE and ticket.eta_at:
+            lines.append(L("desk.customer.status_eta", {"time": Raw(local(ctx, ticket.eta_at))}))
+    ctx.reply(Msg(body=Lines(tuple(lines))))
+
+
+async def _feedback(ctx: Ctx, ticket: Ticket) -> Feedback | None:
+    return await ctx.session.scalar(select(Feedback).where(
+        Feedback.ticket_id == ticket.id, Feedback.source == FeedbackSource.SIGNOFF).limit(1))
+
+
+@router.callback("cfm", roles=CUSTOMER)
+async def confirm(ctx: Ctx) -> None:
+    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    signed = await ctx.session.scalar(select(Signoff.id).where(Signoff.ticket_id == ticket.id).limit(1))
+    if signed is not None or ticket.status in (TicketStatus.SIGNED_OFF, TicketStatus.CLOSED):
+        raise DomainError("desk_already_confirmed", number=ticket.number)
+    if ticket.status is not TicketStatus.RESOLVED:
+        raise DomainError("desk_nothing_to_confirm", number=ticket.number, status=ticket.status.value)
+    request = await own_message(ctx, ticket_id=ticket.id)
+    if request:  # the request keeps its summary; the button gives way to the confirmation
+        body = signoff_request(ctx, ticket).body
+        ctx.reply(Msg(body=Lines((body, L("desk.customer.confirmed_line", {"time": Raw(local(ctx, ctx.now))}))),
+                      edit_message_id=request))
+    ctx.session.add(Signoff(ticket_id=ticket.id, method=SignoffMethod.CHAT, confirmed_by_id=ctx.person.id, at=ctx.now))
+    act(ctx, ticket, Action.SIGN_OFF)
+    ctx.reply(Msg("desk.customer.rate_ask", {"number": ticket.number}, buttons=rating_buttons(ticket)),
+              ticket_id=ticket.id, ref=f"rate:{ticket.id}")
+    ctx.toast = ctx.t("desk.customer.toast_confirmed")
+
+
+@router.callback("rate", roles=CUSTOMER)
+async def rate(ctx: Ctx) -> None:
+    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    args = button_args(ctx)
+    raw = args[1] if len(args) == 2 else ""
+    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+        raise DomainError("desk_bad_rating")
+    rating = int(raw)
+    given = await _feedback(ctx, ticket)
+    if given is not None:
+        raise DomainError("desk_already_rated", number=ticket.number, rating=given.rating)
+    if ticket.status is not TicketStatus.SIGNED_OFF:
+        raise DomainError("desk_confirm_first", number=ticket.number)
+    ctx.session.add(Feedback(ticket_id=ticket.id, source=FeedbackSource.SIGNOFF, rating=rating,
+                             person_id=ctx.person.id, at=ctx.now))
+    asked = await own_message(ctx, ref=f"rate:{ticket.id}")
+    if asked:
+        ctx.reply(Msg("desk.customer.rated_line", {"number": ticket.number, "rating": rating}, edit_message_id=asked))
+    ctx.goto("comment", "text", ticket_id=ticket.id)
+    ctx.reply(Msg("desk.customer.comment_ask", buttons=[[("desk.btn.no_comment", f"nocmt:{ticket.id}")]]),
+              ticket_id=ticket.id, ref=f"nocmt:{ticket.id}")
+    ctx.toast = ctx.t("desk.customer.toast_rated", rating=rating)
+
+
+async def _close(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
+    """Store the comment, close the ticket, thank the customer, tell engineer and supervisor."""
+    feedback = await _feedback(ctx, ticket)
+    if ticket.status is TicketStatus.CLOSED:
+        raise DomainError("desk_already_closed", number=ticket.number)
+    if feedback is None:
+        raise DomainError("desk_rate_first", number=ticket.number)
+    feedback.comment = comment
+    act(ctx, ticket, Action.CLOSE)
+    asked = (await ctx.session.scalars(
+        select(OutboxMessage.external_message_id).where(
+            OutboxMessage.channel == ctx.inbound.channel, OutboxMessage.chat_id == ctx.inbound.chat_id,
+            OutboxMessage.ref == f"nocmt:{ticket.id}", OutboxMessage.external_message_id.is_not(None))
+        .distinct())).all()
+    for message_id in asked:  # the questions lose their No comment button
+        ctx.reply(Msg("desk.customer.comment_line" if comment else "desk.customer.no_comment_line",
+                      edit_message_id=message_id))
+    if ctx.flow == "comment":
+        ctx.end_flow()
+    ctx.reply(Msg("desk.customer.thanks", {"number": ticket.number}), ticket_id=ticket.id)
+    parts = [L("desk.customer.signed_notice", {"number": ticket.number, "name": Raw(ctx.person.name),
+                                               "rating": feedback.rating})]
+    if comment:
+        parts.append(L("desk.customer.signed_comment", {"text": Raw(comment)}))
+    told = set()
+    for person_id in (ticket.assignee_id, await supervisor_of(ctx, ticket)):
+        if person_id is not None and person_id not in told:
+            told.add(person_id)
+            await ctx.notify(person_id, Msg(body=Lines(tuple(parts))), purpose="closed", ticket_id=ticket.id)
+
+
+@router.step("comment", "text")
+async def comment_text(ctx: Ctx) -> None:
+    try:
+        ticket = await visible_ticket(ctx, ctx.data.get("ticket_id"))
+    except DomainError as exc:
+        leave_flow(ctx, exc)
+        return
+    text = (ctx.inbound.text or "").strip()
+    if not text:
+        ctx.reply(Msg("desk.customer.comment_again", buttons=[[("desk.btn.no_comment", f"nocmt:{ticket.id}")]]),
+                  ticket_id=ticket.id, ref=f"nocmt:{ticket.id}")
+        return
+    if len(text) > COMMENT_LIMIT:
+        ctx.reply("desk.customer.comment_too_long", limit=COMMENT_LIMIT)
+        return
+    if ticket.status is not TicketStatus.SIGNED_OFF:
+        leave_flow(ctx, DomainError("desk_already_closed", number=ticket.number))
+        return
+    await _close(ctx, ticket, text)
+
+
+@router.callback("nocmt", roles=CUSTOMER)
+async def no_comment(ctx: Ctx) -> None:
+    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    await _close(ctx, ticket, None)
+    ctx.toast = ctx.t("desk.customer.toast_closed")

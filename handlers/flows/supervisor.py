@@ -1,1 +1,132 @@
-"""Flow module under construction: registers nothing yet."""
+"""Supervisor desk: acknowledging check-ins (button ``ack:CHECKIN`` or a reply to the check-in
+message, which is also relayed to the engineer), and ``/ticket NUMBER`` — fields and timeline.
+
+Only the acknowledgement's supervisor, or the manager of the ticket's team (escalation), may
+acknowledge; a second acknowledgement changes nothing and says who was first.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers.context import Ctx
+from handlers.messages import L, Lines, Msg, Raw
+from handlers.registry import router
+from handlers.tickets import checkin_message, hhmm, person_name, team_of, visible_ticket_by_number
+from handlers.views import ticket_fields, timeline_lines
+from handlers.flows.dispatch import arg, own_message
+from models.customers import Customer
+from models.enums import Role
+from models.errors import DomainError
+from models.queries import people_names, timeline
+from models.runtime import OutboxMessage
+from models.tickets import Ticket
+from models.transitions import record_event
+from models.work import Acknowledgement, Attachment, Checkin
+
+ACKERS = frozenset({Role.SUPERVISOR, Role.MANAGER})
+VIEWERS = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.MANAGER, Role.ENGINEER})
+#: The newest timeline entries shown in chat (a Telegram message holds 4096 characters).
+TIMELINE_LIMIT = 40
+TEXT_LIMIT = 4000
+
+
+async def _load(ctx: Ctx, checkin_id: int) -> tuple[Acknowledgement, Checkin, Ticket]:
+    """The acknowledgement of a check-in, if this person is the one to give it."""
+    checkin = await ctx.session.get(Checkin, checkin_id)
+    ack = await ctx.session.scalar(select(Acknowledgement).where(Acknowledgement.checkin_id == checkin_id))
+    if checkin is None or ack is None:
+        raise DomainError("desk_no_checkin")
+    ticket = await ctx.session.get(Ticket, checkin.ticket_id)
+    if ack.supervisor_id != ctx.person.id:
+        team = await team_of(ctx, ticket)
+        if not (ctx.person.role is Role.MANAGER and team is not None and team.manager_id == ctx.person.id):
+            raise DomainError("desk_ack_not_yours")
+    return ack, checkin, ticket
+
+
+async def _acknowledge(ctx: Ctx, ack: Acknowledgement, checkin: Checkin, ticket: Ticket, *,
+                       message_id: str | None, how: str) -> str:
+    """Record the acknowledgement, update the supervisor's check-in message; returns HH:MM."""
+    ack.acked_at, ack.acked_by_id = ctx.now, ctx.person.id
+    when = hhmm(ctx, ctx.now)
+    record_event(ctx.session, ticket, "checkin_acked", now=ctx.now, actor_id=ctx.person.id,
+                 checkin_id=checkin.id, how=how)
+    if message_id:
+        photos = [{"file_ref": a.file_ref, "path": a.path} for a in (await ctx.session.scalars(
+            select(Attachment).where(Attachment.checkin_id == checkin.id).order_by(Attachment.id))).all()]
+        engineer = await person_name(ctx, checkin.engineer_id)
+        ctx.reply(checkin_message(ctx, ticket, checkin, engineer, photos, acked=(ctx.person.name, when),
+                                  edit_message_id=message_id))
+    return when
+
+
+@router.callback("ack", roles=ACKERS)
+async def acknowledge(ctx: Ctx) -> None:
+    ack, checkin, ticket = await _load(ctx, int(arg(ctx, 0)))
+    if ack.acked_at is not None:
+        ctx.reply("desk.ack.already", name=Raw(await person_name(ctx, ack.acked_by_id)),
+                  time=hhmm(ctx, ack.acked_at), number=ticket.number)
+        ctx.toast = ctx.t("desk.ack.toast_already")
+        return
+    message_id = await own_message(ctx, ref=f"checkin:{checkin.id}")
+    when = await _acknowledge(ctx, ack, checkin, ticket, message_id=message_id, how="button")
+    await ctx.notify(checkin.engineer_id, Msg("desk.ack.engineer_told", {
+        "name": Raw(ctx.person.name), "kind": L(f"desk.ack.kind_{checkin.kind.value}"),
+        "number": ticket.number, "time": when}), purpose="ack", ticket_id=ticket.id)
+    if message_id is None:  # pressed through the text fallback: nothing to edit, so say it
+        ctx.reply("desk.ack.done", number=ticket.number, time=when)
+    ctx.toast = ctx.t("desk.ack.toast")
+
+
+@router.on_reply
+async def reply_to_checkin(ctx: Ctx) -> bool:
+    """A supervisor's reply to a check-in message goes to the engineer and acknowledges it."""
+    if ctx.person.role not in ACKERS:
+        return False
+    ref = await ctx.session.scalar(
+        select(OutboxMessage.ref).where(
+            OutboxMessage.channel == ctx.inbound.channel, OutboxMessage.chat_id == ctx.inbound.chat_id,
+            OutboxMessage.external_message_id == ctx.inbound.reply_to, OutboxMessage.ref.like("checkin:%"))
+        .limit(1))
+    if ref is None or not ref.split(":", 1)[1].isdigit():
+        return False
+    ack, checkin, ticket = await _load(ctx, int(ref.split(":", 1)[1]))
+    text = (ctx.inbound.text or "").strip()
+    if not text:
+        raise DomainError("desk_reply_needs_text")
+    if len(text) > TEXT_LIMIT:
+        raise DomainError("desk_reply_too_long", limit=TEXT_LIMIT)
+    parts = [L("desk.ack.relay", {"name": Raw(ctx.person.name), "number": ticket.number, "text": Raw(text)})]
+    if ack.acked_at is None:
+        when = await _acknowledge(ctx, ack, checkin, ticket, message_id=ctx.inbound.reply_to, how="reply")
+        parts.append(L("card.acked", {"name": Raw(ctx.person.name), "time": Raw(when)}))
+    record_event(ctx.session, ticket, "checkin_reply", now=ctx.now, actor_id=ctx.person.id,
+                 checkin_id=checkin.id, text=text[:500])
+    await ctx.notify(checkin.engineer_id, Msg(body=Lines(tuple(parts))), purpose="ack_reply", ticket_id=ticket.id)
+    ctx.reply("desk.ack.relayed", name=Raw(await person_name(ctx, checkin.engineer_id)))
+    return True
+
+
+# -- /ticket ----------------------------------------------------------------------------------
+@router.command("ticket", roles=VIEWERS, menu="desk.menu.ticket")
+async def ticket_command(ctx: Ctx) -> None:
+    ticket = await visible_ticket_by_number(ctx, ctx.inbound.args)
+    await ctx.session.get(Customer, ticket.customer_id)  # so ticket.customer needs no lazy load
+    events = list(await timeline(ctx.session, ticket.id))
+    ids = {ticket.assignee_id} | {e.actor_id for e in events}
+    for event in events:
+        ids |= {v for k, v in (event.details or {}).items() if k.endswith("assignee_id") and isinstance(v, int)}
+    names = await people_names(ctx.session, ids)
+    tz = ctx.app.tz
+    lines = [f"{name}: {value}" for name, value in ticket_fields(ctx.lang, ticket, tz, names) if value]
+    lines.append("")
+    lines.append(ctx.t("desk.ticket.timeline"))
+    shown = events[-TIMELINE_LIMIT:]
+    if len(shown) < len(events):
+        lines.append(ctx.t("desk.ticket.earlier", count=len(events) - len(shown)))
+    lines += timeline_lines(ctx.lang, shown, tz, names)
+    text = "\n".join(lines)
+    if len(text) > TEXT_LIMIT:
+        text = text[:TEXT_LIMIT - 1] + "…"
+    ctx.reply(Msg(body=Raw(text)), ticket_id=ticket.id)
