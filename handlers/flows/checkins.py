@@ -1,1 +1,182 @@
-"""Flow module under construction: registers nothing yet."""
+"""Engineer check-ins: **Arrived** (a photo, then the location) and progress check-ins (**Check in**
+/ ``/checkin``: any number of notes and photos, finished with **Done**).
+
+Both end in :func:`record_checkin`, which stores the photos, opens the supervisor's
+acknowledgement and sends the supervisor the check-in with an **Acknowledge** button.  Photos
+collected along the way live in the dialog data (they are already stored content-addressed on
+disk), so a restart mid-dialog loses nothing and ``/cancel`` leaves no rows behind.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from handlers.context import Ctx
+from handlers.flows.engineer import (
+    ENGINEER,
+    allowed,
+    button_args,
+    card_with,
+    dialog_ticket,
+    late_client_at,
+    not_told,
+    pressed_ticket,
+    start_dialog,
+)
+from handlers.messages import L, Msg, Raw
+from handlers.registry import router
+from handlers.tickets import (
+    act,
+    can_check_in,
+    notify_customer,
+    photo_record,
+    record_checkin,
+    supervisor_of,
+    visible_ticket_by_number,
+)
+from models.enums import Action, CheckinKind
+from models.errors import DomainError
+from models.tickets import Ticket
+
+#: Notes of one progress check-in together (the supervisor's message must stay under 4096).
+NOTES_LIMIT = 3000
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+async def _sent_line(ctx: Ctx, ticket: Ticket, key: str) -> L:
+    """Tell the engineer where the check-in went (or that the team has no supervisor)."""
+    has_supervisor = await supervisor_of(ctx, ticket) is not None
+    return L(key if has_supervisor else "eng.checkin_no_supervisor", {"number": Raw(ticket.number)})
+
+
+# -- Arrived -------------------------------------------------------------------------------------
+@router.callback("arr", roles=ENGINEER)
+async def arrive(ctx: Ctx) -> None:
+    ticket = await pressed_ticket(ctx, allowed(Action.ARRIVE))
+    start_dialog(ctx, "arrive", "photo", ticket_id=ticket.id)
+    ctx.reply("eng.arrive_ask_photo", number=ticket.number)
+
+
+@router.step("arrive", "photo")
+async def arrive_photo(ctx: Ctx) -> None:
+    ticket = await dialog_ticket(ctx, allowed(Action.ARRIVE))
+    if ticket is None:
+        return
+    photos = photo_record(ctx)
+    if not photos:
+        raise DomainError("arrive_photo_expected")
+    ctx.goto("arrive", "location", photos=photos, late_at=_iso(late_client_at(ctx)))
+    ctx.reply(Msg("eng.arrive_ask_location", request_location="eng.btn.location"))
+
+
+@router.step("arrive", "location")
+async def arrive_location(ctx: Ctx) -> None:
+    ticket = await dialog_ticket(ctx, allowed(Action.ARRIVE))
+    if ticket is None:
+        return
+    if ctx.inbound.photos and not ctx.inbound.location:  # a second photo (an album): keep it too
+        ctx.goto("arrive", "location", photos=ctx.data.get("photos", []) + photo_record(ctx),
+                 late_at=ctx.data.get("late_at") or _iso(late_client_at(ctx)))
+        ctx.reply(Msg("eng.arrive_ask_location", request_location="eng.btn.location"))
+        return
+    where = ctx.inbound.location
+    if where is None:
+        raise DomainError("arrive_location_expected")
+    # The photo's phone time counts when it came late; otherwise the location message's own time
+    # (a minute spent between photo and location is not "late evidence").
+    client_at = _when(ctx.data.get("late_at")) or ctx.inbound.client_at
+    act(ctx, ticket, Action.ARRIVE)
+    await record_checkin(ctx, ticket, CheckinKind.ARRIVAL, text=None, photos=ctx.data.get("photos", []),
+                         location=(where.lat, where.lon), client_at=client_at)
+    ctx.end_flow()
+    reached = await notify_customer(ctx, ticket, Msg("eng.customer_arrived", {
+        "engineer": Raw(ctx.person.name), "number": Raw(ticket.number)}), purpose="arrived")
+    ctx.reply(Msg(body=await _sent_line(ctx, ticket, "eng.arrived"), remove_keyboard=True))
+    ctx.reply(card_with(ctx, ticket, not_told(reached)), ticket_id=ticket.id)
+
+
+# -- progress check-in ---------------------------------------------------------------------------
+def _checkable(ticket: Ticket) -> None:
+    if not can_check_in(ticket):
+        raise DomainError("checkin_not_now", number=ticket.number, status=ticket.status.value)
+
+
+async def _begin(ctx: Ctx, ticket: Ticket) -> None:
+    _checkable(ticket)
+    if not (ctx.flow == "checkin" and ctx.data.get("ticket_id") == ticket.id):
+        start_dialog(ctx, "checkin", "collect", ticket_id=ticket.id, photos=[], notes=[], late_at=None)
+    ctx.reply("eng.checkin_ask", number=ticket.number)
+
+
+@router.callback("chk", roles=ENGINEER)
+async def checkin_button(ctx: Ctx) -> None:
+    await _begin(ctx, await pressed_ticket(ctx))
+
+
+@router.command("checkin", roles=ENGINEER, menu="menu.checkin")
+async def checkin_command(ctx: Ctx) -> None:
+    if ctx.inbound.args.strip():
+        ticket = await visible_ticket_by_number(ctx, ctx.inbound.args)
+        if ticket.assignee_id != ctx.person.id:
+            raise DomainError("no_ticket", number=ctx.inbound.args.strip())
+        await _begin(ctx, ticket)
+        return
+    mine = (await ctx.session.scalars(
+        select(Ticket).where(Ticket.assignee_id == ctx.person.id).order_by(Ticket.id)
+    )).all()
+    workable = [t for t in mine if can_check_in(t)]
+    if not workable:
+        ctx.reply("eng.checkin_none")
+    elif len(workable) == 1:
+        await _begin(ctx, workable[0])
+    else:
+        # A ticket number is not a catalog key, so it renders as itself (Msg buttons take keys).
+        ctx.reply(Msg("eng.checkin_pick", buttons=[[(t.number, f"chk:{t.id}")] for t in workable]))
+
+
+@router.step("checkin", "collect")
+async def checkin_collect(ctx: Ctx) -> None:
+    ticket = await dialog_ticket(ctx, _checkable)
+    if ticket is None:
+        return
+    photos = photo_record(ctx)
+    note = (ctx.inbound.text or "").strip()
+    if not photos and not note:
+        raise DomainError("checkin_expects")
+    notes = list(ctx.data.get("notes", [])) + ([note] if note else [])
+    if sum(len(n) + 1 for n in notes) > NOTES_LIMIT:
+        raise DomainError("answer_too_long", limit=NOTES_LIMIT)
+    all_photos = list(ctx.data.get("photos", [])) + photos
+    late = late_client_at(ctx)
+    earliest = _when(ctx.data.get("late_at"))
+    if late is not None and (earliest is None or late < earliest):
+        earliest = late
+    ctx.goto("checkin", "collect", photos=all_photos, notes=notes, late_at=_iso(earliest))
+    ctx.reply(Msg("eng.checkin_got", {"photos": len(all_photos), "notes": len(notes)},
+                  buttons=[[("eng.btn.done", f"done:{ticket.id}")]]))
+
+
+@router.callback("done", roles=ENGINEER)
+async def checkin_done(ctx: Ctx) -> None:
+    args = button_args(ctx)
+    if ctx.flow != "checkin" or not args or args[0] != str(ctx.data.get("ticket_id")):
+        raise DomainError("stale_button")
+    ticket = await dialog_ticket(ctx, _checkable)
+    if ticket is None:
+        return
+    photos, notes = ctx.data.get("photos", []), ctx.data.get("notes", [])
+    if not photos and not notes:
+        raise DomainError("checkin_empty")
+    await record_checkin(ctx, ticket, CheckinKind.PROGRESS, text="\n".join(notes) or None, photos=photos,
+                         location=None, client_at=_when(ctx.data.get("late_at")))
+    ctx.end_flow()
+    ctx.reply(Msg(body=await _sent_line(ctx, ticket, "eng.checkin_sent")), ticket_id=ticket.id)

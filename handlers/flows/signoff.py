@@ -1,1 +1,131 @@
-"""Flow module under construction: registers nothing yet."""
+"""Engineer: **Resolve** (the service report: findings → actions taken → parts replaced) and
+**Sign-off** (ask the customer in chat, or a photo of the signed paper form + the signer's name).
+
+The report answers are kept in the dialog and written in one go at the last step, after the
+ticket is re-checked; the customer's own confirmation (``cfm:``) and rating (``rate:``) belong to
+the customer flow.
+"""
+
+from __future__ import annotations
+
+from handlers.context import Ctx
+from handlers.flows.engineer import (
+    ENGINEER,
+    allowed,
+    answer_text,
+    card_with,
+    dialog_ticket,
+    not_told,
+    pressed_ticket,
+    start_dialog,
+)
+from handlers.messages import L, Lines, Msg, Raw
+from handlers.registry import router
+from handlers.tickets import act, notify_customer, photo_record, signoff_request
+from models.enums import Action, SignoffMethod
+from models.errors import DomainError
+from models.transitions import record_event
+from models.work import Attachment, Signoff
+
+#: Answers meaning "no parts were replaced".
+NO_PARTS = frozenset({"none", "no", "nothing", "n/a", "na", "-", "—", "无", "没有", "无更换", "否"})
+NAME_LIMIT = 120
+
+
+# -- Resolve -------------------------------------------------------------------------------------
+@router.callback("rsv", roles=ENGINEER)
+async def resolve(ctx: Ctx) -> None:
+    ticket = await pressed_ticket(ctx, allowed(Action.RESOLVE))
+    start_dialog(ctx, "resolve", "findings", ticket_id=ticket.id)
+    ctx.reply("eng.resolve_ask_findings", number=ticket.number)
+
+
+@router.step("resolve", "findings")
+async def resolve_findings(ctx: Ctx) -> None:
+    if await dialog_ticket(ctx, allowed(Action.RESOLVE)) is None:
+        return
+    ctx.goto("resolve", "actions", findings=answer_text(ctx, "report_text_expected"))
+    ctx.reply("eng.resolve_ask_actions")
+
+
+@router.step("resolve", "actions")
+async def resolve_actions(ctx: Ctx) -> None:
+    if await dialog_ticket(ctx, allowed(Action.RESOLVE)) is None:
+        return
+    ctx.goto("resolve", "parts", actions_taken=answer_text(ctx, "report_text_expected"))
+    ctx.reply("eng.resolve_ask_parts")
+
+
+@router.step("resolve", "parts")
+async def resolve_parts(ctx: Ctx) -> None:
+    ticket = await dialog_ticket(ctx, allowed(Action.RESOLVE))
+    if ticket is None:
+        return
+    parts = answer_text(ctx, "report_text_expected")
+    act(ctx, ticket, Action.RESOLVE, findings=ctx.data["findings"], actions_taken=ctx.data["actions_taken"],
+        parts_replaced=None if parts.lower().strip(" .。") in NO_PARTS else parts)
+    ctx.end_flow()
+    reached = await notify_customer(ctx, ticket, Msg("eng.customer_resolved", {"number": Raw(ticket.number)}),
+                                    purpose="resolved")
+    ctx.reply(card_with(ctx, ticket, L("eng.resolved"), not_told(reached)), ticket_id=ticket.id)
+
+
+# -- Sign-off ------------------------------------------------------------------------------------
+@router.callback("sgn", roles=ENGINEER)
+async def signoff(ctx: Ctx) -> None:
+    ticket = await pressed_ticket(ctx, allowed(Action.SIGN_OFF))
+    ctx.reply(Msg("eng.signoff_ask", {"number": Raw(ticket.number)}, buttons=[
+        [("eng.btn.ask_customer", f"sgnc:{ticket.id}"), ("eng.btn.paper", f"sgnp:{ticket.id}")],
+    ]))
+
+
+@router.callback("sgnc", roles=ENGINEER)
+async def signoff_in_chat(ctx: Ctx) -> None:
+    ticket = await pressed_ticket(ctx, allowed(Action.SIGN_OFF))
+    if await notify_customer(ctx, ticket, signoff_request(ctx, ticket), purpose="signoff_request"):
+        record_event(ctx.session, ticket, "signoff_sent", now=ctx.now, actor_id=ctx.person.id)
+        ctx.reply("eng.signoff_sent", number=ticket.number)
+    else:  # notify_customer has put "customer not reached" on the timeline
+        ctx.reply(Msg("eng.signoff_unreachable", {"number": Raw(ticket.number)},
+                      buttons=[[("eng.btn.paper", f"sgnp:{ticket.id}")]]))
+
+
+@router.callback("sgnp", roles=ENGINEER)
+async def signoff_paper(ctx: Ctx) -> None:
+    ticket = await pressed_ticket(ctx, allowed(Action.SIGN_OFF))
+    start_dialog(ctx, "paper", "photo", ticket_id=ticket.id)
+    ctx.reply("eng.paper_ask_photo", number=ticket.number)
+
+
+@router.step("paper", "photo")
+async def paper_photo(ctx: Ctx) -> None:
+    if await dialog_ticket(ctx, allowed(Action.SIGN_OFF)) is None:
+        return
+    photos = photo_record(ctx)
+    if not photos:
+        raise DomainError("paper_photo_expected")
+    ctx.goto("paper", "name", photos=photos)
+    ctx.reply("eng.paper_ask_name")
+
+
+@router.step("paper", "name")
+async def paper_name(ctx: Ctx) -> None:
+    ticket = await dialog_ticket(ctx, allowed(Action.SIGN_OFF))
+    if ticket is None:
+        return
+    name = answer_text(ctx, "signer_expected", limit=NAME_LIMIT)
+    record = Signoff(ticket_id=ticket.id, method=SignoffMethod.PAPER, signer_name=name,
+                     collected_by_id=ctx.person.id, at=ctx.now)
+    ctx.session.add(record)
+    await ctx.session.flush()
+    for photo in ctx.data.get("photos", []):
+        ctx.session.add(Attachment(ticket_id=ticket.id, signoff_id=record.id, channel=ctx.inbound.channel,
+                                   file_ref=photo["file_ref"], path=photo.get("path"), sha256=photo.get("sha256"),
+                                   size=photo.get("size"), mime=photo.get("mime"), created_at=ctx.now))
+    act(ctx, ticket, Action.SIGN_OFF, method=SignoffMethod.PAPER.value, signoff_id=record.id, signer=name)
+    act(ctx, ticket, Action.CLOSE)
+    ctx.end_flow()
+    reached = await notify_customer(ctx, ticket, Msg("eng.customer_thanks", {"number": Raw(ticket.number)}),
+                                    purpose="closed")
+    ctx.reply(Msg(body=Lines((L("eng.paper_done", {"name": Raw(name), "number": Raw(ticket.number)}),
+                              not_told(reached)))), ticket_id=ticket.id)

@@ -1,0 +1,365 @@
+"""The engineer's ticket list, card, **On my way** (ETA) and **Pause** / **Resume** — end to end
+through the emulator with the real aiogram client; both languages; forged, stale and foreign
+buttons change nothing.
+
+The helpers at the top (a team, a ticket moved along with ``apply_action``, a customer who joined
+by the ticket link) are shared by the other engineer flow tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from handlers.flows.engineer import parse_eta
+from handlers.i18n import t as translate
+from models.enums import Action, Role, ServiceType, TicketStatus
+from models.errors import DomainError
+from models.invites import create_invite, team_by_name
+from models.people import Person
+from models.registry import Registration, register_ticket
+from models.tickets import Ticket, TicketEvent
+from models.transitions import apply_action
+from tests.world import World, button_labels
+
+SUP, ENG, ENG2, CUST = 100, 200, 300, 900
+
+#: How far along the lifecycle to move a fresh ticket (the dispatch/accept UI is another module).
+PATHS = {
+    TicketStatus.DISPATCHED: [Action.DISPATCH],
+    TicketStatus.ACCEPTED: [Action.DISPATCH, Action.ACCEPT],
+    TicketStatus.EN_ROUTE: [Action.DISPATCH, Action.ACCEPT, Action.DEPART],
+    TicketStatus.ON_SITE: [Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE],
+    TicketStatus.PAUSED: [Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.PAUSE],
+    TicketStatus.RESOLVED: [Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.RESOLVE],
+}
+
+
+@dataclass
+class T:
+    id: int
+    number: str
+    customer_id: int
+
+
+async def person_id(w: World, name: str) -> int:
+    async with w.app.db.read() as s:
+        return await s.scalar(select(Person.id).where(Person.name == name))
+
+
+async def team(w: World, *, sup_lang: str | None = None, eng_lang: str | None = None,
+               second_engineer: bool = False) -> None:
+    await w.join(SUP, Role.SUPERVISOR, "Wang Wei", lang=sup_lang)
+    await w.join(ENG, Role.ENGINEER, "Li Lei", lang=eng_lang)
+    if second_engineer:
+        await w.join(ENG2, Role.ENGINEER, "Zhao Min")
+
+
+async def ticket(w: World, status: TicketStatus = TicketStatus.ACCEPTED, *, engineer: str = "Li Lei",
+                 service: ServiceType = ServiceType.ONSITE, model: str = "X100") -> T:
+    """A ticket of team North, assigned to ``engineer`` and moved to ``status``."""
+    eng_id = await person_id(w, engineer)
+    now = w.clock.now()
+    async with w.app.db.write() as s:
+        north = await team_by_name(s, "North", create=True)
+        reg = Registration(customer="Acme Plant", phone="+86 138 0013 8000", address="1 River Road",
+                           model=model, fault="No power", severity=2, service=service, team_id=north.id)
+        row = await register_ticket(s, reg, now=now, today=w.app.today(), warranty=w.app.config.bot.warranty)
+        for action in PATHS[status]:
+            if action is Action.DEPART:
+                apply_action(s, row, action, now=now, actor_id=eng_id, eta_at=now + timedelta(hours=1))
+            else:
+                apply_action(s, row, action, now=now, actor_id=eng_id, assignee_id=eng_id
+                             if action is Action.DISPATCH else None)
+        return T(row.id, row.number, row.customer_id)
+
+
+async def join_customer(w: World, t: T, uid: int = CUST, name: str = "Zhang San", lang: str | None = None) -> None:
+    async with w.app.db.write() as s:
+        token = await create_invite(s, role=Role.CUSTOMER, name=name, now=w.clock.now(), ttl=timedelta(days=1),
+                                    customer_id=t.customer_id, ticket_id=t.id)
+    w.say(uid, f"/start {token}", first_name=name, language_code=lang or w.language)
+    await w.settle()
+    w.seen[uid] = len(w.emu.bot_messages(uid))
+
+
+async def load(w: World, t: T) -> Ticket:
+    async with w.app.db.read() as s:
+        return await s.get(Ticket, t.id)
+
+
+async def events(w: World, t: T) -> list[TicketEvent]:
+    async with w.app.db.read() as s:
+        return list((await s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
+                                     .order_by(TicketEvent.id))).all())
+
+
+async def card_of(w: World, uid: int, t: T) -> dict:
+    """Ask for the ticket list and return the card of ``t``."""
+    w.say(uid, "/tickets")
+    for message in await w.quiet(uid):
+        if message["text"].startswith(t.number):
+            return message
+    raise AssertionError(f"no card for {t.number}")
+
+
+def card_text(t: T, status: str, *extra: str) -> str:
+    return "\n".join([
+        f"{t.number} · X100 · 1 River Road", f"Status: {status}", "Severity: 2 – risk of going down",
+        "Service: on-site", "Contact: Acme Plant, +8613800138000", "Fault: No power", *extra,
+    ])
+
+
+# -- /tickets and the card -----------------------------------------------------------------------
+async def test_ticket_list_shows_only_my_open_tickets_with_valid_buttons(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await team(w, second_engineer=True)
+        w.say(ENG, "/tickets")
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "You have no open tickets."
+
+        accepted = await ticket(w, TicketStatus.ACCEPTED)
+        on_site = await ticket(w, TicketStatus.ON_SITE)
+        resolved = await ticket(w, TicketStatus.RESOLVED)
+        await ticket(w, TicketStatus.ACCEPTED, engineer="Zhao Min")  # someone else's
+        w.say(ENG, "/tickets")
+        cards = await w.expect(ENG, 3)
+        assert [c["text"] for c in cards] == [
+            card_text(accepted, "accepted"), card_text(on_site, "on site"), card_text(resolved, "resolved"),
+        ]
+        assert button_labels(cards[0]) == ["On my way"]
+        assert button_labels(cards[1]) == ["Check in", "Pause", "Resolve"]
+        assert button_labels(cards[2]) == ["Sign-off"]
+        assert await w.quiet(ENG) == []
+
+        # card:{id} re-sends the card; someone else's ticket is not leaked.
+        w.press_data(ENG, cards[0]["message_id"], f"card:{accepted.id}")
+        [again] = await w.expect(ENG)
+        assert again["text"] == cards[0]["text"]
+        w.say(ENG2, "/tickets")
+        [theirs] = await w.expect(ENG2)
+        w.press_data(ENG2, theirs["message_id"], f"card:{accepted.id}")
+        [refused] = await w.expect(ENG2)
+        assert refused["text"] == f"No ticket {accepted.id}."
+
+
+async def test_only_engineers_use_the_engineer_commands_and_buttons(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await team(w)
+        t = await ticket(w)
+        w.say(SUP, "/tickets")
+        [reply] = await w.expect(SUP)
+        assert reply["text"] == "You can't do that with your role."
+        w.press_data(SUP, reply["message_id"], f"go:{t.id}")
+        [reply] = await w.expect(SUP)
+        assert reply["text"] == "You can't do that with your role."
+        assert (await load(w, t)).status is TicketStatus.ACCEPTED
+
+
+# -- On my way -----------------------------------------------------------------------------------
+async def test_on_my_way_asks_an_eta_and_tells_the_customer(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await team(w)
+        t = await ticket(w)
+        await join_customer(w, t)
+        card = await card_of(w, ENG, t)
+        w.press(ENG, card, "On my way")
+        [ask] = await w.expect(ENG)
+        assert ask["text"] == (f"Ticket {t.number}: when do you expect to arrive? "
+                               "Send minutes (30m, 45 min, 1h30m) or a clock time (14:30).")
+
+        for bad in ("soon", "0", "25h", "24:10"):
+            w.say(ENG, bad)
+        replies = await w.expect(ENG, 4)
+        assert [r["text"] for r in replies] == [
+            "I can't read \"soon\" as an arrival time. Send minutes (30m, 45 min, 1h30m) or a clock time (14:30).",
+            "I can't read \"0\" as an arrival time. Send minutes (30m, 45 min, 1h30m) or a clock time (14:30).",
+            "\"25h\" is more than 24 hours away. Send a time within the next day.",
+            "I can't read \"24:10\" as an arrival time. Send minutes (30m, 45 min, 1h30m) or a clock time (14:30).",
+        ]
+        w.photo(ENG)
+        [reply] = await w.expect(ENG)
+        assert reply["text"].startswith("Please send the expected arrival as text")
+        row = await load(w, t)
+        assert row.status is TicketStatus.ACCEPTED and row.eta_at is None
+        assert await w.quiet(CUST) == []
+
+        w.say(ENG, "1h30m")
+        [done] = await w.expect(ENG)
+        row = await load(w, t)
+        assert row.status is TicketStatus.EN_ROUTE
+        assert row.eta_at - row.departed_at == timedelta(minutes=90)
+        local = row.eta_at.astimezone(w.app.tz)
+        assert done["text"] == (f"On your way, expected around {local:%H:%M}.\n"
+                                + card_text(t, "on the way", f"Expected arrival: {local:%Y-%m-%d %H:%M}"))
+        assert button_labels(done) == ["Arrived"]
+        [pushed] = await w.expect(CUST)
+        assert pushed["text"] == f"Engineer Li Lei is on the way for ticket {t.number}, expected around {local:%H:%M}."
+        [depart] = [e for e in await events(w, t) if e.action is Action.DEPART and e.actor_id]
+        assert depart.details["eta"] == row.eta_at.isoformat()
+
+        # The dialog is over: another time is just unexpected text.
+        w.say(ENG, "45m")
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "I'm not sure what you mean. Send /help to see what you can do."
+
+
+async def test_on_my_way_without_a_customer_is_noted_on_the_timeline_in_chinese(tmp_path: Path) -> None:
+    async with World(tmp_path, language="zh-CN") as w:
+        await team(w)
+        t = await ticket(w)
+        card = await card_of(w, ENG, t)
+        w.press(ENG, card, "出发")
+        [ask] = await w.expect(ENG)
+        assert ask["text"].startswith(f"工单 {t.number}：预计何时到达？")
+        w.say(ENG, "马上")
+        [reply] = await w.expect(ENG)
+        assert reply["text"].startswith("无法识别“马上”为到达时间。")
+        w.say(ENG, "14:30")
+        [done] = await w.expect(ENG)
+        row = await load(w, t)
+        local = row.eta_at.astimezone(w.app.tz)
+        assert (local.hour, local.minute) == (14, 30)
+        now_local = row.departed_at.astimezone(w.app.tz)
+        expected_day = now_local.date() + timedelta(days=1 if now_local.time() >= time(14, 30) else 0)
+        assert local.date() == expected_day
+        assert done["text"].startswith("已出发，预计 14:30 左右到达。\n客户尚未通过工单链接加入，未能通知客户")
+        assert f"状态：{translate('zh-CN', 'status.en_route')}" in done["text"]
+        assert button_labels(done) == ["已到达"]
+        kinds = [(e.kind, e.details.get("what")) for e in await events(w, t)]
+        assert ("customer_not_reached", "on_the_way") in kinds
+
+
+def test_eta_parsing() -> None:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 3, 2, 6, 0, tzinfo=timezone.utc)  # 14:00 in Shanghai
+    assert parse_eta("30m", now, tz) - now == timedelta(minutes=30)
+    assert parse_eta("45 min", now, tz) - now == timedelta(minutes=45)
+    assert parse_eta("1h", now, tz) - now == timedelta(hours=1)
+    assert parse_eta("1h30m", now, tz) - now == timedelta(minutes=90)
+    assert parse_eta("1 h 30", now, tz) - now == timedelta(minutes=90)
+    assert parse_eta("90", now, tz) - now == timedelta(minutes=90)
+    assert parse_eta("1小时30分", now, tz) - now == timedelta(minutes=90)
+    assert parse_eta("40分钟", now, tz) - now == timedelta(minutes=40)
+    assert parse_eta("14:30", now, tz) == datetime(2026, 3, 2, 6, 30, tzinfo=timezone.utc)
+    assert parse_eta("13:30", now, tz) == datetime(2026, 3, 3, 5, 30, tzinfo=timezone.utc)  # tomorrow
+    assert parse_eta("9：05", now, tz) == datetime(2026, 3, 3, 1, 5, tzinfo=timezone.utc)
+    for bad in ("", "soon", "0", "0m", "1h-5", "25:00", "12:75", "m", "h"):
+        with pytest.raises(DomainError) as err:
+            parse_eta(bad, now, tz)
+        assert err.value.code == "eta_bad"
+    with pytest.raises(DomainError) as err:
+        parse_eta("1500", now, tz)
+    assert err.value.code == "eta_too_far"
+
+
+async def test_stale_and_foreign_on_my_way_buttons_change_nothing(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await team(w, second_engineer=True)
+        t = await ticket(w)
+        card = await card_of(w, ENG, t)
+        # Another engineer forges the button: not their ticket, existence not leaked.
+        w.say(ENG2, "/tickets")
+        [theirs] = await w.expect(ENG2)
+        w.press_data(ENG2, theirs["message_id"], f"go:{t.id}")
+        [reply] = await w.expect(ENG2)
+        assert reply["text"] == f"No ticket {t.id}."
+        # Garbage data.
+        w.press_data(ENG, card["message_id"], "go:abc")
+        w.press_data(ENG, card["message_id"], "go")
+        w.press_data(ENG, card["message_id"], "zz:1")
+        replies = await w.expect(ENG, 3)
+        assert [r["text"] for r in replies] == ["No ticket abc.", "That button is out of date.",
+                                               "That button is out of date."]
+        # The state moves on elsewhere: the old card's button is stale.
+        async with w.app.db.write() as s:
+            row = await s.get(Ticket, t.id)
+            apply_action(s, row, Action.CANCEL, now=w.clock.now(), reason="customer fixed it")
+        qid = w.press(ENG, card, "On my way")
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "Cannot set off for this ticket: it is cancelled (on-site)."
+        await w.settle()
+        assert w.emu.callback_answer(qid)["text"] == reply["text"]
+        assert (await load(w, t)).status is TicketStatus.CANCELLED
+        # The fallback text command works like the button (and is checked the same way).
+        w.say(ENG, f"/_go_{t.id}")
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "Cannot set off for this ticket: it is cancelled (on-site)."
+
+
+async def test_cancel_in_the_eta_dialog_changes_nothing(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await team(w)
+        t = await ticket(w)
+        card = await card_of(w, ENG, t)
+        w.press(ENG, card, "On my way")
+        await w.expect(ENG)
+        w.say(ENG, "/cancel")
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "Cancelled. Nothing was changed."
+        w.say(ENG, "30m")
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "I'm not sure what you mean. Send /help to see what you can do."
+        row = await load(w, t)
+        assert row.status is TicketStatus.ACCEPTED and row.eta_at is None
+
+
+# -- Pause / Resume ------------------------------------------------------------------------------
+async def test_pause_with_a_reason_and_resume_tell_the_supervisor(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await team(w, sup_lang="zh-CN")
+        t = await ticket(w, TicketStatus.ON_SITE)
+        card = await card_of(w, ENG, t)
+        w.press(ENG, card, "Pause")
+        [ask] = await w.expect(ENG)
+        assert ask["text"] == f"Why are you pausing {t.number}?"
+        assert button_labels(ask) == ["Waiting for parts", "Waiting for customer", "Other"]
+        w.press_data(ENG, ask["message_id"], f"paur:{t.id}:coffee")  # forged reason
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "That button is out of date."
+        w.press(ENG, ask, "Waiting for parts")
+        [paused] = await w.expect(ENG)
+        assert paused["text"] == card_text(t, "paused", "Paused: waiting for parts")
+        assert button_labels(paused) == ["Check in", "Resume"]
+        row = await load(w, t)
+        assert row.status is TicketStatus.PAUSED and row.pause_reason == "parts"
+        [told] = await w.expect(SUP)
+        assert told["text"] == f"Li Lei 暂停了工单 {t.number}：等待备件。"
+
+        # Pressing a reason again (stale): the transition error, nothing changes.
+        w.press(ENG, ask, "Other")
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "Cannot pause this ticket: it is paused (on-site)."
+        assert (await load(w, t)).pause_reason == "parts"
+
+        w.press(ENG, paused, "Resume")
+        [resumed] = await w.expect(ENG)
+        assert resumed["text"] == card_text(t, "on site")
+        [told] = await w.expect(SUP)
+        assert told["text"] == f"Li Lei 已恢复处理工单 {t.number}。"
+        row = await load(w, t)
+        assert row.status is TicketStatus.ON_SITE and row.paused_at is None
+        w.press(ENG, paused, "Resume")
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "Cannot resume this ticket: it is on site (on-site)."
+        actions = [e.action for e in await events(w, t) if e.kind == "transition"]
+        assert actions[-2:] == [Action.PAUSE, Action.RESUME]
+
+
+async def test_desk_ticket_pauses_from_accepted(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await team(w)
+        t = await ticket(w, service=ServiceType.PHONE)
+        card = await card_of(w, ENG, t)
+        assert button_labels(card) == ["Check in", "Pause", "Resolve"]
+        w.press(ENG, card, "Pause")
+        [ask] = await w.expect(ENG)
+        w.press(ENG, ask, "Waiting for customer")
+        [paused] = await w.expect(ENG)
+        assert "Paused: waiting for the customer" in paused["text"]
+        assert (await load(w, t)).status is TicketStatus.PAUSED
