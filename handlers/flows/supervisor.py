@@ -8,6 +8,7 @@ acknowledge; a second acknowledgement changes nothing and says who was first.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.context import Ctx
 from handlers.messages import L, Lines, Msg, Raw
@@ -112,7 +113,8 @@ async def reply_to_checkin(ctx: Ctx) -> bool:
 @router.command("ticket", roles=VIEWERS, menu="desk.menu.ticket")
 async def ticket_command(ctx: Ctx) -> None:
     ticket = await visible_ticket_by_number(ctx, ctx.inbound.args)
-    await ctx.session.get(Customer, ticket.customer_id)  # so ticket.customer needs no lazy load
+    # ``Ticket.customer`` is raise_on_sql (no hidden queries): hand it the row explicitly.
+    set_committed_value(ticket, "customer", await ctx.session.get(Customer, ticket.customer_id))
     events = list(await timeline(ctx.session, ticket.id))
     ids = {ticket.assignee_id} | {e.actor_id for e in events}
     for event in events:

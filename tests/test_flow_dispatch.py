@@ -1,0 +1,320 @@
+"""Dispatching end to end (emulator + real aiogram client + SQLite): ``/dispatch`` list and picker,
+the dispatch card's Accept / Decline (with a reason), ``/ticket``; both languages; forged, foreign
+and stale buttons change nothing.
+
+The helpers at the top set up tickets, customers and check-ins; the supervisor and customer flow
+tests use them too.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.app import FixedClock
+from bot.channels.types import Inbound
+from handlers.context import Ctx
+from handlers.tickets import record_checkin
+from models.enums import Action, Channel, CheckinKind, Role, ServiceType, TicketStatus
+from models.invites import create_invite, team_by_name
+from models.people import ChannelIdentity, Person
+from models.registry import Registration, register_ticket
+from models.runtime import ConversationState
+from models.tickets import Ticket, TicketEvent
+from models.transitions import apply_action
+from tests.world import World, button_data, button_labels
+
+#: 10:30 in Shanghai (the default team time zone), so message times are exact.
+T0 = datetime(2026, 3, 2, 2, 30, tzinfo=timezone.utc)
+
+
+def world(tmp_path: Path, language: str = "en") -> World:
+    return World(tmp_path, language=language, clock=FixedClock(T0))
+
+
+async def new_ticket(w: World, *, team: str = "North", customer: str = "Acme Ltd", phone: str = "+8613800000001",
+                     service: ServiceType = ServiceType.ONSITE, severity: int = 2, model: str = "X200",
+                     address: str = "1 Harbour Rd") -> Ticket:
+    async with w.app.db.write() as s:
+        team_row = await team_by_name(s, team, create=True)
+        reg = Registration(customer=customer, phone=phone, address=address, model=model,
+                           fault="Display flickers", severity=severity, service=service, team_id=team_row.id)
+        return await register_ticket(s, reg, now=w.clock.now(), today=date(2026, 3, 2), warranty=timedelta(days=365))
+
+
+async def pid(w: World, uid: int) -> int:
+    async with w.app.db.read() as s:
+        return await s.scalar(select(ChannelIdentity.person_id).where(ChannelIdentity.external_user_id == str(uid)))
+
+
+async def join_customer(w: World, uid: int, ticket: Ticket, name: str, lang: str = "en") -> int:
+    async with w.app.db.write() as s:
+        token = await create_invite(s, role=Role.CUSTOMER, name=name, now=w.clock.now(), ttl=timedelta(days=1),
+                                    customer_id=ticket.customer_id, ticket_id=ticket.id)
+    w.say(uid, f"/start {token}", first_name=name, language_code=lang)
+    await w.settle()
+    w.seen[uid] = len(w.emu.bot_messages(uid))
+    return uid
+
+
+async def move(w: World, ticket: Ticket, *actions: Action, actor_uid: int | None = None, **kw) -> None:
+    """Advance a ticket with the lifecycle directly (steps owned by other flows)."""
+    actor = await pid(w, actor_uid) if actor_uid else None
+    async with w.app.db.write() as s:
+        row = await s.get(Ticket, ticket.id)
+        for action in actions:
+            apply_action(s, row, action, now=w.clock.now(), actor_id=actor, **kw)
+
+
+def last_id(w: World, uid: int) -> int:
+    """Some bot message in ``uid``'s chat, to press a forged button under."""
+    return w.emu.bot_messages(uid)[-1]["message_id"]
+
+
+async def get(w: World, model: type, ident: int):  # noqa: ANN201
+    async with w.app.db.read() as s:
+        return await s.get(model, ident)
+
+
+async def events(w: World, ticket: Ticket) -> list[TicketEvent]:
+    async with w.app.db.read() as s:
+        return list((await s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                     .order_by(TicketEvent.id))).all())
+
+
+async def as_person(w: World, uid: int, fn) -> object:  # noqa: ANN001
+    """Run ``fn(ctx, ticket_session)`` as person ``uid`` the way a handler would (one transaction,
+    outbox rows written in it), for steps whose flow belongs to another module."""
+    async with w.app.db.write() as s:
+        person = await s.get(Person, await pid(w, uid))
+        inbound = Inbound(channel=Channel.TELEGRAM, update_id=f"test-{w.injected}-{id(fn)}", session_key=f"test:{uid}",
+                          user_id=str(uid), chat_id=str(uid), received_at=w.clock.now())
+        ctx = Ctx(app=w.app, session=s, inbound=inbound, person=person,
+                  state=ConversationState(session_key=f"test:{uid}", data={}))
+        result = await fn(ctx, s)
+    await w.settle()
+    return result
+
+
+async def checkin(w: World, engineer_uid: int, ticket: Ticket, kind: CheckinKind = CheckinKind.ARRIVAL,
+                  text: str | None = "On site, starting diagnosis") -> int:
+    """A check-in through the shared helper: stored, acknowledgement opened, supervisor pushed."""
+    async def run(ctx: Ctx, s) -> int:  # noqa: ANN001
+        row = await s.get(Ticket, ticket.id)
+        return (await record_checkin(ctx, row, kind, text=text, photos=[], location=(31.23, 121.47),
+                                     client_at=None)).id
+    return await as_person(w, engineer_uid, run)
+
+
+# -- the tests -----------------------------------------------------------------------------------
+SUP, DSP, ENG, ENG2, CUST, FOREIGN_ENG = 100, 101, 102, 103, 104, 105
+
+
+async def test_dispatch_from_the_list_then_accept(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(DSP, Role.DISPATCHER, "Chen Jing")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        await w.join(ENG2, Role.ENGINEER, "Zhao Min")
+        await w.join(FOREIGN_ENG, Role.ENGINEER, "Sun Qi", team="South")
+        ticket = await new_ticket(w)
+        await join_customer(w, CUST, ticket, "Mr Lin")
+        eng, eng2 = await pid(w, ENG), await pid(w, ENG2)
+
+        w.say(DSP, "/dispatch")
+        [listing] = await w.expect(DSP)
+        assert listing["text"] == ("New tickets waiting for dispatch (most severe first):\n"
+                                   f"{ticket.number} · severity 2 · X200 · 1 Harbour Rd")
+        w.press(DSP, listing, ticket.number)
+        [picker] = await w.expect(DSP)
+        assert picker["text"] == f"Dispatch {ticket.number} (X200, 1 Harbour Rd) to which engineer?"
+        assert button_labels(picker) == ["Li Lei · 0 open", "Zhao Min · 0 open"]  # not the South engineer
+        assert button_data(picker, "Li Lei · 0 open") == f"dsp:{ticket.id}:{eng}"
+
+        w.press(DSP, picker, "Li Lei · 0 open")
+        [done] = await w.expect(DSP)
+        assert done["text"] == (f"{ticket.number} dispatched to Li Lei. "
+                                "I'll tell you when they accept or decline.")
+        assert w.current(DSP, picker)["text"] == f"{ticket.number}: Li Lei chosen."
+        assert button_labels(w.current(DSP, picker)) == []
+        [card] = await w.expect(ENG)
+        assert card["text"].startswith(f"New job for you:\n{ticket.number} · X200 · 1 Harbour Rd\nStatus: dispatched")
+        assert button_labels(card) == ["Accept", "Decline"]
+        assert await w.quiet(ENG2) == [] and await w.quiet(SUP) == []
+
+        # The stale picker pressed again: the ticket is taken, nothing changes.
+        w.press_data(DSP, picker["message_id"], f"dsp:{ticket.id}:{eng2}")
+        [reply] = await w.expect(DSP)
+        assert reply["text"] == f"{ticket.number} is already dispatched (engineer: Li Lei)."
+        # Another engineer forging the accept, and a made-up ticket.
+        w.press_data(ENG2, last_id(w, ENG2), f"acc:{ticket.id}")
+        w.press_data(ENG, card["message_id"], "acc:999")
+        assert [m["text"] for m in await w.expect(ENG2)] == [f"No ticket {ticket.id}."]
+        assert [m["text"] for m in await w.expect(ENG)] == ["No ticket 999."]
+        assert (await get(w, Ticket, ticket.id)).assignee_id == eng
+
+        w.press(ENG, card, "Accept")
+        [eng_card] = await w.expect(ENG)
+        assert eng_card["text"].startswith(f"{ticket.number} · X200 · 1 Harbour Rd\nStatus: accepted")
+        assert "On my way" in button_labels(eng_card)
+        assert w.current(ENG, card)["text"] == f"You accepted {ticket.number}."
+        assert button_labels(w.current(ENG, card)) == []
+        [pushed] = await w.expect(CUST)
+        assert pushed["text"] == f"Engineer Li Lei accepted your ticket {ticket.number}."
+        [told] = await w.expect(DSP)
+        assert told["text"] == f"Li Lei accepted {ticket.number}."
+        assert await w.quiet(SUP) == []
+
+        # Accepting twice: the lifecycle says no, nothing changes.
+        w.press_data(ENG, card["message_id"], f"acc:{ticket.id}")
+        [again] = await w.expect(ENG)
+        assert again["text"] == "Cannot accept this ticket: it is accepted (on-site)."
+        row = await get(w, Ticket, ticket.id)
+        assert (row.status, row.assignee_id, row.accepted_at) == (TicketStatus.ACCEPTED, eng, T0)
+        kinds = [(e.kind, e.action, e.actor_id) for e in await events(w, ticket)]
+        assert kinds == [("registered", None, None), ("customer_joined", None, await pid(w, CUST)),
+                         ("transition", Action.DISPATCH, await pid(w, DSP)), ("transition", Action.ACCEPT, eng)]
+
+        # /ticket: fields and timeline in the team's time zone, for the dispatcher and the engineer.
+        w.say(DSP, f"/ticket {ticket.number.lower()}")
+        [view] = await w.expect(DSP)
+        assert view["text"].startswith(f"ticket: {ticket.number}\nstatus: accepted\nregistered: 2026-03-02 10:30\n"
+                                       "customer: Acme Ltd\n")
+        assert "engineer: Li Lei" in view["text"]
+        assert view["text"].endswith(
+            "Timeline:\n2026-03-02 10:30  system  registered\n"
+            "2026-03-02 10:30  Mr Lin  customer joined through the link\n"
+            "2026-03-02 10:30  Chen Jing  dispatch → dispatched → Li Lei\n"
+            "2026-03-02 10:30  Li Lei  accept → accepted")
+        w.say(ENG, f"/ticket {ticket.number}")
+        [view] = await w.expect(ENG)
+        assert view["text"].startswith(f"ticket: {ticket.number}\n")
+        w.say(ENG2, f"/ticket {ticket.number}")
+        w.say(FOREIGN_ENG, f"/ticket {ticket.number}")
+        assert [m["text"] for m in await w.expect(ENG2)] == [f"No ticket {ticket.number}."]
+        assert [m["text"] for m in await w.expect(FOREIGN_ENG)] == [f"No ticket {ticket.number}."]
+
+        w.say(DSP, "/dispatch")
+        [empty] = await w.expect(DSP)
+        assert empty["text"] == "No new tickets are waiting for dispatch."
+
+
+async def test_decline_asks_a_reason_and_returns_the_ticket_in_chinese(tmp_path: Path) -> None:
+    async with world(tmp_path, "zh-CN") as w:
+        await w.join(SUP, Role.SUPERVISOR, "王伟")
+        await w.join(ENG, Role.ENGINEER, "李雷")
+        await w.join(ENG2, Role.ENGINEER, "赵敏", lang="en")
+        ticket = await new_ticket(w)
+        eng = await pid(w, ENG)
+
+        w.say(SUP, f"/dispatch {ticket.number}")
+        [picker] = await w.expect(SUP)
+        assert picker["text"] == f"将 {ticket.number}（X200，1 Harbour Rd）派给哪位工程师？"
+        assert button_labels(picker) == ["李雷 · 进行中 0", "赵敏 · 进行中 0"]
+        w.press(SUP, picker, "李雷 · 进行中 0")
+        [done] = await w.expect(SUP)
+        assert done["text"] == f"{ticket.number} 已派给 李雷。对方接单或拒单时会通知您。"
+        [card] = await w.expect(ENG)
+        assert card["text"].startswith(f"您有新的派单：\n{ticket.number} · X200")
+        assert button_labels(card) == ["接单", "拒单"]
+
+        w.press(ENG, card, "拒单")
+        [ask] = await w.expect(ENG)
+        assert ask["text"] == f"您为什么不能接 {ticket.number}？请简要说明原因（或发送 /cancel 保留此工单）。"
+        w.photo(ENG)  # not a reason: asked again, nothing changes
+        [again] = await w.expect(ENG)
+        assert again["text"] == f"拒单 {ticket.number} 需要填写原因，请输入（或发送 /cancel）。"
+        assert (await get(w, Ticket, ticket.id)).status is TicketStatus.DISPATCHED
+
+        w.say(ENG, "今天在外地，赶不回来")
+        [declined] = await w.expect(ENG)
+        assert declined["text"] == f"您已拒单 {ticket.number}，已通知派单人。"
+        assert w.current(ENG, card)["text"] == f"您已拒单 {ticket.number}。"
+        assert button_labels(w.current(ENG, card)) == []
+        [told] = await w.expect(SUP)
+        assert told["text"] == (f"李雷 拒单 {ticket.number}：今天在外地，赶不回来\n"
+                                f"发送 /dispatch {ticket.number} 重新选择工程师。")
+        row = await get(w, Ticket, ticket.id)
+        assert (row.status, row.assignee_id) == (TicketStatus.NEW, None)
+        last = (await events(w, ticket))[-1]
+        assert (last.action, last.actor_id, last.details["reason"], last.details["engineer_id"]) == \
+            (Action.DECLINE, eng, "今天在外地，赶不回来", eng)
+
+        # The old card is stale now; the dialog is over, so plain text is not a reason any more.
+        w.press_data(ENG, card["message_id"], f"acc:{ticket.id}")
+        w.say(ENG, "还有一句")
+        replies = await w.expect(ENG, 2)
+        assert [r["text"] for r in replies] == [f"没有工单 {ticket.id}。", "我没看懂。发送 /help 查看可用命令。"]
+
+        # Dispatch again, to the English-speaking engineer: their card is in English.
+        w.say(SUP, f"/dispatch {ticket.number}")
+        [picker] = await w.expect(SUP)
+        w.press(SUP, picker, "赵敏 · 进行中 0")
+        await w.expect(SUP)
+        [card] = await w.expect(ENG2)
+        assert card["text"].startswith("New job for you:") and button_labels(card) == ["Accept", "Decline"]
+        # Decline then /cancel keeps the job.
+        w.press(ENG2, card, "Decline")
+        await w.expect(ENG2)
+        w.say(ENG2, "/cancel")
+        await w.expect(ENG2)
+        row = await get(w, Ticket, ticket.id)
+        assert (row.status, row.assignee_id) == (TicketStatus.DISPATCHED, await pid(w, ENG2))
+
+
+async def test_who_may_dispatch_and_to_whom(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(DSP, Role.DISPATCHER, "Chen Jing")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        await w.join(FOREIGN_ENG, Role.ENGINEER, "Sun Qi", team="South")
+        await w.join(106, Role.DISPATCHER, "Gao Fei", team="South")
+        ticket = await new_ticket(w)
+        south = await new_ticket(w, team="South", customer="Beta Co", phone="+8613800000002")
+        await join_customer(w, CUST, ticket, "Mr Lin")
+        foreign = await pid(w, FOREIGN_ENG)
+
+        w.say(CUST, "/dispatch")
+        w.say(ENG, f"/dispatch {ticket.number}")
+        w.press_data(CUST, last_id(w, CUST), f"dsp:{ticket.id}:{await pid(w, ENG)}")
+        assert [m["text"] for m in await w.expect(CUST, 2)] == ["You can't do that with your role."] * 2
+        assert [m["text"] for m in await w.expect(ENG)] == ["You can't do that with your role."]
+        w.say(CUST, f"/ticket {ticket.number}")
+        assert [m["text"] for m in await w.expect(CUST)] == ["You can't do that with your role."]
+
+        # Another team's ticket is invisible; another team's engineer cannot be chosen.
+        w.say(DSP, f"/dispatch {south.number}")
+        w.say(DSP, f"/ticket {south.number}")
+        w.press_data(DSP, last_id(w, DSP), f"dspt:{south.id}")
+        w.press_data(DSP, last_id(w, DSP), f"dsp:{ticket.id}:{foreign}")
+        w.press_data(DSP, last_id(w, DSP), f"dsp:{ticket.id}:{await pid(w, DSP)}")
+        w.press_data(DSP, last_id(w, DSP), f"dsp:{ticket.id}")
+        w.say(DSP, "/dispatch FS-2026-999")
+        assert [m["text"] for m in await w.expect(DSP, 7)] == [
+            f"No ticket {south.number}.", f"No ticket {south.number}.", f"No ticket {south.id}.",
+            f"That engineer is not an active engineer of {ticket.number}'s team.",
+            f"That engineer is not an active engineer of {ticket.number}'s team.",
+            "That button is out of date.", "No ticket FS-2026-999."]
+        # A team without engineers says so.
+        w.say(106, f"/dispatch {south.number}")
+        [picker] = await w.expect(106)
+        assert button_labels(picker) == ["Sun Qi · 0 open"]
+        async with w.app.db.write() as s:
+            (await s.get(Person, foreign)).active = False
+        w.press(106, picker, "Sun Qi · 0 open")
+        w.say(106, f"/dispatch {south.number}")
+        assert [m["text"] for m in await w.expect(106, 2)] == [
+            f"That engineer is not an active engineer of {south.number}'s team.",
+            "There are no active engineers in team South."]
+        for t in (ticket, south):
+            row = await get(w, Ticket, t.id)
+            assert (row.status, row.assignee_id) == (TicketStatus.NEW, None)
+        assert [e.kind for e in await events(w, south)] == ["registered"]
+
+        # A cancelled ticket cannot be dispatched.
+        await move(w, ticket, Action.CANCEL, reason="duplicate")
+        w.say(DSP, f"/dispatch {ticket.number}")
+        [reply] = await w.expect(DSP)
+        assert reply["text"] == "Cannot dispatch this ticket: it is cancelled (on-site)."
