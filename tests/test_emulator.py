@@ -11,6 +11,7 @@ import asyncio
 import base64
 import datetime as dt
 import json
+import logging
 import struct
 import time
 import zlib
@@ -47,8 +48,8 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.emulator import BotApiEmulator, RateLimits, run_emulator
-from bot.emulator.make_spec import compact_spec
-from bot.emulator.spec import SPEC_PATH
+from bot.emulator import spec as spec_module
+from bot.emulator.spec import ENV_VAR, LEGACY_PARAMS, ApiSpec, SpecNotFound
 
 TOKEN = "123456:TEST-emulator-token"
 ALICE, BOB = 1001, 1002
@@ -73,7 +74,17 @@ def make_bot(emu: BotApiEmulator, token: str = TOKEN) -> Bot:
 @pytest.fixture
 async def emu():
     async with BotApiEmulator() as emulator:
+        # Fail loudly rather than pass on an emulator that checks nothing.
+        assert emulator.spec.validating, f"the emulator is not validating against the Bot API: {emulator.spec!r}"
         yield emulator
+
+
+@pytest.fixture
+def no_spec_file(monkeypatch, tmp_path):
+    """As on a user's machine: no $FIELDBOT_BOTAPI_SPEC and nothing at the default location."""
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setattr(spec_module, "DEFAULT_SPEC_PATH", tmp_path / "shared" / "telegram-bot-api" / "api.json")
+    monkeypatch.setattr(spec_module, "_warned_missing", False)
 
 
 @pytest.fixture
@@ -121,12 +132,75 @@ async def test_unknown_method_is_404_like_telegram(emu, bot, http):
         assert resp.status == 200 and (await resp.json())["result"]["id"] == 123456
 
 
-async def test_spec_file_matches_the_shared_bot_api_description():
-    shared = Path(__file__).resolve().parents[2] / "shared" / "telegram-bot-api" / "api.json"
-    if not shared.exists():
-        pytest.skip("shared/telegram-bot-api/api.json is not beside the repository")
-    expected = compact_spec(json.loads(shared.read_text(encoding="utf-8")))
-    assert json.loads(SPEC_PATH.read_text(encoding="utf-8")) == expected
+async def test_loads_the_real_bot_api_description():
+    spec = ApiSpec.load()
+    assert spec.validating and spec.version.startswith("Bot API ")
+    raw = json.loads(Path(spec.source).read_text(encoding="utf-8"))
+    assert len(spec.methods) == len(raw["methods"]) >= 150
+    assert ApiSpec.load() is spec and ApiSpec.load(spec.source) is spec  # parsed once per path
+    assert spec.canonical("SENDMESSAGE") == "sendMessage" and spec.canonical("sendTelepathy") is None
+    send = spec.methods["sendMessage"]
+    assert (send["chat_id"].required, send["chat_id"].types) == (True, ("Integer", "String"))
+    assert (send["text"].required, send["text"].types) == (True, ("String",))
+    assert send["reply_markup"].types == ("InlineKeyboardMarkup", "ReplyKeyboardMarkup",
+                                          "ReplyKeyboardRemove", "ForceReply")
+    assert spec.methods["sendPhoto"]["photo"].types == ("InputFile", "String")
+    assert spec.methods["setMyCommands"]["commands"] == spec_module.Param("commands", True, ("Array of BotCommand",))
+    assert spec.methods["getUpdates"]["offset"] == spec_module.Param("offset", False, ("Integer",))
+    assert spec.methods["getMe"] == {}
+    # the aiogram-compatibility parameters are really gone from the documentation
+    assert not set(LEGACY_PARAMS) & set(send)
+
+
+def test_spec_location_argument_then_environment_then_beside_the_repository(monkeypatch, tmp_path):
+    real = ApiSpec.load()
+    assert spec_module.DEFAULT_SPEC_PATH == spec_module.REPO_ROOT.parent / "shared" / "telegram-bot-api" / "api.json"
+    assert (spec_module.REPO_ROOT / "bot" / "emulator" / "spec.py").is_file()
+    small = tmp_path / "api.json"
+    small.write_text(json.dumps({"version": "Bot API 0.1", "methods": {
+        "getMe": {"name": "getMe"},
+        "sendMessage": {"name": "sendMessage", "fields": [
+            {"name": "chat_id", "types": ["Integer", "String"], "required": True},
+            {"name": "text", "types": ["String"], "required": True}]}}}), encoding="utf-8")
+    monkeypatch.setenv(ENV_VAR, str(small))
+    from_env = ApiSpec.load()
+    assert from_env.version == "Bot API 0.1" and set(from_env.methods) == {"getMe", "sendMessage"}
+    assert ApiSpec.load(real.source) is real  # an explicit path wins over the environment
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "missing.json"))
+    with pytest.raises(FileNotFoundError, match="from \\$FIELDBOT_BOTAPI_SPEC"):
+        ApiSpec.load()  # a configured path that is wrong is an error, never "no validation"
+    with pytest.raises(FileNotFoundError):
+        BotApiEmulator(require_spec=False)
+
+
+async def test_under_pytest_a_missing_spec_fails_loudly(no_spec_file):
+    with pytest.raises(SpecNotFound, match="FIELDBOT_BOTAPI_SPEC"):
+        BotApiEmulator()  # require_spec defaults to True inside a test
+    with pytest.raises(SpecNotFound):
+        BotApiEmulator(require_spec=True)
+    with pytest.raises(ValueError, match="does not validate"):
+        BotApiEmulator(spec=ApiSpec.unvalidated(), require_spec=True)
+
+
+async def test_without_a_spec_the_demo_still_runs_unchecked_and_says_so_once(no_spec_file, caplog):
+    caplog.set_level(logging.WARNING, logger="bot.emulator.spec")
+    first = BotApiEmulator(require_spec=False)
+    async with BotApiEmulator(TOKEN, require_spec=False) as emu:
+        assert not emu.spec.validating and not first.spec.validating
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "WITHOUT checking requests" in warnings[0].getMessage()
+        bot = make_bot(emu)
+        try:
+            emu.add_user(ALICE)
+            # aiogram posts form data: types still come back (ids, keyboards, booleans)
+            sent = await bot.send_message(ALICE, "42", reply_markup=inline(("Yes", "y")), disable_notification=True)
+            assert sent.text == "42" and emu.bot_messages(ALICE)[0]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Yes"
+            await bot(SendMessage(chat_id=ALICE, text="hi", colour="red"))  # not checked
+            assert emu.spec_mismatches() == []
+            with pytest.raises(TelegramBadRequest, match="message text is empty"):  # behaviour stays
+                await bot.send_message(ALICE, " ")
+        finally:
+            await bot.session.close()
 
 
 # -- parameter validation ------------------------------------------------------------------
@@ -328,7 +402,7 @@ async def test_reply_keyboard_with_location_button_then_removed(emu, bot):
         emu.press_reply_button(ALICE, "Board")
 
 
-async def test_replies_by_reply_parameters_and_legacy_reply_to(emu, bot):
+async def test_replies_by_reply_parameters_and_legacy_reply_to(emu, bot, http):
     question = emu.send_text(ALICE, "Where is the site?")
     sent = await bot.send_message(ALICE, "Building 3", reply_parameters=ReplyParameters(message_id=question["message_id"]))
     assert sent.reply_to_message.message_id == question["message_id"]
@@ -340,6 +414,16 @@ async def test_replies_by_reply_parameters_and_legacy_reply_to(emu, bot):
     loose = await bot.send_message(
         ALICE, "!", reply_parameters=ReplyParameters(message_id=999, allow_sending_without_reply=True))
     assert loose.reply_to_message is None
+    # aiogram compatibility: the legacy parameters are accepted, not counted as mismatches
+    legacy_loose = await bot.send_message(ALICE, "!!", reply_to_message_id=999, allow_sending_without_reply=True,
+                                          disable_web_page_preview=True)
+    assert legacy_loose.reply_to_message is None
+    assert emu.spec_mismatches() == []
+    # ... only where their modern replacement exists
+    async with http.post(f"{emu.base_url}/bot{TOKEN}/answerCallbackQuery",
+                         json={"callback_query_id": "1", "reply_to_message_id": 1}) as resp:
+        assert "unknown parameter 'reply_to_message_id'" in (await resp.json())["description"]
+    assert [m["method"] for m in emu.spec_mismatches()] == ["answerCallbackQuery"]
     # the user replies to a bot message
     emu.send_text(ALICE, "thanks", reply_to=sent.message_id)
     [update] = (await bot.get_updates())[-1:]
@@ -679,6 +763,7 @@ async def test_run_emulator_serves_until_cancelled(capsys, http):
         await asyncio.sleep(0.02)
         output += capsys.readouterr().out
     base_url = output.split("listening on ")[1].split()[0]
+    assert "checking requests against Bot API" in output
     async with http.get(f"{base_url}/_control/counters") as resp:
         assert (await resp.json())["result"]["too_many_requests"] == 0
     task.cancel()

@@ -12,7 +12,7 @@ limits), with a control API to play the users and inspect what the bot sent.
 
 Modules: server (BotApiEmulator, run_emulator), users (user-side actions), observe
 (inspection, waits, faults), control (HTTP /_control), messaging and updates (Bot API
-methods), spec (+ make_spec, api_spec.json) parameter validation, formatting (parse_mode),
+methods), spec (parameter validation against Telegram's api.json), formatting (parse_mode),
 markup, limits, webhook, wire, state, errors.
 """
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import re
 import time
 from typing import Any
@@ -42,16 +43,26 @@ class BotApiEmulator(UserActions, Observing):
 
     The user-side API (send_text, press_button, ...) comes from :class:`.users.UserActions`;
     reading what the bot did, wait helpers, faults and limits from :class:`.observe.Observing`.
+
+    Requests are checked against Telegram's ``api.json`` (see :mod:`.spec` for where it is
+    looked for). Without that file the emulator runs unchecked, with a warning, unless
+    ``require_spec`` is True; the default ``None`` means True under pytest, so no test can
+    pass without the check.
     """
 
     def __init__(self, token: str | None = None, *, bot_name: str = "Fieldbot",
-                 bot_username: str = "fieldbot_emulator_bot", spec: ApiSpec | None = None) -> None:
+                 bot_username: str = "fieldbot_emulator_bot", spec: ApiSpec | None = None,
+                 require_spec: bool | None = None) -> None:
         if token is not None and not TOKEN_RE.match(token):
             raise ValueError("token must look like a Telegram token: '<digits>:<letters>'")
         self.token = token
         self.bot_name = bot_name
         self.bot_username = bot_username
-        self.spec = spec or ApiSpec.load()
+        if spec is None:
+            spec = ApiSpec.for_emulator(require=_under_pytest() if require_spec is None else require_spec)
+        elif require_spec and not spec.validating:
+            raise ValueError(f"require_spec=True but the given spec does not validate: {spec!r}")
+        self.spec = spec
         self.world = World()
         self.limiter = Limiter()
         self.poll_generation = 0
@@ -187,6 +198,11 @@ class BotApiEmulator(UserActions, Observing):
         return web.Response(body=stored.data, content_type="application/octet-stream")
 
 
+def _under_pytest() -> bool:
+    """True inside a pytest test (setup, call or teardown), where validation is mandatory."""
+    return "PYTEST_CURRENT_TEST" in os.environ
+
+
 def _loggable(fields: dict[str, Any], uploads: dict[str, Upload]) -> dict[str, Any]:
     """Call parameters for the log: uploads described, attach:// references resolved."""
     params: dict[str, Any] = {}
@@ -209,8 +225,10 @@ async def run_emulator(host: str = "127.0.0.1", port: int = 8081, token: str | N
     """
     emulator = BotApiEmulator(token)
     base_url = await emulator.start(host, port)
+    checking = (f"checking requests against {emulator.spec.version}" if emulator.spec.validating
+                else "NOT checking requests: no Bot API spec")
     print(f"Telegram Bot API emulator listening on {base_url} "
-          f"(control: {base_url}/_control/help)", flush=True)
+          f"(control: {base_url}/_control/help; {checking})", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

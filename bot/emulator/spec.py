@@ -1,28 +1,55 @@
-"""Parameter checking against the Bot API spec (``api_spec.json``, see ``make_spec.py``).
+"""Parameter checking against the Bot API spec: Telegram's ``api.json``, read as it is.
 
 Why: the real server silently ignores unknown parameters, so a typo in the bot (``replymarkup``)
 would pass every test and fail in production. The emulator is stricter than Telegram on
 purpose: an unknown or missing parameter is a 400 naming the parameter, and values are
 coerced by their declared type exactly once, here, so method handlers see clean Python values.
+
+Where the spec comes from (:func:`locate_spec`): an explicit path, else the environment
+variable ``FIELDBOT_BOTAPI_SPEC``, else ``<repo>/../shared/telegram-bot-api/api.json`` (the
+repository root is the parent of ``bot/``; CI checks the repository out beside ``shared/``).
+The file is the Bot API as JSON (~900 KB); it is never copied into the repository, and is
+parsed once per path and process.
+
+Without the file (the demo on a user's machine) the emulator still runs on
+:meth:`ApiSpec.unvalidated`: the parameter types aiogram declares, used only to turn
+form-encoded strings back into numbers, booleans and objects, nothing rejected. Tests never
+run that way: :meth:`ApiSpec.for_emulator` with ``require=True`` (the emulator's default under
+pytest) makes a missing spec an error.
+
+``python -c "from bot.emulator.spec import ApiSpec; print(ApiSpec.load())"`` shows which file
+is used and its Bot API version.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
+import logging
+import os
 import re
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import spec_error
+from .errors import SpecError, spec_error
 from .wire import Upload
 
-SPEC_PATH = Path(__file__).with_name("api_spec.json")
+log = logging.getLogger(__name__)
 
-# Parameters that Telegram dropped from the documentation but still honours, and that
-# aiogram still sends when a bot uses them. Accepted only where their modern replacement
-# exists in the method (name -> (types, replacement parameter)).
+ENV_VAR = "FIELDBOT_BOTAPI_SPEC"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Read at call time, so a test can point it elsewhere.
+DEFAULT_SPEC_PATH = REPO_ROOT.parent / "shared" / "telegram-bot-api" / "api.json"
+
+# aiogram compatibility: parameters that Telegram dropped from the documentation (so they are
+# not in api.json) but still honours, and that aiogram 3 still sends when a bot uses them
+# (``Message.answer(reply_to_message_id=...)``, the ``disable_web_page_preview`` default).
+# Accepted only where their modern replacement exists in the method
+# (name -> (types, replacement parameter)).
 LEGACY_PARAMS: dict[str, tuple[list[str], str]] = {
     "reply_to_message_id": (["Integer"], "reply_parameters"),
     "allow_sending_without_reply": (["Boolean"], "reply_parameters"),
@@ -30,6 +57,11 @@ LEGACY_PARAMS: dict[str, tuple[list[str], str]] = {
 }
 
 _INT = re.compile(r"^[+-]?\d+$")
+_warned_missing = False  # the "not validating" warning is logged once per process
+
+
+class SpecNotFound(FileNotFoundError):
+    """No Bot API spec at the default location and none configured."""
 
 
 @dataclass(frozen=True)
@@ -39,37 +71,101 @@ class Param:
     types: tuple[str, ...]
 
 
-class ApiSpec:
-    """Per-method parameter tables; method names are case-insensitive, as in Telegram."""
+def locate_spec(path: str | os.PathLike[str] | None = None) -> tuple[Path | None, str]:
+    """The spec file to use and where that choice came from.
 
-    def __init__(self, version: str, methods: dict[str, list[Param]]) -> None:
+    An explicit ``path`` or ``$FIELDBOT_BOTAPI_SPEC`` is returned as given (a missing file is
+    then the caller's error to report); the default location only if the file is there.
+    """
+    if path is not None:
+        return Path(path), "argument"
+    configured = os.environ.get(ENV_VAR, "").strip()
+    if configured:
+        return Path(configured), f"${ENV_VAR}"
+    return (DEFAULT_SPEC_PATH if DEFAULT_SPEC_PATH.is_file() else None), "default location"
+
+
+class ApiSpec:
+    """Per-method parameter tables; method names are case-insensitive, as in Telegram.
+
+    ``validating`` is False only for :meth:`unvalidated` (no spec file): then parameters are
+    coerced where their type is known and otherwise passed through, never rejected.
+    """
+
+    def __init__(self, version: str, methods: dict[str, list[Param]], *, validating: bool = True,
+                 source: str | None = None) -> None:
         self.version = version
+        self.validating = validating
+        self.source = source
         self.methods = {name: {p.name: p for p in params} for name, params in methods.items()}
         self._by_lower = {name.lower(): name for name in methods}
 
-    @classmethod
-    def load(cls, path: Path = SPEC_PATH) -> ApiSpec:
-        """Parse the spec file once per path (a small package file; later calls are cached)."""
-        return _load_cached(path)
+    def __repr__(self) -> str:
+        mode = "validating" if self.validating else "NOT validating"
+        return f"<ApiSpec {self.version}, {len(self.methods)} methods, {mode}, from {self.source}>"
 
     @classmethod
-    def from_json(cls, raw: dict) -> ApiSpec:
+    def load(cls, path: str | os.PathLike[str] | None = None) -> ApiSpec:
+        """Read Telegram's ``api.json`` (see :func:`locate_spec`); parsed once per path.
+
+        Raises :class:`SpecNotFound` when nothing is configured and the default location is
+        empty, ``FileNotFoundError`` when a configured path does not exist.
+        """
+        found, origin = locate_spec(path)
+        if found is None:
+            raise SpecNotFound(
+                f"Bot API spec not found: ${ENV_VAR} is not set and {DEFAULT_SPEC_PATH} does not "
+                f"exist (it is the Bot API as JSON, shared/telegram-bot-api/api.json beside the "
+                f"repository)")
+        if not found.is_file():
+            raise FileNotFoundError(f"Bot API spec {found} (from {origin}) does not exist")
+        return _load_cached(found.resolve())
+
+    @classmethod
+    def from_api_json(cls, full: dict[str, Any], source: str | None = None) -> ApiSpec:
+        """Extract what validation needs from the full description: per method, each
+        parameter's name, whether it is required and its declared types."""
         methods = {
-            name: [Param(p["name"], p["required"], tuple(p["types"])) for p in params]
-            for name, params in raw["methods"].items()
+            name: [Param(f["name"], bool(f.get("required")), tuple(f["types"]))
+                   for f in method.get("fields", [])]
+            for name, method in full["methods"].items()
         }
-        return cls(raw["version"], methods)
+        return cls(full.get("version", "unknown"), methods, source=source)
+
+    @classmethod
+    def unvalidated(cls) -> ApiSpec:
+        """A non-validating table for running without the spec file (see module doc)."""
+        return _aiogram_spec()
+
+    @classmethod
+    def for_emulator(cls, *, require: bool) -> ApiSpec:
+        """The spec an emulator uses: :meth:`load`, or, when there is no spec file and
+        ``require`` is False, :meth:`unvalidated` with a warning (logged once per process)."""
+        global _warned_missing
+        try:
+            return cls.load()
+        except SpecNotFound as exc:
+            if require:
+                raise SpecNotFound(f"{exc}; the emulator was asked to validate (require_spec, or "
+                                   f"running under pytest), so it cannot run without it. Set "
+                                   f"{ENV_VAR} to the file's path.") from None
+            if not _warned_missing:
+                _warned_missing = True
+                log.warning("%s. The Telegram emulator runs WITHOUT checking requests against the "
+                            "Bot API; set %s to validate.", exc, ENV_VAR)
+            return cls.unvalidated()
 
     def canonical(self, method: str) -> str | None:
         """The spec spelling of ``method`` (``sendmessage`` -> ``sendMessage``), or None."""
         return self._by_lower.get(method.lower())
 
     def validate(self, method: str, fields: dict[str, Any], uploads: dict[str, Upload]) -> dict[str, Any]:
-        """Check and coerce one call's parameters; raise a 400 ApiError on the first problem.
+        """Check and coerce one call's parameters; raise a 400 SpecError on the first problem.
 
         ``attach://name`` values are replaced by the uploaded part; a file part posted under
         a parameter's own name counts as that parameter. Other file parts are attachments
-        and are only used if referenced.
+        and are only used if referenced. Not validating, nothing raises: unknown parameters
+        and values that do not fit their type pass through as sent.
         """
         table = self.methods[method]
         merged: dict[str, Any] = dict(fields)
@@ -82,22 +178,80 @@ class ApiSpec:
             if param is None:
                 legacy = LEGACY_PARAMS.get(name)
                 if legacy is None or legacy[1] not in table:
+                    if not self.validating:
+                        out[name] = value
+                        continue
                     raise spec_error(f"unknown parameter '{name}' for method {method} ({self.version})")
                 param = Param(name, False, tuple(legacy[0]))
             if value is None or (value == "" and "String" not in param.types):
                 continue  # null, or an empty non-string, counts as not given
             # An empty string stays: handlers answer it as Telegram does ("message text is
             # empty"; setWebhook url="" removes the webhook).
-            out[name] = value if value == "" else _coerce(method, param, value, uploads)
-        for param in table.values():
-            if param.required and param.name not in out:
-                raise spec_error(f"parameter '{param.name}' is required by {method}")
+            try:
+                out[name] = value if value == "" else _coerce(method, param, value, uploads)
+            except SpecError:
+                if self.validating:
+                    raise
+                out[name] = value
+        if self.validating:
+            for param in table.values():
+                if param.required and param.name not in out:
+                    raise spec_error(f"parameter '{param.name}' is required by {method}")
         return out
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _load_cached(path: Path) -> ApiSpec:
-    return ApiSpec.from_json(json.loads(path.read_text(encoding="utf-8")))
+    return ApiSpec.from_api_json(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+
+
+@functools.lru_cache(maxsize=1)
+def _aiogram_spec() -> ApiSpec:
+    """Parameter names and types from aiogram's method models (the client the bot uses)."""
+    import aiogram
+    import aiogram.methods
+    from aiogram.methods.base import TelegramMethod
+
+    methods: dict[str, list[Param]] = {}
+    for obj in vars(aiogram.methods).values():
+        name = getattr(obj, "__api_method__", None)
+        if isinstance(obj, type) and issubclass(obj, TelegramMethod) and isinstance(name, str):
+            methods[name] = [Param(field.alias or key, field.is_required(), _aiogram_types(field.annotation))
+                             for key, field in obj.model_fields.items()]
+    return ApiSpec(f"aiogram {aiogram.__version__} method models", methods, validating=False,
+                   source="aiogram (no Bot API spec file)")
+
+
+def _aiogram_types(annotation: Any) -> tuple[str, ...]:
+    """Bot API type names (``Integer``, ``Array of X``, object names) of an aiogram annotation."""
+    from aiogram.client.default import Default
+    from aiogram.types import InputFile
+    from pydantic import BaseModel
+
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _aiogram_types(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        names: list[str] = []
+        for arg in typing.get_args(annotation):
+            names += [n for n in _aiogram_types(arg) if n not in names]
+        return tuple(names)
+    if origin is list:
+        (item,) = typing.get_args(annotation) or (Any,)
+        return tuple(f"Array of {n}" for n in _aiogram_types(item)[:1]) or ("Array of String",)
+    if origin is typing.Literal:
+        return _aiogram_types(type(typing.get_args(annotation)[0]))
+    if annotation is type(None) or annotation is Default:
+        return ()
+    simple = {bool: "Boolean", int: "Integer", float: "Float", str: "String",
+              dt.datetime: "Integer", dt.timedelta: "Integer"}
+    if annotation in simple:
+        return (simple[annotation],)
+    if isinstance(annotation, type) and issubclass(annotation, InputFile):
+        return ("InputFile",)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return (annotation.__name__,)
+    return ("String",)
 
 
 def _coerce(method: str, param: Param, value: Any, uploads: dict[str, Upload]) -> Any:
