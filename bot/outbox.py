@@ -191,8 +191,10 @@ class OutboxSender:
             stored.last_error = error.reason[:500]
             if error.kind == "retry_after":
                 stored.not_before = now + timedelta(seconds=error.retry_after)
+                self.wake()  # let the loop plan its next look for the new not_before
             elif error.kind == "transient" and stored.attempts < MAX_ATTEMPTS:
                 stored.not_before = now + timedelta(seconds=min(300, 2 ** (stored.attempts - 1)))
+                self.wake()
             else:
                 stored.status = OutboxStatus.FAILED
                 self.failed += 1

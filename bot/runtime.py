@@ -51,9 +51,18 @@ async def serve_polling(rt: Runtime) -> None:
     """Long polling plus the outbox sender, until cancelled."""
     await rt.bot.delete_webhook(drop_pending_updates=False)
     sender = asyncio.create_task(rt.sender.run(), name="outbox")
+    polling = asyncio.create_task(rt.dispatcher.start_polling(
+        rt.bot, handle_signals=False, close_bot_session=False, polling_timeout=10), name="polling")
     try:
-        await rt.dispatcher.start_polling(rt.bot, handle_signals=False, close_bot_session=False,
-                                          polling_timeout=10)
+        # Shielded: cancelling start_polling itself would leave aiogram's poller tasks running;
+        # stop_polling() shuts them down properly.
+        await asyncio.shield(polling)
+    except asyncio.CancelledError:
+        with contextlib.suppress(RuntimeError):
+            await rt.dispatcher.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        raise
     finally:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):

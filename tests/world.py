@@ -20,7 +20,7 @@ from typing import Any
 from bot.app import App, Clock, build_app
 from bot.config import parse_config
 from bot.emulator import BotApiEmulator
-from bot.runtime import Runtime, build_runtime, close, serve_polling
+from bot.runtime import Runtime, build_runtime, close, serve_polling, serve_webhook
 from models.enums import Role
 from models.invites import create_invite, team_by_name
 from models.migrate import upgrade
@@ -40,17 +40,19 @@ def png(seed: int = 0) -> bytes:
 
 class World:
     def __init__(self, tmp_path: Path, *, db_url: str | None = None, language: str = "en",
-                 extra_config: str = "", clock: Clock | None = None):
+                 extra_config: str = "", telegram_extra: str = "", clock: Clock | None = None):
         self.tmp_path = tmp_path
         self.db_url = db_url or f"sqlite+aiosqlite:///{tmp_path / 'world.db'}"
         self.language = language
         self.extra_config = extra_config
+        self.telegram_extra = telegram_extra
         self.clock = clock or Clock()
         self.emu = BotApiEmulator(TOKEN)
         self.seen: dict[int, int] = {}
         self.injected = 0
+        self._handled_before = 0  # by runtimes that were stopped (restarts)
+        self.rt: Runtime | None = None
         self.app: App
-        self.rt: Runtime
         self._task: asyncio.Task | None = None
 
     async def __aenter__(self) -> World:
@@ -58,7 +60,7 @@ class World:
         config = parse_config(
             f'[bot]\nlanguage = "{self.language}"\n[database]\nurl = "{self.db_url}"\n'
             f'[telegram]\ntoken = "{TOKEN}"\napi_base = "{self.emu.base_url}"\nchat_interval = "0s"\n'
-            f'[storage]\nmedia_dir = "{self.tmp_path / "media"}"\n' + self.extra_config,
+            + self.telegram_extra + f'[storage]\nmedia_dir = "{self.tmp_path / "media"}"\n' + self.extra_config,
             environ={},
         )
         self.app = build_app(config, self.clock)
@@ -67,8 +69,14 @@ class World:
         return self
 
     async def start_bot(self) -> None:
+        if getattr(self, "rt", None) is not None:  # a restart: keep counting what the old one handled
+            self._handled_before += self.rt.core.handled
         self.rt = build_runtime(self.app)
-        self._task = asyncio.create_task(serve_polling(self.rt))
+        if self.app.config.telegram.mode == "webhook":
+            self._task = asyncio.create_task(serve_webhook(self.rt))
+            await self.emu.wait_until(lambda: (self.emu.webhook() or {}).get("url"), what="webhook set")
+        else:
+            self._task = asyncio.create_task(serve_polling(self.rt))
 
     async def stop_bot(self) -> None:
         """Stop the bot as a crash would: polling and the sender just end."""
@@ -78,6 +86,10 @@ class World:
                 await self._task
             await close(self.rt)
             self._task = None
+
+    @property
+    def handled(self) -> int:
+        return self._handled_before + self.rt.core.handled
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop_bot()
@@ -130,9 +142,9 @@ class World:
         """Wait until every injected update is handled and every due message delivered."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.rt.core.handled < self.injected:
+        while self.handled < self.injected:
             if loop.time() > deadline:
-                raise TimeoutError(f"handled {self.rt.core.handled} of {self.injected} updates")
+                raise TimeoutError(f"handled {self.handled} of {self.injected} updates")
             await asyncio.sleep(0.01)
         await self.rt.sender.drain(timeout=max(0.1, deadline - loop.time()))
 

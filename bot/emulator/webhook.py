@@ -61,7 +61,9 @@ class WebhookDelivery:
         delay = RETRY_FIRST
         while world.webhook is hook and not world.closed:
             if not world.updates:
-                await world.changed.wait_for(lambda: world.updates or world.webhook is not hook, 30)
+                # world.closed in the predicate too: on Python 3.11 a cancel that races a notify can be
+                # swallowed by asyncio.wait_for, and the stop must not then sit out the 30 s wait.
+                await world.changed.wait_for(lambda: world.updates or world.webhook is not hook or world.closed, 30)
                 continue
             update = world.updates[0]
             error = await self._post(hook, update)

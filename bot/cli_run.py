@@ -1,0 +1,61 @@
+"""``fieldbot run`` (the bot: polling or webhook), ``fieldbot emulator`` (a local Bot API server)
+and ``fieldbot demo`` (the whole field-service day, played against the emulator)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="run the bot (Telegram polling or webhook, per config)")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(handler=_run, needs_schema=True)
+
+    emu = sub.add_parser("emulator", help="serve a local Telegram Bot API emulator (for demos and testing)")
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--port", type=int, default=8081)
+    emu.set_defaults(standalone=_emulator)
+
+    demo = sub.add_parser("demo", help="play a whole field-service day against a local emulator")
+    demo.add_argument("--lang", dest="demo_lang", choices=["zh", "en"], default=None,
+                      help="language of the demo (default: en, or zh with the global --lang zh-CN)")
+    demo.set_defaults(standalone=_demo)
+
+
+async def _run(app, args: argparse.Namespace) -> int:  # noqa: ANN001
+    from bot.cli import UsageError
+    from bot.runtime import close, build_runtime, serve_polling, serve_webhook
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = app.config.telegram
+    if not cfg.token.get_secret_value():
+        raise UsageError("telegram.token is empty; set it in the config or FIELDBOT_TELEGRAM_TOKEN")
+    if cfg.mode == "webhook" and not cfg.webhook_url:
+        raise UsageError("telegram.mode is webhook but telegram.webhook_url is empty")
+    if cfg.runtime == "ptb":
+        raise UsageError("telegram.runtime = \"ptb\" is not available yet; use \"aiogram\"")
+    runtime = build_runtime(app)
+    try:
+        await (serve_webhook(runtime) if cfg.mode == "webhook" else serve_polling(runtime))
+    finally:
+        await close(runtime)
+    return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from bot.emulator import run_emulator
+
+    try:
+        asyncio.run(run_emulator(args.host, args.port))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    lang = args.demo_lang or ("zh" if (args.lang or "").startswith("zh") else "en")
+    return asyncio.run(run_demo(lang))

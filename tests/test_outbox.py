@@ -1,0 +1,135 @@
+"""The outbox under faults, through the emulator and the real aiogram client: 429s honoured,
+5xx retried, blocked chats reported to the supervisor, nothing lost, nothing sent twice."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from handlers.context import push
+from handlers.messages import Msg
+from models.enums import OutboxStatus, Role
+from models.people import ChannelIdentity
+from models.runtime import OutboxMessage
+from tests.world import World
+
+
+async def rows(w: World) -> list[OutboxMessage]:
+    async with w.app.db.read() as s:
+        return list((await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+def sent_texts(w: World, chat_id: int) -> list[str]:
+    return [m.get("text", "") for m in w.emu.bot_messages(chat_id)]
+
+
+async def test_429_is_honoured_and_nothing_is_lost_or_doubled(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await w.join(10, Role.ENGINEER, "Li")
+        w.emu.fail_next(2, status=429, retry_after=1, method="sendMessage")
+        for _ in range(3):
+            w.say(10, "/help")
+        replies = await w.expect(10, 3)
+        assert all(r["text"].startswith("You are an engineer.") for r in replies)
+        assert await w.quiet(10) == []  # three answers, each exactly once
+        calls = w.emu.api_calls("sendMessage")
+        refused = [c for c in calls if c["status"] == 429]
+        assert len(refused) == 2
+        after = [c for c in calls if c["status"] == 200 and c["at"] > refused[-1]["at"]]
+        assert after and (after[0]["at"] - refused[-1]["at"]) >= 0.95  # waited out retry_after
+        stored = await rows(w)
+        assert all(r.status is OutboxStatus.SENT for r in stored)
+        assert len({r.external_message_id for r in stored if r.payload.get("kind", "message") == "message"}) \
+            == len([r for r in stored if r.payload.get("kind", "message") == "message"])
+
+
+async def test_server_errors_back_off_and_retry(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await w.join(11, Role.ENGINEER, "Li")
+        w.emu.fail_next(2, status=502, method="sendMessage")
+        w.say(11, "/help")
+        [reply] = await w.expect(11, 1, timeout=15)
+        assert reply["text"].startswith("You are an engineer.")
+        await w.settle()
+        row = [r for r in await rows(w) if r.purpose == "reply"][-1]
+        assert row.status is OutboxStatus.SENT and row.attempts == 3 and row.last_error is None
+
+
+async def test_blocked_chat_fails_once_and_the_supervisor_is_told(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await w.join(20, Role.SUPERVISOR, "Wang")
+        await w.join(21, Role.ENGINEER, "Li")
+        w.emu.block_chat(21)
+        w.say(21, "/help")
+        [alert] = await w.expect(20)
+        assert alert["text"] == "Could not deliver a message to Li: Forbidden: bot was blocked by the user"
+        await w.settle()
+        failed = [r for r in await rows(w) if r.status is OutboxStatus.FAILED]
+        assert len(failed) == 1 and failed[0].chat_id == "21" and "blocked" in failed[0].last_error
+        async with w.app.db.read() as s:
+            identity = await s.scalar(select(ChannelIdentity).where(ChannelIdentity.chat_id == "21"))
+        assert "blocked" in identity.unreachable_reason
+        assert await w.quiet(20) == []  # told once
+
+
+async def test_rows_left_by_a_crash_are_sent_on_restart_exactly_once(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await w.join(30, Role.ENGINEER, "Li")
+        await w.stop_bot()
+        now = w.clock.now()
+        async with w.app.db.write() as s:
+            person_id = (await s.scalar(select(ChannelIdentity).where(ChannelIdentity.chat_id == "30"))).person_id
+            for n in range(3):
+                assert await push(s, w.app, person_id, Msg("start.welcome_back", {"name": f"#{n}"}),
+                                  purpose="test", ticket_id=None, dedupe=f"crash:{n}", now=now)
+        await w.start_bot()
+        replies = await w.expect(30, 3)
+        assert [r["text"] for r in replies] == ["Welcome back, #0.", "Welcome back, #1.", "Welcome back, #2."]
+        assert await w.quiet(30) == []
+
+
+async def test_delayed_rows_wait_for_their_time(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await w.join(40, Role.ENGINEER, "Li")
+        now = w.clock.now()
+        async with w.app.db.write() as s:
+            person_id = (await s.scalar(select(ChannelIdentity).where(ChannelIdentity.chat_id == "40"))).person_id
+            await push(s, w.app, person_id, Msg("start.welcome_back", {"name": "later"}), purpose="test",
+                       ticket_id=None, dedupe="later", now=now, not_before=now + timedelta(seconds=1))
+        w.rt.sender.wake()
+        [reply] = await w.expect(40, timeout=5)
+        await w.settle()
+        sent = [r for r in await rows(w) if r.dedupe_key == "later"][0]
+        assert reply["text"] == "Welcome back, later." and sent.sent_at >= now + timedelta(seconds=1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_webhook_mode_with_secret(tmp_path: Path) -> None:
+    port = _free_port()
+    extra = (f'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}/tg"\n'
+             f'webhook_secret = "s3cret-token"\nwebhook_listen = "127.0.0.1:{port}"\n')
+    async with World(tmp_path, telegram_extra=extra) as w:
+        assert w.emu.webhook()["url"] == f"http://127.0.0.1:{port}/tg"
+        await w.join(50, Role.ENGINEER, "Li")
+        w.say(50, "/help")
+        [reply] = await w.expect(50)
+        assert reply["text"].startswith("You are an engineer.")
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            forged = {"update_id": 999999, "message": {"message_id": 1, "date": int(datetime.now().timestamp()),
+                                                       "chat": {"id": 50, "type": "private"},
+                                                       "from": {"id": 50, "is_bot": False, "first_name": "X"},
+                                                       "text": "/help"}}
+            async with http.post(f"http://127.0.0.1:{port}/tg", json=forged,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
+                assert resp.status == 401
+        assert await w.quiet(50) == []
