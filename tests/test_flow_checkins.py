@@ -189,7 +189,7 @@ async def test_ticket_taken_away_mid_dialog_ends_it_without_writing(tmp_path: Pa
                          reason="closer engineer")
         w.location(ENG, 31.2, 121.5)
         [reply] = await w.expect(ENG)
-        assert reply["text"] == f"No ticket {t.id}."
+        assert reply["text"] == f"Ticket {t.number} is no longer assigned to you; nothing was changed."
         assert w.emu.reply_keyboard(ENG) is None
         assert await count(w, Checkin) == 0 and await count(w, Attachment) == 0
         w.location(ENG, 31.2, 121.5)

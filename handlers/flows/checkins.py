@@ -62,7 +62,7 @@ async def _sent_line(ctx: Ctx, ticket: Ticket, key: str) -> L:
 @router.callback("arr", roles=ENGINEER)
 async def arrive(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.ARRIVE))
-    start_dialog(ctx, "arrive", "photo", ticket_id=ticket.id)
+    start_dialog(ctx, "arrive", "photo", ticket)
     ctx.reply("eng.arrive_ask_photo", number=ticket.number)
 
 
@@ -113,7 +113,7 @@ def _checkable(ticket: Ticket) -> None:
 async def _begin(ctx: Ctx, ticket: Ticket) -> None:
     _checkable(ticket)
     if not (ctx.flow == "checkin" and ctx.data.get("ticket_id") == ticket.id):
-        start_dialog(ctx, "checkin", "collect", ticket_id=ticket.id, photos=[], notes=[], late_at=None)
+        start_dialog(ctx, "checkin", "collect", ticket, photos=[], notes=[], late_at=None)
     ctx.reply("eng.checkin_ask", number=ticket.number)
 
 

@@ -73,10 +73,11 @@ async def pressed_ticket(ctx: Ctx, check: Check | None = None) -> Ticket:
     return ticket
 
 
-def start_dialog(ctx: Ctx, flow: str, step: str, **data: object) -> None:
-    """Enter a dialog afresh (never merging data left by an earlier dialog of the same name)."""
+def start_dialog(ctx: Ctx, flow: str, step: str, ticket: Ticket, **data: object) -> None:
+    """Enter a dialog about ``ticket`` afresh (never merging data left by an earlier dialog of the
+    same name)."""
     ctx.end_flow()
-    ctx.goto(flow, step, **data)
+    ctx.goto(flow, step, ticket_id=ticket.id, number=ticket.number, **data)
 
 
 async def dialog_ticket(ctx: Ctx, check: Check) -> Ticket | None:
@@ -91,6 +92,8 @@ async def dialog_ticket(ctx: Ctx, check: Check) -> Ticket | None:
         ticket = await visible_ticket(ctx, ctx.data.get("ticket_id"))
         check(ticket)
     except DomainError as exc:
+        if exc.code == "no_ticket" and ctx.data.get("number"):  # reassigned meanwhile: say which
+            exc = DomainError("ticket_gone", number=ctx.data["number"])
         ctx.end_flow()
         ctx.reply(Msg(body=Raw(error_text(ctx.lang, exc)), remove_keyboard=True))
         return None
@@ -181,7 +184,7 @@ def parse_eta(text: str, now: datetime, tz) -> datetime:  # noqa: ANN001
 @router.callback("go", roles=ENGINEER)
 async def depart(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.DEPART))
-    start_dialog(ctx, "depart", "eta", ticket_id=ticket.id)
+    start_dialog(ctx, "depart", "eta", ticket)
     ctx.reply("eng.eta_ask", number=ticket.number)
 
 

@@ -36,7 +36,7 @@ NAME_LIMIT = 120
 @router.callback("rsv", roles=ENGINEER)
 async def resolve(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.RESOLVE))
-    start_dialog(ctx, "resolve", "findings", ticket_id=ticket.id)
+    start_dialog(ctx, "resolve", "findings", ticket)
     ctx.reply("eng.resolve_ask_findings", number=ticket.number)
 
 
@@ -93,7 +93,7 @@ async def signoff_in_chat(ctx: Ctx) -> None:
 @router.callback("sgnp", roles=ENGINEER)
 async def signoff_paper(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.SIGN_OFF))
-    start_dialog(ctx, "paper", "photo", ticket_id=ticket.id)
+    start_dialog(ctx, "paper", "photo", ticket)
     ctx.reply("eng.paper_ask_photo", number=ticket.number)
 
 
