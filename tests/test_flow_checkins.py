@@ -306,6 +306,20 @@ async def test_checkin_command_goes_straight_in_with_one_ticket_and_cancel_in_ar
         assert reply["text"] == "Cancelled. Nothing was changed."
         assert await count(w, Checkin) == 0 and await count(w, Attachment) == 0
 
+        # /checkin NUMBER picks the ticket; the plain-text fallback of Done works like the button.
+        w.say(ENG, f"/checkin {t.number.lower()}")
+        await w.expect(ENG)
+        w.say(ENG, "All good")
+        await w.expect(ENG)
+        w.say(ENG, f"/_done_{t.id}")
+        [sent] = await w.expect(ENG)
+        assert sent["text"] == f"Check-in for {t.number} sent to your supervisor."
+        [checkin] = await checkins(w, t)
+        assert checkin.text == "All good"
+        w.say(ENG, "/checkin FS-1999-000001")
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "No ticket FS-1999-000001."
+
         arriving = await ticket(w, TicketStatus.EN_ROUTE)
         card = await card_of(w, ENG, arriving)
         w.press(ENG, card, "Arrived")
@@ -316,4 +330,4 @@ async def test_checkin_command_goes_straight_in_with_one_ticket_and_cancel_in_ar
         await w.expect(ENG)
         assert w.emu.reply_keyboard(ENG) is None
         assert (await load(w, arriving)).status is TicketStatus.EN_ROUTE
-        assert await count(w, Checkin) == 0 and await count(w, Attachment) == 0
+        assert await count(w, Checkin) == 1 and await count(w, Attachment) == 0

