@@ -8,6 +8,7 @@ tests use them too.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -66,6 +67,13 @@ async def move(w: World, ticket: Ticket, *actions: Action, actor_uid: int | None
         row = await s.get(Ticket, ticket.id)
         for action in actions:
             apply_action(s, row, action, now=w.clock.now(), actor_id=actor, **kw)
+
+
+def menu(w: World, uid: int) -> set[str]:
+    """The commands in ``uid``'s chat menu (the last setMyCommands for that chat)."""
+    calls = [c for c in w.emu.api_calls("setMyCommands")
+             if json.loads(c["params"]["scope"]) == {"type": "chat", "chat_id": uid}]
+    return {c["command"] for c in json.loads(calls[-1]["params"]["commands"])}
 
 
 def last_id(w: World, uid: int) -> int:
@@ -275,6 +283,9 @@ async def test_who_may_dispatch_and_to_whom(tmp_path: Path) -> None:
         south = await new_ticket(w, team="South", customer="Beta Co", phone="+8613800000002")
         await join_customer(w, CUST, ticket, "Mr Lin")
         foreign = await pid(w, FOREIGN_ENG)
+        assert {"dispatch", "ticket"} <= menu(w, DSP) and {"dispatch", "ticket"} <= menu(w, SUP)
+        assert "ticket" in menu(w, ENG) and "dispatch" not in menu(w, ENG)
+        assert "status" in menu(w, CUST) and not {"dispatch", "ticket"} & menu(w, CUST)
 
         w.say(CUST, "/dispatch")
         w.say(ENG, f"/dispatch {ticket.number}")
