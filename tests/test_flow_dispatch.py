@@ -12,11 +12,13 @@ import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import FixedClock
 from bot.channels.types import Inbound
 from handlers.context import Ctx
+from handlers.flows import dispatch as dispatch_flow
 from handlers.tickets import record_checkin
 from models.enums import Action, Channel, CheckinKind, Role, ServiceType, TicketStatus
 from models.invites import create_invite, team_by_name
@@ -120,7 +122,7 @@ async def checkin(w: World, engineer_uid: int, ticket: Ticket, kind: CheckinKind
 SUP, DSP, ENG, ENG2, CUST, FOREIGN_ENG = 100, 101, 102, 103, 104, 105
 
 
-async def test_dispatch_from_the_list_then_accept(tmp_path: Path) -> None:
+async def test_dispatch_from_the_list_then_accept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async with world(tmp_path) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(DSP, Role.DISPATCHER, "Chen Jing")
@@ -207,6 +209,16 @@ async def test_dispatch_from_the_list_then_accept(tmp_path: Path) -> None:
         w.say(DSP, "/dispatch")
         [empty] = await w.expect(DSP)
         assert empty["text"] == "No new tickets are waiting for dispatch."
+
+        # A long list is cut; the most severe come first.
+        monkeypatch.setattr(dispatch_flow, "LIST_LIMIT", 2)
+        more = [await new_ticket(w, severity=sev, address=f"{sev} Pier St") for sev in (3, 1, 4)]
+        w.say(DSP, "/dispatch")
+        [listing] = await w.expect(DSP)
+        assert listing["text"].split("\n")[1:] == [
+            f"{more[1].number} · severity 1 · X200 · 1 Pier St", f"{more[0].number} · severity 3 · X200 · 3 Pier St",
+            "…and 1 more. Dispatch those with /dispatch NUMBER."]
+        assert button_labels(listing) == [more[1].number, more[0].number]
 
 
 async def test_decline_asks_a_reason_and_returns_the_ticket_in_chinese(tmp_path: Path) -> None:

@@ -145,14 +145,19 @@ async def dispatch_command(ctx: Ctx) -> None:
     if ctx.person.team_id is not None:
         query = query.where((Ticket.team_id == ctx.person.team_id) | Ticket.team_id.is_(None))
     tickets = (await ctx.session.scalars(
-        query.order_by(Ticket.severity, Ticket.created_at, Ticket.id).limit(LIST_LIMIT))).all()
+        query.order_by(Ticket.severity, Ticket.created_at, Ticket.id).limit(LIST_LIMIT + 1))).all()
     if not tickets:
         ctx.reply("desk.dispatch.no_new")
         return
+    more = tickets[LIST_LIMIT:]
+    tickets = tickets[:LIST_LIMIT]
     lines = [L("desk.dispatch.new_header")] + [
         L("desk.dispatch.new_item", {"number": t.number, "severity": t.severity,
                                      "model": Raw(t.product_model), "address": Raw(t.address)})
         for t in tickets]
+    if more:
+        total = await ctx.session.scalar(select(func.count()).select_from(query.subquery()))
+        lines.append(L("desk.dispatch.new_more", {"count": total - len(tickets)}))
     buttons = [[(label(t.number), f"dspt:{t.id}")] for t in tickets]
     ctx.reply(Msg(body=Lines(tuple(lines)), buttons=buttons))
 
