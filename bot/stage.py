@@ -181,3 +181,11 @@ def button_data(message: dict, label: str) -> str:
             if b["text"] == label:
                 return b["callback_data"]
     raise LookupError(f"no button {label!r}; buttons: {button_labels(message)}")
+
+
+def latest_with_button(stage: Stage, uid: int, label: str) -> dict:
+    """The newest bot message in ``uid``'s chat that shows a button labelled ``label``."""
+    for message in reversed(stage.emu.bot_messages(uid)):
+        if label in button_labels(message):
+            return message
+    raise LookupError(f"no message with a {label!r} button in chat {uid}")

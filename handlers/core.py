@@ -159,6 +159,8 @@ class Core:
         data = inbound.callback_data
         if data is None and inbound.command:
             data = data_from_command(inbound.command)
+            if data is not None:  # a button spelled out as text: from here on it is a button press
+                inbound.callback_data, inbound.command = data, None
         if data is not None:
             route = router.callbacks.get(data.split(":", 1)[0])
             if route is None:

@@ -48,11 +48,11 @@ class Router:
 
         return register
 
-    def callback(self, action: str, *, roles: frozenset[Role] | set[Role]):
+    def callback(self, action: str, *, roles: frozenset[Role] | set[Role] | None):
         def register(fn: Handler) -> Handler:
             if action in self.callbacks:
                 raise ValueError(f"button action {action} registered twice")
-            self.callbacks[action] = Route(fn, frozenset(roles))
+            self.callbacks[action] = Route(fn, frozenset(roles) if roles is not None else None)
             return fn
 
         return register
