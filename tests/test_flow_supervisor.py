@@ -150,3 +150,26 @@ async def test_reply_is_relayed_and_acknowledges_in_chinese(tmp_path: Path) -> N
         [view] = await w.expect(SUP)
         assert f"王伟  报到 #{cid} 已确认" in view["text"]
         assert f"王伟  回复报到 #{cid}：记得填服务单" in view["text"]
+
+
+async def test_real_progress_checkin_with_photo_then_acknowledge(tmp_path: Path) -> None:
+    """Through the engineer's own /checkin dialog (photos arrive before the text with the button)."""
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        ticket = await on_site(w)
+        w.say(ENG, "/checkin")
+        await w.expect(ENG)
+        w.say(ENG, "Fuse replaced")
+        w.photo(ENG, seed=3)
+        got = await w.expect(ENG, 2)
+        w.press(ENG, got[-1], "Done")
+        await w.expect(ENG)
+        photo, msg = await w.expect(SUP, 2)
+        assert "photo" in photo and button_labels(msg) == ["Acknowledge"]
+        assert msg["text"].endswith("Fuse replaced\nPhotos: 1")
+        w.press(SUP, msg, "Acknowledge")
+        [told] = await w.expect(ENG)
+        assert told["text"] == f"Wang Wei acknowledged your progress check-in on {ticket.number} at 10:30."
+        assert w.current(SUP, msg)["text"].endswith("Fuse replaced\nPhotos: 1\nAcknowledged by Wang Wei at 10:30")
+        assert await w.quiet(SUP) == []  # the photo is not sent again by the edit
