@@ -75,7 +75,7 @@ async def arrive_photo(ctx: Ctx) -> None:
     if not photos:
         raise DomainError("arrive_photo_expected")
     ctx.goto("arrive", "location", photos=photos, late_at=_iso(late_client_at(ctx)))
-    ctx.reply(Msg("eng.arrive_ask_location", request_location="eng.btn.location"))
+    ctx.reply(Msg("eng.arrive_ask_location", request_location="btn.location"))
 
 
 @router.step("arrive", "location")
@@ -86,7 +86,7 @@ async def arrive_location(ctx: Ctx) -> None:
     if ctx.inbound.photos and not ctx.inbound.location:  # a second photo (an album): keep it too
         ctx.goto("arrive", "location", photos=ctx.data.get("photos", []) + photo_record(ctx),
                  late_at=ctx.data.get("late_at") or _iso(late_client_at(ctx)))
-        ctx.reply(Msg("eng.arrive_ask_location", request_location="eng.btn.location"))
+        ctx.reply(Msg("eng.arrive_ask_location", request_location="btn.location"))
         return
     where = ctx.inbound.location
     if where is None:
@@ -159,7 +159,7 @@ async def checkin_collect(ctx: Ctx) -> None:
         earliest = late
     ctx.goto("checkin", "collect", photos=all_photos, notes=notes, late_at=_iso(earliest))
     ctx.reply(Msg("eng.checkin_got", {"photos": len(all_photos), "notes": len(notes)},
-                  buttons=[[("eng.btn.done", f"done:{ticket.id}")]]))
+                  buttons=[[("btn.done", f"done:{ticket.id}")]]))
 
 
 @router.callback("done", roles=ENGINEER)

@@ -209,8 +209,8 @@ async def pause(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.PAUSE))
     tid = ticket.id
     ctx.reply(Msg("eng.pause_ask", {"number": Raw(ticket.number)}, buttons=[
-        [("eng.btn.parts", f"paur:{tid}:parts"), ("eng.btn.customer", f"paur:{tid}:customer")],
-        [("eng.btn.other", f"paur:{tid}:other")],
+        [("btn.pause_parts", f"paur:{tid}:parts"), ("btn.pause_customer", f"paur:{tid}:customer")],
+        [("btn.pause_other", f"paur:{tid}:other")],
     ]))
 
 

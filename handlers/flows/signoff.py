@@ -75,7 +75,7 @@ async def resolve_parts(ctx: Ctx) -> None:
 async def signoff(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.SIGN_OFF))
     ctx.reply(Msg("eng.signoff_ask", {"number": Raw(ticket.number)}, buttons=[
-        [("eng.btn.ask_customer", f"sgnc:{ticket.id}"), ("eng.btn.paper", f"sgnp:{ticket.id}")],
+        [("btn.ask_customer", f"sgnc:{ticket.id}"), ("btn.paper", f"sgnp:{ticket.id}")],
     ]))
 
 
@@ -87,7 +87,7 @@ async def signoff_in_chat(ctx: Ctx) -> None:
         ctx.reply("eng.signoff_sent", number=ticket.number)
     else:  # notify_customer has put "customer not reached" on the timeline
         ctx.reply(Msg("eng.signoff_unreachable", {"number": Raw(ticket.number)},
-                      buttons=[[("eng.btn.paper", f"sgnp:{ticket.id}")]]))
+                      buttons=[[("btn.paper", f"sgnp:{ticket.id}")]]))
 
 
 @router.callback("sgnp", roles=ENGINEER)
