@@ -12,7 +12,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from bot.stage import Stage, button_labels, latest_with_button, png
+from bot.stage import Stage, button_labels
 from handlers.i18n import t
 from handlers.views import timeline_lines
 from models.enums import Role, ServiceType, TicketStatus
@@ -55,10 +55,17 @@ class Demo:
         await self.step(uid, text)
 
     async def press(self, uid: int, key: str, **params: str) -> None:
-        label = t(self.lang, key, **params)
-        message = latest_with_button(self.s, uid, label)
-        self.s.press(uid, message, label)
-        await self.step(uid, f"[{label}]")
+        await self.press_label(uid, t(self.lang, key, **params))
+
+    async def press_label(self, uid: int, label: str) -> None:
+        """Press the newest button whose label is ``label`` or starts with it ("Li Lei · 0 open")."""
+        for message in reversed(self.s.emu.bot_messages(uid)):
+            match = next((b for b in button_labels(message) if b == label or b.startswith(label + " ")), None)
+            if match:
+                self.s.press(uid, message, match)
+                await self.step(uid, f"[{match}]")
+                return
+        raise LookupError(f"no {label!r} button in {self.name(uid)}'s chat")
 
     async def photo(self, uid: int, seed: int) -> None:
         self.s.photo(uid, seed)
@@ -107,7 +114,7 @@ async def _setup(stage: Stage, demo: Demo) -> str:
 async def _play(demo: Demo, number: str) -> None:
     zh = demo.lang == "zh-CN"
     await demo.say(DISP, f"/dispatch {number}")
-    await demo.press(DISP, "demo.raw", text=demo.name(ENG))
+    await demo.press_label(DISP, demo.name(ENG))
     await demo.press(ENG, "btn.accept")
     await demo.press(ENG, "btn.depart")
     await demo.say(ENG, "40m")

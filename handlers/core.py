@@ -160,7 +160,8 @@ class Core:
         if data is None and inbound.command:
             data = data_from_command(inbound.command)
             if data is not None:  # a button spelled out as text: from here on it is a button press
-                inbound.callback_data, inbound.command = data, None
+                # message_id is the person's own message here, not a bot message to edit.
+                inbound.callback_data, inbound.command, inbound.message_id = data, None, None
         if data is not None:
             route = router.callbacks.get(data.split(":", 1)[0])
             if route is None:

@@ -51,7 +51,8 @@ class Msg:
     key: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     body: Any = None  # an L / Lines / Raw used instead of key+params
-    buttons: list[list[tuple[str, str]]] = field(default_factory=list)  # (label key, data)
+    #: (label, data); the label is a catalog key, or an ``L``/``Raw`` (e.g. a person's name).
+    buttons: list[list[tuple[Any, str]]] = field(default_factory=list)
     request_location: str | None = None  # label key
     remove_keyboard: bool = False
     photos: list[dict[str, Any]] = field(default_factory=list)
@@ -64,7 +65,8 @@ class Msg:
             text = t(lang, self.key, **_resolve(lang, self.params)) if self.key else ""
         return Outbound(
             text=text,
-            buttons=[[Button(label=t(lang, label), data=data) for label, data in row] for row in self.buttons],
+            buttons=[[Button(label=label.render(lang) if hasattr(label, "render") else t(lang, label), data=data)
+                      for label, data in row] for row in self.buttons],
             photos=self.photos,
             request_location=t(lang, self.request_location) if self.request_location else None,
             remove_keyboard=self.remove_keyboard,

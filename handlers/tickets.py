@@ -45,7 +45,7 @@ async def visible_ticket(ctx: Ctx, ticket_id: int | str) -> Ticket:
     except (TypeError, ValueError):
         ticket = None
     if ticket is None or not can_see(ctx.person, ticket):
-        raise DomainError("no_ticket", number=str(ticket_id))
+        raise DomainError("ticket_unavailable")  # button data is an internal id: don't echo it
     return ticket
 
 
