@@ -74,7 +74,7 @@ async def test_status_then_sign_off_with_rating_and_comment(tmp_path: Path) -> N
         # Another customer cannot confirm or rate it; a rating before confirming is refused.
         w.press_data(CUST2, last_id(w, CUST2), f"cfm:{ticket.id}")
         w.press_data(CUST2, last_id(w, CUST2), f"rate:{ticket.id}:5")
-        assert [m["text"] for m in await w.expect(CUST2, 2)] == [f"No ticket {ticket.id}."] * 2
+        assert [m["text"] for m in await w.expect(CUST2, 2)] == ["That ticket is not (or no longer) available to you."] * 2
         w.press_data(CUST, req["message_id"], f"rate:{ticket.id}:5")
         [reply] = await w.expect(CUST)
         assert reply["text"] == f"Please confirm {ticket.number} first, then rate it."

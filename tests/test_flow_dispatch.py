@@ -161,8 +161,8 @@ async def test_dispatch_from_the_list_then_accept(tmp_path: Path, monkeypatch: p
         # Another engineer forging the accept, and a made-up ticket.
         w.press_data(ENG2, last_id(w, ENG2), f"acc:{ticket.id}")
         w.press_data(ENG, card["message_id"], "acc:999")
-        assert [m["text"] for m in await w.expect(ENG2)] == [f"No ticket {ticket.id}."]
-        assert [m["text"] for m in await w.expect(ENG)] == ["No ticket 999."]
+        assert [m["text"] for m in await w.expect(ENG2)] == ["That ticket is not (or no longer) available to you."]
+        assert [m["text"] for m in await w.expect(ENG)] == ["That ticket is not (or no longer) available to you."]
         assert (await get(w, Ticket, ticket.id)).assignee_id == eng
 
         w.press(ENG, card, "Accept")
@@ -266,7 +266,7 @@ async def test_decline_asks_a_reason_and_returns_the_ticket_in_chinese(tmp_path:
         w.press_data(ENG, card["message_id"], f"acc:{ticket.id}")
         w.say(ENG, "还有一句")
         replies = await w.expect(ENG, 2)
-        assert [r["text"] for r in replies] == [f"没有工单 {ticket.id}。", "我没看懂。发送 /help 查看可用命令。"]
+        assert [r["text"] for r in replies] == ["您无权查看该工单（或已不再由您负责）。", "我没看懂。发送 /help 查看可用命令。"]
 
         # Dispatch again, to the English-speaking engineer: their card is in English.
         w.say(SUP, f"/dispatch {ticket.number}")
@@ -316,7 +316,7 @@ async def test_who_may_dispatch_and_to_whom(tmp_path: Path) -> None:
         w.press_data(DSP, last_id(w, DSP), f"dsp:{ticket.id}")
         w.say(DSP, "/dispatch FS-2026-999")
         assert [m["text"] for m in await w.expect(DSP, 7)] == [
-            f"No ticket {south.number}.", f"No ticket {south.number}.", f"No ticket {south.id}.",
+            f"No ticket {south.number}.", f"No ticket {south.number}.", "That ticket is not (or no longer) available to you.",
             f"That engineer is not an active engineer of {ticket.number}'s team.",
             f"That engineer is not an active engineer of {ticket.number}'s team.",
             "That button is out of date.", "No ticket FS-2026-999."]

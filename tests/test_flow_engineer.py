@@ -143,7 +143,7 @@ async def test_ticket_list_shows_only_my_open_tickets_with_valid_buttons(tmp_pat
         [theirs] = await w.expect(ENG2)
         w.press_data(ENG2, theirs["message_id"], f"card:{accepted.id}")
         [refused] = await w.expect(ENG2)
-        assert refused["text"] == f"No ticket {accepted.id}."
+        assert refused["text"] == "That ticket is not (or no longer) available to you."
 
 
 async def test_only_engineers_use_the_engineer_commands_and_buttons(tmp_path: Path) -> None:
@@ -268,13 +268,13 @@ async def test_stale_and_foreign_on_my_way_buttons_change_nothing(tmp_path: Path
         [theirs] = await w.expect(ENG2)
         w.press_data(ENG2, theirs["message_id"], f"go:{t.id}")
         [reply] = await w.expect(ENG2)
-        assert reply["text"] == f"No ticket {t.id}."
+        assert reply["text"] == "That ticket is not (or no longer) available to you."
         # Garbage data.
         w.press_data(ENG, card["message_id"], "go:abc")
         w.press_data(ENG, card["message_id"], "go")
         w.press_data(ENG, card["message_id"], "zz:1")
         replies = await w.expect(ENG, 3)
-        assert [r["text"] for r in replies] == ["No ticket abc.", "That button is out of date.",
+        assert [r["text"] for r in replies] == ["That ticket is not (or no longer) available to you.", "That button is out of date.",
                                                "That button is out of date."]
         # The state moves on elsewhere: the old card's button is stale.
         async with w.app.db.write() as s:

@@ -92,7 +92,7 @@ async def dialog_ticket(ctx: Ctx, check: Check) -> Ticket | None:
         ticket = await visible_ticket(ctx, ctx.data.get("ticket_id"))
         check(ticket)
     except DomainError as exc:
-        if exc.code == "no_ticket" and ctx.data.get("number"):  # reassigned meanwhile: say which
+        if exc.code == "ticket_unavailable" and ctx.data.get("number"):  # reassigned meanwhile: say which
             exc = DomainError("ticket_gone", number=ctx.data["number"])
         ctx.end_flow()
         ctx.reply(Msg(body=Raw(error_text(ctx.lang, exc)), remove_keyboard=True))
