@@ -11,6 +11,8 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
+from models.calendar import BusinessCalendar, calendar_for
+from models.clocks import SlaPolicy
 from models.db import Database
 
 
@@ -34,6 +36,14 @@ class App:
     config: Config
     db: Database
     clock: Clock = field(default_factory=Clock)
+    calendar: BusinessCalendar | None = None
+    sla: SlaPolicy | None = None
+
+    def __post_init__(self) -> None:
+        if self.calendar is None:
+            self.calendar = calendar_for(self.config.bot)
+        if self.sla is None:
+            self.sla = SlaPolicy(self.config.sla, self.config.chase, self.calendar)
 
     @property
     def tz(self) -> ZoneInfo:

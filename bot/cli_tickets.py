@@ -99,7 +99,8 @@ async def _create(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     now = app.clock.now()
     async with app.db.write() as session:
         reg.team_id = await _team_id(session, args.team)
-        ticket = await register_ticket(session, reg, now=now, today=app.today(), warranty=app.config.bot.warranty)
+        ticket = await register_ticket(session, reg, now=now, today=app.today(), warranty=app.config.bot.warranty,
+                                       clocks=app.sla)
         token = await create_invite(session, role=Role.CUSTOMER, name=reg.contact or reg.customer, now=now,
                                     ttl=app.config.bot.customer_link_ttl, ticket_id=ticket.id,
                                     customer_id=ticket.customer_id, team_id=ticket.team_id)

@@ -128,7 +128,7 @@ async def import_csv(app, raw: bytes, *, lang: str) -> tuple[int, list[str]]:  #
     async with app.db.write() as session:
         for reg in regs:
             ticket = await register_ticket(session, reg, now=now, today=app.today(),
-                                           warranty=app.config.bot.warranty)
+                                           warranty=app.config.bot.warranty, clocks=app.sla)
             await create_invite(session, role=Role.CUSTOMER, name=reg.contact or reg.customer, now=now,
                                 ttl=app.config.bot.customer_link_ttl, ticket_id=ticket.id,
                                 customer_id=ticket.customer_id)

@@ -103,7 +103,7 @@ async def _setup(stage: Stage, demo: Demo) -> str:
             model="X200", serial="SN-2026-0042", purchased=date.today() - timedelta(days=200),
             fault="Spindle stops after 10 minutes" if demo.lang == "en" else "主轴运行 10 分钟后停止",
             severity=2, service=ServiceType.ONSITE), now=now, today=stage.app.today(),
-            warranty=stage.app.config.bot.warranty)
+            warranty=stage.app.config.bot.warranty, clocks=stage.app.sla)
         token = await create_invite(session, role=Role.CUSTOMER, name=demo.name(CUST), now=now,
                                     ttl=timedelta(days=30), ticket_id=ticket.id, customer_id=ticket.customer_id)
         number = ticket.number

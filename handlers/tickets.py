@@ -60,7 +60,8 @@ async def visible_ticket_by_number(ctx: Ctx, number: str) -> Ticket:
 
 def act(ctx: Ctx, ticket: Ticket, action: Action, **kw) -> None:  # noqa: ANN003
     """Apply a lifecycle action as the person asking (raises if the state does not allow it)."""
-    apply_action(ctx.session, ticket, action, now=ctx.now, actor_id=ctx.person.id if ctx.person else None, **kw)
+    apply_action(ctx.session, ticket, action, now=ctx.now, actor_id=ctx.person.id if ctx.person else None,
+                 clocks=ctx.app.sla, **kw)
 
 
 def local(ctx: Ctx, moment: datetime | None) -> str:

@@ -35,7 +35,7 @@ async def people_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {person_id: name for person_id, name in rows.all()}
 
 
 async def timeline(session: AsyncSession, ticket_id: int) -> Sequence[TicketEvent]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -18,6 +19,9 @@ from models.enums import ServiceType
 from models.errors import DomainError
 from models.numbering import next_ticket_number
 from models.tickets import Ticket, TicketEvent
+
+if TYPE_CHECKING:
+    from models.clocks import SlaPolicy
 
 _PHONE_JUNK = re.compile(r"[\s\-().]")
 
@@ -163,6 +167,7 @@ async def register_ticket(
     today: date,
     warranty: timedelta,
     actor_id: int | None = None,
+    clocks: SlaPolicy | None = None,
 ) -> Ticket:
     """Create a ``new`` ticket from a registration; the caller commits.
 
@@ -181,6 +186,8 @@ async def register_ticket(
         severity=reg.severity, service_type=reg.service, billable=reg.billable,
         team_id=reg.team_id, created_by_id=actor_id, created_at=now, updated_at=now,
     )
+    if clocks is not None:
+        clocks.start(ticket, now)
     session.add(ticket)
     await session.flush()
     session.add(TicketEvent(

@@ -12,6 +12,12 @@ from models.base import Base, utcnow
 from models.customers import Customer
 from models.enums import Action, ServiceType, TicketStatus, db_enum
 
+def _present(column: str) -> dict[str, object]:
+    """Partial-index predicate: only rows with something scheduled are in the index."""
+    where = f"{column} IS NOT NULL"
+    return {"sqlite_where": text(where), "postgresql_where": text(where)}
+
+
 def _pending(column: str) -> dict[str, str]:
     """Partial-index predicate: only rows whose clock still runs are scanned by the scheduler."""
     where = f"{column} IS NULL"
@@ -27,6 +33,10 @@ class Ticket(Base):
         Index("ix_tickets_respond_due", "respond_due_at", **_pending("respond_met_at")),
         Index("ix_tickets_arrive_due", "arrive_due_at", **_pending("arrive_met_at")),
         Index("ix_tickets_resolve_due", "resolve_due_at", **_pending("resolve_met_at")),
+        # The scheduler's scans: one "next time to look" column per chase, NULL when nothing is due.
+        Index("ix_tickets_sla_next", "sla_next_at", **_present("sla_next_at")),
+        Index("ix_tickets_dispatch_next", "dispatch_next_at", **_present("dispatch_next_at")),
+        Index("ix_tickets_callback_next", "callback_next_at", **_present("callback_next_at")),
         Index("ix_tickets_created", "created_at"),
     )
 
@@ -66,6 +76,23 @@ class Ticket(Base):
     resolve_due_at: Mapped[datetime | None]
     resolve_met_at: Mapped[datetime | None]
     resolve_diff_min: Mapped[int | None]
+    #: When the clocks started (registration), moved later by pauses; for the 80 % warning.
+    sla_start_at: Mapped[datetime | None]
+    #: Escalation reached per clock: 0 none, 1 warned, 2 breached (supervisor), 3 escalated (manager).
+    respond_level: Mapped[int] = mapped_column(default=0)
+    arrive_level: Mapped[int] = mapped_column(default=0)
+    resolve_level: Mapped[int] = mapped_column(default=0)
+    #: The next moment one of the clocks needs the scheduler (warning, breach, escalation).
+    sla_next_at: Mapped[datetime | None]
+
+    # Unaccepted-dispatch chase: 0 nothing sent, 1 engineer reminded, 2 desk alerted.
+    dispatch_chase_level: Mapped[int] = mapped_column(default=0)
+    dispatch_next_at: Mapped[datetime | None]
+
+    # Callback survey (回访): due → sent → answered, or expired (listed for the dispatcher).
+    callback_state: Mapped[str | None] = mapped_column(String(12))
+    callback_next_at: Mapped[datetime | None]
+    callback_sent_at: Mapped[datetime | None]
 
     # Lifecycle timestamps.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

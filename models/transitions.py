@@ -7,7 +7,7 @@ move's side effects on the row.  It is the only code that changes ``Ticket.statu
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,9 @@ from models.enums import Action, PauseReason, TicketStatus
 from models.errors import DomainError
 from models.lifecycle import next_status
 from models.tickets import Ticket, TicketEvent
+
+if TYPE_CHECKING:
+    from models.clocks import SlaPolicy
 
 #: Actions whose reason is required and kept (DESIGN: "decline … reason kept", "cancel … reason kept").
 NEEDS_REASON = frozenset({Action.DECLINE, Action.CANCEL, Action.REOPEN, Action.REASSIGN})
@@ -56,10 +59,16 @@ def apply_action(
     actor_id: int | None = None,
     assignee_id: int | None = None,
     reason: str | None = None,
+    clocks: SlaPolicy | None = None,
     **details: Any,
 ) -> TicketEvent:
-    """Move ``ticket`` by ``action`` (or raise a DomainError) and append the event; no commit."""
+    """Move ``ticket`` by ``action`` (or raise a DomainError) and append the event; no commit.
+
+    With ``clocks`` (the app's :class:`~models.clocks.SlaPolicy`) the SLA, dispatch-chase and
+    callback deadlines follow the move too.
+    """
     before = ticket.status
+    paused_from = ticket.paused_at
     after = next_status(before, action, ticket.service_type)
     reason = (reason or "").strip() or None
     if action in NEEDS_REASON and not reason:
@@ -101,6 +110,8 @@ def apply_action(
         details["reason"] = reason
     ticket.status = after
     ticket.updated_at = now
+    if clocks is not None:
+        clocks.on_transition(ticket, action, now, paused_from)
     event = TicketEvent(
         ticket_id=ticket.id, at=now, actor_id=actor_id, kind="transition", action=action,
         from_status=before, to_status=after, details=details,

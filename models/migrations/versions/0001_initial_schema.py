@@ -162,6 +162,16 @@ def upgrade() -> None:
     sa.Column('resolve_due_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolve_met_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolve_diff_min', sa.Integer(), nullable=True),
+    sa.Column('sla_start_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('respond_level', sa.Integer(), nullable=False),
+    sa.Column('arrive_level', sa.Integer(), nullable=False),
+    sa.Column('resolve_level', sa.Integer(), nullable=False),
+    sa.Column('sla_next_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dispatch_chase_level', sa.Integer(), nullable=False),
+    sa.Column('dispatch_next_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('callback_state', sa.String(length=12), nullable=True),
+    sa.Column('callback_next_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('callback_sent_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('dispatched_at', models.base.UTCDateTime(timezone=True), nullable=True),
@@ -193,13 +203,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_arrive_due', ['arrive_due_at'], unique=False, sqlite_where=sa.text('arrive_met_at IS NULL'), postgresql_where=sa.text('arrive_met_at IS NULL'))
+        batch_op.create_index('ix_tickets_callback_next', ['callback_next_at'], unique=False, sqlite_where=sa.text('callback_next_at IS NOT NULL'), postgresql_where=sa.text('callback_next_at IS NOT NULL'))
         batch_op.create_index('ix_tickets_created', ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index('ix_tickets_dispatch_next', ['dispatch_next_at'], unique=False, sqlite_where=sa.text('dispatch_next_at IS NOT NULL'), postgresql_where=sa.text('dispatch_next_at IS NOT NULL'))
         batch_op.create_index('ix_tickets_dispatch_wait', ['status', 'dispatched_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_fault_type'), ['fault_type'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_product_model'), ['product_model'], unique=False)
         batch_op.create_index('ix_tickets_resolve_due', ['resolve_due_at'], unique=False, sqlite_where=sa.text('resolve_met_at IS NULL'), postgresql_where=sa.text('resolve_met_at IS NULL'))
         batch_op.create_index('ix_tickets_respond_due', ['respond_due_at'], unique=False, sqlite_where=sa.text('respond_met_at IS NULL'), postgresql_where=sa.text('respond_met_at IS NULL'))
+        batch_op.create_index('ix_tickets_sla_next', ['sla_next_at'], unique=False, sqlite_where=sa.text('sla_next_at IS NOT NULL'), postgresql_where=sa.text('sla_next_at IS NOT NULL'))
         batch_op.create_index('ix_tickets_status_assignee', ['status', 'assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_team_id'), ['team_id'], unique=False)
 
@@ -469,13 +482,16 @@ def downgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_team_id'))
         batch_op.drop_index('ix_tickets_status_assignee')
+        batch_op.drop_index('ix_tickets_sla_next', sqlite_where=sa.text('sla_next_at IS NOT NULL'), postgresql_where=sa.text('sla_next_at IS NOT NULL'))
         batch_op.drop_index('ix_tickets_respond_due', sqlite_where=sa.text('respond_met_at IS NULL'), postgresql_where=sa.text('respond_met_at IS NULL'))
         batch_op.drop_index('ix_tickets_resolve_due', sqlite_where=sa.text('resolve_met_at IS NULL'), postgresql_where=sa.text('resolve_met_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_tickets_product_model'))
         batch_op.drop_index(batch_op.f('ix_tickets_fault_type'))
         batch_op.drop_index('ix_tickets_dispatch_wait')
+        batch_op.drop_index('ix_tickets_dispatch_next', sqlite_where=sa.text('dispatch_next_at IS NOT NULL'), postgresql_where=sa.text('dispatch_next_at IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_tickets_customer_id'))
         batch_op.drop_index('ix_tickets_created')
+        batch_op.drop_index('ix_tickets_callback_next', sqlite_where=sa.text('callback_next_at IS NOT NULL'), postgresql_where=sa.text('callback_next_at IS NOT NULL'))
         batch_op.drop_index('ix_tickets_arrive_due', sqlite_where=sa.text('arrive_met_at IS NULL'), postgresql_where=sa.text('arrive_met_at IS NULL'))
 
     op.drop_table('tickets')
