@@ -29,6 +29,9 @@ from models.invites import create_invite, team_by_name
 from models.migrate import upgrade
 
 TOKEN = "123456:TESTTOKEN"
+#: By default the stage works round the clock, so no push waits for quiet hours to end
+#: (a test of quiet hours sets its own ``[bot.working_hours]``).
+ALL_DAY = "[bot.working_hours]\n" + "".join(f'{d} = "00:00-24:00"\n' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
 
 
 def png(seed: int = 0) -> bytes:
@@ -63,7 +66,8 @@ class Stage:
         config = parse_config(
             f'[bot]\nlanguage = "{self.language}"\n[database]\nurl = "{self.db_url}"\n'
             f'[telegram]\ntoken = "{TOKEN}"\napi_base = "{self.emu.base_url}"\nchat_interval = "0s"\n'
-            + self.telegram_extra + f'[storage]\nmedia_dir = "{self.tmp_path / "media"}"\n' + self.extra_config,
+            + self.telegram_extra + f'[storage]\nmedia_dir = "{self.tmp_path / "media"}"\n' + self.extra_config
+            + ("" if "[bot.working_hours]" in self.extra_config else ALL_DAY),
             environ={},
         )
         self.app = build_app(config, self.clock)

@@ -18,6 +18,7 @@ from models.enums import Role
 from models.errors import DomainError
 from models.people import ChannelIdentity, Person
 from models.runtime import ConversationState, OutboxMessage
+from models.tickets import Ticket
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -128,8 +129,12 @@ class Ctx:
 
 async def push(session: AsyncSession, app: App, person_id: int, msg: Msg, *, purpose: str,
                ticket_id: int | None, dedupe: str, now: datetime, not_before: datetime | None = None,
-               ref: str | None = None) -> bool:
-    """Write one outbox row for ``person_id`` (shared by handlers and scheduler jobs)."""
+               ref: str | None = None, urgent: bool = False) -> bool:
+    """Write one outbox row for ``person_id`` (shared by handlers and scheduler jobs).
+
+    Quiet hours (DESIGN §2): outside working hours a push waits (``not_before``) for the next
+    opening, unless it is urgent — about a severity-1 ticket, or flagged by the caller.
+    """
     person = await session.get(Person, person_id)
     if person is None or not person.active:
         return False
@@ -142,9 +147,13 @@ async def push(session: AsyncSession, app: App, person_id: int, msg: Msg, *, pur
     if identity is None:
         return False
     lang = person.language or app.config.bot.language
+    not_before = not_before or now
+    ticket = await session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if not urgent and not app.sla.urgent(ticket) and app.calendar.in_quiet_hours(not_before):
+        not_before = app.calendar.next_opening(not_before)
     session.add(OutboxMessage(
         person_id=person_id, channel=identity.channel, chat_id=identity.chat_id,
-        payload=msg.render(lang).to_payload(), dedupe_key=dedupe, not_before=not_before or now,
+        payload=msg.render(lang).to_payload(), dedupe_key=dedupe, not_before=not_before,
         purpose=purpose, ticket_id=ticket_id, created_at=now, ref=ref,
     ))
     return True
