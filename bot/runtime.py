@@ -17,6 +17,7 @@ from bot.media import MediaStore
 from bot.outbox import OutboxSender
 from handlers.core import Core
 from models.enums import Channel
+from scheduler.runner import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class Runtime:
     bot: Bot
     dispatcher: Dispatcher
     adapter: TelegramAdapter
+    scheduler: Scheduler | None = None
 
 
 def build_runtime(app: App) -> Runtime:
@@ -43,30 +45,43 @@ def build_runtime(app: App) -> Runtime:
                           per_chat_interval=cfg.telegram.chat_interval.total_seconds(),
                           group_per_minute=cfg.telegram.group_per_minute)
     core = Core(app, router, media, {Channel.TELEGRAM: adapter.download}, on_commit=sender.wake)
+    scheduler = Scheduler(app, on_sent=sender.wake) if cfg.scheduler.enabled else None
     return Runtime(app=app, core=core, sender=sender, bot=bot, dispatcher=build_dispatcher(core, app.clock),
-                   adapter=adapter)
+                   adapter=adapter, scheduler=scheduler)
+
+
+@contextlib.asynccontextmanager
+async def background(rt: Runtime):  # noqa: ANN201
+    """The outbox sender and (if enabled) the scheduler, for as long as updates are served."""
+    sender = asyncio.create_task(rt.sender.run(), name="outbox")
+    if rt.scheduler is not None:
+        rt.scheduler.start()
+    try:
+        yield
+    finally:
+        if rt.scheduler is not None:
+            await rt.scheduler.stop()
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
 
 
 async def serve_polling(rt: Runtime) -> None:
     """Long polling plus the outbox sender, until cancelled."""
     await rt.bot.delete_webhook(drop_pending_updates=False)
-    sender = asyncio.create_task(rt.sender.run(), name="outbox")
-    polling = asyncio.create_task(rt.dispatcher.start_polling(
-        rt.bot, handle_signals=False, close_bot_session=False, polling_timeout=10), name="polling")
-    try:
-        # Shielded: cancelling start_polling itself would leave aiogram's poller tasks running;
-        # stop_polling() shuts them down properly.
-        await asyncio.shield(polling)
-    except asyncio.CancelledError:
-        with contextlib.suppress(RuntimeError):
-            await rt.dispatcher.stop_polling()
-        with contextlib.suppress(asyncio.CancelledError):
-            await polling
-        raise
-    finally:
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
+    async with background(rt):
+        polling = asyncio.create_task(rt.dispatcher.start_polling(
+            rt.bot, handle_signals=False, close_bot_session=False, polling_timeout=10), name="polling")
+        try:
+            # Shielded: cancelling start_polling itself would leave aiogram's poller tasks running;
+            # stop_polling() shuts them down properly.
+            await asyncio.shield(polling)
+        except asyncio.CancelledError:
+            with contextlib.suppress(RuntimeError):
+                await rt.dispatcher.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+            raise
 
 
 async def serve_webhook(rt: Runtime) -> None:
@@ -85,13 +100,10 @@ async def serve_webhook(rt: Runtime) -> None:
     await runner.setup()
     await web.TCPSite(runner, host or "127.0.0.1", int(port)).start()
     await rt.bot.set_webhook(cfg.webhook_url, secret_token=secret, drop_pending_updates=False)
-    sender = asyncio.create_task(rt.sender.run(), name="outbox")
     try:
-        await asyncio.Event().wait()
+        async with background(rt):
+            await asyncio.Event().wait()
     finally:
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
         await runner.cleanup()
 
 

@@ -1,0 +1,82 @@
+"""The scheduler: APScheduler 3 periodic jobs with fixed ids, run only by the leader.
+
+``tick()`` runs every job once (tests drive it with a fixed clock); ``start()`` hands the same
+jobs to APScheduler — each its own interval job with a fixed id, ``coalesce=True`` and
+``max_instances=1`` — so a slow scan is never overlapped by its next run and missed runs collapse
+into one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from scheduler.base import Job
+from scheduler.leader import Leadership
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+
+def default_jobs() -> dict[str, Job]:
+    """Every chase, by its fixed job id (order matters in ``tick()``: SLA first)."""
+    from scheduler import ack, callback, daily, dispatch, sla
+
+    return {
+        "sla": sla.run,
+        "dispatch-chase": dispatch.run,
+        "ack-chase": ack.run,
+        "daily-checkin": daily.run,
+        "callback": callback.run,
+    }
+
+
+class Scheduler:
+    def __init__(self, app: App, *, on_sent: Callable[[], None] | None = None,
+                 jobs: dict[str, Job] | None = None):
+        self.app = app
+        self.on_sent = on_sent or (lambda: None)
+        self.jobs = jobs if jobs is not None else default_jobs()
+        self.leadership = Leadership(app.db)
+        self._aps: AsyncIOScheduler | None = None
+        self.runs: dict[str, int] = {name: 0 for name in self.jobs}
+
+    async def run_job(self, name: str) -> int:
+        """One run of one job, if this instance leads; exceptions are logged, not raised."""
+        if not await self.leadership.check():
+            return 0
+        try:
+            acted = await self.jobs[name](self.app, self.app.clock.now())
+        except Exception:
+            log.exception("scheduler job %s failed; it runs again next tick", name)
+            return 0
+        self.runs[name] += 1
+        if acted:
+            self.on_sent()
+        return acted
+
+    async def tick(self) -> dict[str, int]:
+        return {name: await self.run_job(name) for name in self.jobs}
+
+    def start(self) -> None:
+        interval = self.app.config.scheduler.tick.total_seconds()
+        self._aps = AsyncIOScheduler(timezone="UTC")
+        for name in self.jobs:
+            self._aps.add_job(self.run_job, IntervalTrigger(seconds=interval), args=[name], id=name,
+                              name=name, coalesce=True, max_instances=1, replace_existing=True,
+                              misfire_grace_time=max(1, int(interval)))
+        self._aps.start()
+        for job in self._aps.get_jobs():  # first run right away, not one interval later
+            job.modify(next_run_time=self.app.clock.now())
+
+    async def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+        await self.leadership.release()
