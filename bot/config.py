@@ -25,6 +25,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -144,6 +145,18 @@ class BotSection(Section):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @model_validator(mode="after")
+    def _calendar_is_usable(self) -> BotSection:
+        if not any(self.working_hours.for_weekday(day) for day in range(7)):
+            raise PydanticCustomError("calendar", "working_hours: no working hours on any weekday")
+        both = sorted(set(self.holidays) & set(self.makeup_workdays))
+        if both:
+            raise PydanticCustomError(
+                "calendar", "{dates}: listed both as holiday and as make-up working day",
+                {"dates": ", ".join(d.isoformat() for d in both)},
+            )
+        return self
 
 
 class DatabaseSection(Section):

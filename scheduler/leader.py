@@ -52,9 +52,19 @@ class Leadership:
         return self.is_leader
 
     async def release(self) -> None:
-        conn, self._conn, self.is_leader = self._conn, None, False
-        if conn is not None:
-            try:
-                await conn.close()  # closing the session releases the advisory lock
-            except Exception:
-                log.debug("closing the lock connection failed", exc_info=True)
+        conn, was_leader = self._conn, self.is_leader
+        self._conn, self.is_leader = None, False
+        if conn is None:
+            return
+        try:
+            if was_leader:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+        except Exception:
+            log.debug("unlocking failed; dropping the connection releases the lock", exc_info=True)
+        try:
+            # Invalidate, not just close: a pooled connection would keep the session (and any
+            # lock) alive; this one must really end.
+            await conn.invalidate()
+            await conn.close()
+        except Exception:
+            log.debug("closing the lock connection failed", exc_info=True)

@@ -152,3 +152,11 @@ def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("FIELDBOT_CONFIG", str(bad))
     assert main(["check-config"]) == 1
     assert capsys.readouterr().out.startswith("bot.language:")
+
+
+def test_calendar_problems_are_config_problems() -> None:
+    off = "".join(f'{d} = "off"\n' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    assert problems("[bot.working_hours]\n" + off) == ["bot: working_hours: no working hours on any weekday"]
+    assert problems('[bot]\nholidays = ["2026-10-10"]\nmakeup_workdays = ["2026-10-10"]\n') == [
+        "bot: 2026-10-10: listed both as holiday and as make-up working day"
+    ]
