@@ -1,7 +1,142 @@
-"""Chase job under construction: acts on nothing yet."""
+"""Unaccepted dispatch chase: a dispatched ticket nobody has accepted or declined.
+
+:meth:`models.clocks.SlaPolicy.on_transition` sets ``dispatch_next_at`` (``dispatch_reminder`` of
+chase time after the dispatch) and ``dispatch_chase_level = 0`` on every DISPATCH / REASSIGN, and
+clears it on accept, decline and cancel.  The ladder (``Ticket.dispatch_chase_level``):
+
+* level 0 → remind the engineer: the dispatch card again with **Accept** / **Decline**; level 1,
+  next step ``dispatch_escalate`` of chase time after the dispatch;
+* level 1 → alert the dispatcher (who dispatched it last) and the team supervisor, once each,
+  with a **Reassign** button (``rsg:TICKET``, :mod:`handlers.flows.reassign`); level 2, done.
+
+A row whose ticket is no longer waiting for acceptance just has its ``dispatch_next_at`` cleared.
+Every claim requires ``dispatch_next_at``, ``dispatch_chase_level`` and ``status`` unchanged and
+bumps the ticket's version, so a handler that changed the ticket meanwhile starts over instead of
+overwriting the chase.  Dedupe keys carry the dispatch time: a reassigned ticket is chased anew.
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-async def run(app, now) -> int:  # noqa: ANN001
-    return 0
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.messages import L, Lines, Msg, Raw
+from handlers.tickets import ticket_summary, title
+from models.enums import Action, Role, TicketStatus
+from models.people import Person, Team
+from models.tickets import Ticket, TicketEvent
+from models.transitions import record_event
+from scheduler.ack import delivery, shown_time
+from scheduler.base import BATCH, claim, send
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+MAX_BATCHES = 10
+#: Who may press **Reassign** (handlers.flows.reassign); only they get the desk alert.
+DESK = frozenset({Role.SUPERVISOR, Role.DISPATCHER})
+REMINDED, ALERTED = 1, 2
+
+
+@dataclass
+class _View:
+    """What the shared card helpers read from a handler context: only ``app`` (time zone)."""
+
+    app: App
+
+
+async def run(app: App, now: datetime) -> int:
+    total = 0
+    for _ in range(MAX_BATCHES):
+        acted, seen = await _batch(app, now)
+        total += acted
+        if seen < BATCH or acted == 0:
+            break
+    return total
+
+
+async def _batch(app: App, now: datetime) -> tuple[int, int]:
+    async with app.db.write() as session:
+        tickets = (await session.scalars(
+            select(Ticket).where(Ticket.dispatch_next_at.is_not(None), Ticket.dispatch_next_at <= now)
+            .order_by(Ticket.dispatch_next_at, Ticket.id).limit(BATCH)
+        )).all()
+        acted = 0
+        for ticket in tickets:
+            try:
+                async with session.begin_nested():  # one bad row does not hold up the others
+                    acted += await _step(session, app, ticket, now)
+            except Exception:
+                log.exception("dispatch chase of ticket %s failed; retried next tick", ticket.id)
+        return acted, len(tickets)
+
+
+async def latest_dispatcher(session: AsyncSession, ticket: Ticket) -> int | None:
+    """Who dispatched (or reassigned) the ticket last; None when it came from the CLI."""
+    return await session.scalar(
+        select(TicketEvent.actor_id)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "transition",
+               TicketEvent.action.in_([Action.DISPATCH, Action.REASSIGN]))
+        .order_by(TicketEvent.id.desc()).limit(1))
+
+
+async def _step(session: AsyncSession, app: App, ticket: Ticket, now: datetime) -> int:
+    expected = {"dispatch_next_at": ticket.dispatch_next_at, "dispatch_chase_level": ticket.dispatch_chase_level,
+                "status": ticket.status}
+    bump = {"version": Ticket.version + 1}
+    if ticket.status is not TicketStatus.DISPATCHED or ticket.assignee_id is None or ticket.dispatched_at is None:
+        return int(await claim(session, Ticket, ticket.id, expected, {"dispatch_next_at": None, **bump}))
+    urgent = app.sla.urgent(ticket)
+    stamp = f"dispatch:{ticket.id}:{ticket.dispatched_at.isoformat()}"
+    when = Raw(shown_time(app, ticket.dispatched_at, delivery(app, now, urgent)))
+    if ticket.dispatch_chase_level < REMINDED:
+        escalate_at = app.sla.chase_calendar(ticket).add(ticket.dispatched_at, app.config.chase.dispatch_escalate)
+        if not await claim(session, Ticket, ticket.id, expected,
+                           {"dispatch_chase_level": REMINDED, "dispatch_next_at": escalate_at, **bump}):
+            return 0
+        body = Lines((L("chase.dispatch.remind", {"number": ticket.number, "time": when}),
+                      ticket_summary(_View(app), ticket)))
+        msg = Msg(body=body, buttons=[[("btn.accept", f"acc:{ticket.id}"), ("btn.decline", f"dec:{ticket.id}")]])
+        # ref "dispatch:ID": pressing Accept / Decline on the reminder edits it like the first card.
+        if not await send(session, app, ticket.assignee_id, msg, dedupe=f"{stamp}:remind", now=now,
+                          ticket_id=ticket.id, purpose="dispatch_reminder", urgent=urgent,
+                          ref=f"dispatch:{ticket.id}"):
+            person = await session.get(Person, ticket.assignee_id)
+            record_event(session, ticket, "chase_dispatch_unreached", now=now, name=person.name if person else "")
+        return 1
+    if not await claim(session, Ticket, ticket.id, expected,
+                       {"dispatch_chase_level": ALERTED, "dispatch_next_at": None, **bump}):
+        return 0
+    engineer = await session.get(Person, ticket.assignee_id)
+    msg = Msg(body=Lines((L("chase.dispatch.alert", {"number": ticket.number, "time": when,
+                                                     "engineer": Raw(engineer.name if engineer else "")}),
+                          title(ticket))),
+              buttons=[[("chase.btn.reassign", f"rsg:{ticket.id}")]])
+    reached = []
+    for person in await _desk(session, ticket):
+        if await send(session, app, person.id, msg, dedupe=f"{stamp}:alert:{person.id}", now=now,
+                      ticket_id=ticket.id, purpose="dispatch_alert", urgent=urgent, ref=f"dspalert:{ticket.id}"):
+            reached.append(person.name)
+    if reached:
+        record_event(session, ticket, "chase_dispatch_alerted", now=now, names=", ".join(reached))
+    else:
+        record_event(session, ticket, "chase_dispatch_nobody", now=now)
+    return 1
+
+
+async def _desk(session: AsyncSession, ticket: Ticket) -> list[Person]:
+    """The dispatcher of the latest dispatch and the team supervisor: each once, desk roles only."""
+    team = await session.get(Team, ticket.team_id) if ticket.team_id else None
+    ids = [await latest_dispatcher(session, ticket), team.supervisor_id if team else None]
+    people = []
+    for person_id in dict.fromkeys(i for i in ids if i is not None):
+        person = await session.get(Person, person_id)
+        if person is not None and person.role in DESK:
+            people.append(person)
+    return people

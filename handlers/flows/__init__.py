@@ -6,6 +6,7 @@ from handlers.flows import (  # noqa: F401
     customer,
     dispatch,
     engineer,
+    reassign,
     signoff,
     start,
     supervisor,
