@@ -121,12 +121,14 @@ def _row(lang: str, ticket: Ticket, tz) -> list[str]:  # noqa: ANN001
 
 async def _list(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     status = TicketStatus(args.status) if args.status else None
+    now = app.clock.now()
     async with app.db.read() as session:
         tickets = await list_tickets(session, status=status)
         if args.json:
             names = await people_names(session, {tk.assignee_id for tk in tickets})
             print(json.dumps([
-                {k: v for k, v in ticket_json(tk, app.tz, names, []).items() if k != "timeline"} for tk in tickets
+                {k: v for k, v in ticket_json(tk, app.tz, names, [], now=now, policy=app.sla).items()
+                 if k != "timeline"} for tk in tickets
             ], ensure_ascii=False))
             return 0
     if not tickets:
@@ -140,6 +142,7 @@ async def _list(app, args: argparse.Namespace) -> int:  # noqa: ANN001
 
 
 async def _show(app, args: argparse.Namespace) -> int:  # noqa: ANN001
+    now = app.clock.now()  # the clocks' remaining / overdue time is counted up to this moment
     async with app.db.read() as session:
         ticket = await ticket_by_number(session, args.number)
         if ticket is None:
@@ -148,9 +151,10 @@ async def _show(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         names = await people_names(session, {ticket.assignee_id} | {e.actor_id for e in events}
                                    | {e.details.get("assignee_id") for e in events})
     if args.json:
-        print(json.dumps(ticket_json(ticket, app.tz, names, events), ensure_ascii=False, indent=2))
+        print(json.dumps(ticket_json(ticket, app.tz, names, events, now=now, policy=app.sla),
+                         ensure_ascii=False, indent=2))
         return 0
-    fields = ticket_fields(args.lang, ticket, app.tz, names)
+    fields = ticket_fields(args.lang, ticket, app.tz, names, now=now, policy=app.sla)
     width = max(_display_width(label) for label, _ in fields)
     for label, value in fields:
         print(f"{label}{' ' * (width - _display_width(label))}  {value}")
