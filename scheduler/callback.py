@@ -1,7 +1,187 @@
-"""Chase job under construction: acts on nothing yet."""
+"""Callback survey (回访): ``callback_after`` after the customer's sign-off, the customer is asked
+again how it went (rating 1–5 and a comment, :mod:`handlers.flows.callback`); unanswered after
+``callback_expire`` it is handed to the desk — the team's dispatchers (the supervisor when the team
+has none) are told whom to call, and ``/callbacks`` lists it.
+
+State on the ticket (set up by :class:`models.clocks.SlaPolicy` at sign-off)::
+
+    due ──survey sent──► sent ──answered──► answered
+     │                    └──callback_next_at passes──► expired ──late answer──► answered
+     └──no customer in chat──► expired
+
+``callback_next_at`` is the one column scanned (partial index ``ix_tickets_callback_next``); each
+step claims the row with a conditional UPDATE on (state, next time) that also bumps the ticket's
+version, so a second instance claims nothing and a handler that loaded the ticket meanwhile starts
+over.  The outbox rows carry dedupe keys per sign-off, so a survey after a reopen and a new
+sign-off is a new survey.
+
+A survey is never urgent: it waits for working hours even on a severity-1 ticket.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-async def run(app, now) -> int:  # noqa: ANN001
-    return 0
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.context import push
+from handlers.messages import Msg, Raw
+from models.customers import Customer
+from models.enums import Role
+from models.people import Person, Team
+from models.tickets import Ticket
+from models.transitions import record_event
+from scheduler.base import BATCH, claim
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+DUE, SENT, ANSWERED, EXPIRED = "due", "sent", "answered", "expired"
+#: Batches per run at most (a backlog after downtime is worked off over a few ticks).
+MAX_BATCHES = 20
+
+
+def cycle(ticket: Ticket) -> str:
+    """Names one sign-off's survey in dedupe keys (a reopened and re-signed ticket gets a new one)."""
+    moment = ticket.signed_off_at or ticket.callback_sent_at or ticket.callback_next_at
+    return str(int(moment.timestamp())) if moment else "0"
+
+
+def survey_buttons(ticket: Ticket) -> list[list[tuple[str, str]]]:
+    return [[(f"btn.rate{n}", f"cbr:{ticket.id}:{n}") for n in range(1, 6)]]
+
+
+def local(app: App, moment: datetime | None) -> str:
+    return moment.astimezone(app.tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+async def send_calm(session: AsyncSession, app: App, person_id: int | None, msg: Msg, *, dedupe: str,
+                    now: datetime, ticket_id: int, purpose: str, ref: str | None = None) -> bool:
+    """Like :func:`scheduler.base.send`, but never urgent: the push waits for working hours even
+    when the ticket is severity 1 (a satisfaction survey at 03:00 helps nobody)."""
+    if person_id is None:
+        return False
+    try:
+        async with session.begin_nested():
+            return await push(session, app, person_id, msg, purpose=purpose, ticket_id=ticket_id, dedupe=dedupe,
+                              now=now, not_before=app.calendar.next_opening(now), ref=ref)
+    except IntegrityError:
+        return False
+
+
+async def customers_of(session: AsyncSession, ticket: Ticket) -> list[int]:
+    """The customer's people who joined in chat (any of them may answer for the company)."""
+    return list((await session.scalars(
+        select(Person.id).where(Person.role == Role.CUSTOMER, Person.customer_id == ticket.customer_id,
+                                Person.active.is_(True)).order_by(Person.id))).all())
+
+
+async def desk_of(session: AsyncSession, team_id: int | None) -> list[int]:
+    """Who follows up unanswered callbacks: the team's dispatchers, else its supervisor."""
+    if team_id is None:
+        return []
+    dispatchers = list((await session.scalars(
+        select(Person.id).where(Person.role == Role.DISPATCHER, Person.team_id == team_id,
+                                Person.active.is_(True)).order_by(Person.id))).all())
+    if dispatchers:
+        return dispatchers
+    team = await session.get(Team, team_id)
+    return [team.supervisor_id] if team is not None and team.supervisor_id else []
+
+
+def survey(ticket: Ticket) -> Msg:
+    return Msg("followup.callback.survey", {"number": Raw(ticket.number), "model": Raw(ticket.product_model),
+                                            "address": Raw(ticket.address)}, buttons=survey_buttons(ticket))
+
+
+async def _tell_desk(session: AsyncSession, app: App, ticket: Ticket, now: datetime, *, reason: str) -> int:
+    """Hand the callback to the desk: whom to call, and why it could not be done in chat."""
+    customer = await session.scalar(select(Customer.name).where(Customer.id == ticket.customer_id))
+    msg = Msg(f"followup.callback.{reason}", {
+        "number": Raw(ticket.number), "customer": Raw(customer or ""), "contact": Raw(ticket.contact_name),
+        "phone": Raw(ticket.contact_phone), "sent": Raw(local(app, ticket.callback_sent_at))})
+    told = 0
+    for person_id in await desk_of(session, ticket.team_id):
+        told += await send_calm(session, app, person_id, msg, now=now, ticket_id=ticket.id,
+                                dedupe=f"callback:{ticket.id}:{cycle(ticket)}:expired:{person_id}",
+                                purpose="callback_expired", ref=f"cbx:{ticket.id}")
+    return told
+
+
+async def _send_survey(session: AsyncSession, app: App, ticket: Ticket, now: datetime) -> bool:
+    chase = app.config.chase
+    goes_out = app.calendar.next_opening(now)
+    expires = goes_out + chase.callback_expire  # the customer gets the whole window to answer
+    if not await claim(session, Ticket, ticket.id, {"callback_state": DUE, "callback_next_at": ticket.callback_next_at},
+                       {"callback_state": SENT, "callback_sent_at": now, "callback_next_at": expires,
+                        "version": Ticket.version + 1}):
+        return False
+    ticket_cycle = cycle(ticket)
+    reached = []
+    for person_id in await customers_of(session, ticket):
+        if await send_calm(session, app, person_id, survey(ticket), now=now, ticket_id=ticket.id,
+                           dedupe=f"callback:{ticket.id}:{ticket_cycle}:survey:{person_id}",
+                           purpose="callback", ref=f"cbr:{ticket.id}"):
+            reached.append(person_id)
+    if reached:
+        record_event(session, ticket, "callback_sent", now=now, at=local(app, goes_out))
+        return True
+    # Nobody to ask in chat: straight to the desk, who will phone.
+    await session.execute(update(Ticket).where(Ticket.id == ticket.id)
+                          .values(callback_state=EXPIRED, callback_next_at=None, callback_sent_at=None)
+                          .execution_options(synchronize_session=False))
+    record_event(session, ticket, "callback_no_customer", now=now)
+    await _tell_desk(session, app, ticket, now, reason="no_customer")
+    return True
+
+
+async def _expire(session: AsyncSession, app: App, ticket: Ticket, now: datetime) -> bool:
+    if not await claim(session, Ticket, ticket.id, {"callback_state": SENT, "callback_next_at": ticket.callback_next_at},
+                       {"callback_state": EXPIRED, "callback_next_at": None, "version": Ticket.version + 1}):
+        return False
+    record_event(session, ticket, "callback_expired", now=now)
+    await _tell_desk(session, app, ticket, now, reason="expired")
+    return True
+
+
+async def _stray(session: AsyncSession, ticket: Ticket) -> None:
+    """A next time on a ticket in a state that has none (answered, or unknown): clear it."""
+    await claim(session, Ticket, ticket.id, {"callback_state": ticket.callback_state,
+                                             "callback_next_at": ticket.callback_next_at},
+                {"callback_next_at": None, "version": Ticket.version + 1})
+
+
+async def run(app: App, now: datetime) -> int:
+    """Send due surveys and hand expired ones to the desk; returns the number of tickets moved."""
+    total = 0
+    for _ in range(MAX_BATCHES):
+        acted, seen = await _batch(app, now)
+        total += acted
+        if seen < BATCH or acted == 0:
+            break
+    return total
+
+
+async def _batch(app: App, now: datetime) -> tuple[int, int]:
+    async with app.db.write() as session:
+        tickets = (await session.scalars(
+            select(Ticket).where(Ticket.callback_next_at.is_not(None), Ticket.callback_next_at <= now)
+            .order_by(Ticket.callback_next_at, Ticket.id).limit(BATCH))).all()
+        acted = 0
+        for ticket in tickets:
+            try:
+                async with session.begin_nested():  # one bad row does not hold up the others
+                    if ticket.callback_state == DUE:
+                        acted += await _send_survey(session, app, ticket, now)
+                    elif ticket.callback_state == SENT:
+                        acted += await _expire(session, app, ticket, now)
+                    else:
+                        await _stray(session, ticket)
+            except Exception:
+                log.exception("callback of ticket %s failed; retried next tick", ticket.id)
+        return acted, len(tickets)

@@ -1,0 +1,154 @@
+"""The callback survey (回访) in chat, and the desk's list of callbacks to make by phone.
+
+The customer gets the survey from :mod:`scheduler.callback` with a rating **1**–**5**
+(``cbr:TICKET:N``); the answer is stored as ``Feedback(source=CALLBACK)``, then an optional comment
+follows (dialog ``callback``/``comment`` or **No comment**, ``cbn:TICKET``) and a thank-you.  An
+answer after the survey expired is still welcome (the desk hears it, so nobody phones for
+nothing); a second answer changes nothing and says so.
+
+``/callbacks`` (dispatcher, supervisor): the team's expired, unanswered callbacks, oldest first,
+with the contact and phone to call.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from handlers.context import Ctx
+from handlers.flows.dispatch import arg, button_args, leave_flow, own_message
+from handlers.messages import L, Lines, Msg, Raw
+from handlers.registry import router
+from handlers.tickets import local, visible_ticket
+from models.customers import Customer
+from models.enums import FeedbackSource, Role
+from models.errors import DomainError
+from models.runtime import OutboxMessage
+from models.tickets import Ticket
+from models.transitions import record_event
+from models.work import Feedback
+from scheduler.callback import ANSWERED, EXPIRED, SENT, desk_of
+
+CUSTOMER = frozenset({Role.CUSTOMER})
+DESK = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
+COMMENT_LIMIT = 2000
+#: At most this many callbacks are listed in one message.
+LIST_LIMIT = 30
+
+
+async def _feedback(ctx: Ctx, ticket: Ticket) -> Feedback | None:
+    return await ctx.session.scalar(select(Feedback).where(
+        Feedback.ticket_id == ticket.id, Feedback.source == FeedbackSource.CALLBACK).order_by(Feedback.id).limit(1))
+
+
+def _comment_ask(ticket: Ticket, key: str) -> Msg:
+    return Msg(key, {"number": Raw(ticket.number)}, buttons=[[("followup.btn.no_comment", f"cbn:{ticket.id}")]])
+
+
+@router.callback("cbr", roles=CUSTOMER)
+async def rate(ctx: Ctx) -> None:
+    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    args = button_args(ctx)
+    raw = args[1] if len(args) == 2 else ""
+    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+        raise DomainError("callback_bad_rating")
+    rating = int(raw)
+    given = await _feedback(ctx, ticket)
+    if given is not None:
+        raise DomainError("callback_already", number=ticket.number, rating=given.rating)
+    if ticket.callback_state not in (SENT, EXPIRED):
+        raise DomainError("callback_not_open", number=ticket.number)
+    late = ticket.callback_state == EXPIRED
+    ctx.session.add(Feedback(ticket_id=ticket.id, source=FeedbackSource.CALLBACK, rating=rating,
+                             person_id=ctx.person.id, at=ctx.now))
+    ticket.callback_state, ticket.callback_next_at = ANSWERED, None
+    record_event(ctx.session, ticket, "callback_answered", now=ctx.now, actor_id=ctx.person.id, rating=rating,
+                 late=late)
+    asked = await own_message(ctx, ref=f"cbr:{ticket.id}")
+    if asked:  # the survey keeps its question; the buttons give way to the answer
+        ctx.reply(Msg("followup.callback.rated_line", {"number": Raw(ticket.number), "rating": rating},
+                      edit_message_id=asked))
+    if late:  # the desk was asked to phone: tell them it is answered after all
+        for person_id in await desk_of(ctx.session, ticket.team_id):
+            await ctx.notify(person_id, Msg("followup.callback.late_answer", {
+                "number": Raw(ticket.number), "name": Raw(ctx.person.name), "rating": rating}),
+                purpose="callback_answered", ticket_id=ticket.id)
+    ctx.end_flow()
+    ctx.goto("callback", "comment", ticket_id=ticket.id)
+    ctx.reply(_comment_ask(ticket, "followup.callback.comment_ask"), ticket_id=ticket.id, ref=f"cbn:{ticket.id}")
+    ctx.toast = ctx.t("followup.callback.toast_rated", rating=rating)
+
+
+async def _finish(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
+    """The question loses its **No comment** button, the dialog ends, the customer is thanked."""
+    asked = (await ctx.session.scalars(
+        select(OutboxMessage.external_message_id).where(
+            OutboxMessage.channel == ctx.inbound.channel, OutboxMessage.chat_id == ctx.inbound.chat_id,
+            OutboxMessage.ref == f"cbn:{ticket.id}", OutboxMessage.external_message_id.is_not(None))
+        .distinct())).all()
+    for message_id in asked:
+        ctx.reply(Msg("followup.callback.comment_line" if comment else "followup.callback.no_comment_line",
+                      edit_message_id=message_id))
+    ctx.end_flow()
+    ctx.reply(Msg("followup.callback.thanks", {"number": Raw(ticket.number)}), ticket_id=ticket.id)
+
+
+@router.step("callback", "comment")
+async def comment_text(ctx: Ctx) -> None:
+    try:
+        ticket = await visible_ticket(ctx, ctx.data.get("ticket_id"))
+    except DomainError as exc:
+        leave_flow(ctx, exc)
+        return
+    text = (ctx.inbound.text or "").strip()
+    if not text:
+        ctx.reply(_comment_ask(ticket, "followup.callback.comment_again"), ticket_id=ticket.id,
+                  ref=f"cbn:{ticket.id}")
+        return
+    if len(text) > COMMENT_LIMIT:
+        ctx.reply("followup.callback.comment_too_long", limit=COMMENT_LIMIT)
+        return
+    feedback = await _feedback(ctx, ticket)
+    if feedback is None or feedback.comment is not None:
+        leave_flow(ctx, DomainError("callback_not_open", number=ticket.number))
+        return
+    feedback.comment = text
+    record_event(ctx.session, ticket, "callback_comment", now=ctx.now, actor_id=ctx.person.id)
+    await _finish(ctx, ticket, text)
+
+
+@router.callback("cbn", roles=CUSTOMER)
+async def no_comment(ctx: Ctx) -> None:
+    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    feedback = await _feedback(ctx, ticket)
+    if feedback is None:
+        raise DomainError("callback_rate_first", number=ticket.number)
+    if ctx.flow != "callback" or ctx.data.get("ticket_id") != ticket.id:
+        raise DomainError("callback_already", number=ticket.number, rating=feedback.rating)
+    await _finish(ctx, ticket, None)
+    ctx.toast = ctx.t("followup.callback.toast_done")
+
+
+# -- /callbacks ----------------------------------------------------------------------------------
+@router.command("callbacks", roles=DESK, menu="followup.menu.callbacks")
+async def callbacks(ctx: Ctx) -> None:
+    """Expired, unanswered callbacks of the asker's team (and tickets without a team), oldest first."""
+    where = [Ticket.callback_state == EXPIRED]
+    if ctx.person.team_id is not None:
+        where.append(or_(Ticket.team_id == ctx.person.team_id, Ticket.team_id.is_(None)))
+    total = await ctx.session.scalar(select(func.count()).select_from(Ticket).where(*where))
+    if not total:
+        ctx.reply("followup.callbacks.none")
+        return
+    rows = (await ctx.session.execute(
+        select(Ticket, Customer.name).join(Customer, Customer.id == Ticket.customer_id).where(*where)
+        .order_by(Ticket.signed_off_at.is_(None), Ticket.signed_off_at, Ticket.id).limit(LIST_LIMIT))).all()
+    lines: list = [L("followup.callbacks.header", {"count": total})]
+    for ticket, customer in rows:
+        params = {"number": Raw(ticket.number), "customer": Raw(customer), "contact": Raw(ticket.contact_name),
+                  "phone": Raw(ticket.contact_phone), "signed": Raw(local(ctx, ticket.signed_off_at)),
+                  "sent": Raw(local(ctx, ticket.callback_sent_at))}
+        key = "followup.callbacks.item" if ticket.callback_sent_at else "followup.callbacks.item_no_chat"
+        lines.append(L(key, params))
+    if total > len(rows):
+        lines.append(L("followup.callbacks.more", {"count": total - len(rows)}))
+    ctx.reply(Msg(body=Lines(tuple(lines))))
