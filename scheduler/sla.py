@@ -49,6 +49,7 @@ from models.clocks import BREACHED, ESCALATED, NONE, WARNED
 from models.enums import Role
 from models.lifecycle import FINAL_STATES
 from models.people import Person, Team
+from models.runtime import OutboxMessage
 from models.sla import CLOCKS
 from models.tickets import Ticket
 from models.transitions import record_event
@@ -150,8 +151,11 @@ async def _step(session: AsyncSession, app: App, draft: _Draft, clock: str, leve
             to, role = (team.manager_id if team else None), Role.MANAGER
             msg = Msg("sla.escalate", {**params, "engineer": name, "overdue": -left // _MINUTE})
     kind = LEVEL_NAMES[level]
-    sent = await send(session, app, to, msg, dedupe=f"sla:{draft.id}:{clock}:{kind}:{due.isoformat()}",
-                      now=now, ticket_id=draft.id, purpose=f"sla_{kind}", urgent=app.sla.urgent(draft))
+    key = f"sla:{draft.id}:{clock}:{kind}:{due.isoformat()}"
+    if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
+        return  # already said (the claim was fooled by a stale copy): neither send nor record it twice
+    sent = await send(session, app, to, msg, dedupe=key, now=now, ticket_id=draft.id, purpose=f"sla_{kind}",
+                      urgent=app.sla.urgent(draft))
     record_event(session, draft, f"sla_{kind}", now=now, clock=clock, due=due.isoformat(), to=to,
                  role=role.value, sent=sent)
 
