@@ -1,0 +1,423 @@
+"""Unanswered acknowledgement chase on a controllable clock and a real business calendar
+(08:30–22:00 Mon–Fri, Asia/Shanghai; Wed 2026-03-04 a holiday, Sat 2026-03-07 a make-up working day):
+the exact outbox rows at every step — reminders, repeats counted in working time, escalation to
+the manager with the engineer told, quiet hours, severity 1 at night, no manager — and every
+reminder sent once however often and by however many instances the job runs.
+
+The helpers at the top (people, tickets, check-ins, acting as a person, reading the outbox) are
+shared with ``test_chase_dispatch.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App, FixedClock, build_app
+from bot.channels.types import Inbound
+from bot.config import Config, parse_config
+from handlers.context import Ctx
+from handlers.flows import supervisor as supervisor_flow
+from handlers.tickets import record_checkin
+from models.enums import Action, Channel, CheckinKind, Role, ServiceType
+from models.invites import create_invite, join, team_by_name
+from models.migrate import upgrade
+from models.people import Person, Team
+from models.registry import Registration, register_ticket
+from models.runtime import ConversationState, OutboxMessage
+from models.tickets import Ticket, TicketEvent
+from models.transitions import apply_action
+from models.work import Acknowledgement
+from scheduler import ack
+from scheduler.runner import Scheduler
+
+TZ = ZoneInfo("Asia/Shanghai")
+UTC = timezone.utc
+CALENDAR = """
+[bot]
+language = "en"
+timezone = "Asia/Shanghai"
+holidays = ["2026-03-04"]
+makeup_workdays = ["2026-03-07"]
+[bot.working_hours]
+mon = "08:30-22:00"
+tue = "08:30-22:00"
+wed = "08:30-22:00"
+thu = "08:30-22:00"
+fri = "08:30-22:00"
+sat = "off"
+sun = "off"
+[chase]
+ack_reminder = "30m"
+ack_repeat = "1h"
+ack_max_reminders = 2
+dispatch_reminder = "15m"
+dispatch_escalate = "1h"
+"""
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """A local Shanghai time in March 2026, as UTC (what the database holds)."""
+    return datetime(2026, 3, day, hour, minute, tzinfo=TZ).astimezone(UTC)
+
+
+def shown(moment: datetime) -> str:
+    return moment.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def chase_config(db_url: str, tmp_path: Path) -> Config:
+    return parse_config(CALENDAR + f'[database]\nurl = "{db_url}"\n[storage]\nmedia_dir = "{tmp_path / "media"}"\n',
+                        environ={})
+
+
+@pytest.fixture
+async def capp(db_url: str, tmp_path: Path) -> AsyncIterator[App]:
+    """An App on the chase calendar whose clock the test moves (``capp.clock.at = ...``)."""
+    application = build_app(chase_config(db_url, tmp_path), FixedClock(at(2, 9)))
+    await upgrade(application.db)
+    yield application
+    await application.close()
+
+
+# -- people, tickets, acting ---------------------------------------------------------------------
+@dataclass
+class People:
+    sup: int
+    eng: int
+    mgr: int | None
+    dsp: int
+    eng2: int
+
+
+_uids = itertools.count(1000)
+_updates = itertools.count(1)
+
+
+async def person(app: App, role: Role, name: str, team: str, lang: str = "en") -> int:
+    now = app.clock.now()
+    async with app.db.write() as s:
+        team_row = await team_by_name(s, team, create=True)
+        token = await create_invite(s, role=role, name=name, now=now, ttl=timedelta(days=30), team_id=team_row.id)
+        uid = str(next(_uids))
+        joined, _ = await join(s, token, channel=Channel.TELEGRAM, external_user_id=uid, chat_id=uid, now=now,
+                               language=lang)
+        return joined.id
+
+
+async def staff(app: App, team: str = "North", *, manager: bool = True) -> People:
+    """A team: supervisor Wang Wei, engineer Li Lei (reads Chinese), manager Zhou Yu, dispatcher
+    Chen Jing and a second engineer Zhao Min."""
+    return People(
+        sup=await person(app, Role.SUPERVISOR, "Wang Wei", team),
+        eng=await person(app, Role.ENGINEER, "Li Lei", team, lang="zh-CN"),
+        mgr=await person(app, Role.MANAGER, "Zhou Yu", team) if manager else None,
+        dsp=await person(app, Role.DISPATCHER, "Chen Jing", team),
+        eng2=await person(app, Role.ENGINEER, "Zhao Min", team),
+    )
+
+
+async def new_ticket(app: App, *, team: str = "North", severity: int = 2, dispatcher: int | None = None,
+                     engineer: int | None = None, then: tuple[Action, ...] = ()) -> Ticket:
+    """Register a ticket (clocks running) and, with ``engineer``, dispatch it and apply ``then``."""
+    now = app.clock.now()
+    async with app.db.write() as s:
+        team_row = await team_by_name(s, team, create=True)
+        reg = Registration(customer="Acme Ltd", phone="+8613800000001", address="1 Harbour Rd", model="X200",
+                           fault="Display flickers", severity=severity, service=ServiceType.ONSITE,
+                           team_id=team_row.id)
+        ticket = await register_ticket(s, reg, now=now, today=date(2026, 3, 1), warranty=timedelta(days=365),
+                                       clocks=app.sla)
+        if engineer is not None:
+            apply_action(s, ticket, Action.DISPATCH, now=now, actor_id=dispatcher, assignee_id=engineer,
+                         clocks=app.sla)
+            for action in then:
+                apply_action(s, ticket, action, now=now, actor_id=engineer, clocks=app.sla)
+        return ticket
+
+
+async def as_person(app: App, person_id: int, fn: Callable[[Ctx, Any], Awaitable[Any]], *,
+                    data: str | None = None) -> Any:
+    """Run ``fn(ctx, session)`` as a handler would for ``person_id`` (one transaction); ``data``
+    makes it a button press."""
+    async with app.db.write() as s:
+        who = await s.get(Person, person_id)
+        uid = f"p{person_id}"
+        inbound = Inbound(channel=Channel.TELEGRAM, update_id=f"test-{next(_updates)}", session_key=f"test:{uid}",
+                          user_id=uid, chat_id=uid, received_at=app.clock.now(), callback_data=data)
+        ctx = Ctx(app=app, session=s, inbound=inbound, person=who,
+                  state=ConversationState(session_key=f"test:{uid}", data={}))
+        return await fn(ctx, s)
+
+
+async def checkin(app: App, engineer: int, ticket: Ticket, kind: CheckinKind = CheckinKind.ARRIVAL,
+                  text: str = "On site, starting diagnosis") -> int:
+    """A check-in through the shared helper: stored, acknowledgement opened, supervisor pushed."""
+    async def run(ctx: Ctx, s: Any) -> int:
+        row = await s.get(Ticket, ticket.id)
+        return (await record_checkin(ctx, row, kind, text=text, photos=[], location=None, client_at=None)).id
+    return await as_person(app, engineer, run)
+
+
+async def acknowledge(app: App, person_id: int, checkin_id: int) -> None:
+    """Press **Acknowledge** (the supervisor flow's real handler)."""
+    await as_person(app, person_id, lambda ctx, s: supervisor_flow.acknowledge(ctx), data=f"ack:{checkin_id}")
+
+
+# -- reading what was sent -----------------------------------------------------------------------
+class Outbox:
+    """Outbox rows written since the last look, as (recipient, text, buttons, not_before local)."""
+
+    def __init__(self, app: App):
+        self.app, self.last = app, 0
+
+    async def skip(self) -> None:
+        await self.new()
+
+    async def new(self) -> list[tuple[str, str, list[list[tuple[str, str]]], str]]:
+        async with self.app.db.read() as s:
+            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.id > self.last)
+                                    .order_by(OutboxMessage.id))).all()
+            names = dict((await s.execute(select(Person.id, Person.name))).all())
+        if rows:
+            self.last = rows[-1].id
+        return [(names.get(r.person_id, ""), r.payload["text"],
+                 [[(b["label"], b["data"]) for b in row] for row in r.payload.get("buttons", [])],
+                 shown(r.not_before)) for r in rows]
+
+
+async def outbox_keys(app: App) -> list[str]:
+    async with app.db.read() as s:
+        return list((await s.scalars(select(OutboxMessage.dedupe_key).order_by(OutboxMessage.id))).all())
+
+
+async def ack_row(app: App, checkin_id: int) -> Acknowledgement:
+    async with app.db.read() as s:
+        return await s.scalar(select(Acknowledgement).where(Acknowledgement.checkin_id == checkin_id))
+
+
+async def ticket_events(app: App, ticket: Ticket, prefix: str = "chase_") -> list[tuple[str, dict]]:
+    async with app.db.read() as s:
+        rows = (await s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                .order_by(TicketEvent.id))).all()
+    return [(e.kind, e.details) for e in rows if e.kind.startswith(prefix)]
+
+
+async def tick(app: App, moment: datetime, job: Callable[[App, datetime], Awaitable[int]] = ack.run) -> int:
+    app.clock.at = moment
+    return await job(app, moment)
+
+
+def title(ticket: Ticket) -> str:
+    return f"{ticket.number} · X200 · 1 Harbour Rd"
+
+
+# -- the ladder ----------------------------------------------------------------------------------
+async def test_reminders_count_working_time_across_a_holiday_then_escalate(capp: App) -> None:
+    p = await staff(capp)
+    capp.clock.at = at(3, 20)  # Tuesday evening
+    ticket = await new_ticket(capp, dispatcher=p.dsp, engineer=p.eng,
+                              then=(Action.ACCEPT, Action.DEPART, Action.ARRIVE))
+    capp.clock.at = at(3, 21)
+    cid = await checkin(capp, p.eng, ticket)
+    out = Outbox(capp)
+    [(to, text, buttons, when)] = await out.new()
+    assert (to, buttons, when) == ("Wang Wei", [[("Acknowledge", f"ack:{cid}")]], "2026-03-03 21:00")
+    card = [[("Acknowledge", f"ack:{cid}")]]
+
+    assert await tick(capp, at(3, 21, 29)) == 0
+    assert await out.new() == []
+
+    # +ack_reminder: reminder 1 at once (working time).
+    assert await tick(capp, at(3, 21, 30)) == 1
+    assert await out.new() == [(
+        "Wang Wei",
+        "Reminder 1 of 2: Li Lei's arrival check-in at 21:00 is waiting for your acknowledgement.\n"
+        f"{title(ticket)}\nOn site, starting diagnosis", card, "2026-03-03 21:30")]
+    row = await ack_row(capp, cid)
+    # ack_repeat = 1h of working time: 30 min left on Tuesday, Wednesday is a holiday → Thursday 09:00.
+    assert (row.reminder_count, row.next_reminder_at, row.escalation_level) == (1, at(5, 9), 0)
+
+    for moment in (at(3, 23), at(4, 12), at(5, 8, 59)):  # night, the holiday, just before
+        assert await tick(capp, moment) == 0
+    assert await out.new() == []
+
+    assert await tick(capp, at(5, 9)) == 1
+    assert await out.new() == [(
+        "Wang Wei",
+        "Reminder 2 of 2: Li Lei's arrival check-in at 2026-03-03 21:00 is waiting for your acknowledgement.\n"
+        f"{title(ticket)}\nOn site, starting diagnosis", card, "2026-03-05 09:00")]
+    assert (await ack_row(capp, cid)).next_reminder_at == at(5, 10)
+
+    # After ack_max_reminders: the manager, with the same button; the engineer is told (in Chinese).
+    assert await tick(capp, at(5, 10)) == 1
+    assert await out.new() == [
+        ("Zhou Yu",
+         "Escalated to you: Li Lei's arrival check-in at 2026-03-03 21:00 has not been acknowledged by Wang Wei "
+         f"after 2 reminder(s).\n{title(ticket)}\nOn site, starting diagnosis", card, "2026-03-05 10:00"),
+        ("Li Lei", f"您在 {ticket.number} 于 2026-03-03 21:00 的到场报到未获 Wang Wei 确认，已升级给 Zhou Yu。", [],
+         "2026-03-05 10:00"),
+    ]
+    row = await ack_row(capp, cid)
+    assert (row.reminder_count, row.next_reminder_at, row.escalation_level) == (2, None, 1)
+    assert await ticket_events(capp, ticket) == [
+        ("chase_ack_escalated", {"checkin_id": cid, "count": 2, "manager_id": p.mgr, "manager": "Zhou Yu"})]
+
+    # The ladder is over: the same instant again, and later, send nothing.
+    assert await tick(capp, at(5, 10)) == 0
+    assert await tick(capp, at(6, 12)) == 0
+    assert await out.new() == []
+
+    # The manager may acknowledge from the escalation.
+    await acknowledge(capp, p.mgr, cid)
+    assert (await ack_row(capp, cid)).acked_by_id == p.mgr
+
+
+async def test_overnight_reminder_waits_for_the_make_up_saturday_and_acknowledging_stops_it(capp: App) -> None:
+    p = await staff(capp)
+    capp.clock.at = at(6, 20)  # Friday evening
+    ticket = await new_ticket(capp, dispatcher=p.dsp, engineer=p.eng,
+                              then=(Action.ACCEPT, Action.DEPART, Action.ARRIVE))
+    capp.clock.at = at(6, 21, 45)
+    cid = await checkin(capp, p.eng, ticket, CheckinKind.PROGRESS, text="Board replaced, testing")
+    out = Outbox(capp)
+    await out.skip()
+
+    # Due at 22:15, after closing: written now, delivered at the opening of the make-up Saturday.
+    assert await tick(capp, at(6, 22, 15)) == 1
+    assert await out.new() == [(
+        "Wang Wei",
+        "Reminder 1 of 2: Li Lei's progress check-in at 2026-03-06 21:45 is waiting for your acknowledgement.\n"
+        f"{title(ticket)}\nBoard replaced, testing", [[("Acknowledge", f"ack:{cid}")]], "2026-03-07 08:30")]
+    assert (await ack_row(capp, cid)).next_reminder_at == at(7, 9, 30)  # 1h of Saturday's working time
+
+    # The supervisor acknowledges at 09:10: nothing more, ever.
+    capp.clock.at = at(7, 9, 10)
+    await acknowledge(capp, p.sup, cid)
+    await out.skip()
+    for moment in (at(7, 9, 30), at(7, 12), at(9, 9)):
+        assert await tick(capp, moment) == 0
+    assert await out.new() == []
+    assert await ticket_events(capp, ticket) == []
+
+    # A check-in made at night reaches the supervisor at Monday's opening: its first reminder
+    # counts from there (09:00), not from the night, and it says when the check-in was made.
+    capp.clock.at = at(7, 23)
+    cid2 = await checkin(capp, p.eng, ticket, CheckinKind.PROGRESS, text="Waiting for the board to cool")
+    [(_, _, _, when)] = await out.new()
+    assert when == "2026-03-09 08:30"
+    assert await tick(capp, at(7, 23, 30)) == 1  # claimed and moved on, nothing sent
+    assert await out.new() == []
+    assert (await ack_row(capp, cid2)).next_reminder_at == at(9, 9)
+    assert await tick(capp, at(9, 8, 59)) == 0
+    assert await tick(capp, at(9, 9)) == 1
+    assert await out.new() == [(
+        "Wang Wei",
+        "Reminder 1 of 2: Li Lei's progress check-in at 2026-03-07 23:00 is waiting for your acknowledgement.\n"
+        f"{title(ticket)}\nWaiting for the board to cool", [[("Acknowledge", f"ack:{cid2}")]], "2026-03-09 09:00")]
+
+
+async def test_severity_1_is_chased_round_the_clock_and_at_once(capp: App) -> None:
+    p = await staff(capp)
+    capp.clock.at = at(2, 22, 30)  # Monday night, after closing
+    ticket = await new_ticket(capp, severity=1, dispatcher=p.dsp, engineer=p.eng,
+                              then=(Action.ACCEPT, Action.DEPART, Action.ARRIVE))
+    capp.clock.at = at(2, 23)
+    cid = await checkin(capp, p.eng, ticket)
+    out = Outbox(capp)
+    [(_, _, _, when)] = await out.new()
+    assert when == "2026-03-02 23:00"  # the check-in itself is not held either
+    card = [[("Acknowledge", f"ack:{cid}")]]
+    line = f"{title(ticket)}\nOn site, starting diagnosis"
+
+    assert await tick(capp, at(2, 23, 30)) == 1
+    assert await out.new() == [("Wang Wei", "Reminder 1 of 2: Li Lei's arrival check-in at 23:00 is waiting for "
+                                f"your acknowledgement.\n{line}", card, "2026-03-02 23:30")]
+    assert (await ack_row(capp, cid)).next_reminder_at == at(3, 0, 30)
+    assert await tick(capp, at(3, 0, 30)) == 1
+    assert await out.new() == [("Wang Wei", "Reminder 2 of 2: Li Lei's arrival check-in at 2026-03-02 23:00 is "
+                                f"waiting for your acknowledgement.\n{line}", card, "2026-03-03 00:30")]
+    assert await tick(capp, at(3, 1, 30)) == 1
+    assert await out.new() == [
+        ("Zhou Yu", "Escalated to you: Li Lei's arrival check-in at 2026-03-02 23:00 has not been acknowledged by "
+         f"Wang Wei after 2 reminder(s).\n{line}", card, "2026-03-03 01:30"),
+        ("Li Lei", f"您在 {ticket.number} 于 2026-03-02 23:00 的到场报到未获 Wang Wei 确认，已升级给 Zhou Yu。", [],
+         "2026-03-03 01:30"),
+    ]
+
+
+async def test_without_a_manager_the_supervisor_gets_a_last_word_and_the_engineer_is_told_to_call(
+        capp: App) -> None:
+    p = await staff(capp, "South", manager=False)
+    capp.clock.at = at(2, 10)
+    ticket = await new_ticket(capp, team="South", dispatcher=p.dsp, engineer=p.eng,
+                              then=(Action.ACCEPT, Action.DEPART, Action.ARRIVE))
+    cid = await checkin(capp, p.eng, ticket)
+    out = Outbox(capp)
+    await out.skip()
+    assert [await tick(capp, moment) for moment in (at(2, 10, 30), at(2, 11, 30), at(2, 12, 30))] == [1, 1, 1]
+    *_, (to, text, buttons, when), (to2, text2, buttons2, when2) = await out.new()
+    assert (to, buttons, when) == ("Wang Wei", [[("Acknowledge", f"ack:{cid}")]], "2026-03-02 12:30")
+    assert text == ("Li Lei's arrival check-in at 10:00 is still not acknowledged after 2 reminder(s). Team South "
+                    f"has no manager to escalate to, so this is the last reminder.\n{title(ticket)}\n"
+                    "On site, starting diagnosis")
+    assert (to2, text2, buttons2, when2) == (
+        "Li Lei", f"您在 {ticket.number} 于 10:00 的到场报到，Wang Wei 经 2 次提醒仍未确认，请直接电话联系。", [],
+        "2026-03-02 12:30")
+    row = await ack_row(capp, cid)
+    assert (row.next_reminder_at, row.escalation_level) == (None, 0)
+    assert await ticket_events(capp, ticket) == [("chase_ack_not_escalated", {"checkin_id": cid, "count": 2})]
+
+
+async def test_a_cancelled_ticket_is_not_chased(capp: App) -> None:
+    p = await staff(capp)
+    capp.clock.at = at(2, 10)
+    ticket = await new_ticket(capp, dispatcher=p.dsp, engineer=p.eng,
+                              then=(Action.ACCEPT, Action.DEPART, Action.ARRIVE))
+    cid = await checkin(capp, p.eng, ticket)
+    async with capp.db.write() as s:
+        apply_action(s, await s.get(Ticket, ticket.id), Action.CANCEL, now=capp.clock.now(), reason="duplicate",
+                     clocks=capp.sla)
+    out = Outbox(capp)
+    await out.skip()
+    assert await tick(capp, at(2, 10, 30)) == 1
+    assert await out.new() == []
+    assert (await ack_row(capp, cid)).next_reminder_at is None
+
+
+# -- idempotency ---------------------------------------------------------------------------------
+async def test_every_reminder_is_sent_once_by_repeated_and_concurrent_runs(capp: App, tmp_path: Path) -> None:
+    p = await staff(capp)
+    capp.clock.at = at(2, 10)
+    ticket = await new_ticket(capp, dispatcher=p.dsp, engineer=p.eng,
+                              then=(Action.ACCEPT, Action.DEPART, Action.ARRIVE))
+    checkins = [await checkin(capp, p.eng, ticket, CheckinKind.PROGRESS, text=f"step {n}") for n in range(4)]
+    other = build_app(capp.config, FixedClock(capp.clock.now()))  # a second instance, same database
+    runner = Scheduler(capp, jobs={"ack-chase": ack.run})
+    try:
+        for moment in (at(2, 10, 30), at(2, 11, 30), at(2, 12, 30)):
+            capp.clock.at = other.clock.at = moment
+            first = await asyncio.gather(ack.run(capp, moment), ack.run(other, moment))
+            assert sum(first) == len(checkins)
+            again = await asyncio.gather(ack.run(capp, moment), ack.run(other, moment), ack.run(capp, moment))
+            assert again == [0, 0, 0]
+        # Through the runner as well: nothing is due any more.
+        capp.clock.at = at(2, 13)
+        assert await runner.tick() == {"ack-chase": 0}
+    finally:
+        await runner.stop()  # on PostgreSQL it holds the leader lock on a connection of its own
+        await other.close()
+    keys = [k for k in await outbox_keys(capp) if k.startswith("ack:")]
+    ids = [(await ack_row(capp, c)).id for c in checkins]
+    expected = [f"ack:{i}:{step}" for step in ("remind:1", "remind:2", "escalate", "escalated") for i in ids]
+    assert sorted(keys) == sorted(expected)
+    assert len(keys) == len(set(keys))
+    assert len(await ticket_events(capp, ticket)) == len(checkins)  # one escalation event each
