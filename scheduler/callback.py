@@ -56,6 +56,12 @@ def survey_buttons(ticket: Ticket) -> list[list[tuple[str, str]]]:
     return [[(f"btn.rate{n}", f"cbr:{ticket.id}:{n}") for n in range(1, 6)]]
 
 
+def delivered(app: App, ticket: Ticket) -> datetime | None:
+    """When the customer got the survey: written at ``callback_sent_at``, held by quiet hours."""
+    sent = ticket.callback_sent_at
+    return app.calendar.next_opening(sent) if sent is not None else None
+
+
 def local(app: App, moment: datetime | None) -> str:
     return moment.astimezone(app.tz).strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -104,7 +110,7 @@ async def _tell_desk(session: AsyncSession, app: App, ticket: Ticket, now: datet
     customer = await session.scalar(select(Customer.name).where(Customer.id == ticket.customer_id))
     msg = Msg(f"followup.callback.{reason}", {
         "number": Raw(ticket.number), "customer": Raw(customer or ""), "contact": Raw(ticket.contact_name),
-        "phone": Raw(ticket.contact_phone), "sent": Raw(local(app, ticket.callback_sent_at))})
+        "phone": Raw(ticket.contact_phone), "sent": Raw(local(app, delivered(app, ticket)))})
     told = 0
     for person_id in await desk_of(session, ticket.team_id):
         told += await send_calm(session, app, person_id, msg, now=now, ticket_id=ticket.id,

@@ -26,7 +26,7 @@ from models.runtime import OutboxMessage
 from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import Feedback
-from scheduler.callback import ANSWERED, EXPIRED, SENT, desk_of
+from scheduler.callback import ANSWERED, EXPIRED, SENT, delivered, desk_of
 
 CUSTOMER = frozenset({Role.CUSTOMER})
 DESK = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
@@ -146,7 +146,7 @@ async def callbacks(ctx: Ctx) -> None:
     for ticket, customer in rows:
         params = {"number": Raw(ticket.number), "customer": Raw(customer), "contact": Raw(ticket.contact_name),
                   "phone": Raw(ticket.contact_phone), "signed": Raw(local(ctx, ticket.signed_off_at)),
-                  "sent": Raw(local(ctx, ticket.callback_sent_at))}
+                  "sent": Raw(local(ctx, delivered(ctx.app, ticket)))}
         key = "followup.callbacks.item" if ticket.callback_sent_at else "followup.callbacks.item_no_chat"
         lines.append(L(key, params))
     if total > len(rows):

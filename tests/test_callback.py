@@ -1,0 +1,296 @@
+"""Callback survey (回访): on a controllable clock and a real business calendar, the survey goes out
+``callback_after`` after sign-off (held until the morning by quiet hours, even for severity 1),
+expires after ``callback_expire`` to the team's dispatchers (or the supervisor) with whom to call,
+goes straight to the desk when no customer joined, starts anew after a reopen, and is written once
+however many instances run the job.  End to end through the emulator: sign-off → survey → rating
+and comment in chat → Feedback stored; unanswered → the dispatcher is told, ``/callbacks`` lists
+it, a late answer is still taken and the desk hears of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.app import App, FixedClock
+from models.enums import Action, FeedbackSource, Role, TicketStatus
+from models.tickets import Ticket
+from models.work import Feedback
+from scheduler import callback
+from tests.test_chase_daily import (
+    Outbox,
+    act,
+    at,
+    capp,  # noqa: F401  (the fixture)
+    make_app,
+    new_ticket,
+    outbox_keys,
+    person,
+    shown,
+    tick,
+    ticket_events,
+)
+from tests.test_flow_customer import resolved
+from tests.test_flow_dispatch import T0, join_customer, last_id, menu, pid
+from tests.world import World, button_labels
+
+DONE = (Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.RESOLVE, Action.SIGN_OFF)
+BUTTONS = [("1", "cbr:{id}:1"), ("2", "cbr:{id}:2"), ("3", "cbr:{id}:3"), ("4", "cbr:{id}:4"), ("5", "cbr:{id}:5")]
+
+
+def buttons(ticket: Ticket) -> list[list[tuple[str, str]]]:
+    return [[(label, data.format(id=ticket.id)) for label, data in BUTTONS]]
+
+
+def survey(ticket: Ticket) -> str:
+    return (f"Callback for ticket {ticket.number} (X200, 1 Harbour Rd): we finished your service request a few "
+            "days ago. How satisfied are you with the result now? 1 = very unsatisfied, 5 = very satisfied.")
+
+
+async def state(app: App, ticket: Ticket) -> tuple[str | None, str | None, str | None]:
+    async with app.db.read() as s:
+        row = await s.get(Ticket, ticket.id)
+    return (row.callback_state, row.callback_sent_at and shown(row.callback_sent_at),
+            row.callback_next_at and shown(row.callback_next_at))
+
+
+# -- the scan, on SQLite and PostgreSQL ----------------------------------------------------------------
+async def test_survey_waits_for_the_morning_then_expires_to_the_dispatchers(capp: App) -> None:
+    await person(capp, Role.SUPERVISOR, "Wang Wei")
+    chen = await person(capp, Role.DISPATCHER, "Chen Jing")
+    await person(capp, Role.DISPATCHER, "Ma Li", lang="zh-CN")
+    li = await person(capp, Role.ENGINEER, "Li Lei")
+    capp.clock.at = at(6, 22, 30)  # Friday night: severity 1, signed off after hours
+    ticket = await new_ticket(capp, engineer=li, then=DONE, severity=1)
+    await person(capp, Role.CUSTOMER, "Mr Lin", team=None, customer_id=ticket.customer_id, ticket_id=ticket.id)
+    assert await state(capp, ticket) == ("due", None, "2026-03-09 22:30")
+    out = Outbox(capp)
+    await out.new()
+
+    assert await tick(capp, at(9, 22, 29), callback.run) == 0
+    assert await tick(capp, at(9, 22, 30), callback.run) == 1
+    # Monday 22:30 is after closing: the survey waits for Tuesday 08:30, and the customer gets
+    # the whole callback_expire (2 days) from then.
+    assert await out.new() == [("Mr Lin", survey(ticket), buttons(ticket), "2026-03-10 08:30")]
+    assert await state(capp, ticket) == ("sent", "2026-03-09 22:30", "2026-03-12 08:30")
+    for moment in (at(9, 23), at(10, 9), at(12, 8, 29)):
+        assert await tick(capp, moment, callback.run) == 0
+    assert await out.new() == []
+
+    assert await tick(capp, at(12, 8, 30), callback.run) == 1
+    assert await out.new() == [
+        ("Chen Jing", f"Callback unanswered: Acme Ltd did not answer the survey for {ticket.number} (sent "
+                      "2026-03-10 08:30). Please call Mr Lin at +8613800000001. /callbacks lists every open callback.",
+         [], "2026-03-12 08:30"),
+        ("Ma Li", f"回访未回复：Acme Ltd 未回复工单 {ticket.number} 的回访问卷（发送于 2026-03-10 08:30）。"
+                  "请致电 Mr Lin，电话 +8613800000001。发送 /callbacks 查看全部待回访。", [], "2026-03-12 08:30"),
+    ]
+    assert await state(capp, ticket) == ("expired", "2026-03-09 22:30", None)
+    assert await tick(capp, at(12, 9), callback.run) == 0 and await out.new() == []
+    assert [(kind, when) for kind, _, when in await ticket_events(capp, ticket, "callback_")] == [
+        ("callback_sent", "2026-03-09 22:30"), ("callback_expired", "2026-03-12 08:30")]
+    assert chen
+
+
+async def test_no_customer_in_chat_goes_to_the_supervisor_at_once(capp: App) -> None:
+    """Team South has no dispatcher: its supervisor is told, in working time."""
+    await person(capp, Role.SUPERVISOR, "Zhou Yu", team="South", lang="zh-CN")
+    li = await person(capp, Role.ENGINEER, "Li Lei", team="South")
+    capp.clock.at = at(2, 10)
+    ticket = await new_ticket(capp, engineer=li, then=DONE, team="South", customer="Beta Co", contact="Ms Ma",
+                              phone="+8613800000002")
+    out = Outbox(capp)
+    await out.new()
+    assert await tick(capp, at(5, 10), callback.run) == 1
+    assert await out.new() == [(
+        "Zhou Yu", f"工单 {ticket.number} 无法在聊天中回访：Beta Co 尚无人加入。请致电 Ms Ma，电话 +8613800000002。"
+                   "发送 /callbacks 查看全部待回访。", [], "2026-03-05 10:00")]
+    assert await state(capp, ticket) == ("expired", None, None)
+    assert [kind for kind, _, _ in await ticket_events(capp, ticket, "callback_")] == ["callback_no_customer"]
+    assert await tick(capp, at(5, 11), callback.run) == 0 and await out.new() == []
+
+
+async def test_reopened_and_signed_off_again_is_a_new_survey(capp: App) -> None:
+    li = await person(capp, Role.ENGINEER, "Li Lei")
+    capp.clock.at = at(2, 10)
+    ticket = await new_ticket(capp, engineer=li, then=DONE)
+    customer = await person(capp, Role.CUSTOMER, "Mr Lin", team=None, customer_id=ticket.customer_id)
+    assert await tick(capp, at(5, 10), callback.run) == 1
+    capp.clock.at = at(5, 11)  # the customer disputes the fix before answering
+    await act(capp, ticket, Action.REOPEN, reason="Flickers again")
+    assert await state(capp, ticket) == (None, None, None)
+    assert await tick(capp, at(9, 10), callback.run) == 0  # nothing scheduled while it is being reworked
+    capp.clock.at = at(5, 15)
+    await act(capp, ticket, Action.DEPART, Action.ARRIVE, Action.RESOLVE, Action.SIGN_OFF, actor=li)
+    assert await state(capp, ticket) == ("due", None, "2026-03-08 15:00")
+    assert await tick(capp, at(8, 15), callback.run) == 1  # Sunday: written now, delivered Monday
+    rows = await Outbox(capp).new()
+    assert [(to, when) for to, _, _, when in rows if to == "Mr Lin"] == [("Mr Lin", "2026-03-05 10:00"),
+                                                                         ("Mr Lin", "2026-03-09 08:30")]
+    keys = await outbox_keys(capp, f"callback:{ticket.id}:")
+    assert len(keys) == len(set(keys)) == 2 and all(k.endswith(f":survey:{customer}") for k in keys)
+
+
+async def test_written_once_by_two_instances(capp: App, db_url: str, tmp_path: Path) -> None:
+    await person(capp, Role.DISPATCHER, "Chen Jing")
+    li = await person(capp, Role.ENGINEER, "Li Lei")
+    capp.clock.at = at(2, 10)
+    tickets = [await new_ticket(capp, engineer=li, then=DONE) for _ in range(6)]
+    await person(capp, Role.CUSTOMER, "Mr Lin", team=None, customer_id=tickets[0].customer_id)
+    other = make_app(db_url, tmp_path)
+    try:
+        for moment, acted in ((at(5, 10), 6), (at(9, 10), 6)):
+            capp.clock.at = other.clock.at = moment
+            counts = await asyncio.gather(callback.run(capp, moment), callback.run(other, moment),
+                                          callback.run(other, moment), callback.run(capp, moment))
+            assert sum(counts) == acted
+    finally:
+        await other.close()
+    keys = await outbox_keys(capp, "callback:")
+    assert len(keys) == len(set(keys)) == 12
+    assert sum(":survey:" in k for k in keys) == 6 and sum(":expired:" in k for k in keys) == 6
+    assert {await state(capp, t) for t in tickets} == {("expired", "2026-03-05 10:00", None)}
+
+
+# -- end to end through the emulator (SQLite) ----------------------------------------------------
+SUP, ENG, CUST, CUST2, DSP = 300, 301, 302, 303, 304  # the ids test_flow_customer.resolved() uses
+WORKDAYS = ("[bot.working_hours]\n" + "".join(f'{d} = "08:30-22:00"\n' for d in ("mon", "tue", "wed", "thu", "fri"))
+            + 'sat = "off"\nsun = "off"\n[chase]\ncallback_after = "3d"\ncallback_expire = "2d"\n'
+            + "[scheduler]\nenabled = false\n")
+
+
+def world(tmp_path: Path) -> World:
+    return World(tmp_path, clock=FixedClock(T0), extra_config=WORKDAYS)
+
+
+async def signed_off(w: World, ticket: Ticket) -> None:
+    """The customer confirms and rates the sign-off in chat (the customer flow), without comment."""
+    await resolved(w, ticket)
+    [request] = await w.expect(CUST)
+    w.press(CUST, request, "Confirm")
+    [ask] = await w.expect(CUST)
+    w.press(CUST, ask, "5")
+    [comment] = await w.expect(CUST)
+    w.press(CUST, comment, "No comment")
+    await w.expect(CUST)
+    await w.quiet(ENG), await w.quiet(SUP)
+
+
+async def run_callbacks(w: World, moment) -> int:  # noqa: ANN001
+    w.clock.at = moment
+    acted = await callback.run(w.app, moment)
+    await w.settle()
+    return acted
+
+
+async def test_survey_answered_in_chat(tmp_path: Path) -> None:
+    from tests.test_flow_dispatch import new_ticket as desk_ticket
+
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        ticket = await desk_ticket(w)
+        other = await desk_ticket(w, customer="Beta Co", phone="+8613800000002", model="Z9")
+        await join_customer(w, CUST, ticket, "Mr Lin")
+        await join_customer(w, CUST2, other, "Ms Ma")
+        await signed_off(w, ticket)
+
+        assert await run_callbacks(w, T0 + timedelta(days=3) - timedelta(minutes=1)) == 0
+        assert await w.quiet(CUST) == []
+        assert await run_callbacks(w, T0 + timedelta(days=3)) == 1  # Thursday 10:30
+        [asked] = await w.expect(CUST)
+        assert asked["text"] == survey(ticket) and button_labels(asked) == ["1", "2", "3", "4", "5"]
+
+        # Someone else's ticket, a bad rating: refused, nothing stored.
+        w.press_data(CUST2, last_id(w, CUST2), f"cbr:{ticket.id}:4")
+        [reply] = await w.expect(CUST2)
+        assert reply["text"] == "That ticket is not (or no longer) available to you."
+        w.press_data(CUST, asked["message_id"], f"cbr:{ticket.id}:9")
+        [reply] = await w.expect(CUST)
+        assert reply["text"] == "Ratings go from 1 to 5."
+
+        w.press(CUST, asked, "4")
+        [comment_ask] = await w.expect(CUST)
+        assert comment_ask["text"] == (f"Thank you! Anything else you'd like to tell us about {ticket.number}? "
+                                       "Write a comment, or press No comment.")
+        assert button_labels(comment_ask) == ["No comment"]
+        answered = w.current(CUST, asked)
+        assert answered["text"] == f"Your callback rating for {ticket.number}: 4/5." and button_labels(answered) == []
+        w.say(CUST, "Still working fine, thanks")
+        [thanks] = await w.expect(CUST)
+        assert thanks["text"] == f"Thank you for your answer about {ticket.number}!"
+        assert w.current(CUST, comment_ask)["text"] == "Comment received."
+
+        # A second answer, a late No comment: one clear line each, nothing changes.
+        w.press_data(CUST, asked["message_id"], f"cbr:{ticket.id}:1")
+        w.press_data(CUST, comment_ask["message_id"], f"cbn:{ticket.id}")
+        assert [m["text"] for m in await w.expect(CUST, 2)] == [
+            f"You already answered the callback survey for {ticket.number} (4/5). Thank you!"] * 2
+        async with w.app.db.read() as s:
+            feedback = (await s.execute(select(Feedback.source, Feedback.rating, Feedback.comment, Feedback.person_id)
+                                        .where(Feedback.ticket_id == ticket.id).order_by(Feedback.id))).all()
+        assert [tuple(f) for f in feedback] == [(FeedbackSource.SIGNOFF, 5, None, await pid(w, CUST)),
+                                                (FeedbackSource.CALLBACK, 4, "Still working fine, thanks",
+                                                 await pid(w, CUST))]
+        assert await state(w.app, ticket) == ("answered", "2026-03-05 10:30", None)
+        assert [(k, d.get("rating")) for k, d, _ in await ticket_events(w.app, ticket, "callback_")] == [
+            ("callback_sent", None), ("callback_answered", 4), ("callback_comment", None)]
+        assert await run_callbacks(w, T0 + timedelta(days=10)) == 0
+        assert await w.quiet(CUST) == [] and await w.quiet(SUP) == []
+
+
+async def test_unanswered_callback_goes_to_the_dispatcher_and_a_late_answer_still_counts(tmp_path: Path) -> None:
+    from tests.test_flow_dispatch import new_ticket as desk_ticket
+
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        await w.join(DSP, Role.DISPATCHER, "Chen Jing")
+        ticket = await desk_ticket(w)
+        await join_customer(w, CUST, ticket, "Mr Lin")
+        await signed_off(w, ticket)
+        assert {"callbacks"} <= menu(w, DSP) and {"callbacks"} <= menu(w, SUP) and "callbacks" not in menu(w, ENG)
+        w.say(DSP, "/callbacks")
+        [reply] = await w.expect(DSP)
+        assert reply["text"] == "No unanswered callbacks."
+
+        assert await run_callbacks(w, T0 + timedelta(days=3)) == 1
+        [asked] = await w.expect(CUST)
+        # Unanswered until Saturday 10:30: expired then, but the desk hears it on Monday morning.
+        assert await run_callbacks(w, T0 + timedelta(days=5)) == 1
+        assert await w.quiet(DSP) == [] and await w.quiet(SUP) == []
+        assert await run_callbacks(w, T0 + timedelta(days=7) - timedelta(hours=2)) == 0  # Monday 08:30
+        [told] = await w.expect(DSP)
+        assert told["text"] == (f"Callback unanswered: Acme Ltd did not answer the survey for {ticket.number} "
+                                "(sent 2026-03-05 10:30). Please call Acme Ltd at +8613800000001. "
+                                "/callbacks lists every open callback.")
+        assert await w.quiet(SUP) == []  # the team has a dispatcher
+
+        w.say(DSP, "/callbacks")
+        w.say(SUP, "/callbacks")
+        w.say(ENG, "/callbacks")
+        listing = (f"Callbacks to make by phone (1, oldest first):\n{ticket.number} · Acme Ltd · Acme Ltd "
+                   "+8613800000001 · signed off 2026-03-02 10:30, survey sent 2026-03-05 10:30")
+        assert [m["text"] for m in await w.expect(DSP)] == [listing]
+        assert [m["text"] for m in await w.expect(SUP)] == [listing]
+        assert [m["text"] for m in await w.expect(ENG)] == ["You can't do that with your role."]
+
+        # The customer answers late after all: taken, and the dispatcher need not call.
+        w.press(CUST, asked, "2")
+        [comment_ask] = await w.expect(CUST)
+        w.press(CUST, comment_ask, "No comment")
+        [thanks] = await w.expect(CUST)
+        assert thanks["text"] == f"Thank you for your answer about {ticket.number}!"
+        assert w.current(CUST, comment_ask)["text"] == "No comment."
+        [late] = await w.expect(DSP)
+        assert late["text"] == f"Mr Lin answered the callback survey for {ticket.number} after all: 2/5. No need to call."
+        assert (await state(w.app, ticket))[0] == "answered"
+        w.say(DSP, "/callbacks")
+        [reply] = await w.expect(DSP)
+        assert reply["text"] == "No unanswered callbacks."
+        async with w.app.db.read() as s:
+            row = await s.get(Ticket, ticket.id)
+        assert row.status is TicketStatus.CLOSED
