@@ -198,9 +198,9 @@ def clock_value(lang: str, ticket: Ticket, clock: str, tz: ZoneInfo, *, now: dat
         text = t(lang, key, due=due, span=_span(lang, left))
     level = getattr(ticket, f"{clock}_level") or 0
     if level:
-        text += "; " + t(lang, f"sla.level.{LEVELS[level]}")
+        text += t(lang, "sla.show.sep") + t(lang, f"sla.level.{LEVELS[level]}")
     if ticket.paused_at is not None:
-        text += "; " + t(lang, "sla.show.paused")
+        text += t(lang, "sla.show.sep") + t(lang, "sla.show.paused")
     return text
 
 
