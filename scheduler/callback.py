@@ -24,7 +24,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,11 +173,15 @@ async def run(app: App, now: datetime) -> int:
     return total
 
 
+def due_tickets(now: datetime) -> Select:
+    """Tickets whose callback needs the scheduler (partial index ``ix_tickets_callback_next``)."""
+    return (select(Ticket).where(Ticket.callback_next_at.is_not(None), Ticket.callback_next_at <= now)
+            .order_by(Ticket.callback_next_at, Ticket.id).limit(BATCH))
+
+
 async def _batch(app: App, now: datetime) -> tuple[int, int]:
     async with app.db.write() as session:
-        tickets = (await session.scalars(
-            select(Ticket).where(Ticket.callback_next_at.is_not(None), Ticket.callback_next_at <= now)
-            .order_by(Ticket.callback_next_at, Ticket.id).limit(BATCH))).all()
+        tickets = (await session.scalars(due_tickets(now))).all()
         acted = 0
         for ticket in tickets:
             try:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import L, Msg, Raw
@@ -83,30 +83,37 @@ def key(day: date, engineer_id: int, step: str) -> str:
     return f"daily:{day.isoformat()}:{engineer_id}:{step}"
 
 
+def working_tickets() -> Select:
+    """On-site tickets being worked, by engineer (index ``ix_tickets_status_assignee``)."""
+    return (select(Ticket)
+            .where(Ticket.status.in_(WORKING), Ticket.assignee_id.is_not(None),
+                   Ticket.service_type == ServiceType.ONSITE)
+            .order_by(Ticket.assignee_id, Ticket.id))
+
+
+def reported(engineers: list[int], since: datetime) -> Select:
+    """(engineer, ticket) pairs with a progress check-in since ``since`` (``ix_checkins_engineer_time``)."""
+    return (select(Checkin.engineer_id, Checkin.ticket_id)
+            .where(Checkin.engineer_id.in_(engineers), Checkin.server_at >= since,
+                   Checkin.kind == CheckinKind.PROGRESS)
+            .distinct())
+
+
 async def missing_checkins(session: AsyncSession, day_start: datetime, due: datetime) -> list[Missing]:
     """Engineers with on-site work under way and, per ticket, no progress check-in since ``day_start``."""
-    tickets = (await session.scalars(
-        select(Ticket)
-        .where(Ticket.status.in_(WORKING), Ticket.assignee_id.is_not(None),
-               Ticket.service_type == ServiceType.ONSITE)
-        .order_by(Ticket.assignee_id, Ticket.id)
-    )).all()
+    tickets = (await session.scalars(working_tickets())).all()
     by_engineer: dict[int, list[Ticket]] = defaultdict(list)
     for ticket in tickets:
         if ticket.arrived_at is None or ticket.arrived_at < due:
             by_engineer[ticket.assignee_id].append(ticket)
     engineers = sorted(by_engineer)
-    reported: set[tuple[int, int]] = set()
+    done: set[tuple[int, int]] = set()
     for i in range(0, len(engineers), CHUNK):
-        rows = await session.execute(
-            select(Checkin.engineer_id, Checkin.ticket_id)
-            .where(Checkin.engineer_id.in_(engineers[i:i + CHUNK]), Checkin.server_at >= day_start,
-                   Checkin.kind == CheckinKind.PROGRESS)
-            .distinct())
-        reported.update((e, t) for e, t in rows.all())
+        rows = await session.execute(reported(engineers[i:i + CHUNK], day_start))
+        done.update((e, t) for e, t in rows.all())
     out = []
     for engineer_id in engineers:
-        open_ = [t for t in by_engineer[engineer_id] if (engineer_id, t.id) not in reported]
+        open_ = [t for t in by_engineer[engineer_id] if (engineer_id, t.id) not in done]
         if open_:
             out.append(Missing(engineer_id, open_))
     return out

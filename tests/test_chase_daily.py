@@ -312,3 +312,23 @@ async def test_sent_once_however_often_and_by_two_instances(capp: App, db_url: s
     async with capp.db.read() as s:
         to = (await s.scalars(select(OutboxMessage.person_id).where(OutboxMessage.dedupe_key.like("daily:%:escalate")))).all()
     assert to == [sup] * len(engineers)
+
+
+async def test_the_scans_use_their_indexes(capp: App, backend: str) -> None:
+    """The daily scan reads tickets by status and check-ins by engineer and time; the callback scan
+    reads its partial index (SQLite's query plan; PostgreSQL's depends on table statistics)."""
+    if backend != "sqlite":
+        pytest.skip("query plans checked on SQLite")
+    from sqlalchemy import text
+
+    from scheduler import callback
+
+    async def plan(stmt) -> str:  # noqa: ANN001
+        sql = str(stmt.compile(capp.db.reader.sync_engine, compile_kwargs={"literal_binds": True}))
+        async with capp.db.read() as s:
+            return " | ".join(row[-1] for row in (await s.execute(text("EXPLAIN QUERY PLAN " + sql))).all())
+
+    now = at(2, 18)
+    assert "USING INDEX ix_tickets_status_assignee" in await plan(daily.working_tickets())
+    assert "USING INDEX ix_checkins_engineer_time" in await plan(daily.reported([1, 2, 3], at(2, 0)))
+    assert "USING INDEX ix_tickets_callback_next" in await plan(callback.due_tickets(now))
