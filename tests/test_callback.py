@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bot.app import App, FixedClock
 from models.enums import Action, FeedbackSource, Role, TicketStatus
 from models.tickets import Ticket
+from models.transitions import apply_action
 from models.work import Feedback
 from scheduler import callback
 from tests.test_chase_daily import (
@@ -252,13 +253,22 @@ async def test_unanswered_callback_goes_to_the_dispatcher_and_a_late_answer_stil
         ticket = await desk_ticket(w)
         await join_customer(w, CUST, ticket, "Mr Lin")
         await signed_off(w, ticket)
+        beta = await desk_ticket(w, customer="Beta Co", phone="+8613800000002", model="Z9")  # nobody joined
+        async with w.app.db.write() as s:
+            row = await s.get(Ticket, beta.id)
+            for action in (Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.RESOLVE,
+                           Action.SIGN_OFF):
+                apply_action(s, row, action, now=T0, assignee_id=await pid(w, ENG), clocks=w.app.sla)
         assert {"callbacks"} <= menu(w, DSP) and {"callbacks"} <= menu(w, SUP) and "callbacks" not in menu(w, ENG)
         w.say(DSP, "/callbacks")
         [reply] = await w.expect(DSP)
         assert reply["text"] == "No unanswered callbacks."
 
-        assert await run_callbacks(w, T0 + timedelta(days=3)) == 1
+        assert await run_callbacks(w, T0 + timedelta(days=3)) == 2
         [asked] = await w.expect(CUST)
+        [no_chat] = await w.expect(DSP)
+        assert no_chat["text"] == (f"Callback for {beta.number} cannot be done in chat: nobody from Beta Co has "
+                                   "joined. Please call Beta Co at +8613800000002. /callbacks lists every open callback.")
         # Unanswered until Saturday 10:30: expired then, but the desk hears it on Monday morning.
         assert await run_callbacks(w, T0 + timedelta(days=5)) == 1
         assert await w.quiet(DSP) == [] and await w.quiet(SUP) == []
@@ -272,11 +282,30 @@ async def test_unanswered_callback_goes_to_the_dispatcher_and_a_late_answer_stil
         w.say(DSP, "/callbacks")
         w.say(SUP, "/callbacks")
         w.say(ENG, "/callbacks")
-        listing = (f"Callbacks to make by phone (1, oldest first):\n{ticket.number} · Acme Ltd · Acme Ltd "
-                   "+8613800000001 · signed off 2026-03-02 10:30, survey sent 2026-03-05 10:30")
-        assert [m["text"] for m in await w.expect(DSP)] == [listing]
+        acme = (f"{ticket.number} · Acme Ltd · Acme Ltd +8613800000001 · signed off 2026-03-02 10:30, "
+                "survey sent 2026-03-05 10:30")
+        listing = (f"Callbacks to make by phone (2, oldest first):\n{acme}\n{beta.number} · Beta Co · Beta Co "
+                   "+8613800000002 · signed off 2026-03-02 10:30, customer not in chat")
+        [dsp_list] = await w.expect(DSP)
+        assert dsp_list["text"] == listing
+        assert button_labels(dsp_list) == [f"Record the call: {ticket.number}", f"Record the call: {beta.number}"]
         assert [m["text"] for m in await w.expect(SUP)] == [listing]
         assert [m["text"] for m in await w.expect(ENG)] == ["You can't do that with your role."]
+
+        # The dispatcher phones Beta Co and records the answer; it leaves the list.
+        w.press(DSP, dsp_list, f"Record the call: {beta.number}")
+        [phone_ask] = await w.expect(DSP)
+        assert phone_ask["text"] == (f"{beta.number}: how did Beta Co rate the service on the phone? "
+                                     "1 = very unsatisfied, 5 = very satisfied.")
+        w.press(DSP, phone_ask, "3")
+        await w.settle()
+        assert w.current(DSP, phone_ask)["text"] == f"Recorded: {beta.number} rated 3/5 on the phone. It is off the list."
+        w.press(DSP, dsp_list, f"Record the call: {beta.number}")
+        w.say(DSP, "/callbacks")
+        assert [m["text"] for m in await w.expect(DSP, 2)] == [
+            f"The callback for {beta.number} is already answered (3/5).",
+            f"Callbacks to make by phone (1, oldest first):\n{acme}"]
+        assert (await state(w.app, beta))[0] == "answered"
 
         # The customer answers late after all: taken, and the dispatcher need not call.
         w.press(CUST, asked, "2")

@@ -7,7 +7,9 @@ answer after the survey expired is still welcome (the desk hears it, so nobody p
 nothing); a second answer changes nothing and says so.
 
 ``/callbacks`` (dispatcher, supervisor): the team's expired, unanswered callbacks, oldest first,
-with the contact and phone to call.
+with the contact and phone to call.  After phoning, **Record the call** (``cbd:TICKET``) and the
+rating the customer gave on the phone (``cbp:TICKET:N``) store it like a chat answer, so the list
+only holds calls still to make.
 """
 
 from __future__ import annotations
@@ -151,4 +153,45 @@ async def callbacks(ctx: Ctx) -> None:
         lines.append(L(key, params))
     if total > len(rows):
         lines.append(L("followup.callbacks.more", {"count": total - len(rows)}))
-    ctx.reply(Msg(body=Lines(tuple(lines))))
+    buttons = [[(L("followup.btn.record", {"number": Raw(t.number)}), f"cbd:{t.id}")] for t, _ in rows]
+    ctx.reply(Msg(body=Lines(tuple(lines)), buttons=buttons))
+
+
+async def _phoned(ctx: Ctx) -> Ticket:
+    """The expired callback a desk person is recording a phone answer for (team checked)."""
+    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    given = await _feedback(ctx, ticket)
+    if given is not None:
+        raise DomainError("callback_answered", number=ticket.number, rating=given.rating)
+    if ticket.callback_state != EXPIRED:
+        raise DomainError("callback_not_open", number=ticket.number)
+    return ticket
+
+
+@router.callback("cbd", roles=DESK)
+async def record_call(ctx: Ctx) -> None:
+    ticket = await _phoned(ctx)
+    ctx.reply(Msg("followup.callbacks.phone_ask", {"number": Raw(ticket.number), "contact": Raw(ticket.contact_name)},
+                  buttons=[[(f"btn.rate{n}", f"cbp:{ticket.id}:{n}") for n in range(1, 6)]]),
+              ticket_id=ticket.id, ref=f"cbp:{ticket.id}")
+
+
+@router.callback("cbp", roles=DESK)
+async def record_rating(ctx: Ctx) -> None:
+    args = button_args(ctx)
+    raw = args[1] if len(args) == 2 else ""
+    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+        raise DomainError("callback_bad_rating")
+    ticket = await _phoned(ctx)
+    rating = int(raw)
+    ctx.session.add(Feedback(ticket_id=ticket.id, source=FeedbackSource.CALLBACK, rating=rating,
+                             person_id=ctx.person.id, at=ctx.now))
+    ticket.callback_state, ticket.callback_next_at = ANSWERED, None
+    record_event(ctx.session, ticket, "callback_phoned", now=ctx.now, actor_id=ctx.person.id, rating=rating)
+    line = Msg("followup.callbacks.phoned", {"number": Raw(ticket.number), "rating": rating})
+    asked = await own_message(ctx, ref=f"cbp:{ticket.id}")
+    if asked:
+        ctx.reply(Msg(line.key, line.params, edit_message_id=asked))
+    else:
+        ctx.reply(line, ticket_id=ticket.id)
+    ctx.toast = ctx.t("followup.callback.toast_rated", rating=rating)
