@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.messages import L, Msg, Raw
+from handlers.messages import Msg, Raw
 from models.enums import CheckinKind, Role, ServiceType, TicketStatus
 from models.people import Person, Team
 from models.runtime import OutboxMessage

@@ -107,7 +107,7 @@ async def test_no_customer_in_chat_goes_to_the_supervisor_at_once(capp: App) -> 
     await out.new()
     assert await tick(capp, at(5, 10), callback.run) == 1
     assert await out.new() == [(
-        "Zhou Yu", f"工单 {ticket.number} 无法在聊天中回访：Beta Co 尚无人加入。请致电 Ms Ma，电话 +8613800000002。"
+        "Zhou Yu", f"工单 {ticket.number} 无法在聊天中回访：Beta Co 无人可在聊天中联系。请致电 Ms Ma，电话 +8613800000002。"
                    "发送 /callbacks 查看全部待回访。", [], "2026-03-05 10:00")]
     assert await state(capp, ticket) == ("expired", None, None)
     assert [kind for kind, _, _ in await ticket_events(capp, ticket, "callback_")] == ["callback_no_customer"]
@@ -267,8 +267,8 @@ async def test_unanswered_callback_goes_to_the_dispatcher_and_a_late_answer_stil
         assert await run_callbacks(w, T0 + timedelta(days=3)) == 2
         [asked] = await w.expect(CUST)
         [no_chat] = await w.expect(DSP)
-        assert no_chat["text"] == (f"Callback for {beta.number} cannot be done in chat: nobody from Beta Co has "
-                                   "joined. Please call Beta Co at +8613800000002. /callbacks lists every open callback.")
+        assert no_chat["text"] == (f"Callback for {beta.number} cannot be done in chat: nobody from Beta Co can be "
+                                   "reached there. Please call Beta Co at +8613800000002. /callbacks lists every open callback.")
         # Unanswered until Saturday 10:30: expired then, but the desk hears it on Monday morning.
         assert await run_callbacks(w, T0 + timedelta(days=5)) == 1
         assert await w.quiet(DSP) == [] and await w.quiet(SUP) == []
