@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.context import push
 from handlers.messages import L, Msg, Raw
 from models.clocks import BREACHED, ESCALATED, NONE, WARNED
 from models.enums import Role
@@ -53,7 +54,7 @@ from models.runtime import OutboxMessage
 from models.sla import CLOCKS
 from models.tickets import Ticket
 from models.transitions import record_event
-from scheduler.base import BATCH, claim, send
+from scheduler.base import BATCH, claim
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -98,45 +99,98 @@ async def run(app: App, now: datetime) -> int:
     acted = 0
     for _ in range(MAX_BATCHES):
         async with app.db.write() as session:
-            tickets = (await session.scalars(
-                select(Ticket)
-                .where(Ticket.sla_next_at.is_not(None), Ticket.sla_next_at <= now)
-                .order_by(Ticket.sla_next_at, Ticket.id)
-                .limit(BATCH)
-            )).all()
-            for ticket in tickets:
-                acted += await _chase(session, app, ticket, now)
-        if len(tickets) < BATCH:
+            found, moved = await _batch(session, app, now)
+        acted += moved
+        if found < BATCH:
             break
     return acted
 
 
-async def _chase(session: AsyncSession, app: App, ticket: Ticket, now: datetime) -> int:
+class _Crew:
+    """The teams and people a batch talks to, loaded once and held (the session's identity map
+    is weak, so without these references every lookup would go back to the database)."""
+
+    def __init__(self, teams: dict[int, Team], people: dict[int, Person]):
+        self.teams, self.people = teams, people
+
+    @classmethod
+    async def load(cls, session: AsyncSession, tickets: list[Ticket]) -> _Crew:
+        team_ids = {t.team_id for t in tickets if t.team_id is not None}
+        teams = {t.id: t for t in (await session.scalars(select(Team).where(Team.id.in_(team_ids)))).all()} \
+            if team_ids else {}
+        ids = {t.assignee_id for t in tickets} | {t.supervisor_id for t in teams.values()} \
+            | {t.manager_id for t in teams.values()}
+        ids.discard(None)
+        people = {p.id: p for p in (await session.scalars(select(Person).where(Person.id.in_(ids)))).all()} \
+            if ids else {}
+        return cls(teams, people)
+
+
+async def _batch(session: AsyncSession, app: App, now: datetime) -> tuple[int, int]:
+    """Claim and chase up to ``BATCH`` due tickets in one transaction; returns (found, moved)."""
+    tickets = list((await session.scalars(
+        select(Ticket)
+        .where(Ticket.sla_next_at.is_not(None), Ticket.sla_next_at <= now)
+        .order_by(Ticket.sla_next_at, Ticket.id)
+        .limit(BATCH)
+    )).all())
+    if not tickets:
+        return 0, 0
+    work = []
+    for ticket in tickets:
+        chased = ticket.status not in FINAL_STATES and ticket.paused_at is None
+        draft = _Draft(ticket)
+        work.append((ticket, draft, due_steps(app, draft, now) if chased else None))
+    said = await _keys_used(session, [_key(d, clock, level) for _t, d, steps in work for _w, clock, level in steps or ()])
+    crew = await _Crew.load(session, tickets)
+    moved = 0
+    # Rows are written at the commit, in bulk: no flush before each query of the loop.
+    with session.no_autoflush:
+        for ticket, draft, steps in work:
+            moved += await _chase(session, app, ticket, draft, steps, now, said, crew)
+    return len(tickets), moved
+
+
+async def _keys_used(session: AsyncSession, keys: list[str]) -> set[str]:
+    used: set[str] = set()
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        used |= set((await session.scalars(select(OutboxMessage.dedupe_key)
+                                           .where(OutboxMessage.dedupe_key.in_(chunk)))).all())
+    return used
+
+
+def _key(draft: Any, clock: str, level: int) -> str:
+    return f"sla:{draft.id}:{clock}:{LEVEL_NAMES[level]}:{getattr(draft, f'{clock}_due_at').isoformat()}"
+
+
+async def _chase(session: AsyncSession, app: App, ticket: Ticket, draft: _Draft,
+                 steps: list[tuple[datetime, str, int]] | None, now: datetime, said: set[str], crew: _Crew) -> int:
     expected = {"sla_next_at": ticket.sla_next_at, "version": ticket.version,
                 **{f"{clock}_level": getattr(ticket, f"{clock}_level") for clock in CLOCKS}}
     unchanged = {"version": ticket.version + 1, "updated_at": ticket.updated_at}
-    if ticket.status in FINAL_STATES or ticket.paused_at is not None:
+    if steps is None:  # closed, cancelled or paused: nothing to chase, just stop looking at it
         await claim(session, Ticket, ticket.id, expected, {"sla_next_at": None, **unchanged})
         return 0
-    draft = _Draft(ticket)
-    steps = due_steps(app, draft, now)
     changes = {"sla_next_at": draft.sla_next_at, **unchanged,
                **{f"{clock}_level": getattr(draft, f"{clock}_level") for clock in CLOCKS}}
     if not await claim(session, Ticket, ticket.id, expected, changes):
         return 0  # another instance (or a handler) got there first; its view is the newer one
     for _when, clock, level in steps:
-        await _step(session, app, draft, clock, level, now)
+        if _key(draft, clock, level) not in said:  # else a stale copy fooled the claim: said already
+            await _step(session, app, draft, clock, level, now, crew)
     return 1 if steps else 0
 
 
-async def _step(session: AsyncSession, app: App, draft: _Draft, clock: str, level: int, now: datetime) -> None:
+async def _step(session: AsyncSession, app: App, draft: _Draft, clock: str, level: int, now: datetime,
+                crew: _Crew) -> None:
     due: datetime = getattr(draft, f"{clock}_due_at")
     left = app.sla.remaining(draft, clock, now) or timedelta(0)
     if level == WARNED and left <= timedelta(0):
         return  # already overdue: no "N min left"; the breach follows in this same run
-    team = await session.get(Team, draft.team_id) if draft.team_id is not None else None
+    team = crew.teams.get(draft.team_id)
     supervisor = team.supervisor_id if team else None
-    engineer = await session.get(Person, draft.assignee_id) if draft.assignee_id is not None else None
+    engineer = crew.people.get(draft.assignee_id)
     params: dict[str, Any] = {"number": draft.number, "clock": L(f"sla.clock.{clock}"),
                               "due": Raw(_when(app, due, now))}
     if level == WARNED:
@@ -151,11 +205,12 @@ async def _step(session: AsyncSession, app: App, draft: _Draft, clock: str, leve
             to, role = (team.manager_id if team else None), Role.MANAGER
             msg = Msg("sla.escalate", {**params, "engineer": name, "overdue": -left // _MINUTE})
     kind = LEVEL_NAMES[level]
-    key = f"sla:{draft.id}:{clock}:{kind}:{due.isoformat()}"
-    if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
-        return  # already said (the claim was fooled by a stale copy): neither send nor record it twice
-    sent = await send(session, app, to, msg, dedupe=key, now=now, ticket_id=draft.id, purpose=f"sla_{kind}",
-                      urgent=app.sla.urgent(draft))
+    # ``push`` directly rather than ``base.send``: the keys were checked above for the whole batch,
+    # and a savepoint per message would flush row by row.  Should a key still collide (a second
+    # instance racing past its claim, which the row lock prevents), the batch rolls back whole and
+    # the next tick sees the committed key.
+    sent = to is not None and await push(session, app, to, msg, purpose=f"sla_{kind}", ticket_id=draft.id,
+                                         dedupe=_key(draft, clock, level), now=now, urgent=app.sla.urgent(draft))
     record_event(session, draft, f"sla_{kind}", now=now, clock=clock, due=due.isoformat(), to=to,
                  role=role.value, sent=sent)
 
