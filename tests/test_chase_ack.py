@@ -421,3 +421,44 @@ async def test_every_reminder_is_sent_once_by_repeated_and_concurrent_runs(capp:
     assert sorted(keys) == sorted(expected)
     assert len(keys) == len(set(keys))
     assert len(await ticket_events(capp, ticket)) == len(checkins)  # one escalation event each
+
+
+# -- in real time, through the emulator ----------------------------------------------------------
+async def test_real_time_reminded_then_escalated_and_acknowledging_stops_it(tmp_path: Path) -> None:
+    """The real runtime's scheduler (ticking every second) with chase durations of seconds."""
+    from tests.test_flow_dispatch import checkin as world_checkin, move, new_ticket as world_ticket, pid
+    from tests.world import World, button_labels
+
+    sup, eng, mgr = 400, 401, 402
+    fast = ('[chase]\nack_reminder = "1s"\nack_repeat = "2s"\nack_max_reminders = 1\n'
+            '[scheduler]\ntick = "1s"\n')
+    async with World(tmp_path, extra_config=fast) as w:
+        await w.join(sup, Role.SUPERVISOR, "Wang Wei")
+        await w.join(eng, Role.ENGINEER, "Li Lei")
+        await w.join(mgr, Role.MANAGER, "Zhou Yu")
+        ticket = await world_ticket(w)
+        await move(w, ticket, Action.DISPATCH, actor_uid=sup, assignee_id=await pid(w, eng))
+        await move(w, ticket, Action.ACCEPT, Action.DEPART, Action.ARRIVE, actor_uid=eng)
+
+        cid = await world_checkin(w, eng, ticket)
+        [first] = await w.expect(sup)
+        [reminder] = await w.expect(sup, timeout=15)
+        assert reminder["text"].startswith("Reminder 1 of 1: Li Lei's arrival check-in at ")
+        assert button_labels(reminder) == ["Acknowledge"]
+        [escalation] = await w.expect(mgr, timeout=15)
+        assert escalation["text"].startswith("Escalated to you: Li Lei's arrival check-in at ")
+        [told] = await w.expect(eng, timeout=15)
+        assert told["text"].endswith("was not acknowledged by Wang Wei, so it has been escalated to Zhou Yu.")
+        assert (await ack_row(w.app, cid)).escalation_level == 1
+
+        # A second check-in: acknowledged from its reminder, it is never escalated.
+        cid2 = await world_checkin(w, eng, ticket, CheckinKind.PROGRESS, text="Testing")
+        await w.expect(sup)
+        [reminder2] = await w.expect(sup, timeout=15)
+        w.press(sup, reminder2, "Acknowledge")
+        [told2] = await w.expect(eng)
+        assert told2["text"].startswith("Wang Wei acknowledged your progress check-in")
+        await asyncio.sleep(2.5)  # longer than ack_repeat: the escalation would have come by now
+        assert await w.quiet(mgr) == [] and await w.quiet(sup) == []
+        row = await ack_row(w.app, cid2)
+        assert (row.acked_by_id, row.escalation_level, row.reminder_count) == (await pid(w, sup), 0, 1)
