@@ -24,7 +24,10 @@ Exactly once, with several instances or after a crash:
   time that was left, so a warning given before the pause is still true after it), so it never
   warns twice; but if a future rule restarts a ladder for a *new* due time (e.g. a reopened
   ticket given a fresh resolve clock), the new due time gets its own keys and may warn again,
-  while the same level for the same due time can never go out twice.
+  while the same level for the same due time can never go out twice.  The batch looks its keys
+  up once before sending, so a step already in the outbox is neither sent nor recorded again,
+  and a step's timeline event (``sla_warned`` / ``sla_breached`` / ``sla_escalated``, with
+  ``sent`` false when nobody could be reached) is written with its message.
 
 Paused, closed and cancelled tickets are not chased: ``plan`` leaves ``sla_next_at`` empty while
 paused and ``on_transition`` clears it on cancel; a row found here anyway is simply cleared.
