@@ -39,6 +39,10 @@ from models.transitions import apply_action
 from models.work import Acknowledgement
 from scheduler import ack
 from scheduler.runner import Scheduler
+from tests.test_flow_dispatch import checkin as world_checkin
+from tests.test_flow_dispatch import move, pid
+from tests.test_flow_dispatch import new_ticket as world_ticket
+from tests.world import World, button_labels
 
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = timezone.utc
@@ -426,9 +430,6 @@ async def test_every_reminder_is_sent_once_by_repeated_and_concurrent_runs(capp:
 # -- in real time, through the emulator ----------------------------------------------------------
 async def test_real_time_reminded_then_escalated_and_acknowledging_stops_it(tmp_path: Path) -> None:
     """The real runtime's scheduler (ticking every second) with chase durations of seconds."""
-    from tests.test_flow_dispatch import checkin as world_checkin, move, new_ticket as world_ticket, pid
-    from tests.world import World, button_labels
-
     sup, eng, mgr = 400, 401, 402
     fast = ('[chase]\nack_reminder = "1s"\nack_repeat = "2s"\nack_max_reminders = 1\n'
             '[scheduler]\ntick = "1s"\n')
