@@ -37,6 +37,8 @@ class Ticket(Base):
         Index("ix_tickets_sla_next", "sla_next_at", **_present("sla_next_at")),
         Index("ix_tickets_dispatch_next", "dispatch_next_at", **_present("dispatch_next_at")),
         Index("ix_tickets_callback_next", "callback_next_at", **_present("callback_next_at")),
+        Index("ix_tickets_callback_expired", "team_id", "signed_off_at",
+              sqlite_where=text("callback_state = 'expired'"), postgresql_where=text("callback_state = 'expired'")),
         Index("ix_tickets_created", "created_at"),
     )
 

@@ -203,6 +203,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_arrive_due', ['arrive_due_at'], unique=False, sqlite_where=sa.text('arrive_met_at IS NULL'), postgresql_where=sa.text('arrive_met_at IS NULL'))
+        batch_op.create_index('ix_tickets_callback_expired', ['team_id', 'signed_off_at'], unique=False, sqlite_where=sa.text("callback_state = 'expired'"), postgresql_where=sa.text("callback_state = 'expired'"))
         batch_op.create_index('ix_tickets_callback_next', ['callback_next_at'], unique=False, sqlite_where=sa.text('callback_next_at IS NOT NULL'), postgresql_where=sa.text('callback_next_at IS NOT NULL'))
         batch_op.create_index('ix_tickets_created', ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_customer_id'), ['customer_id'], unique=False)
@@ -492,6 +493,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tickets_customer_id'))
         batch_op.drop_index('ix_tickets_created')
         batch_op.drop_index('ix_tickets_callback_next', sqlite_where=sa.text('callback_next_at IS NOT NULL'), postgresql_where=sa.text('callback_next_at IS NOT NULL'))
+        batch_op.drop_index('ix_tickets_callback_expired', sqlite_where=sa.text("callback_state = 'expired'"), postgresql_where=sa.text("callback_state = 'expired'"))
         batch_op.drop_index('ix_tickets_arrive_due', sqlite_where=sa.text('arrive_met_at IS NULL'), postgresql_where=sa.text('arrive_met_at IS NULL'))
 
     op.drop_table('tickets')
