@@ -18,7 +18,8 @@ from models.enums import Action, Role, TicketStatus
 from models.tickets import Ticket, TicketEvent
 from models.transitions import apply_action
 from scheduler import dispatch
-from tests.test_chase_ack import Outbox, as_person, at, capp, new_ticket, outbox_keys, staff, tick, ticket_events, title
+from tests.test_chase_ack import (Outbox, as_person, at, capp, new_ticket, outbox_keys, staff, tick, ticket_events,
+                                  title)
 from tests.test_flow_dispatch import T0, events, pid
 from tests.test_flow_dispatch import new_ticket as world_ticket
 from tests.world import World, button_labels
@@ -186,8 +187,9 @@ async def test_reassign_end_to_end(tmp_path: Path) -> None:
         assert await w.quiet(ENG) == []
         await chase(w, 15)
         [reminder] = await w.expect(ENG)
-        assert reminder["text"].startswith(f"Reminder: {n} was dispatched to you at 10:30. Please accept or decline it.\n"
-                                           f"{n} · X200 · 1 Harbour Rd\nStatus: dispatched")
+        assert reminder["text"].startswith(
+            f"Reminder: {n} was dispatched to you at 10:30. Please accept or decline it.\n"
+            f"{n} · X200 · 1 Harbour Rd\nStatus: dispatched")
         assert button_labels(reminder) == ["Accept", "Decline"]
 
         await chase(w, 60)
@@ -214,7 +216,8 @@ async def test_reassign_end_to_end(tmp_path: Path) -> None:
 
         w.press(SUP, pick, "Zhao Min · 0 open")
         [confirm] = await w.expect(SUP)
-        assert confirm["text"] == f"{n} reassigned from Li Lei to Zhao Min. I'll tell you when they accept or decline."
+        assert confirm["text"] == (f"{n} reassigned from Li Lei to Zhao Min. "
+                                   "I'll tell you when they accept or decline.")
         assert w.current(SUP, pick)["text"] == f"{n}: Zhao Min chosen."
         [new_card] = await w.expect(ENG2)
         assert new_card["text"].startswith(f"您有新的派单：\n{n} · X200 · 1 Harbour Rd\n状态：已派单")
