@@ -261,3 +261,8 @@ async def test_reassign_end_to_end(tmp_path: Path) -> None:
             kinds = (await s.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id,
                                                                     TicketEvent.kind.like("chase_%")))).all()
         assert kinds == ["chase_dispatch_alerted"]
+        w.say(SUP, f"/ticket {n}")
+        [view] = await w.expect(SUP)
+        assert ("2026-03-02 11:30  system  not accepted in time: Chen Jing, Wang Wei alerted\n"
+                "2026-03-02 11:31  Wang Wei  reassign → dispatched → Zhao Min — reason: not accepted in time\n"
+                "2026-03-02 11:50  Zhao Min  accept → accepted") in view["text"]
