@@ -28,6 +28,7 @@ from bot.config import Config, parse_config
 from handlers.context import Ctx
 from handlers.flows import supervisor as supervisor_flow
 from handlers.tickets import record_checkin
+from handlers.views import event_text
 from models.enums import Action, Channel, CheckinKind, Role, ServiceType
 from models.invites import create_invite, join, team_by_name
 from models.migrate import upgrade
@@ -274,6 +275,10 @@ async def test_reminders_count_working_time_across_a_holiday_then_escalate(capp:
     assert (row.reminder_count, row.next_reminder_at, row.escalation_level) == (2, None, 1)
     assert await ticket_events(capp, ticket) == [
         ("chase_ack_escalated", {"checkin_id": cid, "count": 2, "manager_id": p.mgr, "manager": "Zhou Yu"})]
+    async with capp.db.read() as s:
+        event = await s.scalar(select(TicketEvent).where(TicketEvent.kind == "chase_ack_escalated"))
+    assert event_text("en", event, {}) == f"check-in #{cid} not acknowledged after 2 reminder(s): escalated to Zhou Yu"
+    assert event_text("zh-CN", event, {}) == f"报到 #{cid} 经 2 次提醒未确认，已升级给 Zhou Yu"
 
     # The ladder is over: the same instant again, and later, send nothing.
     assert await tick(capp, at(5, 10)) == 0
