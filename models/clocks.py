@@ -94,8 +94,11 @@ class SlaPolicy:
             ticket.sla_start_at = shift_for_pause(ticket.sla_start_at, paused_from, resumed_at, cal)
 
     def remaining(self, ticket: Ticket, clock: str, now: datetime) -> timedelta | None:
+        """Working time left (negative: overdue); a paused clock stands still at the pause."""
         due = getattr(ticket, f"{clock}_due_at")
-        return remaining(due, now, self.calendar(ticket)) if due is not None else None
+        if due is None:
+            return None
+        return remaining(due, ticket.paused_at or now, self.calendar(ticket))
 
     # -- the hook ----------------------------------------------------------------------------
     def on_transition(self, ticket: Ticket, action: Action, now: datetime, paused_from: datetime | None) -> None:
@@ -107,7 +110,13 @@ class SlaPolicy:
         if paused_from is not None and action is not Action.PAUSE:
             self.shift(ticket, paused_from, now)
         if action is Action.REOPEN:
+            # The time the ticket sat resolved was not the engineer's: like a pause, the resolve
+            # clock resumes with what it had left, and its ladder starts again for the new due.
+            resolved = ticket.resolve_met_at
+            if resolved is not None and ticket.resolve_due_at is not None:
+                ticket.resolve_due_at = shift_for_pause(ticket.resolve_due_at, resolved, now, self.calendar(ticket))
             ticket.resolve_met_at = ticket.resolve_diff_min = None
+            ticket.resolve_level = NONE
             ticket.callback_state = ticket.callback_next_at = ticket.callback_sent_at = None
         # Unaccepted-dispatch chase: runs from each dispatch until accept/decline/cancel.
         if action in (Action.DISPATCH, Action.REASSIGN):

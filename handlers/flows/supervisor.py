@@ -121,7 +121,7 @@ async def ticket_command(ctx: Ctx) -> None:
         ids |= {v for k, v in (event.details or {}).items() if k.endswith("assignee_id") and isinstance(v, int)}
     names = await people_names(ctx.session, ids)
     tz = ctx.app.tz
-    lines = [f"{name}: {value}" for name, value in ticket_fields(ctx.lang, ticket, tz, names) if value]
+    lines = [f"{name}: {value}" for name, value in ticket_fields(ctx.lang, ticket, tz, names, now=ctx.now, policy=ctx.app.sla) if value]
     lines.append("")
     lines.append(ctx.t("desk.ticket.timeline"))
     shown = events[-TIMELINE_LIMIT:]
