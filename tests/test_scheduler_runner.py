@@ -52,8 +52,11 @@ async def test_sqlite_instance_always_leads(app: App) -> None:
         pytest.skip("SQLite only")
     ran: list[str] = []
     s = Scheduler(app, jobs={"probe": counting_job(ran, "x")})
-    await s.tick()
-    assert ran == ["x"] and s.leadership.is_leader
+    try:
+        await s.tick()
+        assert ran == ["x"] and s.leadership.is_leader
+    finally:
+        await s.stop()
 
 
 async def test_a_failing_job_is_logged_and_the_others_still_run(app: App, caplog: pytest.LogCaptureFixture) -> None:
@@ -63,8 +66,11 @@ async def test_a_failing_job_is_logged_and_the_others_still_run(app: App, caplog
         raise RuntimeError("scan failed")
 
     s = Scheduler(app, jobs={"broken": broken, "probe": counting_job(ran, "ok")})
-    assert await s.tick() == {"broken": 0, "probe": 0}
-    assert ran == ["ok"] and "scheduler job broken failed" in caplog.text
+    try:
+        assert await s.tick() == {"broken": 0, "probe": 0}
+        assert ran == ["ok"] and "scheduler job broken failed" in caplog.text
+    finally:
+        await s.stop()  # on PostgreSQL this releases the leadership lock's connection
 
 
 async def test_apscheduler_jobs_have_fixed_ids_and_never_overlap(app: App) -> None:
