@@ -29,6 +29,8 @@ async def _run(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     from bot.runtime import close, build_runtime, serve_polling, serve_webhook
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per job run every tick is noise; failures are still logged (by the runner too).
+    logging.getLogger("apscheduler.executors.default").setLevel(max(logging.WARNING, logging.getLogger().level))
     cfg = app.config.telegram
     if not cfg.token.get_secret_value():
         raise UsageError("telegram.token is empty; set it in the config or FIELDBOT_TELEGRAM_TOKEN")
