@@ -1,0 +1,225 @@
+"""Throughput: updates/s through the whole stack, divided by bare aiogram in the same run.
+
+The figure: text check-in notes from many engineers at once, fed to the real Fieldbot dispatcher
+with ``Dispatcher.feed_raw_update`` (aiogram parsing → adapter → ``Core.handle`` → one database
+transaction on a SQLite file → one outbox row per update).  Every engineer is on an on-site ticket
+in the progress check-in dialog (entered by sending ``/checkin`` through the same dispatcher, not
+timed), so each note goes through the ``checkin``/``collect`` step and gets a "got it" reply row.
+The outbox sender does not run: the rows are the output.
+
+The baseline: a bare aiogram ``Dispatcher`` with one trivial message handler, fed the same
+updates the same way, in the same process and run.  Both use a ``Bot`` whose session refuses any
+network request (text updates never need one), so nothing here waits on a socket.
+
+Each engineer's notes are fed one after another (as a chat delivers them) and all engineers run
+concurrently; best of a few rounds counts for both sides (shared, noisy machines).  Ratio =
+Fieldbot ÷ bare, target ≥ 0.25.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.base import BaseSession
+from sqlalchemy import func, select
+
+from bot.app import App, build_app
+from bot.config import parse_config
+from bot.runtime import Runtime, build_runtime
+from bot.stage import ALL_DAY
+from models.enums import Action, Channel, Role, ServiceType
+from models.migrate import upgrade
+from models.people import ChannelIdentity, Person, Team
+from models.registry import Registration, register_ticket
+from models.runtime import ConversationState, OutboxMessage
+from models.transitions import apply_action
+
+TOKEN = "123456:BENCHTOKEN"
+TARGET = 0.25
+FIRST_UID = 10_000
+_ids = itertools.count(1)
+
+
+class NoNetworkSession(BaseSession):
+    """A Bot API session that never does I/O: any request during the measured part is a bug."""
+
+    async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:  # noqa: ANN401
+        raise RuntimeError(f"the benchmark made a Bot API request: {type(method).__name__}")
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        raise RuntimeError("the benchmark tried to download a file")
+
+    async def close(self) -> None:
+        return None
+
+
+def offline_bot() -> Bot:
+    return Bot(TOKEN, session=NoNetworkSession())
+
+
+def text_update(uid: int, text: str) -> dict:
+    n = next(_ids)
+    return {"update_id": n, "message": {
+        "message_id": n, "date": int(time.time()), "text": text,
+        "chat": {"id": uid, "type": "private", "first_name": f"Eng {uid}"},
+        "from": {"id": uid, "is_bot": False, "first_name": f"Eng {uid}", "language_code": "en"},
+    }}
+
+
+@dataclass
+class Bench:
+    """A Fieldbot on a fresh SQLite file with ``engineers`` engineers ready to send notes."""
+
+    app: App
+    rt: Runtime
+    bot: Bot
+    uids: list[int]
+
+    async def feed(self, update: dict) -> None:
+        await self.rt.dispatcher.feed_raw_update(self.bot, update)
+
+    async def reset_dialogs(self) -> None:
+        """``/checkin`` from every engineer: a fresh check-in dialog (empty notes) for each."""
+        await asyncio.gather(*(self.feed(text_update(uid, "/checkin")) for uid in self.uids))
+        async with self.app.db.read() as s:
+            ready = await s.scalar(select(func.count()).select_from(ConversationState)
+                                   .where(ConversationState.flow == "checkin"))
+        if ready != len(self.uids):
+            raise RuntimeError(f"only {ready} of {len(self.uids)} engineers are in the check-in dialog")
+
+    async def outbox_rows(self) -> int:
+        async with self.app.db.read() as s:
+            return await s.scalar(select(func.count()).select_from(OutboxMessage))
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.rt.bot.session.close()
+        await self.app.close()
+
+
+async def open_bench(tmp: Path, engineers: int) -> Bench:
+    config = parse_config(
+        f'[bot]\nlanguage = "en"\n[database]\nurl = "sqlite+aiosqlite:///{tmp / "bench.db"}"\n'
+        f'[telegram]\ntoken = "{TOKEN}"\n[storage]\nmedia_dir = "{tmp / "media"}"\n'
+        '[scheduler]\nenabled = false\n' + ALL_DAY, environ={})
+    app = build_app(config)
+    await upgrade(app.db)
+    now = app.clock.now()
+    uids = [FIRST_UID + i for i in range(engineers)]
+    async with app.db.write() as s:
+        team = Team(name="North")
+        s.add(team)
+        await s.flush()
+        sup = Person(name="Wang Wei", role=Role.SUPERVISOR, team_id=team.id, language="en")
+        engs = [Person(name=f"Engineer {uid}", role=Role.ENGINEER, team_id=team.id, language="en") for uid in uids]
+        s.add_all([sup, *engs])
+        await s.flush()
+        team.supervisor_id = sup.id
+        s.add(ChannelIdentity(person_id=sup.id, channel=Channel.TELEGRAM, external_user_id="999", chat_id="999"))
+        for uid, eng in zip(uids, engs):
+            s.add(ChannelIdentity(person_id=eng.id, channel=Channel.TELEGRAM, external_user_id=str(uid),
+                                  chat_id=str(uid)))
+        for eng in engs:
+            reg = Registration(customer="Acme Plant", phone="+86 138 0013 8000", address="1 River Road",
+                               model="X100", fault="No power", severity=2, service=ServiceType.ONSITE,
+                               team_id=team.id)
+            row = await register_ticket(s, reg, now=now, today=app.today(), warranty=app.config.bot.warranty)
+            for action in (Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE):
+                apply_action(s, row, action, now=now, actor_id=eng.id,
+                             assignee_id=eng.id if action is Action.DISPATCH else None,
+                             **({"eta_at": now + timedelta(hours=1)} if action is Action.DEPART else {}))
+    rt = build_runtime(app)
+    bench = Bench(app=app, rt=rt, bot=offline_bot(), uids=uids)
+    await bench.reset_dialogs()
+    return bench
+
+
+def bare_dispatcher() -> Dispatcher:
+    async def handler(message: Any) -> None:  # noqa: ANN401
+        return None
+
+    router = Router(name="bare")
+    router.message.register(handler)
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+def batches(uids: list[int], per_engineer: int, tag: str) -> list[list[dict]]:
+    return [[text_update(uid, f"{tag} note {k}: all fine") for k in range(per_engineer)] for uid in uids]
+
+
+async def drive(feed, streams: list[list[dict]]) -> float:  # noqa: ANN001
+    """Every stream (one engineer's chat) in order, all streams concurrently; returns updates/s."""
+    async def one(stream: list[dict]) -> None:
+        for update in stream:
+            await feed(update)
+
+    total = sum(len(s) for s in streams)
+    started = time.perf_counter()
+    await asyncio.gather(*(one(s) for s in streams))
+    return total / (time.perf_counter() - started)
+
+
+async def measure_fieldbot(bench: Bench, per_engineer: int, rounds: int) -> float:
+    best = 0.0
+    for r in range(rounds):
+        await bench.reset_dialogs()
+        streams = batches(bench.uids, per_engineer, f"r{r}")
+        before = await bench.outbox_rows()
+        rate = await drive(bench.feed, streams)
+        made = await bench.outbox_rows() - before
+        expected = sum(len(s) for s in streams)
+        if made != expected:
+            raise RuntimeError(f"{expected} check-in notes made {made} outbox rows (expected one each)")
+        best = max(best, rate)
+    return best
+
+
+async def measure_bare(bot: Bot, uids: list[int], per_engineer: int, rounds: int) -> float:
+    dispatcher = bare_dispatcher()
+
+    async def feed(update: dict) -> None:
+        await dispatcher.feed_raw_update(bot, update)
+
+    best = 0.0
+    for r in range(rounds):
+        best = max(best, await drive(feed, batches(uids, per_engineer, f"b{r}")))
+    return best
+
+
+async def measure(engineers: int = 100, per_engineer: int = 8, rounds: int = 2) -> tuple[float, float]:
+    """(Fieldbot updates/s, bare aiogram updates/s)."""
+    with tempfile.TemporaryDirectory(prefix="fieldbot-bench-") as tmp:
+        bench = await open_bench(Path(tmp), engineers)
+        try:
+            await measure_fieldbot(bench, 2, 1)  # warm-up: imports, statement caches, connections
+            bare = await measure_bare(bench.bot, bench.uids, per_engineer, rounds)
+            fieldbot = await measure_fieldbot(bench, per_engineer, rounds)
+            bare = max(bare, await measure_bare(bench.bot, bench.uids, per_engineer, rounds))
+        finally:
+            await bench.close()
+    return fieldbot, bare
+
+
+def result(fieldbot: float, bare: float) -> dict:
+    ratio = fieldbot / bare
+    return {"part": "throughput", "figure": f"fieldbot: {fieldbot:,.0f} updates/s",
+            "baseline": f"bare aiogram: {bare:,.0f} updates/s", "ratio": ratio, "target": TARGET,
+            "pass": ratio >= TARGET, "target_op": "≥", "fieldbot_updates_per_s": fieldbot, "bare_updates_per_s": bare}
+
+
+def run(engineers: int = 100, per_engineer: int = 8, rounds: int = 2) -> dict:
+    return result(*asyncio.run(measure(engineers, per_engineer, rounds)))
+
+
+if __name__ == "__main__":  # python -m bench.throughput: the same, printed raw
+    print(run())
