@@ -24,6 +24,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 WAVE_BASE_UID = 500_000
 HELP_UID = 100  # the interactive people are HELP_UID, HELP_UID + 1, …
 
@@ -80,6 +82,8 @@ async def measure(messages: int = 1000, help_interval: float = 0.5, rate: float 
                 s.emu.add_user(WAVE_BASE_UID + i, first_name=f"Eng{i}")
             s.emu.enable_rate_limits(RateLimits(overall=(30, 1.0), private_chat=(1, 1.0), group_chat=(20, 60.0)))
             help_before = {u: len(_sends(s.emu, {str(u)})) for u in uids}
+            async with s.app.db.read() as session:
+                max_id_before = await session.scalar(select(func.max(OutboxMessage.id))) or 0
 
             now = s.clock.now()
             rows = [OutboxMessage(person_id=None, channel=Channel.TELEGRAM, chat_id=str(WAVE_BASE_UID + i),
@@ -115,16 +119,29 @@ async def measure(messages: int = 1000, help_interval: float = 0.5, rate: float 
                 await asyncio.sleep(0.1)
             replies = {u: [c for c in _sends(s.emu, help_chats) if str(c["params"].get("chat_id")) == str(u)]
                        [help_before[u]:] for u in uids}
+            # The reply rows in the order they were written (= the order of the /help messages),
+            # each with the Telegram message id it was delivered as: exact pairing even when a
+            # 429 retry delivers a chat's rows out of order.
+            async with s.app.db.read() as session:
+                reply_rows = {u: (await session.execute(
+                    select(OutboxMessage.id, OutboxMessage.external_message_id)
+                    .where(OutboxMessage.chat_id == str(u), OutboxMessage.id > max_id_before)
+                    .order_by(OutboxMessage.id))).all() for u in uids}
             counters = s.emu.counters
             attempts = [c for c in s.emu.api_calls("sendMessage") if c["at"] >= written_at]
             sender_stats = {"sent": s.rt.sender.sent, "failed": s.rt.sender.failed}
 
     delays: list[float] = []
     last_reply_at = float("-inf")
-    for u in uids:  # replies in one chat go out in order: the k-th /help's reply is the k-th group
-        first_at = [replies[u][k * per_help]["at"] for k in range(len(injected[u])) if k * per_help < len(replies[u])]
-        delays += [at - inj for at, inj in zip(first_at, injected[u])]
-        last_reply_at = max([last_reply_at, *first_at])
+    reordered = 0
+    for u in uids:  # the k-th /help's reply is the k-th group of rows written for that chat
+        at_by_id = {str(c["result"]["message_id"]): c["at"] for c in replies[u]}
+        rows = reply_rows[u]
+        first_at = [at_by_id.get(rows[k * per_help][1]) for k in range(len(injected[u])) if k * per_help < len(rows)]
+        delays += [at - inj for at, inj in zip(first_at, injected[u]) if at is not None]
+        last_reply_at = max([last_reply_at, *(a for a in first_at if a is not None)])
+        delivered = [at_by_id[r[1]] for r in rows if r[1] in at_by_id]
+        reordered += sum(1 for a, b in zip(delivered, delivered[1:]) if b < a)
     undelivered = n_injected - len(delays)
     by_chat = counters.get("rate_limited_by_chat", {}) if isinstance(counters, dict) else counters.rate_limited_by_chat
     total_429 = counters["too_many_requests"] if isinstance(counters, dict) else counters.too_many_requests
@@ -140,6 +157,8 @@ async def measure(messages: int = 1000, help_interval: float = 0.5, rate: float 
             lo += 1
         peak = max(peak, hi - lo + 1)
     refused = [c["at"] - written_at for c in attempts if c["status"] == 429]
+    ok_before_first_429 = (sum(1 for c in attempts if c["ok"] and min(refused) - 1.0 < c["at"] - written_at < min(refused))
+                           if refused else None)
     return {
         "messages": messages, "configured_rate": rate, "chat_interval_s": chat_interval,
         "rate": messages / (wave_at[-1] - written_at),
@@ -148,6 +167,8 @@ async def measure(messages: int = 1000, help_interval: float = 0.5, rate: float 
         "too_many_requests": total_429, "rate_limited_wave": wave_429, "rate_limited_interactive": help_429,
         "attempts_peak_per_1s": peak, "first_429_after_s": min(refused) if refused else None,
         "last_429_after_s": max(refused) if refused else None,
+        "ok_sends_in_1s_before_first_429": ok_before_first_429,
+        "replies_out_of_order": reordered,
         "help_sent": n_injected, "help_users": help_users, "messages_per_help": per_help, "replies_undelivered": undelivered,
         "reply_p50_s": _pct(delays, 0.50), "reply_p99_s": _pct(delays, 0.99),
         "reply_max_s": max(delays) if delays else float("nan"),
