@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=1_000_000, help="memory: tickets in the database")
     parser.add_argument("--memory-db", type=Path, default=None,
                         help="memory: SQLite file to populate (or reuse, if it exists) instead of a temporary one")
-    parser.add_argument("--seconds", type=float, default=12.0, help="latency: length of each Poisson run")
+    parser.add_argument("--seconds", type=float, default=10.0, help="latency: length of each Poisson run")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"), help="where to write results")
     args = parser.parse_args(argv)
     parts = args.part or ["throughput", "latency", "sweep"]
