@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="latency: length of each Poisson run")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"), help="where to write results")
     args = parser.parse_args(argv)
-    parts = args.part or ["throughput", "latency", "sweep"]
+    parts = args.part or ["throughput", "latency", "sweep", "outbound", "memory"]
     results = []
     capacity = None
     if "throughput" in parts:
