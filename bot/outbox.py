@@ -6,7 +6,7 @@
 * Rows are claimed with a lease (a conditional UPDATE), so two instances never send one row; a
   dead sender's leases run out.  The unique ``dedupe_key`` means a row is never written twice.
 * Pacing: an overall token bucket (default 25/s), one message per second per private chat and 20
-  per minute per group (each with a burst of 3); messages to one chat go out in the order they were written.
+  per minute per group (no bursts: the limits are what Telegram enforces); messages to one chat go out in the order they were written.
 * A 429 holds all sending for its ``retry_after``; network errors and 5xx back off exponentially;
   a permanent error (bot blocked, chat not found) marks the row failed with its reason, marks the
   identity unreachable, and tells the person's supervisor.
@@ -20,7 +20,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import aliased
 
 from bot.channels.types import ChannelAdapter, DeliveryError, Outbound
 from bot.ratelimit import Pause, TokenBucket
@@ -49,7 +50,9 @@ class OutboxSender:
         """``per_chat_interval`` 0 turns per-chat pacing off (tests against the emulator)."""
         self.app = app
         self.adapters = adapters
-        self.bucket = TokenBucket(rate)
+        # A small burst: a full second's worth saved up plus a second's refill would let 2×rate
+        # through in the first second of a wave, over Telegram's ~30/s.
+        self.bucket = TokenBucket(rate, burst=min(rate, 5.0))
         self.pause = Pause()
         self.per_chat_interval = per_chat_interval
         self.group_interval = 60.0 / group_per_minute
@@ -103,7 +106,12 @@ class OutboxSender:
     async def _claim_and_queue(self) -> datetime | None:
         now = self.app.clock.now()
         free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
-        due = and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now, free)
+        earlier = aliased(OutboxMessage)
+        # A chat whose earlier message waits for a retry is held back entirely: order per chat.
+        overtakes = exists().where(earlier.channel == OutboxMessage.channel, earlier.chat_id == OutboxMessage.chat_id,
+                                   earlier.status == OutboxStatus.PENDING, earlier.id < OutboxMessage.id,
+                                   earlier.not_before > now)
+        due = and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now, free, ~overtakes)
         async with self.app.db.write() as session:
             ids = (await session.scalars(
                 select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(self.batch)
@@ -137,9 +145,8 @@ class OutboxSender:
         """Sends one chat's rows in order, paced for that chat; exits when idle."""
         queue = self._queues[key]
         group = key[1].startswith("-")
-        # Telegram tolerates a short burst (a reply of two or three messages) within its per-chat limit.
         interval = self.group_interval if group else self.per_chat_interval
-        pacing = TokenBucket(1 / interval, burst=3) if interval > 0 else None
+        pacing = TokenBucket(1 / interval, burst=1) if interval > 0 else None
         try:
             while True:
                 try:
@@ -149,15 +156,27 @@ class OutboxSender:
                 payload = Outbound.from_payload(row.payload)
                 if payload.kind == "message" and pacing is not None:
                     await pacing.acquire()
-                await self.pause.wait()
                 await self.bucket.acquire()
+                await self.pause.wait()  # last: a 429 that came while we queued for a token holds us too
                 result = await self._deliver(row, payload)
                 await self._record(row, result)
                 self._inflight.discard(row.id)
+                if not result.ok and not queue.empty():
+                    # Keep the chat's order: the rest waits for the failed row's retry (its
+                    # not_before was pushed back with it) and is claimed again in id order.
+                    await self._release([queue.get_nowait() for _ in range(queue.qsize())])
         finally:
             # No await between the idle timeout and here, so nothing can be queued meanwhile.
             self._queues.pop(key, None)
             self._workers.pop(key, None)
+
+    async def _release(self, rows: list[OutboxMessage]) -> None:
+        async with self.app.db.write() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
+                .values(lease_until=None).execution_options(synchronize_session=False)
+            )
+        self._inflight.difference_update(r.id for r in rows)
 
     async def _deliver(self, row: OutboxMessage, payload: Outbound) -> _Result:
         adapter = self.adapters.get(row.channel)
@@ -189,12 +208,22 @@ class OutboxSender:
                 return
             error = result.error
             stored.last_error = error.reason[:500]
+            retry_at = None
             if error.kind == "retry_after":
-                stored.not_before = now + timedelta(seconds=error.retry_after)
-                self.wake()  # let the loop plan its next look for the new not_before
+                retry_at = now + timedelta(seconds=error.retry_after)
             elif error.kind == "transient" and stored.attempts < MAX_ATTEMPTS:
-                stored.not_before = now + timedelta(seconds=min(300, 2 ** (stored.attempts - 1)))
-                self.wake()
+                retry_at = now + timedelta(seconds=min(300, 2 ** (stored.attempts - 1)))
+            if retry_at is not None:
+                stored.not_before = retry_at
+                # Later messages to the same chat wait too, so they cannot overtake this one.
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.channel == stored.channel, OutboxMessage.chat_id == stored.chat_id,
+                           OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.id > stored.id,
+                           OutboxMessage.not_before < retry_at)
+                    .values(not_before=retry_at).execution_options(synchronize_session=False)
+                )
+                self.wake()  # let the loop plan its next look for the new not_before
             else:
                 stored.status = OutboxStatus.FAILED
                 self.failed += 1

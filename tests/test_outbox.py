@@ -46,6 +46,24 @@ async def test_429_is_honoured_and_nothing_is_lost_or_doubled(tmp_path: Path) ->
             == len([r for r in stored if r.payload.get("kind", "message") == "message"])
 
 
+async def test_a_retried_message_is_not_overtaken_in_its_chat(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await w.join(12, Role.ENGINEER, "Li")
+        await w.stop_bot()
+        now = w.clock.now()
+        async with w.app.db.write() as s:
+            person_id = (await s.scalar(select(ChannelIdentity).where(ChannelIdentity.chat_id == "12"))).person_id
+            for n in range(4):
+                await push(s, w.app, person_id, Msg("start.welcome_back", {"name": f"#{n}"}), purpose="test",
+                           ticket_id=None, dedupe=f"order:{n}", now=now)
+        w.emu.fail_next(1, status=429, retry_after=1, method="sendMessage")
+        await w.start_bot()
+        replies = await w.expect(12, 4)
+        assert [r["text"] for r in replies] == [f"Welcome back, #{n}." for n in range(4)]
+        # a message written during the retry wait queues behind it too
+        assert await w.quiet(12) == []
+
+
 async def test_server_errors_back_off_and_retry(tmp_path: Path) -> None:
     async with World(tmp_path) as w:
         await w.join(11, Role.ENGINEER, "Li")
