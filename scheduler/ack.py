@@ -33,24 +33,16 @@ from models.people import Person, Team
 from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import Acknowledgement, Checkin
-from scheduler.base import BATCH, claim, send
+from scheduler.base import BATCH, claim, in_batches, send
 
 if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
-#: A run handles at most this many batches, so one run always ends.
-MAX_BATCHES = 10
 
 
 async def run(app: App, now: datetime) -> int:
-    total = 0
-    for _ in range(MAX_BATCHES):
-        acted, seen = await _batch(app, now)
-        total += acted
-        if seen < BATCH or acted == 0:
-            break
-    return total
+    return await in_batches(_batch, app, now)
 
 
 async def _batch(app: App, now: datetime) -> tuple[int, int]:

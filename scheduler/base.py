@@ -26,6 +26,23 @@ Job = Callable[["App", datetime], Awaitable[int]]
 BATCH = 500
 
 
+#: Batches per run at most, so one run cannot hold the writer forever; the rest waits a tick.
+MAX_BATCHES = 20
+
+
+async def in_batches(batch: Callable[[App, datetime], Awaitable[tuple[int, int]]], app: App,
+                     now: datetime) -> int:
+    """Run ``batch`` (one transaction; returns (acted, seen)) until a batch finds fewer than
+    ``BATCH`` rows or acts on none; returns the total acted on."""
+    total = 0
+    for _ in range(MAX_BATCHES):
+        acted, seen = await batch(app, now)
+        total += acted
+        if seen < BATCH or acted == 0:
+            break
+    return total
+
+
 async def claim(session: AsyncSession, model: Any, row_id: int, expected: dict[str, Any],
                 changes: dict[str, Any]) -> bool:
     """Conditional UPDATE: apply ``changes`` only if the row still has the ``expected`` values.

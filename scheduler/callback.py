@@ -35,15 +35,13 @@ from models.enums import Role
 from models.people import Person, Team
 from models.tickets import Ticket
 from models.transitions import record_event
-from scheduler.base import BATCH, claim
+from scheduler.base import BATCH, claim, in_batches
 
 if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
 DUE, SENT, ANSWERED, EXPIRED = "due", "sent", "answered", "expired"
-#: Batches per run at most (a backlog after downtime is worked off over a few ticks).
-MAX_BATCHES = 20
 
 
 def cycle(ticket: Ticket) -> str:
@@ -164,13 +162,7 @@ async def _stray(session: AsyncSession, ticket: Ticket) -> None:
 
 async def run(app: App, now: datetime) -> int:
     """Send due surveys and hand expired ones to the desk; returns the number of tickets moved."""
-    total = 0
-    for _ in range(MAX_BATCHES):
-        acted, seen = await _batch(app, now)
-        total += acted
-        if seen < BATCH or acted == 0:
-            break
-    return total
+    return await in_batches(_batch, app, now)
 
 
 def due_tickets(now: datetime) -> Select:

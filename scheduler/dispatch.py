@@ -32,13 +32,12 @@ from models.people import Person, Team
 from models.tickets import Ticket, TicketEvent
 from models.transitions import record_event
 from scheduler.ack import delivery, shown_time
-from scheduler.base import BATCH, claim, send
+from scheduler.base import BATCH, claim, in_batches, send
 
 if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
-MAX_BATCHES = 10
 #: Who may press **Reassign** (handlers.flows.reassign); only they get the desk alert.
 DESK = frozenset({Role.SUPERVISOR, Role.DISPATCHER})
 REMINDED, ALERTED = 1, 2
@@ -52,13 +51,7 @@ class _View:
 
 
 async def run(app: App, now: datetime) -> int:
-    total = 0
-    for _ in range(MAX_BATCHES):
-        acted, seen = await _batch(app, now)
-        total += acted
-        if seen < BATCH or acted == 0:
-            break
-    return total
+    return await in_batches(_batch, app, now)
 
 
 async def _batch(app: App, now: datetime) -> tuple[int, int]:

@@ -6,7 +6,6 @@ from handlers.context import Ctx
 from handlers.i18n import normalise_language
 from handlers.messages import L, Msg, Raw
 from handlers.registry import router
-from models.enums import Role
 from models.errors import DomainError
 from models.invites import join
 from models.people import Team
