@@ -38,6 +38,30 @@ def can_see(person: Person | None, ticket: Ticket) -> bool:
     return ticket.team_id is None or person.team_id is None or ticket.team_id == person.team_id
 
 
+def button_args(ctx: Ctx) -> list[str]:
+    """The parts of the pressed button's data after its code (``dsp:3:7`` → ``["3", "7"]``).
+
+    The core has already turned a plain-text fallback (``/_dsp_3_7``) into a button press."""
+    return (ctx.inbound.callback_data or "").split(":")[1:]
+
+
+def button_arg(ctx: Ctx, index: int = 0) -> str:
+    """One numeric argument of the pressed button; anything else is a forged or stale button."""
+    args = button_args(ctx)
+    if index >= len(args) or not args[index].isdigit():
+        raise DomainError("stale_button")
+    return args[index]
+
+
+def button_rating(ctx: Ctx, bad_code: str) -> int:
+    """The rating 1–5 carried by a ``code:ticket:n`` button; ``bad_code`` names the refusal."""
+    args = button_args(ctx)
+    raw = args[1] if len(args) == 2 else ""
+    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+        raise DomainError(bad_code)
+    return int(raw)
+
+
 async def visible_ticket(ctx: Ctx, ticket_id: int | str) -> Ticket:
     """The ticket, if this person may see it; otherwise ``no_ticket`` (existence is not leaked)."""
     try:

@@ -17,10 +17,10 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 
 from handlers.context import Ctx
-from handlers.flows.dispatch import arg, button_args, leave_flow, own_message
+from handlers.flows.dispatch import leave_flow, own_message
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
-from handlers.tickets import local, visible_ticket
+from handlers.tickets import button_arg, button_args, button_rating, local, visible_ticket
 from models.customers import Customer
 from models.enums import FeedbackSource, Role
 from models.errors import DomainError
@@ -48,12 +48,8 @@ def _comment_ask(ticket: Ticket, key: str) -> Msg:
 
 @router.callback("cbr", roles=CUSTOMER)
 async def rate(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
-    args = button_args(ctx)
-    raw = args[1] if len(args) == 2 else ""
-    if not raw.isdigit() or not 1 <= int(raw) <= 5:
-        raise DomainError("callback_bad_rating")
-    rating = int(raw)
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
+    rating = button_rating(ctx, "callback_bad_rating")
     given = await _feedback(ctx, ticket)
     if given is not None:
         raise DomainError("callback_already", number=ticket.number, rating=given.rating)
@@ -120,7 +116,7 @@ async def comment_text(ctx: Ctx) -> None:
 
 @router.callback("cbn", roles=CUSTOMER)
 async def no_comment(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     feedback = await _feedback(ctx, ticket)
     if feedback is None:
         raise DomainError("callback_rate_first", number=ticket.number)
@@ -159,7 +155,7 @@ async def callbacks(ctx: Ctx) -> None:
 
 async def _phoned(ctx: Ctx) -> Ticket:
     """The expired callback a desk person is recording a phone answer for (team checked)."""
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     given = await _feedback(ctx, ticket)
     if given is not None:
         raise DomainError("callback_answered", number=ticket.number, rating=given.rating)

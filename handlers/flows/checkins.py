@@ -17,7 +17,6 @@ from handlers.context import Ctx
 from handlers.flows.engineer import (
     ENGINEER,
     allowed,
-    button_args,
     card_with,
     dialog_ticket,
     late_client_at,
@@ -29,6 +28,7 @@ from handlers.messages import L, Msg, Raw
 from handlers.registry import router
 from handlers.tickets import (
     act,
+    button_args,
     can_check_in,
     notify_customer,
     photo_record,

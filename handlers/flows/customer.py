@@ -16,6 +16,8 @@ from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
 from handlers.tickets import (
     act,
+    button_arg,
+    button_rating,
     local,
     person_name,
     rating_buttons,
@@ -23,7 +25,7 @@ from handlers.tickets import (
     supervisor_of,
     visible_ticket,
 )
-from handlers.flows.dispatch import arg, button_args, leave_flow, own_message
+from handlers.flows.dispatch import leave_flow, own_message
 from models.enums import Action, FeedbackSource, Role, SignoffMethod, TicketStatus
 from models.errors import DomainError
 from models.lifecycle import FINAL_STATES
@@ -63,7 +65,7 @@ async def _feedback(ctx: Ctx, ticket: Ticket) -> Feedback | None:
 
 @router.callback("cfm", roles=CUSTOMER)
 async def confirm(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     signed = await ctx.session.scalar(select(Signoff.id).where(Signoff.ticket_id == ticket.id).limit(1))
     if signed is not None or ticket.status in (TicketStatus.SIGNED_OFF, TicketStatus.CLOSED):
         raise DomainError("desk_already_confirmed", number=ticket.number)
@@ -83,12 +85,8 @@ async def confirm(ctx: Ctx) -> None:
 
 @router.callback("rate", roles=CUSTOMER)
 async def rate(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
-    args = button_args(ctx)
-    raw = args[1] if len(args) == 2 else ""
-    if not raw.isdigit() or not 1 <= int(raw) <= 5:
-        raise DomainError("desk_bad_rating")
-    rating = int(raw)
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
+    rating = button_rating(ctx, "desk_bad_rating")
     given = await _feedback(ctx, ticket)
     if given is not None:
         raise DomainError("desk_already_rated", number=ticket.number, rating=given.rating)
@@ -159,6 +157,6 @@ async def comment_text(ctx: Ctx) -> None:
 
 @router.callback("nocmt", roles=CUSTOMER)
 async def no_comment(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     await _close(ctx, ticket, None)
     ctx.toast = ctx.t("desk.customer.toast_closed")

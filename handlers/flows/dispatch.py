@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from sqlalchemy import and_, func, select
 
-from bot.channels.fallback import data_from_command
 from handlers.context import Ctx
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
 from handlers.tickets import (
     act,
+    button_arg,
     dispatch_card,
     engineer_card,
     notify_customer,
@@ -42,22 +42,6 @@ REASON_LIMIT = 500
 
 
 # -- helpers shared by the desk flows -----------------------------------------------------------
-def button_args(ctx: Ctx) -> list[str]:
-    """The parts of the pressed button's data after its code (``dsp:3:7`` → ``["3", "7"]``),
-    whether it came as a button press or as the plain-text fallback command."""
-    data = ctx.inbound.callback_data
-    if data is None and ctx.inbound.command:
-        data = data_from_command(ctx.inbound.command)
-    return (data or "").split(":")[1:]
-
-
-def arg(ctx: Ctx, index: int = 0) -> str:
-    args = button_args(ctx)
-    if index >= len(args) or not args[index].isdigit():
-        raise DomainError("stale_button")
-    return args[index]
-
-
 async def own_message(ctx: Ctx, *, ref: str | None = None, ticket_id: int | None = None,
                       message_id: str | None = None) -> str | None:
     """The id of the bot message this update points at (the pressed message, or ``message_id``),
@@ -164,15 +148,15 @@ async def dispatch_command(ctx: Ctx) -> None:
 
 @router.callback("dspt", roles=DESK)
 async def pick_ticket(ctx: Ctx) -> None:
-    await _picker(ctx, await visible_ticket(ctx, arg(ctx, 0)))
+    await _picker(ctx, await visible_ticket(ctx, button_arg(ctx, 0)))
 
 
 @router.callback("dsp", roles=DESK)
 async def dispatch_to(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     await _dispatchable(ctx, ticket)
     team_id = _team_id(ctx, ticket)
-    engineer = await ctx.session.get(Person, int(arg(ctx, 1)))
+    engineer = await ctx.session.get(Person, int(button_arg(ctx, 1)))
     if engineer is None or engineer.role is not Role.ENGINEER or not engineer.active \
             or engineer.team_id != team_id:
         raise DomainError("desk_not_team_engineer", number=ticket.number)
@@ -193,7 +177,7 @@ async def dispatch_to(ctx: Ctx) -> None:
 # -- the engineer's answer ----------------------------------------------------------------------
 @router.callback("acc", roles={Role.ENGINEER})
 async def accept(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     act(ctx, ticket, Action.ACCEPT)
     if ctx.flow == "decline":
         ctx.end_flow()
@@ -213,7 +197,7 @@ async def accept(ctx: Ctx) -> None:
 
 @router.callback("dec", roles={Role.ENGINEER})
 async def decline(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     next_status(ticket.status, Action.DECLINE, ticket.service_type)  # a stale card fails here
     card = await own_message(ctx, ref=f"dispatch:{ticket.id}")
     ctx.goto("decline", "reason", ticket_id=ticket.id, card=card)

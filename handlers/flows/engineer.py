@@ -17,7 +17,6 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from bot.channels.fallback import data_from_command
 from handlers.context import Ctx
 from handlers.i18n import error_text
 from handlers.messages import L, Lines, Msg, Raw
@@ -25,6 +24,7 @@ from handlers.registry import router
 from handlers.tickets import (
     LATE_AFTER_SECONDS,
     act,
+    button_args,
     engineer_buttons,
     engineer_card,
     hhmm,
@@ -46,15 +46,6 @@ Check = Callable[[Ticket], None]
 
 
 # -- shared helpers ------------------------------------------------------------------------------
-def button_args(ctx: Ctx) -> list[str]:
-    """The arguments after the code of the pressed button (``go:12`` → ``["12"]``), also when it
-    came as the plain-text fallback command ``/_go_12``."""
-    data = ctx.inbound.callback_data
-    if data is None and ctx.inbound.command:
-        data = data_from_command(ctx.inbound.command)
-    return (data or "").split(":")[1:]
-
-
 def allowed(action: Action) -> Check:
     """A check that raises the lifecycle's transition error unless ``action`` is allowed now."""
     def check(ticket: Ticket) -> None:

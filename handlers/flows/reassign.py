@@ -19,11 +19,11 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 
 from handlers.context import Ctx
-from handlers.flows.dispatch import BUSY, DESK, arg, label, own_message
+from handlers.flows.dispatch import BUSY, DESK, label, own_message
 from handlers.i18n import t
 from handlers.messages import Msg, Raw
 from handlers.registry import router
-from handlers.tickets import act, dispatch_card, local, person_name, visible_ticket
+from handlers.tickets import act, button_arg, dispatch_card, local, person_name, visible_ticket
 from models.enums import Action, Role, TicketStatus
 from models.errors import DomainError
 from models.people import Person, Team
@@ -57,7 +57,7 @@ async def _waiting(ctx: Ctx, ticket: Ticket, ref: str) -> int:
 
 @router.callback("rsg", roles=DESK)
 async def pick(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     team_id = await _waiting(ctx, ticket, f"dspalert:{ticket.id}")
     rows = (await ctx.session.execute(
         select(Person.id, Person.name, func.count(Ticket.id))
@@ -79,9 +79,9 @@ async def pick(ctx: Ctx) -> None:
 
 @router.callback("rsa", roles=DESK)
 async def reassign_to(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, arg(ctx, 0))
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     team_id = await _waiting(ctx, ticket, f"rsgpick:{ticket.id}")
-    engineer = await ctx.session.get(Person, int(arg(ctx, 1)))
+    engineer = await ctx.session.get(Person, int(button_arg(ctx, 1)))
     if engineer is None or engineer.role is not Role.ENGINEER or not engineer.active \
             or engineer.team_id != team_id:
         raise DomainError("desk_not_team_engineer", number=ticket.number)

@@ -13,9 +13,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from handlers.context import Ctx
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
-from handlers.tickets import checkin_message, hhmm, person_name, team_of, visible_ticket_by_number
+from handlers.tickets import button_arg, checkin_message, hhmm, person_name, team_of, visible_ticket_by_number
 from handlers.views import ticket_fields, timeline_lines
-from handlers.flows.dispatch import arg, own_message
+from handlers.flows.dispatch import own_message
 from models.customers import Customer
 from models.enums import Role
 from models.errors import DomainError
@@ -64,7 +64,7 @@ async def _acknowledge(ctx: Ctx, ack: Acknowledgement, checkin: Checkin, ticket:
 
 @router.callback("ack", roles=ACKERS)
 async def acknowledge(ctx: Ctx) -> None:
-    ack, checkin, ticket = await _load(ctx, int(arg(ctx, 0)))
+    ack, checkin, ticket = await _load(ctx, int(button_arg(ctx, 0)))
     if ack.acked_at is not None:
         ctx.reply("desk.ack.already", name=Raw(await person_name(ctx, ack.acked_by_id)),
                   time=hhmm(ctx, ack.acked_at), number=ticket.number)
