@@ -6,7 +6,10 @@
 * Rows are claimed with a lease (a conditional UPDATE), so two instances never send one row; a
   dead sender's leases run out.  The unique ``dedupe_key`` means a row is never written twice.
 * Pacing: an overall token bucket (default 25/s), one message per second per private chat and 20
-  per minute per group (no bursts: the limits are what Telegram enforces); messages to one chat go out in the order they were written.
+  per minute per group (no bursts: the limits are what Telegram enforces); messages to one chat go
+  out in the order they were written.
+* Priority: a reply to someone who just wrote takes the next token ahead of bulk pushes, and bulk
+  rows are claimed a few seconds' worth at a time, so an escalation wave does not hold up the chat.
 * A 429 holds all sending for its ``retry_after``; network errors and 5xx back off exponentially;
   a permanent error (bot blocked, chat not found) marks the row failed with its reason, marks the
   identity unreachable, and tells the person's supervisor.
@@ -20,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, or_, select, true, update
 from sqlalchemy.orm import aliased
 
 from bot.channels.types import ChannelAdapter, DeliveryError, Outbound
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12  # transient failures: ~1+2+…+300 s ≈ 30 min of retrying before giving up
 LEASE = timedelta(seconds=120)
+#: Purposes that answer someone who just wrote: they go before pushes and reminders.
+INTERACTIVE = frozenset({"reply", "error", "menu"})
 
 
 @dataclass
@@ -46,8 +51,9 @@ class _Result:
 class OutboxSender:
     def __init__(self, app, adapters: dict[Channel, ChannelAdapter], *, rate: float = 25.0,  # noqa: ANN001
                  per_chat_interval: float = 1.0, group_per_minute: int = 20, batch: int = 200,
-                 idle_poll: float = 5.0):
-        """``per_chat_interval`` 0 turns per-chat pacing off (tests against the emulator)."""
+                 idle_poll: float = 5.0, in_flight: int | None = None):
+        """``per_chat_interval`` 0 turns per-chat pacing off (tests against the emulator).
+        ``in_flight``: bulk rows queued in memory at most (default: four seconds' worth)."""
         self.app = app
         self.adapters = adapters
         # A small burst: a full second's worth saved up plus a second's refill would let 2×rate
@@ -62,6 +68,9 @@ class OutboxSender:
         self._queues: dict[tuple[Channel, str], asyncio.Queue[OutboxMessage]] = {}
         self._workers: dict[tuple[Channel, str], asyncio.Task] = {}
         self._inflight: set[int] = set()
+        self.in_flight = in_flight if in_flight is not None else max(20, int(rate * 4))
+        self._backlog = False  # bulk rows were left in the table for want of room
+        self._replies: dict[tuple[Channel, str], int] = {}  # interactive rows queued, per chat
         self._stopping = False
         self.sent = 0
         self.failed = 0
@@ -104,18 +113,40 @@ class OutboxSender:
             ) is not None
 
     async def _claim_and_queue(self) -> datetime | None:
+        """Claim due rows and hand them to their chats' workers.
+
+        Chats with an interactive row (a reply to someone who just wrote) are claimed first and
+        whole — their earlier rows too, so the chat's order holds.  Bulk rows (pushes, reminders,
+        escalation waves) are claimed only up to ``in_flight`` queued at a time: a wave waits in
+        the table, where it survives a crash and cannot outlive its lease in memory.
+        """
         now = self.app.clock.now()
         free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
         earlier = aliased(OutboxMessage)
         # A chat whose earlier message waits for a retry is held back entirely: order per chat.
+        # (A push merely scheduled for later — quiet hours — holds nothing back.)
         overtakes = exists().where(earlier.channel == OutboxMessage.channel, earlier.chat_id == OutboxMessage.chat_id,
                                    earlier.status == OutboxStatus.PENDING, earlier.id < OutboxMessage.id,
-                                   earlier.not_before > now)
+                                   earlier.not_before > now, earlier.attempts > 0)
         due = and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now, free, ~overtakes)
+        urgent = aliased(OutboxMessage)
+        waiting_reply = exists().where(urgent.channel == OutboxMessage.channel, urgent.chat_id == OutboxMessage.chat_id,
+                                       urgent.status == OutboxStatus.PENDING, urgent.not_before <= now,
+                                       urgent.purpose.in_(INTERACTIVE))
         async with self.app.db.write() as session:
-            ids = (await session.scalars(
-                select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(self.batch)
-            )).all()
+            ids = list((await session.scalars(
+                select(OutboxMessage.id).where(due, waiting_reply).order_by(OutboxMessage.id).limit(self.batch)
+            )).all())
+            room = self.in_flight - len(self._inflight) - len(ids)
+            if room > 0:
+                bulk = (await session.scalars(
+                    select(OutboxMessage.id).where(due, ~OutboxMessage.id.in_(ids) if ids else true())
+                    .order_by(OutboxMessage.id).limit(min(room, self.batch))
+                )).all()
+                self._backlog = len(bulk) == min(room, self.batch)
+                ids += bulk
+            else:
+                self._backlog = True
             claimed: list[OutboxMessage] = []
             if ids:
                 claimed_ids = (await session.scalars(
@@ -133,8 +164,12 @@ class OutboxSender:
                 .order_by(OutboxMessage.not_before).limit(1)
             )
         for row in claimed:
+            if row.id in self._inflight:  # still queued here from an earlier claim: never twice
+                continue
             self._inflight.add(row.id)
             key = (row.channel, row.chat_id)
+            if row.purpose in INTERACTIVE:
+                self._replies[key] = self._replies.get(key, 0) + 1
             if key not in self._queues:
                 self._queues[key] = asyncio.Queue()
                 self._workers[key] = asyncio.create_task(self._chat_worker(key))
@@ -156,11 +191,12 @@ class OutboxSender:
                 payload = Outbound.from_payload(row.payload)
                 if payload.kind == "message" and pacing is not None:
                     await pacing.acquire()
-                await self.bucket.acquire()
+                # A chat with a reply waiting goes before the bulk, rows ahead of the reply too.
+                await self.bucket.acquire(0 if self._replies.get(key) else 1)
                 await self.pause.wait()  # last: a 429 that came while we queued for a token holds us too
                 result = await self._deliver(row, payload)
                 await self._record(row, result)
-                self._inflight.discard(row.id)
+                self._done(row)
                 if not result.ok and not queue.empty():
                     # Keep the chat's order: the rest waits for the failed row's retry (its
                     # not_before was pushed back with it) and is claimed again in id order.
@@ -176,7 +212,20 @@ class OutboxSender:
                 update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
                 .values(lease_until=None).execution_options(synchronize_session=False)
             )
-        self._inflight.difference_update(r.id for r in rows)
+        for row in rows:
+            self._done(row)
+
+    def _done(self, row: OutboxMessage) -> None:
+        """The row left this sender's hands (sent, failed, or released for a retry)."""
+        self._inflight.discard(row.id)
+        key = (row.channel, row.chat_id)
+        if row.purpose in INTERACTIVE and self._replies.get(key):
+            self._replies[key] -= 1
+            if not self._replies[key]:
+                del self._replies[key]
+        if self._backlog and len(self._inflight) <= self.in_flight // 2:
+            self._backlog = False
+            self.wake()  # room again for the bulk still waiting in the table
 
     async def _deliver(self, row: OutboxMessage, payload: Outbound) -> _Result:
         adapter = self.adapters.get(row.channel)

@@ -4,12 +4,19 @@ chat and 20/min per group; going over earns 429s and, repeated, a longer ban."""
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
 from collections.abc import Callable
 
 
 class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved up; ``acquire`` waits for one."""
+    """``rate`` tokens per second, at most ``burst`` saved up; ``acquire`` waits for one.
+
+    Waiters are served by ``priority`` (lower first), then in arrival order: a person's reply
+    (priority 0) goes out with the next token even while a thousand escalations wait (priority 1).
+    One driver task hands out tokens, so a waiter costs a future, not a timer of its own.
+    """
 
     def __init__(self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic):
         self.rate = rate
@@ -17,21 +24,36 @@ class TokenBucket:
         self.tokens = self.burst
         self.clock = clock
         self.stamp = clock()
-        self._lock = asyncio.Lock()
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._driver: asyncio.Task | None = None
 
     def _refill(self) -> None:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
 
-    async def acquire(self) -> None:
-        async with self._lock:  # first come, first served
-            while True:
-                self._refill()
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
+    async def acquire(self, priority: int = 1) -> None:
+        self._refill()
+        if not self._waiting and self.tokens >= 1:  # the common, uncontended case: no task switch
+            self.tokens -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._seq), future))
+        if self._driver is None or self._driver.done():
+            self._driver = asyncio.create_task(self._drive())
+        await future
+
+    async def _drive(self) -> None:
+        while self._waiting:
+            self._refill()
+            if self.tokens < 1:
                 await asyncio.sleep((1 - self.tokens) / self.rate)
+                continue
+            _, _, future = heapq.heappop(self._waiting)
+            if not future.done():  # a cancelled waiter gets no token
+                self.tokens -= 1
+                future.set_result(None)
 
 
 class Pause:

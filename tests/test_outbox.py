@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.ratelimit import TokenBucket
 from handlers.context import push
 from handlers.messages import Msg
 from models.enums import OutboxStatus, Role
@@ -151,3 +153,73 @@ async def test_webhook_mode_with_secret(tmp_path: Path) -> None:
                                  headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
                 assert resp.status == 401
         assert await w.quiet(50) == []
+
+
+async def test_a_push_held_for_quiet_hours_does_not_hold_back_replies(tmp_path: Path) -> None:
+    """Only a row waiting for a *retry* holds its chat back; one scheduled for the morning does not."""
+    async with World(tmp_path) as w:
+        await w.join(60, Role.ENGINEER, "Li")
+        now = w.clock.now()
+        async with w.app.db.write() as s:
+            person_id = (await s.scalar(select(ChannelIdentity).where(ChannelIdentity.chat_id == "60"))).person_id
+            await push(s, w.app, person_id, Msg("start.welcome_back", {"name": "morning"}), purpose="test",
+                       ticket_id=None, dedupe="morning", now=now, not_before=now + timedelta(hours=10))
+        w.say(60, "/help")
+        [reply] = await w.expect(60, timeout=5)
+        assert reply["text"].startswith("You are an engineer.")
+        held = [r for r in await rows(w) if r.dedupe_key == "morning"][0]
+        assert held.status is OutboxStatus.PENDING and held.attempts == 0
+
+
+async def test_a_reply_goes_ahead_of_a_bulk_wave_and_the_wave_is_claimed_in_slices(tmp_path: Path) -> None:
+    from bot.channels.types import Outbound
+    from models.enums import Channel
+
+    async with World(tmp_path) as w:
+        await w.join(70, Role.ENGINEER, "Li")
+        await w.stop_bot()
+        w.app.config.telegram.rate = 10.0  # 60 messages take ~6 s at this pace
+        await w.start_bot()
+        sender = w.rt.sender
+        assert sender.in_flight == 40
+        wave = [900_000 + i for i in range(60)]
+        for uid in wave:
+            w.emu.add_user(uid, first_name=f"E{uid}")
+        now = w.clock.now()
+        async with w.app.db.write() as s:
+            s.add_all(OutboxMessage(person_id=None, channel=Channel.TELEGRAM, chat_id=str(uid),
+                                    payload=Outbound(text=f"escalation {uid}").to_payload(), dedupe_key=f"wave:{uid}",
+                                    not_before=now, purpose="escalation", created_at=now) for uid in wave)
+        sender.wake()
+        await asyncio.sleep(0.5)
+        assert len(sender._inflight) <= sender.in_flight  # the rest of the wave waits in the table
+        w.say(70, "/help")
+        [reply] = await w.expect(70, timeout=10)
+        wave_before_reply = [c for c in w.emu.api_calls("sendMessage")
+                             if int(c["params"]["chat_id"]) in set(wave) and c["at"] < reply_at(w, 70)]
+        assert len(wave_before_reply) < 30, "the reply waited behind the wave"
+        await w.settle(timeout=20)
+        sent = [r for r in await rows(w) if r.dedupe_key.startswith("wave:")]
+        assert len(sent) == 60 and all(r.status is OutboxStatus.SENT for r in sent)
+        per_chat = [int(c["params"]["chat_id"]) for c in w.emu.api_calls("sendMessage") if c["ok"]]
+        assert sorted(u for u in per_chat if u in set(wave)) == wave  # each exactly once
+
+
+def reply_at(w: World, chat_id: int) -> float:
+    return [c["at"] for c in w.emu.api_calls("sendMessage") if int(c["params"]["chat_id"]) == chat_id and c["ok"]][-1]
+
+
+async def test_token_bucket_serves_priority_waiters_first() -> None:
+    bucket = TokenBucket(rate=50.0, burst=1)
+    order: list[str] = []
+
+    async def take(name: str, priority: int) -> None:
+        await bucket.acquire(priority)
+        order.append(name)
+
+    await bucket.acquire()  # the saved-up token: everyone below has to wait
+    tasks = [asyncio.create_task(take(f"bulk{i}", 1)) for i in range(5)]
+    await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(take("reply", 0)))
+    await asyncio.gather(*tasks)
+    assert order[0] == "reply" and order[1:] == [f"bulk{i}" for i in range(5)]
