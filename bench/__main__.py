@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", action="append", choices=["throughput", "latency", "sweep", "outbound", "memory"], help="run only this part (repeatable)")
     parser.add_argument("--sizes", default="100000,1000000", help="sweep: ticket counts, smallest first")
     parser.add_argument("--messages", type=int, default=1000, help="outbound: size of the escalation wave")
-    parser.add_argument("--help-users", type=int, default=1,
+    parser.add_argument("--help-users", type=int, default=5,
                         help="outbound: people sharing the /help stream (one every 0.5 s in all)")
     parser.add_argument("--tickets", type=int, default=1_000_000, help="memory: tickets in the database")
     parser.add_argument("--memory-db", type=Path, default=None,
