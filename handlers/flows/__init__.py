@@ -7,6 +7,7 @@ from handlers.flows import (  # noqa: F401
     customer,
     dispatch,
     engineer,
+    kb,
     reassign,
     signoff,
     start,
