@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.i18n import t
 from models.calendar import TwentyFourSeven
+from models.enums import Action
 from models.lifecycle import FINAL_STATES
 from models.sla import CLOCKS
 from models.tickets import Ticket, TicketEvent
@@ -80,6 +81,9 @@ def event_text(lang: str, event: TicketEvent, names: dict[int, str], tz: ZoneInf
                  to=t(lang, f"status.{event.to_status.value}"))
         if d.get("assignee_id"):
             text += " → " + names.get(d["assignee_id"], f"#{d['assignee_id']}")
+        if event.action is Action.REASSIGN and names.get(d.get("from_assignee_id")):
+            # Who had it matters on a reassignment: the reason is about them.
+            text += t(lang, "assign.event.from", name=names[d["from_assignee_id"]])
         if d.get("pause_reason"):
             text += f" ({t(lang, 'pause.' + d['pause_reason'])})"
         if d.get("reason"):

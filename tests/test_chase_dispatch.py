@@ -264,5 +264,6 @@ async def test_reassign_end_to_end(tmp_path: Path) -> None:
         w.say(SUP, f"/ticket {n}")
         [view] = await w.expect(SUP)
         assert ("2026-03-02 11:30  system  not accepted in time: Chen Jing, Wang Wei alerted\n"
-                "2026-03-02 11:31  Wang Wei  reassign → dispatched → Zhao Min — reason: not accepted in time\n"
+                "2026-03-02 11:31  Wang Wei  reassign → dispatched → Zhao Min (from Li Lei)"
+                " — reason: not accepted in time\n"
                 "2026-03-02 11:50  Zhao Min  accept → accepted") in view["text"]

@@ -1,16 +1,21 @@
 """Dispatching: ``/dispatch [NUMBER]`` for supervisors and dispatchers, and the engineer's answer
 to the dispatch card (**Accept** / **Decline** with a reason).
 
+The engineer picker lists the team's engineers best first (:mod:`models.suggest`: open load, then
+distance from the site where known) with each one's load, distance and how old that location is.
+
 Buttons: ``dspt:TICKET`` (pick a new ticket from the list), ``dsp:TICKET:ENGINEER`` (dispatch),
 ``acc:TICKET`` and ``dec:TICKET`` (the engineer's answer).  Every press reloads the ticket through
 :func:`visible_ticket` and re-checks role, team and state; the lifecycle re-checks the move.
 
-The small helpers at the top are shared by the other desk flows (supervisor, customer).
+The small helpers at the top are shared by the other desk flows (supervisor, customer, reassign).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from datetime import datetime
+
+from sqlalchemy import func, select
 
 from handlers.context import Ctx
 from handlers.messages import L, Lines, Msg, Raw
@@ -28,14 +33,13 @@ from handlers.tickets import (
 )
 from models.enums import Action, Role, TicketStatus
 from models.errors import DomainError
-from models.lifecycle import OPEN_STATES, next_status
+from models.lifecycle import next_status
 from models.people import Person, Team
 from models.runtime import OutboxMessage
+from models.suggest import Suggestion, site_location, suggest_engineers
 from models.tickets import Ticket, TicketEvent
 
 DESK = frozenset({Role.SUPERVISOR, Role.DISPATCHER})
-#: States in which an engineer is busy with a ticket (for the load shown in the picker).
-BUSY = OPEN_STATES - {TicketStatus.NEW}
 #: At most this many tickets get a button in the ``/dispatch`` list.
 LIST_LIMIT = 20
 REASON_LIMIT = 500
@@ -72,6 +76,42 @@ def label(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
+def _age(ctx: Ctx, since: datetime) -> str:
+    minutes = max(0, int((ctx.now - since).total_seconds() // 60))
+    if minutes < 1:
+        return ctx.t("assign.age.now")
+    if minutes < 60:
+        return ctx.t("assign.age.minutes", n=minutes)
+    if minutes < 48 * 60:
+        return ctx.t("assign.age.hours", n=minutes // 60)
+    return ctx.t("assign.age.days", n=minutes // (24 * 60))
+
+
+def suggestion_label(ctx: Ctx, s: Suggestion) -> str:
+    """``name · load``, and where known the distance (whole km) and how old that location is."""
+    base = ctx.t("desk.dispatch.engineer_label", name=s.name, open=s.open_load)
+    if s.distance_km is None or s.located_at is None:
+        return base
+    if s.distance_km < 1:
+        return ctx.t("assign.label.near", base=base, age=_age(ctx, s.located_at))
+    return ctx.t("assign.label.located", base=base, km=round(s.distance_km), age=_age(ctx, s.located_at))
+
+
+async def suggestion_picker(ctx: Ctx, ticket: Ticket, team_id: int, text: L, *, code: str, ref: str,
+                            exclude_id: int | None = None, none_error: str = "desk_no_engineers") -> None:
+    """Reply with ``text`` and a button ``code:TICKET:ENGINEER`` per suggested engineer, best
+    first (:mod:`models.suggest`); says how they are ordered when distances could be used."""
+    suggestions = await suggest_engineers(ctx.session, ticket, team_id, exclude_id=exclude_id)
+    if not suggestions:
+        team = await ctx.session.get(Team, team_id)
+        raise DomainError(none_error, team=team.name if team else "")
+    parts = [text]
+    if await site_location(ctx.session, ticket) is not None:
+        parts.append(L("assign.pick.order_hint"))
+    buttons = [[(label(suggestion_label(ctx, s)), f"{code}:{ticket.id}:{s.person_id}")] for s in suggestions]
+    ctx.reply(Msg(body=Lines(tuple(parts)), buttons=buttons), ticket_id=ticket.id, ref=ref)
+
+
 async def dispatcher_of(ctx: Ctx, ticket: Ticket) -> int | None:
     """Who dispatched the ticket last (they want to hear the answer); else the team supervisor."""
     actor = await ctx.session.scalar(
@@ -83,7 +123,8 @@ async def dispatcher_of(ctx: Ctx, ticket: Ticket) -> int | None:
 
 
 # -- /dispatch --------------------------------------------------------------------------------
-def _team_id(ctx: Ctx, ticket: Ticket) -> int:
+def desk_team_id(ctx: Ctx, ticket: Ticket) -> int:
+    """The team whose engineers may take the ticket: its own, or (unteamed) the asker's."""
     team_id = ticket.team_id or ctx.person.team_id
     if team_id is None:
         raise DomainError("desk_no_team", number=ticket.number)
@@ -102,21 +143,9 @@ async def _dispatchable(ctx: Ctx, ticket: Ticket) -> None:
 
 async def _picker(ctx: Ctx, ticket: Ticket) -> None:
     await _dispatchable(ctx, ticket)
-    team_id = _team_id(ctx, ticket)
-    rows = (await ctx.session.execute(
-        select(Person.id, Person.name, func.count(Ticket.id))
-        .outerjoin(Ticket, and_(Ticket.assignee_id == Person.id, Ticket.status.in_(BUSY)))
-        .where(Person.role == Role.ENGINEER, Person.team_id == team_id, Person.active.is_(True))
-        .group_by(Person.id, Person.name).order_by(Person.name, Person.id)
-    )).all()
-    if not rows:
-        team = await ctx.session.get(Team, team_id)
-        raise DomainError("desk_no_engineers", team=team.name if team else "")
-    buttons = [[(label(ctx.t("desk.dispatch.engineer_label", name=name, open=busy)),
-                 f"dsp:{ticket.id}:{person_id}")] for person_id, name, busy in rows]
-    ctx.reply(Msg("desk.dispatch.pick", {"number": ticket.number, "model": Raw(ticket.product_model),
-                                         "address": Raw(ticket.address)}, buttons=buttons),
-              ticket_id=ticket.id, ref=f"dsppick:{ticket.id}")
+    text = L("desk.dispatch.pick", {"number": ticket.number, "model": Raw(ticket.product_model),
+                                    "address": Raw(ticket.address)})
+    await suggestion_picker(ctx, ticket, desk_team_id(ctx, ticket), text, code="dsp", ref=f"dsppick:{ticket.id}")
 
 
 @router.command("dispatch", roles=DESK, menu="desk.menu.dispatch")
@@ -155,7 +184,7 @@ async def pick_ticket(ctx: Ctx) -> None:
 async def dispatch_to(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     await _dispatchable(ctx, ticket)
-    team_id = _team_id(ctx, ticket)
+    team_id = desk_team_id(ctx, ticket)
     engineer = await ctx.session.get(Person, int(button_arg(ctx, 1)))
     if engineer is None or engineer.role is not Role.ENGINEER or not engineer.active \
             or engineer.team_id != team_id:
@@ -185,6 +214,9 @@ async def accept(ctx: Ctx) -> None:
     if card:
         ctx.reply(Msg("desk.dispatch.card_accepted", {"number": ticket.number}, edit_message_id=card))
     ctx.reply(engineer_card(ctx, ticket))
+    from handlers.flows.kb import similar_fixes_message  # the knowledge base's follow-up
+    if (tips := await similar_fixes_message(ctx, ticket)) is not None:
+        ctx.reply(tips, ticket_id=ticket.id)
     name = Raw(ctx.person.name)
     await notify_customer(ctx, ticket, Msg("desk.customer.accepted", {"engineer": name, "number": ticket.number}),
                           purpose="accepted")

@@ -17,7 +17,8 @@ from handlers.tickets import button_arg, checkin_message, hhmm, person_name, tea
 from handlers.views import ticket_fields, timeline_lines
 from handlers.flows.dispatch import own_message
 from models.customers import Customer
-from models.enums import Role
+from models.enums import Action, Role
+from models.lifecycle import allowed_actions
 from models.errors import DomainError
 from models.queries import people_names, timeline
 from models.runtime import OutboxMessage
@@ -131,4 +132,8 @@ async def ticket_command(ctx: Ctx) -> None:
     text = "\n".join(lines)
     if len(text) > TEXT_LIMIT:
         text = text[:TEXT_LIMIT - 1] + "…"
-    ctx.reply(Msg(body=Raw(text)), ticket_id=ticket.id)
+    buttons = []
+    if ctx.person.role in (Role.SUPERVISOR, Role.DISPATCHER) and Action.REASSIGN in allowed_actions(
+            ticket.status, ticket.service_type):
+        buttons.append([("assign.btn.reassign", f"rsr:{ticket.id}")])
+    ctx.reply(Msg(body=Raw(text), buttons=buttons), ticket_id=ticket.id)
