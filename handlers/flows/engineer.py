@@ -15,9 +15,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import select
-
 from handlers.context import Ctx
+from handlers.flows.board import engineer_board
 from handlers.i18n import error_text
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
@@ -35,7 +34,7 @@ from handlers.tickets import (
 )
 from models.enums import Action, PauseReason, Role
 from models.errors import DomainError
-from models.lifecycle import ASSIGNED_STATES, next_status
+from models.lifecycle import next_status
 from models.tickets import Ticket
 
 ENGINEER = frozenset({Role.ENGINEER})
@@ -122,15 +121,10 @@ def not_told(reached: bool) -> L | None:
 # -- /tickets and the card -----------------------------------------------------------------------
 @router.command("tickets", roles=ENGINEER, menu="menu.tickets")
 async def my_tickets(ctx: Ctx) -> None:
-    tickets = (await ctx.session.scalars(
-        select(Ticket).where(Ticket.assignee_id == ctx.person.id, Ticket.status.in_(ASSIGNED_STATES))
-        .order_by(Ticket.id)
-    )).all()
-    if not tickets:
-        ctx.reply("eng.no_tickets")
-        return
-    for ticket in tickets:
-        ctx.reply(engineer_card(ctx, ticket), ticket_id=ticket.id)
+    """One paged message, grouped mine / to follow / paused / closed with each clock's time left
+    (:mod:`.board`); a line's button opens the ticket's card below, so a long list stays one
+    message instead of a card per ticket."""
+    await engineer_board(ctx)
 
 
 @router.callback("card", roles=ENGINEER)
