@@ -2,6 +2,7 @@
 :data:`handlers.registry.router`; the composition root does it once."""
 
 from handlers.flows import (  # noqa: F401
+    board,
     callback,
     checkins,
     customer,
