@@ -1,0 +1,163 @@
+"""The monthly statistics (models/reports.py) on a small hand-made month, on SQLite and (in CI)
+PostgreSQL: every figure computed exactly; incomplete reports, other months, other teams and
+unsigned jobs left out; the month's edges taken in the team's time zone (Asia/Shanghai, UTC+8).
+
+October 2026 in Shanghai is 2026-09-30 16:00 UTC to 2026-10-31 16:00 UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from models.db import Database
+from models.enums import CheckinKind, FeedbackSource, Role, ServiceType, SignoffMethod, TicketStatus
+from models.invites import team_by_name
+from models.people import Person
+from models.registry import Registration, register_ticket
+from models.reports import Month, ReportRow, month_before, monthly_report, parse_month
+from models.tickets import Ticket
+from models.work import Checkin, Complaint, Feedback, Signoff
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OCTOBER = Month(2026, 10)
+
+
+def utc(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=timezone.utc)
+
+
+async def _person(db: Database, name: str, team: str) -> int:
+    async with db.write() as s:
+        team_row = await team_by_name(s, team, create=True)
+        person = Person(name=name, role=Role.ENGINEER, team_id=team_row.id)
+        s.add(person)
+        await s.flush()
+        return person.id
+
+
+async def job(db: Database, engineer: int, *, model: str, fault: str | None, created: datetime,
+              resolved: datetime, signed: datetime | None, team: str = "North",
+              service: ServiceType = ServiceType.ONSITE, arrivals: int = 1, paused: timedelta = timedelta(0),
+              late: bool = False, ratings: tuple[int, ...] = (), complaints: int = 0,
+              findings: str = "Loose power connector", signoff: bool = True) -> int:
+    """A finished job written as the flows leave it: registration, clocks, check-ins, the report,
+    the sign-off record, ratings and complaints."""
+    async with db.write() as s:
+        team_row = await team_by_name(s, team, create=True)
+        reg = Registration(customer="Acme Ltd", phone="+8613800000001", address="1 Harbour Rd", model=model,
+                           fault="Display flickers", fault_type=fault, severity=3, service=service,
+                           team_id=team_row.id)
+        t = await register_ticket(s, reg, now=created, today=date(2026, 11, 1), warranty=timedelta(days=365))
+        t.assignee_id = engineer
+        t.findings, t.actions_taken = findings, "Replaced the connector"
+        t.resolved_at, t.paused_seconds = resolved, int(paused.total_seconds())
+        t.respond_due_at, t.respond_met_at, t.respond_diff_min = created + timedelta(hours=4), created, 240
+        t.resolve_due_at, t.resolve_met_at = resolved + timedelta(minutes=30 if late else -30), resolved
+        t.resolve_diff_min = -30 if late else 30
+        t.signed_off_at = signed
+        t.status = TicketStatus.CLOSED if signed else TicketStatus.RESOLVED
+        for n in range(arrivals):
+            s.add(Checkin(ticket_id=t.id, engineer_id=engineer, kind=CheckinKind.ARRIVAL,
+                          server_at=created + timedelta(minutes=10 + n)))
+        s.add(Checkin(ticket_id=t.id, engineer_id=engineer, kind=CheckinKind.PROGRESS, server_at=resolved))
+        if signed and signoff:
+            s.add(Signoff(ticket_id=t.id, method=SignoffMethod.CHAT, at=signed))
+        for n, rating in enumerate(ratings):
+            source = FeedbackSource.SIGNOFF if n == 0 else FeedbackSource.CALLBACK
+            s.add(Feedback(ticket_id=t.id, source=source, rating=rating, at=signed or resolved))
+        for _ in range(complaints):
+            s.add(Complaint(ticket_id=t.id, engineer_id=engineer, text="Came late", created_at=resolved))
+        return t.id
+
+
+@pytest.fixture
+async def october(db: Database) -> dict[str, int]:
+    li, wang = await _person(db, "Li Lei", "North"), await _person(db, "Wang Fang", "North")
+    sun = await _person(db, "Sun Qi", "South")
+    # Counted (team North): four jobs signed off in October, Shanghai time.
+    await job(db, li, model="X200", fault="power", created=utc(10, 5, 1), resolved=utc(10, 5, 5),
+              signed=utc(10, 5, 6), ratings=(5,))
+    await job(db, li, model="X200", fault="power", created=utc(10, 10), resolved=utc(10, 10, 10),
+              signed=utc(10, 11), arrivals=2, paused=timedelta(hours=2), late=True, ratings=(2, 4), complaints=1)
+    await job(db, wang, model="Z9", fault="display", created=utc(10, 20), resolved=utc(10, 20, 1),
+              signed=utc(10, 31, 15, 59), service=ServiceType.PHONE, arrivals=0, ratings=(4,))  # Oct 31 23:59
+    await job(db, wang, model="Z9", fault=None, created=utc(9, 30, 10), resolved=utc(9, 30, 12),
+              signed=utc(9, 30, 16, 30))  # Oct 1 00:30 in Shanghai: October
+    # Left out.
+    await job(db, li, model="X200", fault="power", created=utc(10, 30), resolved=utc(10, 31, 2),
+              signed=utc(10, 31, 16, 30), complaints=1)  # Nov 1 00:30 in Shanghai: November
+    await job(db, li, model="X200", fault="power", created=utc(9, 29), resolved=utc(9, 30, 2),
+              signed=utc(9, 30, 15, 30))  # Sep 30 23:30 in Shanghai: September
+    await job(db, li, model="X200", fault="power", created=utc(10, 6), resolved=utc(10, 6, 3),
+              signed=utc(10, 6, 4), findings="  ", complaints=1)  # no findings: incomplete
+    await job(db, wang, model="Z9", fault="display", created=utc(10, 7), resolved=utc(10, 7, 3),
+              signed=utc(10, 7, 4), signoff=False)  # no sign-off on file: incomplete
+    await job(db, wang, model="Z9", fault="display", created=utc(10, 8), resolved=utc(10, 8, 3),
+              signed=None)  # resolved, never signed off: not completed
+    await job(db, sun, model="Q1", fault="power", created=utc(10, 9), resolved=utc(10, 9, 3),
+              signed=utc(10, 9, 4), team="South", ratings=(1,))
+    async with db.read() as s:
+        north = (await team_by_name(s, "North")).id
+    return {"north": north}
+
+
+async def test_figures_of_a_hand_made_month(db: Database, october: dict[str, int]) -> None:
+    async with db.read() as s:
+        report = await monthly_report(s, OCTOBER, SHANGHAI, team_id=october["north"])
+    hour = 3600.0
+    assert report.total == ReportRow(label=None, jobs=4, handling_seconds=(4 + 8 + 1 + 2) * hour / 4,
+                                     first_visit_rate=2 / 3, sla_met_rate=3 / 4, satisfaction=15 / 4, ratings=4,
+                                     complaints=1)
+    assert report.by_model == [
+        ReportRow("X200", 2, 6 * hour, 1 / 2, 1 / 2, 11 / 3, 3, 1),
+        ReportRow("Z9", 2, 1.5 * hour, 1.0, 1.0, 4.0, 1, 0),
+    ]
+    assert report.by_fault == [
+        ReportRow("power", 2, 6 * hour, 1 / 2, 1 / 2, 11 / 3, 3, 1),
+        ReportRow("display", 1, 1 * hour, None, 1.0, 4.0, 1, 0),  # a phone job: no visit to count
+        ReportRow(None, 1, 2 * hour, 1.0, 1.0, None, 0, 0),  # no fault type recorded, no rating
+    ]
+    assert report.by_engineer == [
+        ReportRow("Li Lei", 2, 6 * hour, 1 / 2, 1 / 2, 11 / 3, 3, 1),
+        ReportRow("Wang Fang", 2, 1.5 * hour, 1.0, 1.0, 4.0, 1, 0),
+    ]
+    assert report.incomplete == 2
+
+
+async def test_all_teams_and_other_months(db: Database, october: dict[str, int]) -> None:
+    async with db.read() as s:
+        everyone = await monthly_report(s, OCTOBER, SHANGHAI)
+        november = await monthly_report(s, Month(2026, 11), SHANGHAI)
+        september = await monthly_report(s, Month(2026, 9), SHANGHAI)
+        in_utc = await monthly_report(s, OCTOBER, ZoneInfo("UTC"))
+    assert (everyone.total.jobs, [r.label for r in everyone.by_engineer]) == (5, ["Li Lei", "Wang Fang", "Sun Qi"])
+    assert everyone.total.satisfaction == 16 / 5
+    assert (november.total.jobs, november.total.complaints, november.by_model[0].label) == (1, 1, "X200")
+    assert september.total.jobs == 1
+    # Counted in UTC, the Oct 1 00:30 sign-off falls in September and the Nov 1 00:30 one in October.
+    assert (in_utc.total.jobs, in_utc.total.complaints, [r.label for r in in_utc.by_fault]) == (
+        5, 2, ["power", "display"])
+
+
+async def test_an_empty_month(db: Database) -> None:
+    async with db.read() as s:
+        report = await monthly_report(s, OCTOBER, SHANGHAI)
+    assert report.total == ReportRow(None, 0, None, None, None, None, 0, 0)
+    assert (report.by_model, report.by_fault, report.by_engineer, report.incomplete) == ([], [], [], 0)
+
+
+@pytest.mark.parametrize("text", ["2026-13", "abc", "2026-00", "26-10", "2026/10", "", "2026-10-01"])
+def test_bad_months_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_month(text)
+
+
+def test_months() -> None:
+    assert parse_month(" 2026-3 ") == Month(2026, 3) and str(Month(2026, 3)) == "2026-03"
+    assert month_before(date(2026, 1, 15)) == Month(2025, 12)
+    assert month_before(date(2026, 11, 2)) == Month(2026, 10)
+    assert Month(2026, 12).next() == Month(2027, 1)
+    assert OCTOBER.bounds(SHANGHAI) == (utc(9, 30, 16), utc(10, 31, 16))
