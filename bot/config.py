@@ -246,6 +246,21 @@ class SchedulerSection(Section):
     tick: Duration = timedelta(seconds=30)
 
 
+class ReportsSection(Section):
+    """The monthly statistics: the push on the first working day, the chat table, the chart."""
+
+    monthly: bool = True
+    top: int = Field(5, ge=1, le=50)
+    chart_font: str = ""
+
+    @field_validator("chart_font")
+    @classmethod
+    def _font_exists(cls, value: str) -> str:
+        if value.strip() and not Path(value.strip()).expanduser().is_file():
+            raise PydanticCustomError("font", '"{value}": no such font file', {"value": value})
+        return value.strip()
+
+
 class StorageSection(Section):
     media_dir: Path = Path("media")
 
@@ -259,6 +274,7 @@ class Config(Section):
     chase: ChaseSection = ChaseSection()
     scheduler: SchedulerSection = SchedulerSection()
     storage: StorageSection = StorageSection()
+    reports: ReportsSection = ReportsSection()
 
     def deep_link(self, token: str) -> str:
         """The link that opens the bot with ``/start TOKEN`` (invites and customer ticket links)."""
