@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +23,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--lang", dest="demo_lang", choices=["zh", "en"], default=None,
                       help="language of the demo (default: en, or zh with the global --lang zh-CN)")
     demo.set_defaults(standalone=_demo)
+
+    from bench.cli import add_arguments
+
+    bench = sub.add_parser("bench", help="run the benchmarks, print the table, write JSON (as python -m bench)")
+    add_arguments(bench)
+    bench.set_defaults(standalone=_bench)
 
 
 async def _run(app, args: argparse.Namespace) -> int:  # noqa: ANN001
@@ -61,3 +68,13 @@ def _demo(args: argparse.Namespace) -> int:
 
     lang = args.demo_lang or ("zh" if (args.lang or "").startswith("zh") else "en")
     return asyncio.run(run_demo(lang))
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bench.cli import run
+
+    def error(message: str) -> int:  # like every fieldbot usage error: one line, exit code 2
+        print(f"fieldbot bench: error: {message}", file=sys.stderr)
+        return 2
+
+    return run(args, error=error)
