@@ -157,11 +157,12 @@ def can_check_in(ticket: Ticket) -> bool:
 
 
 def engineer_buttons(ticket: Ticket) -> list[list[tuple[str, str]]]:
-    """Only the buttons valid in the ticket's state, two per row."""
+    """Only the buttons valid in the ticket's state, two per row.  While the work is under way
+    the card also offers **Check in** and **Parts** (a parts request, :mod:`handlers.flows.parts`)."""
     allowed = set(allowed_actions(ticket.status, ticket.service_type))
     flat = [(label, f"{code}:{ticket.id}") for action, label, code in _ENGINEER_BUTTONS if action in allowed]
     if can_check_in(ticket):
-        flat.insert(0, ("btn.checkin", f"chk:{ticket.id}"))
+        flat[:0] = [("btn.checkin", f"chk:{ticket.id}"), ("parts.btn.parts", f"prt:{ticket.id}")]
     return [flat[i:i + 2] for i in range(0, len(flat), 2)]
 
 

@@ -92,7 +92,7 @@ async def test_arrival_photo_then_location_records_the_checkin(tmp_path: Path) -
         assert done["text"] == f"Arrival at {t.number} recorded and sent to your supervisor."
         assert w.emu.reply_keyboard(ENG) is None
         assert card2["text"] == card_text(t, "on site")
-        assert button_labels(card2) == ["Check in", "Pause", "Resolve"]
+        assert button_labels(card2) == ["Check in", "Parts", "Pause", "Resolve"]
 
         row = await load(w, t)
         assert row.status is TicketStatus.ON_SITE and row.arrived_at is not None

@@ -131,7 +131,7 @@ async def test_ticket_list_shows_only_my_open_tickets_with_valid_buttons(tmp_pat
             card_text(accepted, "accepted"), card_text(on_site, "on site"), card_text(resolved, "resolved"),
         ]
         assert button_labels(cards[0]) == ["On my way"]
-        assert button_labels(cards[1]) == ["Check in", "Pause", "Resolve"]
+        assert button_labels(cards[1]) == ["Check in", "Parts", "Pause", "Resolve"]
         assert button_labels(cards[2]) == ["Sign-off"]
         assert await w.quiet(ENG) == []
 
@@ -325,7 +325,7 @@ async def test_pause_with_a_reason_and_resume_tell_the_supervisor(tmp_path: Path
         w.press(ENG, ask, "Waiting for parts")
         [paused] = await w.expect(ENG)
         assert paused["text"] == card_text(t, "paused", "Paused: waiting for parts")
-        assert button_labels(paused) == ["Check in", "Resume"]
+        assert button_labels(paused) == ["Check in", "Parts", "Resume"]
         row = await load(w, t)
         assert row.status is TicketStatus.PAUSED and row.pause_reason == "parts"
         [told] = await w.expect(SUP)
@@ -356,7 +356,7 @@ async def test_desk_ticket_pauses_from_accepted(tmp_path: Path) -> None:
         await team(w)
         t = await ticket(w, service=ServiceType.PHONE)
         card = await card_of(w, ENG, t)
-        assert button_labels(card) == ["Check in", "Pause", "Resolve"]
+        assert button_labels(card) == ["Check in", "Parts", "Pause", "Resolve"]
         w.press(ENG, card, "Pause")
         [ask] = await w.expect(ENG)
         w.press(ENG, ask, "Waiting for customer")
