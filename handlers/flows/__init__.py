@@ -12,6 +12,7 @@ from handlers.flows import (  # noqa: F401
     kb,
     parts,
     reassign,
+    report,
     signoff,
     start,
     supervisor,

@@ -1,0 +1,82 @@
+"""The monthly report's chart: jobs per product model, fault type and engineer as horizontal bars,
+drawn with matplotlib (Agg, no display) into a PNG kept in the media store and sent as a photo.
+
+matplotlib is imported only when a chart is drawn: it costs tens of megabytes and a second of
+start-up that the bot should not pay for every update.  Drawing is blocking CPU work, so callers
+run :func:`store_chart` (which draws in a worker thread) rather than :func:`draw_chart` directly.
+
+Fonts: the built-in font (DejaVu Sans) has no Chinese glyphs, and there may be no CJK font on the
+machine.  ``[reports] chart_font`` names one; without it, any text the font cannot draw is left
+out — a bar is labelled with its row number (``#1``), which is the number of the same row in the
+message text, and a panel's title is left to the text, which names the panels in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from handlers.i18n import t
+from handlers.report_view import row_label
+from models.reports import DIMENSIONS, MonthlyReport
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.media import StoredFile
+
+BAR_COLOUR = "#3b7dd8"
+
+
+def _glyph_check(font_path: str) -> tuple[Callable[[str], bool], object]:
+    """(can this font draw the whole text?, the font properties to draw with)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    props = font_manager.FontProperties(fname=font_path) if font_path else font_manager.FontProperties()
+    charmap = FT2Font(font_path or font_manager.findfont(props)).get_charmap()
+    return (lambda text: all(c.isspace() or ord(c) in charmap for c in text)), props
+
+
+def draw_chart(report: MonthlyReport, lang: str, *, top: int, font_path: str = "") -> bytes:
+    """The PNG bytes of the chart (blocking: run it in a thread)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    drawable, props = _glyph_check(font_path)
+    panels = [(d, report.rows(d)[:top]) for d in DIMENSIONS if report.rows(d)]
+    figure = Figure(figsize=(7, 1.2 + sum(0.45 * len(rows) + 0.9 for _, rows in panels)), dpi=100)
+    FigureCanvasAgg(figure)
+    heights = [max(1, len(rows)) for _, rows in panels] or [1]
+    axes_list = figure.subplots(len(heights), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    for axes, (dimension, rows) in zip(axes_list, panels):
+        labels = []
+        for rank, row in enumerate(rows, start=1):
+            name = row_label(dimension, row).render(lang)
+            labels.append(name if drawable(name) else f"#{rank}")
+        counts = [row.jobs for row in rows]
+        positions = list(range(len(rows)))[::-1]  # the first row on top, as in the text
+        bars = axes.barh(positions, counts, color=BAR_COLOUR)
+        axes.bar_label(bars, labels=[str(c) for c in counts], padding=3, fontproperties=props)
+        axes.set_yticks(positions, labels=labels, fontproperties=props)
+        axes.set_xlim(0, max(counts) * 1.15 + 0.5)
+        axes.xaxis.set_visible(False)
+        for side in ("top", "right", "bottom"):
+            axes.spines[side].set_visible(False)
+        title = t(lang, f"report.chart.{dimension}")
+        if drawable(title):
+            axes.set_title(title, loc="left", fontproperties=props)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+async def store_chart(app: App, report: MonthlyReport, lang: str) -> StoredFile:
+    """Draw the chart off the event loop and keep it in the media store (by content)."""
+    from bot.media import MediaStore
+
+    settings = app.config.reports
+    png = await asyncio.to_thread(draw_chart, report, lang, top=settings.top, font_path=settings.chart_font)
+    return await MediaStore(app.config.storage.media_dir).save(png)

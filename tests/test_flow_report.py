@@ -1,0 +1,147 @@
+"""``/report [YYYY-MM]`` end to end (emulator + real aiogram client + SQLite): the chart as a photo
+and the table as text, in English and Chinese; last month by default; the asker's team only (staff
+without a team see every team); bad months get one line; engineers and customers are refused."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.app import FixedClock
+from models.enums import Role, ServiceType
+from models.runtime import OutboxMessage
+from tests.test_flow_dispatch import join_customer, menu, new_ticket, pid
+from tests.test_reports import job, utc
+from tests.world import World
+
+#: Monday 2 November 2026, 10:30 in Shanghai: "last month" is October.
+T0 = datetime(2026, 11, 2, 2, 30, tzinfo=timezone.utc)
+SUP, DSP, MGR, ENG, ENG2, CUST, SOUTH_ENG, ZH_SUP = 200, 201, 202, 203, 204, 205, 206, 207
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def world(tmp_path: Path) -> World:
+    return World(tmp_path, clock=FixedClock(T0))
+
+
+async def october(w: World) -> None:
+    """Three counted North jobs, one with an incomplete report, one South job."""
+    li, wang, sun = await pid(w, ENG), await pid(w, ENG2), await pid(w, SOUTH_ENG)
+    db = w.app.db
+    await job(db, li, model="X200", fault="power", created=utc(10, 5, 1), resolved=utc(10, 5, 5),
+              signed=utc(10, 5, 6), ratings=(5,))
+    await job(db, li, model="X200", fault="power", created=utc(10, 10), resolved=utc(10, 10, 10),
+              signed=utc(10, 11), arrivals=2, paused=timedelta(hours=2), late=True, ratings=(2, 4), complaints=1)
+    await job(db, wang, model="Z9", fault=None, created=utc(10, 20), resolved=utc(10, 20, 1), signed=utc(10, 21),
+              service=ServiceType.PHONE, arrivals=0, ratings=(4,))
+    await job(db, wang, model="Z9", fault="display", created=utc(10, 22), resolved=utc(10, 22, 1),
+              signed=utc(10, 22, 2), findings="")
+    await job(db, sun, model="Q1", fault="power", created=utc(10, 9), resolved=utc(10, 9, 3),
+              signed=utc(10, 9, 4), team="South", ratings=(1,))
+
+
+async def crew(w: World) -> None:
+    await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+    await w.join(DSP, Role.DISPATCHER, "Chen Jing")
+    await w.join(MGR, Role.MANAGER, "Zhou Lin", team=None)
+    await w.join(ENG, Role.ENGINEER, "Li Lei")
+    await w.join(ENG2, Role.ENGINEER, "Wang Fang")
+    await w.join(SOUTH_ENG, Role.ENGINEER, "Sun Qi", team="South")
+    await w.join(ZH_SUP, Role.SUPERVISOR, "Zhao Min", lang="zh-CN")
+    await october(w)
+
+
+async def chart_and_text(w: World, uid: int) -> str:
+    """The two messages a report is: the chart (a real PNG) first, then the text."""
+    photo, text = await w.expect(uid, 2)
+    assert w.emu.file_bytes(photo["photo"][-1]["file_id"]).startswith(PNG)
+    assert "photo" not in text
+    return text["text"]
+
+
+async def test_last_months_report_in_english(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await crew(w)
+        w.say(SUP, "/report")
+        text = await chart_and_text(w, SUP)
+        assert text == (
+            "Service report for October 2026 · North\n"
+            "Completed jobs with a full report: 3 · average handling time 4.3 h · first-visit fix 50% · "
+            "SLA met 67% · satisfaction 3.8/5 · complaints 1\n"
+            "\n"
+            "By product model:\n"
+            "1. X200: jobs 2 · handling 6.0 h · first visit 50% · SLA met 50% · satisfaction 3.7/5 · complaints 1\n"
+            "2. Z9: jobs 1 · handling 1.0 h · first visit — · SLA met 100% · satisfaction 4.0/5 · complaints 0\n"
+            "\n"
+            "By fault type:\n"
+            "1. power: jobs 2 · handling 6.0 h · first visit 50% · SLA met 50% · satisfaction 3.7/5 · complaints 1\n"
+            "2. (no fault type): jobs 1 · handling 1.0 h · first visit — · SLA met 100% · satisfaction 4.0/5 · "
+            "complaints 0\n"
+            "\n"
+            "By engineer:\n"
+            "1. Li Lei: jobs 2 · handling 6.0 h · first visit 50% · SLA met 50% · satisfaction 3.7/5 · complaints 1\n"
+            "2. Wang Fang: jobs 1 · handling 1.0 h · first visit — · SLA met 100% · satisfaction 4.0/5 · "
+            "complaints 0\n"
+            "\n"
+            "The chart shows the jobs per row; its bars are numbered like the rows.\n"
+            "Jobs left out because their service report is incomplete: 1.")
+        async with w.app.db.read() as s:
+            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == str(SUP)))).all()
+        [photos] = [r.payload["photos"] for r in rows if r.payload.get("photos")]
+        stored = w.app.config.storage.media_dir / photos[0]["path"]
+        assert stored.read_bytes().startswith(PNG)
+
+        # A manager without a team sees every team; a month with nothing says so, without a chart.
+        w.say(MGR, "/report 2026-10")
+        text = await chart_and_text(w, MGR)
+        assert text.startswith("Service report for October 2026 · all teams\n"
+                               "Completed jobs with a full report: 4 ·")
+        assert "2. Sun Qi: jobs 1 " in text
+        w.say(DSP, "/report 2026-9")
+        [empty] = await w.expect(DSP)
+        assert empty["text"] == "No completed jobs with a full report in September 2026 (North)."
+        assert await w.quiet(DSP) == []
+        assert "report" in menu(w, SUP) and "report" in menu(w, DSP) and "report" in menu(w, MGR)
+        assert "report" not in menu(w, ENG)
+
+
+async def test_report_in_chinese(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await crew(w)
+        w.say(ZH_SUP, "/report 2026-10")
+        text = await chart_and_text(w, ZH_SUP)
+        lines = text.split("\n")
+        assert lines[:2] == [
+            "2026年10月服务报表 · North",
+            "已完工且服务单完整的工单：3 单 · 平均处理时长 4.3 小时 · 一次上门解决率 50% · SLA 达标率 67% · "
+            "满意度 3.8/5 · 投诉 1 次"]
+        assert "按故障类型：" in lines and "2. （未填故障类型）：1 单 · 处理 1.0 小时 · 一次解决 — · SLA 达标 100% · " \
+            "满意度 4.0/5 · 投诉 0" in lines
+        assert lines[-1] == "服务单不完整、未计入统计的工单：1 单。"
+        w.say(ZH_SUP, "/report abc")
+        [bad] = await w.expect(ZH_SUP)
+        assert bad["text"] == "“abc”不是有效的月份。请按 年-月 的格式填写，例如 /report 2026-10。"
+        assert await w.quiet(ZH_SUP) == []
+
+
+async def test_bad_months_and_people_who_may_not(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await crew(w)
+        ticket = await new_ticket(w)
+        await join_customer(w, CUST, ticket, "Mr Lin")
+        for bad in ("2026-13", "abc", "2026-10-01"):
+            w.say(SUP, f"/report {bad}")
+            [reply] = await w.expect(SUP)
+            assert reply["text"] == f'"{bad}" is not a month. Write it as YYYY-MM, e.g. /report 2026-10.'
+        w.say(ENG, "/report")
+        w.say(CUST, "/report 2026-10")
+        [eng] = await w.expect(ENG)
+        [cust] = await w.expect(CUST)
+        assert eng["text"] == cust["text"] == "You can't do that with your role."
+        for uid in (SUP, ENG, CUST):
+            assert await w.quiet(uid) == []
+        async with w.app.db.read() as s:
+            photos = [r for r in (await s.scalars(select(OutboxMessage))).all() if r.payload.get("photos")]
+        assert photos == []
