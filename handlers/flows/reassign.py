@@ -106,7 +106,7 @@ async def _unchanged(ctx: Ctx, ticket_id: object) -> Ticket:
     """The dialog's ticket, still visible, reassignable and not (re)dispatched since it began."""
     ticket = await visible_ticket(ctx, ticket_id)
     await _reassignable(ctx, ticket)
-    if _iso(ticket.dispatched_at) != ctx.data.get("since"):
+    if (_iso(ticket.dispatched_at), ticket.assignee_id) != (ctx.data.get("since"), ctx.data.get("assignee")):
         raise DomainError("reassign_moved", number=ticket.number, name=await person_name(ctx, ticket.assignee_id))
     return ticket
 
@@ -114,7 +114,7 @@ async def _unchanged(ctx: Ctx, ticket_id: object) -> Ticket:
 async def _ask_reason(ctx: Ctx, ticket: Ticket) -> None:
     await _reassignable(ctx, ticket)
     desk_team_id(ctx, ticket)
-    ctx.goto(FLOW, "reason", ticket_id=ticket.id, since=_iso(ticket.dispatched_at))
+    ctx.goto(FLOW, "reason", ticket_id=ticket.id, since=_iso(ticket.dispatched_at), assignee=ticket.assignee_id)
     ctx.reply("assign.reassign.ask", number=ticket.number, status=L(f"status.{ticket.status.value}"),
               name=Raw(await person_name(ctx, ticket.assignee_id)))
 
