@@ -1,0 +1,285 @@
+"""The views end to end (emulator + real aiogram client + SQLite): the engineer's ``/tickets``,
+the desk's ``/board`` and the supervisor's ``/pending`` — grouped mine / to follow / paused /
+closed, overdue first, each clock's due time in the team's time zone (Shanghai) with the time
+left, paged with ◀ / ▶ (edited in place), in English and Chinese; people who must not see a view
+or a ticket are refused, and forged buttons change nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.app import FixedClock
+from models.enums import Action, PauseReason, Role, ServiceType, TicketStatus
+from models.invites import team_by_name
+from models.people import Person
+from models.registry import Registration, register_ticket
+from models.tickets import Ticket
+from models.transitions import apply_action
+from models.work import Acknowledgement, Complaint
+from tests.test_flow_dispatch import checkin, join_customer, pid
+from tests.world import World, button_data, button_labels
+
+#: Monday 2026-03-02 10:30 in Shanghai (UTC+8), the team's time zone.
+T0 = datetime(2026, 3, 2, 2, 30, tzinfo=timezone.utc)
+SUP, DSP, ENG, ENG2, CUST, SOUTH_SUP, MGR = 100, 101, 102, 103, 104, 105, 106
+
+NO_SCHEDULER = "[scheduler]\nenabled = false\n"
+
+#: The lifecycle path from ``new`` to each status (the actions belong to other flows).
+PATHS = {
+    TicketStatus.NEW: [],
+    TicketStatus.DISPATCHED: [Action.DISPATCH],
+    TicketStatus.ACCEPTED: [Action.DISPATCH, Action.ACCEPT],
+    TicketStatus.ON_SITE: [Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE],
+    TicketStatus.PAUSED: [Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.PAUSE],
+    TicketStatus.RESOLVED: [Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.RESOLVE],
+    TicketStatus.CLOSED: [Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.RESOLVE,
+                          Action.SIGN_OFF, Action.CLOSE],
+}
+
+
+def world(tmp_path: Path, language: str = "en") -> World:
+    """The stage at T0; the scheduler stays off, so no SLA chase writes into the chats under test."""
+    return World(tmp_path, language=language, clock=FixedClock(T0), extra_config=NO_SCHEDULER)
+
+
+async def make(w: World, status: TicketStatus, *, engineer: int | None = ENG, at: datetime = T0,
+               team: str = "North", model: str = "X200", by: int | None = None, dispatcher: int | None = None,
+               done_at: datetime | None = None) -> Ticket:
+    """A ticket registered at ``at`` (by ``by``), moved to ``status`` at ``at`` with the real SLA
+    clocks (dispatched by ``dispatcher``); the last move (close, pause…) happens at ``done_at``."""
+    eng = await pid(w, engineer) if engineer else None
+    creator = await pid(w, by) if by else None
+    sender = await pid(w, dispatcher) if dispatcher else None
+    async with w.app.db.write() as s:
+        team_row = await team_by_name(s, team, create=True)
+        reg = Registration(customer="Acme Ltd", phone="+8613800000001", address="1 Harbour Rd", model=model,
+                           fault="Display flickers", severity=2, service=ServiceType.ONSITE, team_id=team_row.id)
+        ticket = await register_ticket(s, reg, now=at, today=date(2026, 3, 2), warranty=timedelta(days=365),
+                                       actor_id=creator, clocks=w.app.sla)
+        path = PATHS[status]
+        for i, action in enumerate(path):
+            when = done_at if done_at and i == len(path) - 1 else at
+            kw = {"assignee_id": eng} if action is Action.DISPATCH else {}
+            if action is Action.PAUSE:
+                kw["pause_reason"] = PauseReason.PARTS.value
+            actor = sender if action is Action.DISPATCH else eng
+            apply_action(s, ticket, action, now=when, actor_id=actor, clocks=w.app.sla, **kw)
+        return ticket
+
+
+async def complaint(w: World, ticket: Ticket, text: str, *, at: datetime = T0, answered: bool = False) -> int:
+    async with w.app.db.write() as s:
+        row = Complaint(ticket_id=ticket.id, engineer_id=ticket.assignee_id, text=text, created_at=at,
+                        answered_at=at if answered else None)
+        s.add(row)
+        await s.flush()
+        return row.id
+
+
+async def ack_row(w: World, checkin_id: int) -> Acknowledgement:
+    async with w.app.db.read() as s:
+        return await s.scalar(select(Acknowledgement).where(Acknowledgement.checkin_id == checkin_id))
+
+
+async def ask(w: World, uid: int, text: str) -> dict:
+    w.say(uid, text)
+    [reply] = await w.expect(uid)
+    assert await w.quiet(uid) == []
+    return reply
+
+
+async def press(w: World, uid: int, message: dict, label: str) -> dict:
+    """Press a button; return what came back (a new message, or the pressed one edited)."""
+    before = len(w.emu.bot_messages(uid))
+    w.press(uid, message, label)
+    await w.settle()
+    after = w.emu.bot_messages(uid)
+    if len(after) > before:
+        w.seen[uid] = len(after)
+        return after[-1]
+    return w.current(uid, message)
+
+
+def lines(message: dict) -> list[str]:
+    return message["text"].split("\n")
+
+
+
+ARRIVE_24H = "   ⏱ arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left"
+LATE_CLOCKS = "   ⏱ arrive by 04:30: overdue by 6 h; resolve by 03-03 04:30: 18 h left"
+
+
+# -- /tickets ------------------------------------------------------------------------------------
+async def test_engineer_tickets_grouped_overdue_first_and_each_line_opens_its_card(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        await w.join(ENG2, Role.ENGINEER, "Zhao Min")
+        assert (await ask(w, ENG, "/tickets"))["text"] == "You have no open tickets."
+
+        fresh = await make(w, TicketStatus.ACCEPTED)
+        late = await make(w, TicketStatus.ACCEPTED, at=T0 - timedelta(hours=30))  # arrival 6 h overdue
+        resolved = await make(w, TicketStatus.RESOLVED)
+        paused = await make(w, TicketStatus.PAUSED, at=T0 - timedelta(hours=2), done_at=T0 - timedelta(hours=1))
+        closed = await make(w, TicketStatus.CLOSED, at=T0 - timedelta(days=2), done_at=T0 - timedelta(days=1))
+        await make(w, TicketStatus.CLOSED, at=T0 - timedelta(days=12), done_at=T0 - timedelta(days=10))  # too old
+        await make(w, TicketStatus.ACCEPTED, engineer=ENG2)  # someone else's
+
+        listing = await ask(w, ENG, "/tickets")
+        assert lines(listing) == [
+            "Your tickets", "",
+            "Mine (2)",
+            f"⚠️ {late.number} · accepted · X200 · 1 Harbour Rd", LATE_CLOCKS,  # overdue first
+            f"{fresh.number} · accepted · X200 · 1 Harbour Rd", ARRIVE_24H, "",
+            "To follow (1)",
+            f"{resolved.number} · resolved · X200 · 1 Harbour Rd", "",
+            "Paused (1)",
+            f"{paused.number} · paused (waiting for parts) · X200 · 1 Harbour Rd",
+            # registered 08:30, paused 09:30: the clock stands at 47 h left, due 03-04 08:30 local
+            "   ⏸ resolve by 03-04 08:30: 47 h left (clocks stopped while paused)", "",
+            "Closed in the last 7 days (1)",
+            f"{closed.number} · closed 03-01 10:30 · X200 · 1 Harbour Rd",
+        ]
+        assert button_labels(listing) == [late.number, fresh.number, resolved.number, paused.number, closed.number]
+        assert button_data(listing, late.number) == f"card:{late.id}"
+
+        card = await press(w, ENG, listing, late.number)
+        assert card["text"].startswith(f"{late.number} · X200 · 1 Harbour Rd\nStatus: accepted")
+        assert button_labels(card) == ["On my way"]
+        # Another engineer pressing the same pointer learns nothing.
+        theirs = await ask(w, ENG2, "/tickets")
+        w.press_data(ENG2, theirs["message_id"], f"card:{late.id}")
+        [refused] = await w.expect(ENG2)
+        assert refused["text"] == "That ticket is not (or no longer) available to you."
+
+
+async def test_tickets_and_board_in_chinese(tmp_path: Path) -> None:
+    async with world(tmp_path, language="zh-CN") as w:
+        await w.join(SUP, Role.SUPERVISOR, "王伟")
+        await w.join(ENG, Role.ENGINEER, "李雷")
+        fresh = await make(w, TicketStatus.ACCEPTED)
+        late = await make(w, TicketStatus.ACCEPTED, at=T0 - timedelta(hours=30))
+        new = await make(w, TicketStatus.NEW, engineer=None)
+        complaint_id = await complaint(w, fresh, "工程师迟到了")
+
+        listing = await ask(w, ENG, "/tickets")
+        assert lines(listing) == [
+            "您的工单", "",
+            "我的工单（2）",
+            f"⚠️ {late.number} · 已接单 · X200 · 1 Harbour Rd",
+            "   ⏱ 到场时限 04:30：已超时 6 小时；解决时限 03-03 04:30：剩余 18 小时",
+            f"{fresh.number} · 已接单 · X200 · 1 Harbour Rd",
+            "   ⏱ 到场时限 03-03 10:30：剩余 24 小时；解决时限 03-04 10:30：剩余 48 小时",
+        ]
+        board = await ask(w, SUP, "/board")
+        assert lines(board) == [
+            "工单看板 · North 组", "",
+            "待答复的投诉（1）",
+            f"{fresh.number} · 10:30 · 李雷：“工程师迟到了”", "",
+            "我的工单（1）",
+            f"{fresh.number} · 已接单 · X200 · 李雷",
+            "   ⏱ 到场时限 03-03 10:30：剩余 24 小时；解决时限 03-04 10:30：剩余 48 小时", "",
+            "待跟进（2）",
+            f"⚠️ {late.number} · 已接单 · X200 · 李雷",
+            "   ⏱ 到场时限 04:30：已超时 6 小时；解决时限 03-03 04:30：剩余 18 小时",
+            f"{new.number} · 新建 · X200 · 未指派",
+            "   ⏱ 响应时限 11:30：剩余 1 小时；到场时限 03-03 10:30：剩余 24 小时；解决时限 03-04 10:30：剩余 48 小时",
+        ]
+        assert button_data(board, f"答复 {fresh.number}") == f"cpa:{complaint_id}"
+        view = await press(w, SUP, board, late.number)  # the desk's ticket view, as /ticket shows it
+        assert lines(view)[:2] == [f"工单: {late.number}", "状态: 已接单"]
+        # Bad input: a page that is not a number.
+        w.press_data(SUP, board["message_id"], "brd:x")
+        [stale] = await w.expect(SUP)
+        assert stale["text"] == "该按钮已过期。"
+
+
+# -- /board --------------------------------------------------------------------------------------
+async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(DSP, Role.DISPATCHER, "Chen Jing")
+        await w.join(MGR, Role.MANAGER, "Zhou Hua")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        await w.join(ENG2, Role.ENGINEER, "Zhao Min")
+        await w.join(SOUTH_SUP, Role.SUPERVISOR, "Sun Qi", team="South")
+        assert (await ask(w, SUP, "/board"))["text"] == (
+            "The board is empty: no open tickets, no complaints to answer, nothing closed in the last 7 days.")
+
+        registered = await make(w, TicketStatus.ACCEPTED, by=DSP)                    # the dispatcher's own
+        dispatched = await make(w, TicketStatus.ON_SITE, engineer=ENG2, dispatcher=DSP)  # dispatched by them
+        others = await make(w, TicketStatus.ACCEPTED)                                # nobody's in particular
+        late = await make(w, TicketStatus.ACCEPTED, at=T0 - timedelta(hours=30))    # overdue: to follow
+        waiting = await make(w, TicketStatus.DISPATCHED, at=T0 - timedelta(minutes=90))  # not accepted, late
+        new = await make(w, TicketStatus.NEW, engineer=None, by=DSP)
+        paused = await make(w, TicketStatus.PAUSED, at=T0 - timedelta(hours=2), done_at=T0 - timedelta(hours=1))
+        cancelled_at = T0 - timedelta(days=3)
+        south = await make(w, TicketStatus.NEW, team="South", engineer=None)
+        cancelled = await make(w, TicketStatus.NEW, engineer=None)
+        first = await complaint(w, others, "Nobody called back", at=T0 - timedelta(days=1))
+        second = await complaint(w, late, "The engineer is late")
+        await complaint(w, others, "Answered already", answered=True)
+        await complaint(w, south, "South's own")
+        async with w.app.db.write() as s:
+            row = await s.get(Ticket, cancelled.id)
+            apply_action(s, row, Action.CANCEL, now=cancelled_at, reason="duplicate", clocks=w.app.sla)
+
+        board = await ask(w, SUP, "/board")
+        assert lines(board) == [
+            "Board — team North", "",
+            "Complaints to answer (2)",
+            f"{others.number} · 03-01 10:30 · Li Lei: “Nobody called back”",  # oldest first
+            f"{late.number} · 10:30 · Li Lei: “The engineer is late”", "",
+            "Mine (3)",  # the supervisor's: the whole team's jobs under way
+            f"{registered.number} · accepted · X200 · Li Lei", ARRIVE_24H,  # soonest clock first
+            f"{others.number} · accepted · X200 · Li Lei", ARRIVE_24H,
+            f"{dispatched.number} · on site · X200 · Zhao Min", "   ⏱ resolve by 03-04 10:30: 48 h left", "",
+            "To follow (3)",
+            f"⚠️ {late.number} · accepted · X200 · Li Lei", LATE_CLOCKS,
+            f"⚠️ {waiting.number} · dispatched · X200 · Li Lei",
+            "   ⏱ respond by 10:00: overdue by 30 min; arrive by 03-03 09:00: 22 h 30 min left; "
+            "resolve by 03-04 09:00: 46 h 30 min left",
+            f"{new.number} · new · X200 · not assigned",
+            "   ⏱ respond by 11:30: 1 h left; arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left",
+            "", "Page 1 of 2",
+        ]
+        labels = button_labels(board)
+        assert labels == [f"Answer {others.number}", f"Answer {late.number}", registered.number,
+                          others.number, dispatched.number, late.number, waiting.number, new.number, "Next ▶"]
+        assert button_data(board, f"Answer {others.number}") == f"cpa:{first}"
+        assert button_data(board, f"Answer {late.number}") == f"cpa:{second}"
+        assert button_data(board, late.number) == f"bdt:{late.id}"
+        page2 = await press(w, SUP, board, "Next ▶")
+        assert page2["message_id"] == board["message_id"]  # edited in place
+        assert lines(page2) == [
+            "Board — team North", "",
+            "Paused (1)",
+            f"{paused.number} · paused (waiting for parts) · X200 · Li Lei",
+            "   ⏸ resolve by 03-04 08:30: 47 h left (clocks stopped while paused)", "",
+            "Closed in the last 7 days (1)",
+            f"{cancelled.number} · cancelled 02-27 10:30 · X200 · not assigned", "",
+            "Page 2 of 2",
+        ]
+        assert button_labels(page2) == [paused.number, cancelled.number, "◀ Previous"]
+
+        # The dispatcher's "mine": only what they registered or dispatched.
+        mine = lines(await ask(w, DSP, "/board"))
+        assert mine[6:11] == ["Mine (2)", f"{registered.number} · accepted · X200 · Li Lei", ARRIVE_24H,
+                              f"{dispatched.number} · on site · X200 · Zhao Min",
+                              "   ⏱ resolve by 03-04 10:30: 48 h left"]
+        assert (await ask(w, MGR, "/board"))["text"].startswith("Board — team North\n\nComplaints to answer (2)")
+
+        # A supervisor of another team sees theirs only, and cannot open North's tickets.
+        theirs = await ask(w, SOUTH_SUP, "/board")
+        assert lines(theirs) == [
+            "Board — team South", "", "Complaints to answer (1)", f"{south.number} · 10:30 · not assigned: “South's own”",
+            "", "To follow (1)", f"{south.number} · new · X200 · not assigned",
+            "   ⏱ respond by 11:30: 1 h left; arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left"]
+        w.press_data(SOUTH_SUP, theirs["message_id"], f"bdt:{late.id}")
+        [refused] = await w.expect(SOUTH_SUP)
+        assert refused["text"] == "That ticket is not (or no longer) available to you."
