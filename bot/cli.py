@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot import cli_people, cli_run, cli_tickets
+    from bot import cli_people, cli_report, cli_run, cli_tickets
 
     parser = _Parser(prog="fieldbot", description="Fieldbot: chat-first field service.")
     parser.add_argument("--config", type=Path, default=None,
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate the config file and print ok or every problem")
     cli_people.add_commands(sub)
     cli_tickets.add_commands(sub)
+    cli_report.add_commands(sub)
     cli_run.add_commands(sub)
     return parser
 

@@ -50,8 +50,10 @@ def team_label(team_name: str | None) -> Any:
     return Raw(team_name) if team_name else L("report.all_teams")
 
 
-def report_text(report: MonthlyReport, team_name: str | None, *, top: int, monthly: bool = False) -> Lines:
-    """The chat message: title, the month's totals, then each breakdown's top rows."""
+def report_text(report: MonthlyReport, team_name: str | None, *, top: int, monthly: bool = False,
+                chart: bool = True) -> Lines:
+    """The chat message: title, the month's totals, then each breakdown's top rows (and a word
+    on the chart that comes with it, if one does)."""
     scope = {"month": month_name(report.month), "team": team_label(team_name)}
     if report.total.jobs == 0:
         parts: list[Any] = [L("report.empty", scope)]
@@ -66,8 +68,9 @@ def report_text(report: MonthlyReport, team_name: str | None, *, top: int, month
                 parts.append(L("report.row", {"rank": rank, "label": row_label(dimension, row), **_figures(row)}))
             if len(rows) > top:
                 parts.append(L("report.more", {"count": len(rows) - top}))
-        parts.append(Raw(""))
-        parts.append(L("report.chart_note"))
+        if chart:
+            parts.append(Raw(""))
+            parts.append(L("report.chart_note"))
     if report.incomplete:
         parts.append(L("report.incomplete", {"count": report.incomplete}))
     return Lines(tuple(p for p in parts if p is not None))
