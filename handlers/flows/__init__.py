@@ -13,6 +13,7 @@ from handlers.flows import (  # noqa: F401
     parts,
     reassign,
     report,
+    register,
     signoff,
     start,
     supervisor,

@@ -1,0 +1,218 @@
+"""Registration in chat (登记): ``/new`` for dispatchers and supervisors.
+
+The dialog asks, one at a time: the customer (a known one picked from a search, or a new one),
+the contact phone (skipped for a known customer: theirs is on record), the address, the product
+model, its serial, the purchase date (→ in or out of warranty, shown at once), the fault symptom,
+the severity 1–4 (DESIGN §2 levels as buttons), the service type and whether it is billable; then
+a summary with **Confirm** / **Cancel**.  Confirming registers the ticket (:mod:`.register_done`).
+
+Why it looks like this:
+
+* Answers live in the dialog state (database, per chat) and nothing else is written before
+  **Confirm**, so ``/cancel`` — or just walking away — leaves no trace.
+* A bad answer is refused with its reason and the same question is asked again; the dialog does
+  not move, so nothing is stored.
+* Buttons are ``reg:RID:WHAT[:VALUE]``.  ``RID`` is new for every ``/new``; a button only works in
+  the same run of the dialog and at the step it belongs to, and every value it carries goes
+  through the same checks as a typed answer (a forged ``severity 7`` is refused like a typed one).
+* Roles are checked by the router for ``/new`` and the buttons, and again at every typed step
+  (someone demoted half-way cannot finish).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from handlers.context import Ctx
+from handlers.flows.register_done import confirm, drop
+from handlers.flows.register_input import (
+    echo,
+    find_customers,
+    looks_like_phone,
+    phone,
+    purchase_date,
+    typed_text,
+    visible_customer,
+)
+from handlers.flows.register_input import billable as parse_billable
+from handlers.flows.register_input import service as parse_service
+from handlers.flows.register_input import severity as parse_severity
+from handlers.flows.register_view import facts_from_dialog, matches_message, question, warranty_line
+from handlers.messages import L, Raw
+from handlers.registry import router
+from handlers.tickets import button_args
+from models.enums import Role
+from models.errors import DomainError
+
+FLOW = "register"
+DESK = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
+#: The step after each step (a known customer jumps from ``customer`` straight to ``address``).
+NEXT = {"phone": "address", "address": "model", "model": "serial", "serial": "purchased",
+        "purchased": "fault", "fault": "severity", "severity": "service", "service": "billable",
+        "billable": "confirm"}
+
+
+def _today(ctx: Ctx):  # noqa: ANN202
+    """The team's local date: warranty and "not in the future" are local-date rules."""
+    return ctx.now.astimezone(ctx.app.tz).date()
+
+
+def ask(ctx: Ctx, step: str, *head: L | Raw | None) -> None:
+    facts = None
+    if step == "confirm":
+        facts = facts_from_dialog(ctx.data, ctx.app.config.bot.warranty, _today(ctx))
+    ctx.reply(question(step, ctx.data["rid"], ctx.data, *head, facts=facts),
+              ref=f"regsum:{ctx.data['rid']}" if step == "confirm" else None)
+
+
+def refuse(ctx: Ctx, error: DomainError) -> None:
+    """Re-ask the current step with the reason the answer was refused; nothing moves."""
+    ask(ctx, ctx.step, L(f"error.{error.code}", {k: Raw(str(v)) for k, v in error.params.items()}))
+
+
+def advance(ctx: Ctx, head: L | Raw | None = None, **answer: object) -> None:
+    step = NEXT[ctx.step]
+    ctx.goto(FLOW, step, **answer)
+    ask(ctx, step, head)
+
+
+@router.command("new", roles=DESK, menu="reg.menu.new")
+async def new(ctx: Ctx) -> None:
+    ctx.goto(FLOW, "customer", rid=secrets.token_hex(3))
+    ask(ctx, "customer")
+
+
+# -- typed answers -------------------------------------------------------------------------------
+async def _customer(ctx: Ctx) -> None:
+    text = typed_text(ctx, "customer")
+    found, more = await find_customers(ctx, text)
+    offer_new = not looks_like_phone(text)
+    if not found:
+        if not offer_new:
+            raise DomainError("reg_no_phone_match", value=echo(text))
+        ctx.goto(FLOW, "phone", customer=text, customer_id=None, offered=[], query=None)
+        ask(ctx, "phone", L("reg.customer.new", {"customer": Raw(text)}))
+        return
+    ctx.goto(FLOW, "customer", offered=[c.id for c in found], query=text if offer_new else None)
+    ctx.reply(matches_message(ctx.data["rid"], echo(text), [(c.id, c.name, c.phone) for c in found], more,
+                              offer_new))
+
+
+async def _phone(ctx: Ctx) -> None:
+    advance(ctx, phone=phone(typed_text(ctx, "phone")))
+
+
+async def _text_field(ctx: Ctx) -> None:
+    advance(ctx, **{ctx.step: typed_text(ctx, ctx.step)})
+
+
+async def _purchased(ctx: Ctx) -> None:
+    _purchase_answer(ctx, purchase_date(typed_text(ctx, "purchased"), _today(ctx)).isoformat())
+
+
+def _purchase_answer(ctx: Ctx, iso: str | None) -> None:
+    ctx.goto(FLOW, "purchased", purchased=iso)
+    # The verdict is shown at once, computed as the ticket will store it.
+    facts = facts_from_dialog({**ctx.data, "fault": "", "severity": 1, "service": "phone", "billable": False},
+                              ctx.app.config.bot.warranty, _today(ctx))
+    advance(ctx, warranty_line(facts))
+
+
+async def _severity(ctx: Ctx) -> None:
+    advance(ctx, severity=parse_severity(ctx.inbound.text or ""))
+
+
+async def _service(ctx: Ctx) -> None:
+    advance(ctx, service=parse_service(ctx.inbound.text or "").value)
+
+
+async def _billable(ctx: Ctx) -> None:
+    advance(ctx, billable=parse_billable(ctx.inbound.text or ""))
+
+
+async def _confirm_typed(ctx: Ctx) -> None:
+    raise DomainError("reg_use_buttons")
+
+
+_TYPED = {"customer": _customer, "phone": _phone, "address": _text_field, "model": _text_field,
+          "serial": _text_field, "purchased": _purchased, "fault": _text_field, "severity": _severity,
+          "service": _service, "billable": _billable, "confirm": _confirm_typed}
+
+
+def _typed_step(step: str):  # noqa: ANN202
+    async def handle(ctx: Ctx) -> None:
+        ctx.require(*DESK)
+        try:
+            await _TYPED[step](ctx)
+        except DomainError as exc:
+            if not exc.code.startswith("reg_"):
+                raise
+            refuse(ctx, exc)
+    return handle
+
+
+for _step in _TYPED:
+    router.step(FLOW, _step)(_typed_step(_step))
+
+
+# -- buttons -------------------------------------------------------------------------------------
+async def _pick_customer(ctx: Ctx, value: str) -> None:
+    if not value.isdigit() or int(value) not in ctx.data.get("offered", []):
+        raise DomainError("reg_stale")
+    customer = await visible_customer(ctx, int(value))
+    # Their phone is on record (and is how the registry finds them again): straight to the address.
+    ctx.goto(FLOW, "address", customer=customer.name, contact=customer.contact_name, phone=customer.phone,
+             customer_id=customer.id)
+    ask(ctx, "address", L("reg.customer.known", {"customer": Raw(customer.name), "phone": Raw(customer.phone)}))
+
+
+async def _new_customer(ctx: Ctx, value: str) -> None:
+    if not ctx.data.get("query"):
+        raise DomainError("reg_stale")
+    ctx.goto(FLOW, "phone", customer=ctx.data["query"], customer_id=None, contact=None)
+    ask(ctx, "phone", L("reg.customer.new", {"customer": Raw(ctx.data["customer"])}))
+
+
+async def _no_serial(ctx: Ctx, value: str) -> None:
+    advance(ctx, serial=None)
+
+
+async def _date_unknown(ctx: Ctx, value: str) -> None:
+    _purchase_answer(ctx, None)
+
+
+async def _severity_button(ctx: Ctx, value: str) -> None:
+    advance(ctx, severity=parse_severity(value))
+
+
+async def _service_button(ctx: Ctx, value: str) -> None:
+    advance(ctx, service=parse_service(value).value)
+
+
+async def _billable_button(ctx: Ctx, value: str) -> None:
+    if value not in ("0", "1"):
+        raise DomainError("reg_bad_billable", value=echo(value))
+    advance(ctx, billable=value == "1")
+
+
+#: Button code → (the step it answers, what it does).
+_BUTTONS = {"c": ("customer", _pick_customer), "n": ("customer", _new_customer), "s": ("serial", _no_serial),
+            "p": ("purchased", _date_unknown), "v": ("severity", _severity_button),
+            "t": ("service", _service_button), "b": ("billable", _billable_button),
+            "ok": ("confirm", confirm), "x": ("confirm", drop)}
+
+
+@router.callback("reg", roles=DESK)
+async def button(ctx: Ctx) -> None:
+    args = button_args(ctx)
+    rid, code, value = (args + ["", "", ""])[:3]
+    expected = _BUTTONS.get(code)
+    if ctx.flow != FLOW or not rid or rid != ctx.data.get("rid") or expected is None \
+            or expected[0] != ctx.step:
+        raise DomainError("reg_stale")
+    try:
+        await expected[1](ctx, value)
+    except DomainError as exc:
+        if not exc.code.startswith("reg_") or exc.code == "reg_stale":
+            raise
+        refuse(ctx, exc)

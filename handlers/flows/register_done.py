@@ -1,0 +1,105 @@
+"""The end of the ``/new`` dialog: **Confirm** registers the ticket, **Cancel** drops it.
+
+Confirming goes through :func:`models.registry.register_ticket` — the path ``fieldbot ticket
+create`` takes — so validation, numbering, warranty and the SLA clocks are the same everywhere.
+Like the CLI it then makes the customer's single-use join link (:func:`models.invites.create_invite`)
+and shows it twice: as the deep link, and as a QR code (PNG, made with ``segno``) to forward or
+print.  The PNG is kept in the media store (content-addressed, like photos) and leaves through the
+outbox with the reply, so it is sent after the commit like every other message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import date
+
+import segno
+from sqlalchemy import func, select
+
+from bot.media import MediaStore
+from handlers.context import Ctx
+from handlers.flows.dispatch import own_message
+from handlers.flows.register_view import Facts, facts_from_dialog, summary
+from handlers.messages import L, Lines, Msg, Raw
+from handlers.registry import router
+from handlers.tickets import local
+from models.customers import Asset
+from models.enums import Role, ServiceType
+from models.invites import create_invite
+from models.registry import Registration, register_ticket
+from models.tickets import Ticket
+
+#: QR code rendering: 8 pixels a module with the standard 4-module quiet zone prints and scans
+#: well; error correction M survives a creased printout.
+QR_SCALE = 8
+QR_BORDER = 4
+QR_ERROR = "m"
+
+
+def qr_png(link: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(link, error=QR_ERROR, micro=False).save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
+    return buffer.getvalue()
+
+
+def _today(ctx: Ctx) -> date:
+    return ctx.now.astimezone(ctx.app.tz).date()
+
+
+def _registration(ctx: Ctx) -> Registration:
+    data = ctx.data
+    return Registration(
+        customer=data["customer"], contact=data.get("contact"), phone=data["phone"], address=data["address"],
+        model=data["model"], serial=data.get("serial"),
+        purchased=date.fromisoformat(data["purchased"]) if data.get("purchased") else None,
+        fault=data["fault"], severity=data["severity"], service=ServiceType(data["service"]),
+        billable=data["billable"], team_id=ctx.person.team_id,
+    )
+
+
+async def _facts(ctx: Ctx, ticket: Ticket) -> Facts:
+    """The registration as stored: an existing asset keeps its own purchase date and warranty."""
+    asset = await ctx.session.get(Asset, ticket.asset_id) if ticket.asset_id else None
+    tickets_of_customer = await ctx.session.scalar(
+        select(func.count(Ticket.id)).where(Ticket.customer_id == ticket.customer_id))
+    return Facts(customer=ctx.data["customer"], known=tickets_of_customer > 1, phone=ticket.contact_phone,
+                 address=ticket.address, model=ticket.product_model, serial=ticket.serial,
+                 purchased=ticket.purchase_date, warranty_end=asset.warranty_end if asset else None,
+                 in_warranty=ticket.in_warranty, fault=ticket.fault_symptom, severity=ticket.severity,
+                 service=ticket.service_type.value, billable=ticket.billable)
+
+
+async def _close_summary(ctx: Ctx, head: L) -> None:
+    """Replace the summary's Confirm / Cancel buttons by what became of it."""
+    rid = ctx.data["rid"]
+    message_id = await own_message(ctx, ref=f"regsum:{rid}")
+    if message_id:
+        facts = facts_from_dialog(ctx.data, ctx.app.config.bot.warranty, _today(ctx))
+        ctx.reply(Msg(body=Lines((head, summary(facts))), edit_message_id=message_id))
+
+
+async def confirm(ctx: Ctx, _value: str) -> None:
+    config = ctx.app.config
+    ticket = await register_ticket(ctx.session, _registration(ctx), now=ctx.now, today=_today(ctx),
+                                   warranty=config.bot.warranty, actor_id=ctx.person.id, clocks=ctx.app.sla)
+    token = await create_invite(
+        ctx.session, role=Role.CUSTOMER, name=ticket.contact_name, now=ctx.now, ttl=config.bot.customer_link_ttl,
+        ticket_id=ticket.id, customer_id=ticket.customer_id, team_id=ticket.team_id, created_by_id=ctx.person.id)
+    link = config.deep_link(token)
+    stored = await MediaStore(config.storage.media_dir).save(await asyncio.to_thread(qr_png, link))
+    facts = await _facts(ctx, ticket)
+    await _close_summary(ctx, L("reg.confirmed", {"number": ticket.number}))
+    ctx.end_flow()
+    buttons = [[("reg.btn.dispatch", f"dspt:{ticket.id}")]] if "dspt" in router.callbacks else []
+    body = Lines((L("reg.done", {"number": ticket.number}), summary(facts),
+                  L("reg.link", {"expires": local(ctx, ctx.now + config.bot.customer_link_ttl)}), Raw(link)))
+    ctx.reply(Msg(body=body, photos=[{"path": stored.path}], buttons=buttons), ticket_id=ticket.id,
+              ref=f"registered:{ticket.id}")
+    ctx.toast = ctx.t("reg.toast_done", number=ticket.number)
+
+
+async def drop(ctx: Ctx, _value: str) -> None:
+    await _close_summary(ctx, L("reg.dropped"))
+    ctx.end_flow()
+    ctx.reply("reg.cancelled")
