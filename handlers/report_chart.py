@@ -1,5 +1,7 @@
-"""The monthly report's chart: jobs per product model, fault type and engineer as horizontal bars,
-drawn with matplotlib (Agg, no display) into a PNG kept in the media store and sent as a photo.
+"""The monthly report's chart — jobs per product model, fault type and engineer as horizontal bars,
+drawn with matplotlib (Agg, no display) into a PNG kept in the media store — and the report
+message that carries it as a photo above the text (:func:`report_message`, for ``/report`` and the
+monthly push).
 
 matplotlib is imported only when a chart is drawn: it costs tens of megabytes and a second of
 start-up that the bot should not pay for every update.  Drawing is blocking CPU work, so callers
@@ -18,8 +20,12 @@ import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from handlers.i18n import t
-from handlers.report_view import row_label
+from handlers.messages import Msg
+from handlers.report_view import report_text, row_label
+from models.people import Team
 from models.reports import DIMENSIONS, MonthlyReport
 
 if TYPE_CHECKING:
@@ -80,3 +86,16 @@ async def store_chart(app: App, report: MonthlyReport, lang: str) -> StoredFile:
     settings = app.config.reports
     png = await asyncio.to_thread(draw_chart, report, lang, top=settings.top, font_path=settings.chart_font)
     return await MediaStore(app.config.storage.media_dir).save(png)
+
+
+async def report_message(app: App, session: AsyncSession, report: MonthlyReport, lang: str, *,
+                         monthly: bool = False) -> Msg:
+    """The report as one message in ``lang``: the chart as a photo (when there is something to
+    draw), then the text.  Used by ``/report`` and the monthly push."""
+    team = await session.get(Team, report.team_id) if report.team_id is not None else None
+    body = report_text(report, team.name if team else None, top=app.config.reports.top, monthly=monthly)
+    photos = []
+    if report.total.jobs:
+        stored = await store_chart(app, report, lang)
+        photos.append({"path": stored.path})
+    return Msg(body=body, photos=photos)

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def default_jobs() -> dict[str, Job]:
     """Every chase, by its fixed job id (order matters in ``tick()``: SLA first)."""
-    from scheduler import ack, callback, daily, dispatch, sla
+    from scheduler import ack, callback, daily, dispatch, monthly_report, sla
 
     return {
         "sla": sla.run,
@@ -34,6 +34,7 @@ def default_jobs() -> dict[str, Job]:
         "ack-chase": ack.run,
         "daily-checkin": daily.run,
         "callback": callback.run,
+        monthly_report.JOB_ID: monthly_report.run,
     }
 
 

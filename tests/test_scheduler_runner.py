@@ -78,7 +78,8 @@ async def test_apscheduler_jobs_have_fixed_ids_and_never_overlap(app: App) -> No
     s.start()
     try:
         jobs = {job.id: job for job in s._aps.get_jobs()}
-        assert set(jobs) == set(default_jobs()) == {"sla", "dispatch-chase", "ack-chase", "daily-checkin", "callback"}
+        assert set(jobs) == set(default_jobs()) == {"sla", "dispatch-chase", "ack-chase", "daily-checkin",
+                                                    "callback", "monthly-report"}
         assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
     finally:
         await s.stop()

@@ -8,31 +8,13 @@ lets office staff see them); staff without a team see every team.  Months are th
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from handlers.context import Ctx
-from handlers.messages import Msg
 from handlers.registry import router
-from handlers.report_chart import store_chart
-from handlers.report_view import report_text
+from handlers.report_chart import report_message
 from models.enums import Role
-from models.people import Team
-from models.reports import MonthlyReport, month_before, monthly_report, parse_month
+from models.reports import month_before, monthly_report, parse_month
 
 REPORTERS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.DISPATCHER})
-
-
-async def report_message(app, session: AsyncSession, report: MonthlyReport, lang: str, *,  # noqa: ANN001
-                         monthly: bool = False) -> Msg:
-    """The report as one message in ``lang``: the chart as a photo (when there is something to
-    draw), then the text.  Used by ``/report`` and the monthly push."""
-    team = await session.get(Team, report.team_id) if report.team_id is not None else None
-    body = report_text(report, team.name if team else None, top=app.config.reports.top, monthly=monthly)
-    photos = []
-    if report.total.jobs:
-        stored = await store_chart(app, report, lang)
-        photos.append({"path": stored.path})
-    return Msg(body=body, photos=photos)
 
 
 @router.command("report", roles=REPORTERS, menu="report.menu")
