@@ -258,7 +258,8 @@ async def test_two_at_the_desk_reassign_once(tmp_path: Path) -> None:
         await w.expect(ENG3)
         w.say(DSP, "Li Lei is ill")
         [late] = await w.expect(DSP)
-        assert late["text"] == f"{n} has been reassigned meanwhile (now with Wu Fang); that button is out of date."
+        assert late["text"] == (f"{n} changed hands meanwhile (now with Wu Fang), so nothing was done. "
+                                f"Start again with /reassign {n} if it still needs it.")
         w.say(DSP, "Zhao Min")  # the dialog ended with the refusal
         [lost] = await w.expect(DSP)
         assert lost["text"] == "I'm not sure what you mean. Send /help to see what you can do."

@@ -107,7 +107,7 @@ async def _unchanged(ctx: Ctx, ticket_id: object) -> Ticket:
     ticket = await visible_ticket(ctx, ticket_id)
     await _reassignable(ctx, ticket)
     if (_iso(ticket.dispatched_at), ticket.assignee_id) != (ctx.data.get("since"), ctx.data.get("assignee")):
-        raise DomainError("reassign_moved", number=ticket.number, name=await person_name(ctx, ticket.assignee_id))
+        raise DomainError("assign_moved", number=ticket.number, name=await person_name(ctx, ticket.assignee_id))
     return ticket
 
 
