@@ -27,9 +27,15 @@ SNIPPET = 80
 
 
 def snippet(text: str | None, limit: int = SNIPPET) -> str:
-    """One line of at most ``limit`` characters (whitespace collapsed, "…" when cut)."""
+    """One line of at most ``limit`` characters (whitespace collapsed, "…" when cut); spaced text
+    is cut between words if one ends near the limit (Chinese, without spaces, anywhere)."""
     flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if flat[limit - 1] != " " and " " in cut[-20:]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip() + "…"
 
 
 def fix_lines(ctx: Ctx, fix: Fix) -> Lines:
