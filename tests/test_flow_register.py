@@ -272,6 +272,8 @@ async def test_cancel_and_stale_buttons_store_nothing(tmp_path: Path) -> None:
         await say(w, DSP, "/new")
         await say(w, DSP, "Acme Ltd")
         await say(w, DSP, "+8613800000001")
+        too_long = await say(w, DSP, "x" * 401)
+        assert too_long["text"] == "That is too long (at most 400 characters).\nAddress of the site?"
         cancelled = await say(w, DSP, "/cancel")
         assert cancelled["text"] == "Cancelled. Nothing was changed."
         assert await dialog_step(w, DSP) is None and await counts(w) == nothing
@@ -326,6 +328,13 @@ async def test_engineers_and_customers_cannot_register(tmp_path: Path) -> None:
         [refused] = await w.expect(ENG)
         assert refused["text"] == "您的角色不能执行此操作。"
         assert await counts(w) == before and await dialog_step(w, DSP) == "confirm"
+        dropped = await press(w, DSP, ask, "取消")
+        assert dropped["text"] == "已取消登记，未保存任何内容。"
+        assert w.current(DSP, ask)["text"].startswith("已取消：未登记。\n客户：Globex（新客户）")
+        await say(w, DSP, "/new")
+        await say(w, DSP, "Globex")
+        assert (await say(w, DSP, "/cancel"))["text"] == "已取消，未做任何更改。"
+        assert await counts(w) == before and await dialog_step(w, DSP) is None
         assert "new" not in {c["command"] for c in _menu(w, ENG)} and "new" in {c["command"] for c in _menu(w, DSP)}
 
 

@@ -22,9 +22,10 @@ Why it looks like this:
 from __future__ import annotations
 
 import secrets
+from datetime import date
 
 from handlers.context import Ctx
-from handlers.flows.register_done import confirm, drop
+from handlers.flows.register_done import confirm, drop, team_today
 from handlers.flows.register_input import (
     echo,
     find_customers,
@@ -37,7 +38,7 @@ from handlers.flows.register_input import (
 from handlers.flows.register_input import billable as parse_billable
 from handlers.flows.register_input import service as parse_service
 from handlers.flows.register_input import severity as parse_severity
-from handlers.flows.register_view import facts_from_dialog, matches_message, question, warranty_line
+from handlers.flows.register_view import facts_from_dialog, matches_message, question, warranty_line, warranty_of
 from handlers.messages import L, Raw
 from handlers.registry import router
 from handlers.tickets import button_args
@@ -52,15 +53,10 @@ NEXT = {"phone": "address", "address": "model", "model": "serial", "serial": "pu
         "billable": "confirm"}
 
 
-def _today(ctx: Ctx):  # noqa: ANN202
-    """The team's local date: warranty and "not in the future" are local-date rules."""
-    return ctx.now.astimezone(ctx.app.tz).date()
-
-
 def ask(ctx: Ctx, step: str, *head: L | Raw | None) -> None:
     facts = None
     if step == "confirm":
-        facts = facts_from_dialog(ctx.data, ctx.app.config.bot.warranty, _today(ctx))
+        facts = facts_from_dialog(ctx.data, ctx.app.config.bot.warranty, team_today(ctx))
     ctx.reply(question(step, ctx.data["rid"], ctx.data, *head, facts=facts),
               ref=f"regsum:{ctx.data['rid']}" if step == "confirm" else None)
 
@@ -94,8 +90,8 @@ async def _customer(ctx: Ctx) -> None:
         ask(ctx, "phone", L("reg.customer.new", {"customer": Raw(text)}))
         return
     ctx.goto(FLOW, "customer", offered=[c.id for c in found], query=text if offer_new else None)
-    ctx.reply(matches_message(ctx.data["rid"], echo(text), [(c.id, c.name, c.phone) for c in found], more,
-                              offer_new))
+    ctx.reply(matches_message(ctx.data["rid"], echo(text), [(c.id, echo(c.name), c.phone) for c in found],
+                              more, offer_new))
 
 
 async def _phone(ctx: Ctx) -> None:
@@ -107,15 +103,14 @@ async def _text_field(ctx: Ctx) -> None:
 
 
 async def _purchased(ctx: Ctx) -> None:
-    _purchase_answer(ctx, purchase_date(typed_text(ctx, "purchased"), _today(ctx)).isoformat())
+    _purchase_answer(ctx, purchase_date(typed_text(ctx, "purchased"), team_today(ctx)).isoformat())
 
 
 def _purchase_answer(ctx: Ctx, iso: str | None) -> None:
-    ctx.goto(FLOW, "purchased", purchased=iso)
     # The verdict is shown at once, computed as the ticket will store it.
-    facts = facts_from_dialog({**ctx.data, "fault": "", "severity": 1, "service": "phone", "billable": False},
-                              ctx.app.config.bot.warranty, _today(ctx))
-    advance(ctx, warranty_line(facts))
+    purchased = date.fromisoformat(iso) if iso else None
+    verdict = warranty_line(purchased, *warranty_of(purchased, ctx.app.config.bot.warranty, team_today(ctx)))
+    advance(ctx, verdict, purchased=iso)
 
 
 async def _severity(ctx: Ctx) -> None:

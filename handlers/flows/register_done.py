@@ -43,7 +43,8 @@ def qr_png(link: str) -> bytes:
     return buffer.getvalue()
 
 
-def _today(ctx: Ctx) -> date:
+def team_today(ctx: Ctx) -> date:
+    """The team's local date: warranty and "not in the future" are local-date rules."""
     return ctx.now.astimezone(ctx.app.tz).date()
 
 
@@ -75,13 +76,13 @@ async def _close_summary(ctx: Ctx, head: L) -> None:
     rid = ctx.data["rid"]
     message_id = await own_message(ctx, ref=f"regsum:{rid}")
     if message_id:
-        facts = facts_from_dialog(ctx.data, ctx.app.config.bot.warranty, _today(ctx))
+        facts = facts_from_dialog(ctx.data, ctx.app.config.bot.warranty, team_today(ctx))
         ctx.reply(Msg(body=Lines((head, summary(facts))), edit_message_id=message_id))
 
 
 async def confirm(ctx: Ctx, _value: str) -> None:
     config = ctx.app.config
-    ticket = await register_ticket(ctx.session, _registration(ctx), now=ctx.now, today=_today(ctx),
+    ticket = await register_ticket(ctx.session, _registration(ctx), now=ctx.now, today=team_today(ctx),
                                    warranty=config.bot.warranty, actor_id=ctx.person.id, clocks=ctx.app.sla)
     token = await create_invite(
         ctx.session, role=Role.CUSTOMER, name=ticket.contact_name, now=ctx.now, ttl=config.bot.customer_link_ttl,

@@ -46,11 +46,11 @@ def warranty_of(purchased: date | None, warranty: timedelta, today: date) -> tup
     return end, today <= end
 
 
-def warranty_line(facts: Facts) -> L:
-    if facts.purchased is None:
+def warranty_line(purchased: date | None, end: date | None, inside: bool | None) -> L:
+    if purchased is None or end is None:
         return L("reg.warranty.unknown")
-    key = "reg.warranty.in" if facts.in_warranty else "reg.warranty.out"
-    return L(key, {"date": facts.purchased.isoformat(), "end": facts.warranty_end.isoformat()})
+    key = "reg.warranty.in" if inside else "reg.warranty.out"
+    return L(key, {"date": purchased.isoformat(), "end": end.isoformat()})
 
 
 def facts_from_dialog(data: dict[str, Any], warranty: timedelta, today: date) -> Facts:
@@ -70,7 +70,7 @@ def summary(facts: Facts) -> Lines:
         L("reg.summary.phone", {"phone": Raw(facts.phone)}),
         L("reg.summary.address", {"address": Raw(facts.address)}),
         L("reg.summary.product", {"model": Raw(facts.model), "serial": serial}),
-        warranty_line(facts),
+        warranty_line(facts.purchased, facts.warranty_end, facts.in_warranty),
         L("reg.summary.fault", {"fault": Raw(facts.fault)}),
         L("reg.summary.severity", {"severity": L(f"severity.{facts.severity}")}),
         L("reg.summary.service", {"service": L(f"service.{facts.service}")}),
