@@ -41,6 +41,9 @@ PAST = (TicketStatus.RESOLVED, TicketStatus.SIGNED_OFF, TicketStatus.CLOSED)
 MAX_SQL_TERMS = 16
 #: Candidates fetched per search; the SQL pre-order puts the likely best among them.
 CANDIDATES = 50
+#: The accept tips look at this many of the model's most recently registered reports at most: they run inside the
+#: engineer's accept, so their cost must not grow with a popular model's history.
+MODEL_WINDOW = 500
 #: What masked confidential text is replaced by.
 MASK = "***"
 
@@ -192,17 +195,28 @@ def mask(text: str | None, secrets: Iterable[str | None]) -> str | None:
     if not text:
         return text
     for secret in sorted({s.strip() for s in secrets if s and len(s.strip()) >= 2}, key=len, reverse=True):
-        text = re.sub(re.escape(secret), MASK, text, flags=re.IGNORECASE)
+        text = re.sub(_secret_pattern(secret), MASK, text, flags=re.IGNORECASE)
     return _PHONE.sub(MASK, text)
+
+
+def _secret_pattern(secret: str) -> str:
+    """A name or address as written; a phone number (stored as ``+8675512345678``) however its
+    digits are spaced or dashed, with or without the country code."""
+    digits = re.sub(r"\D", "", secret)
+    if len(digits) < 7 or re.sub(r"[\s\-()+]", "", secret) != digits:
+        return re.escape(secret)
+    local_part = digits[2:] if digits.startswith("86") and secret.lstrip().startswith("+") else digits
+    spaced = r"[\s\-()]*".join(local_part)
+    return rf"(?<!\d)(?:\+?86[\s-]*)?0?{spaced}(?!\d)" if local_part != digits else rf"(?<!\d)\+?{spaced}(?!\d)"
 
 
 async def find_fixes(session: AsyncSession, query: Query, *, limit: int, model: str | None = None,
                      exclude_ticket_id: int | None = None) -> list[Fix]:
     """Past fixes for ``query``, best first.
 
-    With ``model`` (the accept tips) only that model's reports are candidates, found through the
-    model index; without it (``/kb``) a report is a candidate if its model, its fault type or
-    any query term matches.  Terms never contain ``%`` or ``_`` (see :func:`terms`), so they go
+    With ``model`` (the accept tips) only that model's ``MODEL_WINDOW`` most recently registered
+    reports are candidates, found through the model index; without it (``/kb``) a report is a
+    candidate if its model, its fault type or any query term matches.  Terms never contain ``%`` or ``_`` (see :func:`terms`), so they go
     into ``LIKE`` patterns as they are.
     """
     if query.empty:
@@ -225,7 +239,11 @@ async def find_fixes(session: AsyncSession, query: Query, *, limit: int, model: 
         .where(Ticket.status.in_(PAST), Ticket.findings.is_not(None))
     )
     if model is not None:
-        stmt = stmt.where(Ticket.product_model.in_(_model_variants(model)))
+        latest = (select(Ticket.id)
+                  .where(Ticket.product_model.in_(_model_variants(model)), Ticket.status.in_(PAST),
+                         Ticket.findings.is_not(None))
+                  .order_by(Ticket.id.desc()).limit(MODEL_WINDOW))
+        stmt = stmt.where(Ticket.id.in_(latest.scalar_subquery()))
     else:
         stmt = stmt.where(or_(model_hit, fault_hit, *term_hits) if term_hits else or_(model_hit, fault_hit, false()))
     if exclude_ticket_id is not None:

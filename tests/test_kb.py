@@ -125,12 +125,15 @@ def test_mask_hides_the_customer_and_phone_numbers() -> None:
     text = "Mr Lin (138 0013 8000) at 1 Harbour Rd; ACME LTD board SN 20240101123, +852 9123 4567"
     assert mask(text, ["Mr Lin", "1 Harbour Rd", "Acme Ltd", None, " "]) == \
         "*** (***) at ***; *** board SN 20240101123, ***"
+    # The customer's own landline, as stored (+86…) and as an engineer might type it.
+    assert mask("rang 0755-1234 5678, then +86 755 12345678; serial 1755123456789", ["+8675512345678"]) == \
+        "rang ***, then ***; serial 1755123456789"
     assert mask("", ["x"]) == "" and mask(None, ["x"]) is None
     assert {f.name for f in fields(Fix)}.isdisjoint({"customer", "contact_name", "contact_phone", "address", "phone"})
 
 
 # -- the database ---------------------------------------------------------------------------------
-async def test_sql_narrows_to_resolved_reports_that_match(db: Database) -> None:
+async def test_sql_narrows_to_resolved_reports_that_match(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     flicker = await past_fix(db, findings="LVDS cable loose", actions="Reseated the cable",
                              resolved=NOW - timedelta(days=20), status=TicketStatus.RESOLVED)
     newer = await past_fix(db, findings="Backlight inverter failing", actions="Replaced the inverter",
@@ -151,6 +154,10 @@ async def test_sql_narrows_to_resolved_reports_that_match(db: Database) -> None:
         # Same model only, the ticket itself excluded, in the tips' order.
         tips = await find_fixes(s, Query.like_ticket("X200", "display", "flickers"), limit=3, model="x200 ",
                                 exclude_ticket_id=flicker.id)
+        assert [f.ticket_id for f in tips] == [newer.id]
+        # The tips' cost is bounded: only the model's latest reports are looked at.
+        monkeypatch.setattr(kb, "MODEL_WINDOW", 1)
+        tips = await find_fixes(s, Query.like_ticket("X200", None, "loose cable"), limit=3, model="X200")
         assert [f.ticket_id for f in tips] == [newer.id]
 
 

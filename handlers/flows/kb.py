@@ -50,7 +50,7 @@ def fix_lines(ctx: Ctx, fix: Fix) -> Lines:
     return Lines(tuple(parts))
 
 
-def results(header: L, ctx: Ctx, fixes: list[Fix]) -> Msg:
+def results_message(ctx: Ctx, header: L, fixes: list[Fix]) -> Msg:
     """The header, then each fix after an empty line."""
     body: list = [header]
     for fix in fixes:
@@ -72,7 +72,7 @@ async def kb_command(ctx: Ctx) -> None:
     if not fixes:
         ctx.reply("kb.none", words=Raw(words))
         return
-    ctx.reply(results(L("kb.header", {"words": Raw(words), "count": len(fixes)}), ctx, fixes))
+    ctx.reply(results_message(ctx, L("kb.header", {"words": Raw(words), "count": len(fixes)}), fixes))
 
 
 async def similar_fixes_message(ctx: Ctx, ticket: Ticket) -> Msg | None:
@@ -84,4 +84,4 @@ async def similar_fixes_message(ctx: Ctx, ticket: Ticket) -> Msg | None:
     if not fixes:
         return None
     header = L("kb.similar_header", {"number": ticket.number, "model": Raw(ticket.product_model)})
-    return results(header, ctx, fixes)
+    return results_message(ctx, header, fixes)
