@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -26,16 +27,17 @@ from handlers.i18n import t
 from handlers.messages import Msg
 from handlers.report_view import report_text, row_label
 from models.people import Team
-from models.reports import DIMENSIONS, MonthlyReport
+from models.reports import DIMENSIONS, MonthlyReport, ReportRow
 
 if TYPE_CHECKING:
     from bot.app import App
     from bot.media import StoredFile
 
+log = logging.getLogger(__name__)
 BAR_COLOUR = "#3b7dd8"
 
 
-def _glyph_check(font_path: str) -> tuple[Callable[[str], bool], object]:
+def glyph_check(font_path: str) -> tuple[Callable[[str], bool], object]:
     """(can this font draw the whole text?, the font properties to draw with)."""
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
@@ -45,22 +47,25 @@ def _glyph_check(font_path: str) -> tuple[Callable[[str], bool], object]:
     return (lambda text: all(c.isspace() or ord(c) in charmap for c in text)), props
 
 
+def bar_labels(dimension: str, rows: list[ReportRow], lang: str, drawable: Callable[[str], bool]) -> list[str]:
+    """Each bar's name, or its row number (``#2``) where the font cannot draw the name."""
+    names = [row_label(dimension, row).render(lang) for row in rows]
+    return [name if drawable(name) else f"#{rank}" for rank, name in enumerate(names, start=1)]
+
+
 def draw_chart(report: MonthlyReport, lang: str, *, top: int, font_path: str = "") -> bytes:
     """The PNG bytes of the chart (blocking: run it in a thread)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    drawable, props = _glyph_check(font_path)
+    drawable, props = glyph_check(font_path)
     panels = [(d, report.rows(d)[:top]) for d in DIMENSIONS if report.rows(d)]
     figure = Figure(figsize=(7, 1.2 + sum(0.45 * len(rows) + 0.9 for _, rows in panels)), dpi=100)
     FigureCanvasAgg(figure)
     heights = [max(1, len(rows)) for _, rows in panels] or [1]
     axes_list = figure.subplots(len(heights), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
     for axes, (dimension, rows) in zip(axes_list, panels):
-        labels = []
-        for rank, row in enumerate(rows, start=1):
-            name = row_label(dimension, row).render(lang)
-            labels.append(name if drawable(name) else f"#{rank}")
+        labels = bar_labels(dimension, rows, lang, drawable)
         counts = [row.jobs for row in rows]
         positions = list(range(len(rows)))[::-1]  # the first row on top, as in the text
         bars = axes.barh(positions, counts, color=BAR_COLOUR)
@@ -96,6 +101,10 @@ async def report_message(app: App, session: AsyncSession, report: MonthlyReport,
     body = report_text(report, team.name if team else None, top=app.config.reports.top, monthly=monthly)
     photos = []
     if report.total.jobs:
-        stored = await store_chart(app, report, lang)
-        photos.append({"path": stored.path})
+        try:
+            stored = await store_chart(app, report, lang)
+        except Exception:  # a broken font or a full disk costs the picture, not the figures
+            log.exception("drawing the %s report chart failed; sending the text alone", report.month)
+        else:
+            photos.append({"path": stored.path})
     return Msg(body=body, photos=photos)

@@ -117,7 +117,10 @@ class MonthlyReport:
 
 # -- portable SQL pieces ---------------------------------------------------------------------------
 class seconds_between(FunctionElement):  # noqa: N801 (a SQL function, named like one)
-    """Seconds from the first timestamp to the second (SQLite stores text, PostgreSQL timestamps)."""
+    """Seconds from the first timestamp to the second (SQLite stores text, PostgreSQL timestamps).
+
+    SQLite's ``julianday`` is a double: exact to well under a millisecond for today's dates, so
+    averages are rounded to the millisecond and agree on both engines."""
 
     type = Float()
     inherit_cache = True

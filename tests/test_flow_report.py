@@ -1,16 +1,22 @@
 """``/report [YYYY-MM]`` end to end (emulator + real aiogram client + SQLite): the chart as a photo
 and the table as text, in English and Chinese; last month by default; the asker's team only (staff
-without a team see every team); bad months get one line; engineers and customers are refused."""
+without a team see every team); bad months get one line; engineers and customers are refused.
+Then the chart itself: labels the font cannot draw, a configured font, a chart that fails."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import matplotlib
+import pytest
 from sqlalchemy import select
 
-from bot.app import FixedClock
+from bot.app import App, FixedClock
+from bot.config import ConfigError, parse_config
+from handlers.report_chart import bar_labels, draw_chart, glyph_check, report_message
 from models.enums import Role, ServiceType
+from models.reports import Month, MonthlyReport, ReportRow
 from models.runtime import OutboxMessage
 from tests.test_flow_dispatch import join_customer, menu, new_ticket, pid
 from tests.test_reports import job, utc
@@ -145,3 +151,40 @@ async def test_bad_months_and_people_who_may_not(tmp_path: Path) -> None:
         async with w.app.db.read() as s:
             photos = [r for r in (await s.scalars(select(OutboxMessage))).all() if r.payload.get("photos")]
         assert photos == []
+
+
+# -- the chart -----------------------------------------------------------------------------------
+ROWS = [ReportRow("X200", 3, 3600.0, 1.0, 1.0, 5.0, 1, 0), ReportRow("李雷", 2, 7200.0, None, 0.5, None, 0, 1),
+        ReportRow(None, 1, 60.0, 0.0, 1.0, 3.0, 1, 0)]
+SAMPLE = MonthlyReport(Month(2026, 10), None, ReportRow(None, 6, 4000.0, 0.5, 0.83, 4.0, 2, 1), ROWS, ROWS, ROWS, 0)
+DEJAVU = Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+
+
+def test_chart_labels_fall_back_to_row_numbers_without_the_glyphs() -> None:
+    drawable, _ = glyph_check("")  # the built-in font: no Chinese
+    assert drawable("X200") and drawable("Jobs by engineer") and not drawable("各工程师工单数")
+    assert bar_labels("fault", ROWS, "en", drawable) == ["X200", "#2", "(no fault type)"]
+    assert bar_labels("fault", ROWS, "zh-CN", drawable) == ["X200", "#2", "#3"]
+    assert bar_labels("engineer", ROWS, "zh-CN", lambda text: True) == ["X200", "李雷", "（无工程师）"]
+
+
+def test_a_configured_font_draws_and_a_missing_one_is_a_config_error() -> None:
+    config = parse_config(f'[reports]\nchart_font = "{DEJAVU}"\n', environ={})
+    assert draw_chart(SAMPLE, "zh-CN", top=2, font_path=config.reports.chart_font).startswith(PNG)
+    with pytest.raises(ConfigError) as err:
+        parse_config('[reports]\nchart_font = "/nowhere/NotoSansCJK.otf"\n', environ={})
+    assert err.value.problems == ['reports.chart_font: "/nowhere/NotoSansCJK.otf": no such font file']
+
+
+async def test_a_chart_that_cannot_be_drawn_leaves_the_text(app: App, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ttf"
+    broken.write_bytes(b"not a font")
+    app.config.reports.chart_font = str(broken)
+    async with app.db.read() as s:
+        msg = await report_message(app, s, SAMPLE, "en")
+    assert msg.photos == []
+    assert msg.render("en").text.startswith("Service report for October 2026 · all teams\n")
+    app.config.reports.chart_font = ""
+    async with app.db.read() as s:
+        msg = await report_message(app, s, SAMPLE, "en")
+    assert (app.config.storage.media_dir / msg.photos[0]["path"]).read_bytes().startswith(PNG)
