@@ -18,7 +18,6 @@ from models.invites import team_by_name
 from models.people import Person
 from models.registry import Registration, register_ticket
 from models.reports import Month, ReportRow, month_before, monthly_report, parse_month
-from models.tickets import Ticket
 from models.work import Checkin, Complaint, Feedback, Signoff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
