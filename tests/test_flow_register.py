@@ -315,6 +315,7 @@ async def test_engineers_and_customers_cannot_register(tmp_path: Path) -> None:
     async with world(tmp_path, "zh-CN") as w:
         await w.join(DSP, Role.DISPATCHER, "陈静")
         await w.join(ENG, Role.ENGINEER, "李雷")
+        await w.join(FOREIGN_DSP, Role.DISPATCHER, "孙琦", team="South")
         ticket = await new_ticket(w)
         await join_customer(w, CUST, ticket, "林先生", lang="zh-CN")
         before = await counts(w)
@@ -327,6 +328,10 @@ async def test_engineers_and_customers_cannot_register(tmp_path: Path) -> None:
         w.press_data(ENG, w.emu.bot_messages(ENG)[-1]["message_id"], button_data(ask, "确认"))
         [refused] = await w.expect(ENG)
         assert refused["text"] == "您的角色不能执行此操作。"
+        # Another dispatcher's press only reaches their own (absent) dialog.
+        w.press_data(FOREIGN_DSP, w.emu.bot_messages(FOREIGN_DSP)[-1]["message_id"], button_data(ask, "确认"))
+        [stale] = await w.expect(FOREIGN_DSP)
+        assert stale["text"] == "此按钮属于之前的步骤或之前的登记，已失效。"
         assert await counts(w) == before and await dialog_step(w, DSP) == "confirm"
         dropped = await press(w, DSP, ask, "取消")
         assert dropped["text"] == "已取消登记，未保存任何内容。"
