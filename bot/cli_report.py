@@ -53,7 +53,8 @@ async def _report(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         if args.team and team is None:
             raise UsageError(t(args.lang, "report.cli.no_team", team=args.team))
         report = await monthly_report(session, month, app.tz, team_id=team.id if team else None)
-    print(report_text(report, team.name if team else None, top=10_000, chart=False).render(args.lang))
+    print(report_text(report, team.name if team else None, top=10_000, chart=False,
+                      label_limit=None).render(args.lang))
     for path, write in ((args.csv, write_csv), (args.xlsx, write_xlsx)):
         if path is None:
             continue

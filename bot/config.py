@@ -250,7 +250,7 @@ class ReportsSection(Section):
     """The monthly statistics: the push on the first working day, the chat table, the chart."""
 
     monthly: bool = True
-    top: int = Field(5, ge=1, le=50)
+    top: int = Field(5, ge=1, le=8)  # 3 breakdowns × 8 rows still fit in one chat message
     chart_font: str = ""
 
     @field_validator("chart_font")

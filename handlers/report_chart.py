@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BAR_COLOUR = "#3b7dd8"
+#: Longest bar name; a longer one would squeeze the bars (the text has the names in full).
+CHART_LABEL_LIMIT = 24
 
 
 def glyph_check(font_path: str) -> tuple[Callable[[str], bool], object]:
@@ -49,7 +51,7 @@ def glyph_check(font_path: str) -> tuple[Callable[[str], bool], object]:
 
 def bar_labels(dimension: str, rows: list[ReportRow], lang: str, drawable: Callable[[str], bool]) -> list[str]:
     """Each bar's name, or its row number (``#2``) where the font cannot draw the name."""
-    names = [row_label(dimension, row).render(lang) for row in rows]
+    names = [row_label(dimension, row, CHART_LABEL_LIMIT).render(lang) for row in rows]
     return [name if drawable(name) else f"#{rank}" for rank, name in enumerate(names, start=1)]
 
 

@@ -13,7 +13,9 @@ from handlers.i18n import t
 from handlers.messages import L, Lines, Raw
 from models.reports import DIMENSIONS, Month, MonthlyReport, ReportRow
 
-#: Export columns, in order: catalog key of the header, and how the row's value is written.
+#: Longest name shown in a chat table row (product models and fault types may be long).
+CHAT_LABEL_LIMIT = 40
+#: Export columns after the breakdown and the name, by catalog key of their header.
 COLUMNS = ("jobs", "handling_hours", "first_visit", "sla_met", "satisfaction", "ratings", "complaints")
 
 
@@ -39,10 +41,12 @@ def _figures(row: ReportRow) -> dict[str, Any]:
             "complaints": row.complaints}
 
 
-def row_label(dimension: str, row: ReportRow) -> Any:
-    """The row's name; a row without one is a ticket without a fault type (or an engineer)."""
+def row_label(dimension: str, row: ReportRow, limit: int | None = None) -> Any:
+    """The row's name (cut to ``limit`` characters); a row without one is a ticket without a
+    fault type (or an engineer)."""
     if row.label:
-        return Raw(row.label)
+        cut = limit is not None and len(row.label) > limit
+        return Raw(row.label[:limit - 1] + "…" if cut else row.label)
     return L("report.no_engineer" if dimension == "engineer" else "report.no_fault_type")
 
 
@@ -51,9 +55,10 @@ def team_label(team_name: str | None) -> Any:
 
 
 def report_text(report: MonthlyReport, team_name: str | None, *, top: int, monthly: bool = False,
-                chart: bool = True) -> Lines:
+                chart: bool = True, label_limit: int | None = CHAT_LABEL_LIMIT) -> Lines:
     """The chat message: title, the month's totals, then each breakdown's top rows (and a word
-    on the chart that comes with it, if one does)."""
+    on the chart that comes with it, if one does).  Names are cut to ``label_limit`` so that
+    even the most rows ``[reports] top`` allows fit in one chat message (Telegram: 4096)."""
     scope = {"month": month_name(report.month), "team": team_label(team_name)}
     if report.total.jobs == 0:
         parts: list[Any] = [L("report.empty", scope)]
@@ -65,7 +70,8 @@ def report_text(report: MonthlyReport, team_name: str | None, *, top: int, month
             parts.append(Raw(""))
             parts.append(L(f"report.dim.{dimension}"))
             for rank, row in enumerate(rows[:top], start=1):
-                parts.append(L("report.row", {"rank": rank, "label": row_label(dimension, row), **_figures(row)}))
+                parts.append(L("report.row", {"rank": rank, "label": row_label(dimension, row, label_limit),
+                                                 **_figures(row)}))
             if len(rows) > top:
                 parts.append(L("report.more", {"count": len(rows) - top}))
         if chart:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.app import App, FixedClock
 from bot.config import ConfigError, parse_config
 from handlers.report_chart import bar_labels, draw_chart, glyph_check, report_message
+from handlers.report_view import row_label
 from models.enums import Role, ServiceType
 from models.reports import Month, MonthlyReport, ReportRow
 from models.runtime import OutboxMessage
@@ -166,6 +167,9 @@ def test_chart_labels_fall_back_to_row_numbers_without_the_glyphs() -> None:
     assert bar_labels("fault", ROWS, "en", drawable) == ["X200", "#2", "(no fault type)"]
     assert bar_labels("fault", ROWS, "zh-CN", drawable) == ["X200", "#2", "#3"]
     assert bar_labels("engineer", ROWS, "zh-CN", lambda text: True) == ["X200", "李雷", "（无工程师）"]
+    long = [ReportRow("Industrial controller model " + "9" * 40, 1, None, None, None, None, 0, 0)]
+    assert bar_labels("model", long, "en", drawable) == ["Industrial controller m…"]
+    assert row_label("model", long[0], 40).render("en") == "Industrial controller model 99999999999…"
 
 
 def test_a_configured_font_draws_and_a_missing_one_is_a_config_error() -> None:
