@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from models.enums import Role, TicketStatus
-from tests.test_flow_dispatch import T0, new_ticket, join_customer, world
+from tests.test_flow_dispatch import T0, join_customer, menu, new_ticket, world
 from tests.test_kb import past_fix
 from tests.world import World
 
@@ -84,7 +84,8 @@ async def test_kb_search_in_english_with_bad_input_and_who_may_not(tmp_path: Pat
             'No past fix matches "compressor". Try fewer or other words, or just the model.',
             "Please keep the search under 200 characters."]
 
-        # Customers and strangers may not search.
+        # Customers and strangers may not search; staff have it in their command menu.
+        assert "kb" in menu(w, ENG) and "kb" in menu(w, SUP) and "kb" not in menu(w, CUST)
         w.say(CUST, "/kb X200")
         w.say(STRANGER, "/kb X200")
         assert [m["text"] for m in await w.expect(CUST)] == ["You can't do that with your role."]
