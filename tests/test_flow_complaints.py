@@ -196,7 +196,21 @@ async def test_complaint_without_photo_answered_by_the_desk_in_chinese(tmp_path:
         assert confirmed["text"].startswith(f"您对工单 {ticket.number} 的投诉已记录")
         photo, alert = await w.expect(SUP, 2)
         assert "photo" in photo and alert["text"].endswith("柜门没有关好\n照片：1 张")
+        assert [m.get("text") for m in await w.expect(MGR, 2)][1] == alert["text"]
         second = (await complaints(w))[-1]
         assert (second.text, second.answered_at) == ("柜门没有关好", None)
         assert [e.kind for e in await events(w, ticket) if e.kind.startswith("complaint")] == [
             "complaint_made", "complaint_answered", "complaint_made"]
+
+        # A team with nobody to alert: the customer is not promised an alert, the timeline says so.
+        east = await new_ticket(w, team="East", customer="Gamma Co", phone="+8613800000003")
+        await join_customer(w, CUST2, east, "马女士", lang="zh-CN")
+        w.say(CUST2, "/complain")
+        await w.expect(CUST2)
+        w.say(CUST2, "一直没人联系我")
+        [photo_ask] = await w.expect(CUST2)
+        w.press(CUST2, photo_ask, "不附照片，直接提交")
+        [confirmed] = await w.expect(CUST2)
+        assert confirmed["text"] == f"您对工单 {east.number} 的投诉已记录，服务团队会在这里答复您。"
+        assert [e.kind for e in await events(w, east)][-2:] == ["complaint_made", "complaint_unalerted"]
+        assert await w.quiet(SUP) == [] and await w.quiet(MGR) == []

@@ -152,11 +152,15 @@ async def _record(ctx: Ctx, ticket: Ticket, text: str, photos: list[dict]) -> No
     media = [{"file_ref": p["file_ref"], "channel": ctx.inbound.channel.value, "path": p.get("path")} for p in photos]
     alert = await complaint_message(ctx, ticket, complaint, len(photos))
     alert.photos = media
+    alerted = False
     for person_id in await _alerted(ctx, ticket):
-        await push(ctx.session, ctx.app, person_id, alert, purpose="complaint", ticket_id=ticket.id,
-                   dedupe=f"complaint:{complaint.id}:{person_id}", now=ctx.now, ref=f"complaint:{complaint.id}",
-                   urgent=True)
-    ctx.reply("complaints.recorded", ticket_id=ticket.id, number=ticket.number)
+        alerted |= await push(ctx.session, ctx.app, person_id, alert, purpose="complaint", ticket_id=ticket.id,
+                              dedupe=f"complaint:{complaint.id}:{person_id}", now=ctx.now,
+                              ref=f"complaint:{complaint.id}", urgent=True)
+    if not alerted:  # nobody to alert in chat: the desk board still lists it until answered
+        record_event(ctx.session, ticket, "complaint_unalerted", now=ctx.now, complaint_id=complaint.id)
+    ctx.reply("complaints.recorded" if alerted else "complaints.recorded_unalerted", ticket_id=ticket.id,
+              number=ticket.number)
 
 
 async def _alerted(ctx: Ctx, ticket: Ticket) -> list[int]:
@@ -222,7 +226,8 @@ async def answer_given(ctx: Ctx) -> None:
     message_id = ctx.data.get("message_id")
     ctx.end_flow()
     if message_id:
-        photos = await ctx.session.scalar(select(func.count(Attachment.id)).where(Attachment.complaint_id == complaint.id))
+        photos = await ctx.session.scalar(
+            select(func.count(Attachment.id)).where(Attachment.complaint_id == complaint.id))
         ctx.reply(await complaint_message(ctx, ticket, complaint, photos or 0, edit_message_id=message_id, answered=L(
             "complaints.answered_line", {"name": Raw(ctx.person.name), "time": hhmm(ctx, ctx.now)})))
     reached = await ctx.notify(complaint.customer_person_id, Msg("complaints.customer_answer", {
