@@ -12,9 +12,9 @@ Definitions, per counted job:
 
 * handling time: registration to resolution, less the time spent paused (waiting for parts or
   the customer stops the clocks too);
-* first-visit resolution: an on-site job resolved with a single arrival visit (an arrival check-in;
-  a reopen or a hand-over that needed a second visit counts against it) — phone and remote jobs
-  have no visits and are left out of this rate;
+* first-visit resolution: an on-site job resolved without a second arrival visit (arrivals are
+  the arrival check-ins; a reopen or a hand-over that needed another visit counts against it) —
+  phone and remote jobs have no visits and are left out of this rate;
 * SLA met: every clock the job had (respond, arrive, resolve) was met by its due time;
 * satisfaction: every rating the customer gave for the job (at sign-off and at the callback);
 * complaints: complaints recorded against the job.
@@ -211,24 +211,21 @@ async def monthly_report(session: AsyncSession, month: Month, tz: ZoneInfo, *,
                 .outerjoin(ratings, ratings.c.id == jobs.c.id)
                 .outerjoin(complaints, complaints.c.id == jobs.c.id))
 
-    async def grouped(label: Any, *group: Any) -> list[ReportRow]:
-        rows = (await session.execute(joined(label).group_by(*group))).all()
-        found = [_row(r[0], r[1:]) for r in rows]
+    async def grouped(stmt: Any) -> list[ReportRow]:
+        """Most jobs first, then by name; the row without a name last."""
+        found = [_row(r[0] or None, r[1:]) for r in (await session.execute(stmt)).all()]
         return sorted(found, key=lambda r: (-r.jobs, r.label is None, r.label or ""))
 
     total_raw = (await session.execute(joined(null()))).one()
-    by_engineer_label = func.coalesce(Person.name, "")
-    engineer_stmt = (joined(by_engineer_label).outerjoin(Person, Person.id == jobs.c.engineer_id)
+    engineer_stmt = (joined(Person.name).outerjoin(Person, Person.id == jobs.c.engineer_id)
                      .group_by(jobs.c.engineer_id, Person.name))
-    engineer_rows = sorted((_row(r[0] or None, r[1:]) for r in (await session.execute(engineer_stmt)).all()),
-                           key=lambda r: (-r.jobs, r.label is None, r.label or ""))
     incomplete = await session.scalar(
         select(func.count()).select_from(Ticket).where(*_in_month(start, end, team_id), not_(_complete())))
     return MonthlyReport(
         month=month, team_id=team_id, total=_row(None, total_raw[1:]),
-        by_model=await grouped(jobs.c.model, jobs.c.model),
-        by_fault=await grouped(jobs.c.fault, jobs.c.fault),
-        by_engineer=engineer_rows, incomplete=int(incomplete or 0),
+        by_model=await grouped(joined(jobs.c.model).group_by(jobs.c.model)),
+        by_fault=await grouped(joined(jobs.c.fault).group_by(jobs.c.fault)),
+        by_engineer=await grouped(engineer_stmt), incomplete=int(incomplete or 0),
     )
 
 
