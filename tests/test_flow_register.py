@@ -308,6 +308,10 @@ async def test_cancel_and_stale_buttons_store_nothing(tmp_path: Path) -> None:
         w.press_data(DSP, severity_ask["message_id"], f"reg:{rid}:v:7")
         [bad] = await w.expect(DSP)
         assert bad["text"].startswith("\"7\" is not a severity: choose 1, 2, 3 or 4.\nHow severe is it?")
+        w.photo(DSP)
+        [bad] = await w.expect(DSP)
+        assert bad["text"] == "Please type the answer as text.\nHow severe is it?"
+        assert button_labels(bad) == button_labels(severity_ask)  # asked again, with its buttons
         assert await dialog_step(w, DSP) == "severity" and await counts(w) == nothing
 
 

@@ -138,6 +138,8 @@ def _typed_step(step: str):  # noqa: ANN202
     async def handle(ctx: Ctx) -> None:
         ctx.require(*DESK)
         try:
+            if ctx.inbound.photos or ctx.inbound.location or not (ctx.inbound.text or "").strip():
+                raise DomainError("reg_text_expected")  # every answer here is typed (or a button)
             await _TYPED[step](ctx)
         except DomainError as exc:
             if not exc.code.startswith("reg_"):

@@ -20,9 +20,10 @@ from models.errors import DomainError
 from models.registry import normalise_phone, parse_service
 from models.tickets import Ticket
 
-#: Longest texts kept, as the registry allows them (``models.registry.Registration.clean``).
+#: Longest answers taken: the registry's limits (``models.registry.Registration.clean``), except the
+#: fault (registry: 4000), cut to 2000 so the whole summary stays within one chat message (4096).
 LIMITS = {"customer": 200, "phone": 40, "address": 400, "model": 120, "serial": 120, "purchased": 40,
-          "fault": 4000}
+          "fault": 2000}
 #: Known customers offered as buttons for one search.
 MATCH_LIMIT = 5
 #: Echoing a bad answer back: long pastes are cut so the reason stays one short line.
