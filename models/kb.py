@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 
-from sqlalchemy import String, and_, case, false, func, literal, or_, select
+from sqlalchemy import String, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.customers import Customer
@@ -216,11 +216,17 @@ async def find_fixes(session: AsyncSession, query: Query, *, limit: int, model: 
 
     With ``model`` (the accept tips) only that model's ``MODEL_WINDOW`` most recently registered
     reports are candidates, found through the model index; without it (``/kb``) a report is a
-    candidate if its model, its fault type or any query term matches.  Terms never contain ``%`` or ``_`` (see :func:`terms`), so they go
-    into ``LIKE`` patterns as they are.
+    candidate if its model, its fault type or any query term matches.
     """
     if query.empty:
         return []
+    rows = (await session.execute(_candidates(query, model, exclude_ticket_id, max(CANDIDATES, limit)))).all()
+    return rank([_fix(row) for row in rows], query, limit=limit, relevant_only=model is None)
+
+
+def _candidates(query: Query, model: str | None, exclude_ticket_id: int | None, limit: int):  # noqa: ANN202
+    """The SELECT of :func:`find_fixes`, roughly in rank order.  Terms never contain ``%`` or
+    ``_`` (see :func:`terms`), so they go into ``LIKE`` patterns as they are."""
     text = _report_text()
     sql_terms = sorted(query.words, key=lambda w: (-len(w), w))[:MAX_SQL_TERMS]
     term_hits = [text.ilike(f"%{w}%") for w in sql_terms]
@@ -245,18 +251,19 @@ async def find_fixes(session: AsyncSession, query: Query, *, limit: int, model: 
                   .order_by(Ticket.id.desc()).limit(MODEL_WINDOW))
         stmt = stmt.where(Ticket.id.in_(latest.scalar_subquery()))
     else:
-        stmt = stmt.where(or_(model_hit, fault_hit, *term_hits) if term_hits else or_(model_hit, fault_hit, false()))
+        stmt = stmt.where(or_(model_hit, fault_hit, *term_hits))
     if exclude_ticket_id is not None:
         stmt = stmt.where(Ticket.id != exclude_ticket_id)
     order = [] if model is not None else [case((model_hit, 1), else_=0).desc()]
-    stmt = stmt.order_by(*order, case((fault_hit, 1), else_=0).desc(), term_count.desc(),
-                         Ticket.resolved_at.desc(), Ticket.id.desc()).limit(max(CANDIDATES, limit))
-    fixes = []
-    for row in (await session.execute(stmt)).all():
-        secrets = (row.contact_name, row.contact_phone, row.address, row.customer_name, row.customer_phone)
-        fixes.append(Fix(
-            ticket_id=row.id, number=row.number, model=row.product_model, fault_type=row.fault_type,
-            symptom=mask(row.fault_symptom, secrets) or "", findings=mask(row.findings, secrets) or "",
-            actions=mask(row.actions_taken, secrets) or "", parts=mask(row.parts_replaced, secrets),
-            result=mask(row.result, secrets), resolved_at=row.resolved_at or row.updated_at))
-    return rank(fixes, query, limit=limit, relevant_only=model is None)
+    return stmt.order_by(*order, case((fault_hit, 1), else_=0).desc(), term_count.desc(),
+                         Ticket.resolved_at.desc(), Ticket.id.desc()).limit(limit)
+
+
+def _fix(row) -> Fix:  # noqa: ANN001
+    """A candidate row as a Fix: the confidential columns only mask the text, then are dropped."""
+    secrets = (row.contact_name, row.contact_phone, row.address, row.customer_name, row.customer_phone)
+    return Fix(
+        ticket_id=row.id, number=row.number, model=row.product_model, fault_type=row.fault_type,
+        symptom=mask(row.fault_symptom, secrets) or "", findings=mask(row.findings, secrets) or "",
+        actions=mask(row.actions_taken, secrets) or "", parts=mask(row.parts_replaced, secrets),
+        result=mask(row.result, secrets), resolved_at=row.resolved_at or row.updated_at)

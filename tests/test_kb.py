@@ -7,7 +7,7 @@ masking of customer data, and the SQL narrowing on a real database (SQLite; Post
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
