@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from handlers.context import Ctx
 from handlers.messages import L, Lines, Msg, Raw
+from models.customers import Site
 from models.enums import Action, CheckinKind, Role, ServiceType, TicketStatus
 from models.errors import DomainError
 from models.lifecycle import allowed_actions
@@ -213,6 +214,12 @@ async def record_checkin(ctx: Ctx, ticket: Ticket, kind: CheckinKind, *, text: s
                                    size=photo.get("size"), mime=photo.get("mime"), created_at=ctx.now))
     if location:
         engineer.last_lat, engineer.last_lon, engineer.last_located_at = location[0], location[1], ctx.now
+        if kind is CheckinKind.ARRIVAL and ticket.site_id is not None:
+            # Registration rarely knows coordinates; the first arrival on site does.  Dispatch
+            # suggestions rank engineers by distance to it from then on.
+            site = await ctx.session.get(Site, ticket.site_id)
+            if site is not None and site.lat is None:
+                site.lat, site.lon = location
     late = client_at is not None and (ctx.now - client_at).total_seconds() > LATE_AFTER_SECONDS
     details = {"checkin_id": checkin.id, "photos": len(photos)}
     if late:

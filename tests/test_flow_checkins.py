@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from models.customers import Site
 from models.enums import Action, CheckinKind, TicketStatus
 from models.people import Person
 from models.tickets import Ticket
@@ -111,6 +112,8 @@ async def test_arrival_photo_then_location_records_the_checkin(tmp_path: Path) -
         async with w.app.db.read() as s:
             engineer = await s.get(Person, await person_id(w, "Li Lei"))
             assert (engineer.last_lat, engineer.last_lon) == (31.23041, 121.4737)
+            site = await s.get(Site, row.site_id)  # registered without coordinates: the arrival gives them
+            assert (site.lat, site.lon) == (31.23041, 121.4737)
         kinds = [(e.kind, e.action) for e in await events(w, t)][-2:]
         assert kinds == [("transition", Action.ARRIVE), ("checkin_arrival", None)]
 
