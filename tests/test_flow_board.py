@@ -283,3 +283,168 @@ async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path) -> 
         w.press_data(SOUTH_SUP, theirs["message_id"], f"bdt:{late.id}")
         [refused] = await w.expect(SOUTH_SUP)
         assert refused["text"] == "That ticket is not (or no longer) available to you."
+
+
+# -- paging --------------------------------------------------------------------------------------
+async def test_long_lists_are_paged_in_place_and_forged_pages_are_clamped(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        tickets = [await make(w, TicketStatus.ACCEPTED, at=T0 - timedelta(minutes=n)) for n in range(10)]
+        # Registered a minute apart: the oldest is due soonest, so it comes first.
+        order = [t.number for t in reversed(tickets)]
+
+        listing = await ask(w, ENG, "/tickets")
+        assert lines(listing)[:3] == ["Your tickets", "", "Mine (10)"]
+        assert lines(listing)[-2:] == ["", "Page 1 of 2"]
+        assert button_labels(listing) == order[:8] + ["Next ▶"]
+
+        page2 = await press(w, ENG, listing, "Next ▶")
+        assert page2["message_id"] == listing["message_id"]  # the same message, edited
+        assert lines(page2) == [
+            "Your tickets", "", "Mine (10)",
+            f"{order[8]} · accepted · X200 · 1 Harbour Rd",
+            "   ⏱ arrive by 03-03 10:29: 23 h 59 min left; resolve by 03-04 10:29: 47 h 59 min left",
+            f"{order[9]} · accepted · X200 · 1 Harbour Rd",
+            "   ⏱ arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left",
+            "", "Page 2 of 2"]
+        assert button_labels(page2) == order[8:] + ["◀ Previous"]
+        back = await press(w, ENG, page2, "◀ Previous")
+        assert back["text"] == listing["text"] and button_labels(back) == button_labels(listing)
+
+        # A forged page number is clamped to the pages there are; garbage is refused.
+        w.press_data(ENG, listing["message_id"], "tks:99")
+        await w.settle()
+        assert lines(w.current(ENG, listing))[-1] == "Page 2 of 2"
+        w.press_data(ENG, listing["message_id"], "tks:0")
+        await w.settle()
+        assert lines(w.current(ENG, listing))[-1] == "Page 1 of 2"
+        w.press_data(ENG, listing["message_id"], "tks:-1")
+        [stale] = await w.expect(ENG)
+        assert stale["text"] == "That button is out of date."
+        # Typed as a command (channels without buttons): answered as a new message.
+        typed = await ask(w, ENG, "/_tks_2")
+        assert typed["message_id"] != listing["message_id"] and lines(typed)[-1] == "Page 2 of 2"
+
+        # The list shrinks under a stale ▶: the last page there is now is shown.
+        async with w.app.db.write() as s:
+            for t in tickets[:3]:
+                apply_action(s, await s.get(Ticket, t.id), Action.CANCEL, now=T0 - timedelta(days=10),
+                             reason="duplicate", clocks=w.app.sla)  # long enough ago to leave the view
+        assert "Next ▶" in button_labels(w.current(ENG, listing))  # still showing page 1 of 2
+        again = await press(w, ENG, w.current(ENG, listing), "Next ▶")
+        assert lines(again)[2] == "Mine (7)" and "Page" not in again["text"]
+
+
+# -- who may see what ----------------------------------------------------------------------------
+async def test_views_refuse_the_wrong_roles(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(DSP, Role.DISPATCHER, "Chen Jing")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        ticket = await make(w, TicketStatus.ACCEPTED)
+        await join_customer(w, CUST, ticket, "Mr Lin")
+        refused = "You can't do that with your role."
+        assert (await ask(w, ENG, "/board"))["text"] == refused
+        assert (await ask(w, CUST, "/pending"))["text"] == refused
+        assert (await ask(w, CUST, "/board"))["text"] == refused
+        assert (await ask(w, CUST, "/tickets"))["text"] == refused
+        assert (await ask(w, DSP, "/pending"))["text"] == refused
+        assert (await ask(w, SUP, "/tickets"))["text"] == refused
+        # Buttons are pointers: the role is checked again when pressed.
+        mine = await ask(w, ENG, "/tickets")
+        for data in ("brd:1", f"bdt:{ticket.id}", "pnd:1"):
+            w.press_data(ENG, mine["message_id"], data)
+            [reply] = await w.expect(ENG)
+            assert reply["text"] == refused
+        board = await ask(w, SUP, "/board")
+        w.press_data(SUP, board["message_id"], "tks:1")
+        [reply] = await w.expect(SUP)
+        assert reply["text"] == refused
+        assert w.current(SUP, board)["text"] == board["text"]  # nothing edited
+        w.press_data(CUST, last_message(w, CUST)["message_id"], f"bdt:{ticket.id}")
+        [reply] = await w.expect(CUST)
+        assert reply["text"] == refused
+
+
+def last_message(w: World, uid: int) -> dict:
+    return w.emu.bot_messages(uid)[-1]
+
+
+# -- /pending ------------------------------------------------------------------------------------
+async def test_pending_lists_own_unacknowledged_checkins_oldest_first_and_acknowledges(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        await w.join(SOUTH_SUP, Role.SUPERVISOR, "Sun Qi", team="South")
+        await w.join(ENG2, Role.ENGINEER, "Zhao Min", team="South")
+        assert (await ask(w, SUP, "/pending"))["text"] == "No check-ins are waiting for your acknowledgement."
+        north = await make(w, TicketStatus.ON_SITE)
+        south = await make(w, TicketStatus.ON_SITE, team="South", engineer=ENG2)
+        ids = []
+        for minutes, text in ((90, "Arrived, starting"), (60, "Replaced the board"), (30, None)):
+            w.clock.at = T0 - timedelta(minutes=minutes)
+            ids.append(await checkin(w, ENG, north, text=text))
+        w.clock.at = T0 - timedelta(minutes=45)
+        await checkin(w, ENG2, south, text="South's own")
+        w.clock.at = T0
+        await w.quiet(SUP)
+        await w.quiet(SOUTH_SUP)
+
+        pending = await ask(w, SUP, "/pending")
+        assert lines(pending) == [
+            "Check-ins waiting for your acknowledgement (3), oldest first:",
+            f"1. Li Lei · arrival · {north.number} · 09:00", "   “Arrived, starting”",
+            f"2. Li Lei · arrival · {north.number} · 09:30", "   “Replaced the board”",
+            f"3. Li Lei · arrival · {north.number} · 10:00",
+        ]
+        assert button_labels(pending) == ["Acknowledge 1", "Acknowledge 2", "Acknowledge 3"]
+        assert button_data(pending, "Acknowledge 1") == f"ack:{ids[0]}"
+
+        await w.quiet(ENG)
+        reply = await press(w, SUP, pending, "Acknowledge 1")
+        assert reply["text"] == f"Check-in on {north.number} acknowledged at 10:30."
+        row = await ack_row(w, ids[0])
+        assert row.acked_at == T0 and row.acked_by_id == await pid(w, SUP)
+        [told] = await w.expect(ENG)
+        assert told["text"] == f"Wang Wei acknowledged your arrival check-in on {north.number} at 10:30."
+        # Pressed again: nothing changes, and it says so.
+        again = await press(w, SUP, pending, "Acknowledge 1")
+        assert again["text"] == "Already acknowledged by Wang Wei at 10:30."
+
+        assert lines(await ask(w, SUP, "/pending"))[:2] == [
+            "Check-ins waiting for your acknowledgement (2), oldest first:",
+            f"1. Li Lei · arrival · {north.number} · 09:30"]
+        # The other team's supervisor sees only their own, and cannot acknowledge North's.
+        theirs = await ask(w, SOUTH_SUP, "/pending")
+        assert lines(theirs) == ["Check-ins waiting for your acknowledgement (1), oldest first:",
+                                 f"1. Zhao Min · arrival · {south.number} · 09:45", "   “South's own”"]
+        w.press_data(SOUTH_SUP, theirs["message_id"], f"ack:{ids[1]}")
+        [refused] = await w.expect(SOUTH_SUP)
+        assert refused["text"] == "This check-in is waiting for another supervisor's acknowledgement."
+        assert (await ack_row(w, ids[1])).acked_at is None
+
+
+async def test_pending_in_chinese_is_paged(tmp_path: Path) -> None:
+    async with world(tmp_path, language="zh-CN") as w:
+        await w.join(SUP, Role.SUPERVISOR, "王伟")
+        await w.join(ENG, Role.ENGINEER, "李雷")
+        ticket = await make(w, TicketStatus.ON_SITE)
+        for n in range(9):
+            w.clock.at = T0 - timedelta(minutes=10 * (9 - n))
+            await checkin(w, ENG, ticket, text=f"第 {n + 1} 次进展")
+        w.clock.at = T0
+        await w.quiet(SUP)
+        first = await ask(w, SUP, "/pending")
+        assert lines(first)[:3] == ["待您确认的报到（9 条），按时间先后排列：",
+                                    f"1. 李雷 · 到场 · {ticket.number} · 09:00", "   “第 1 次进展”"]
+        assert lines(first)[-2:] == ["", "第 1 页，共 2 页"]
+        assert button_labels(first) == [f"确认 {n}" for n in range(1, 9)] + ["下一页 ▶"]
+        second = await press(w, SUP, first, "下一页 ▶")
+        assert second["message_id"] == first["message_id"]
+        assert lines(second) == ["待您确认的报到（9 条），按时间先后排列：",
+                                 f"9. 李雷 · 到场 · {ticket.number} · 10:20", "   “第 9 次进展”",
+                                 "", "第 2 页，共 2 页"]
+        assert button_labels(second) == ["确认 9", "◀ 上一页"]
+        reply = await press(w, SUP, second, "确认 9")
+        assert reply["text"] == f"{ticket.number} 的报到已于 10:30 确认。"
