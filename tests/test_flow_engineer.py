@@ -98,12 +98,16 @@ async def events(w: World, t: T) -> list[TicketEvent]:
 
 
 async def card_of(w: World, uid: int, t: T) -> dict:
-    """Ask for the ticket list and return the card of ``t``."""
+    """Ask for the ticket list (one message, see ``handlers/flows/board.py``), press ``t``'s line
+    button and return the card it opens."""
     w.say(uid, "/tickets")
-    for message in await w.quiet(uid):
-        if message["text"].startswith(t.number):
-            return message
-    raise AssertionError(f"no card for {t.number}")
+    [listing] = await w.quiet(uid)
+    if t.number not in button_labels(listing):
+        raise AssertionError(f"no line for {t.number}: {button_labels(listing)}")
+    w.press(uid, listing, t.number)
+    [card] = await w.quiet(uid)
+    assert card["text"].startswith(t.number), card["text"]
+    return card
 
 
 def card_text(t: T, status: str, *extra: str) -> str:
@@ -126,7 +130,14 @@ async def test_ticket_list_shows_only_my_open_tickets_with_valid_buttons(tmp_pat
         resolved = await ticket(w, TicketStatus.RESOLVED)
         await ticket(w, TicketStatus.ACCEPTED, engineer="Zhao Min")  # someone else's
         w.say(ENG, "/tickets")
-        cards = await w.expect(ENG, 3)
+        [listing] = await w.expect(ENG)  # one list; its grouping is tested in test_flow_board.py
+        assert listing["text"].split("\n") == [
+            "Your tickets", "", "Mine (2)", f"{accepted.number} · accepted · X100 · 1 River Road",
+            f"{on_site.number} · on site · X100 · 1 River Road", "",
+            "To follow (1)", f"{resolved.number} · resolved · X100 · 1 River Road",
+        ]
+        assert button_labels(listing) == [accepted.number, on_site.number, resolved.number]
+        cards = [await card_of(w, ENG, t) for t in (accepted, on_site, resolved)]
         assert [c["text"] for c in cards] == [
             card_text(accepted, "accepted"), card_text(on_site, "on site"), card_text(resolved, "resolved"),
         ]
