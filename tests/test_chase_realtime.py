@@ -37,8 +37,10 @@ async def arrive(w: World, seed: int) -> None:
         for action in (Action.DISPATCH, Action.ACCEPT, Action.DEPART):
             apply_action(s, ticket, action, now=w.clock.now(), assignee_id=eng.id, clocks=w.app.sla)
     w.say(ENG, "/tickets")
-    cards = await w.expect(ENG, seed)  # one card per open ticket
-    w.press(ENG, cards[-1], "Arrived")
+    [listing] = await w.expect(ENG)  # one list, a button per ticket opens its card
+    w.press(ENG, listing, ticket.number)
+    [card] = await w.expect(ENG)
+    w.press(ENG, card, "Arrived")
     await w.expect(ENG)
     w.photo(ENG, seed)
     await w.expect(ENG)

@@ -181,8 +181,9 @@ async def test_signoff_without_a_customer_points_to_the_paper_form(tmp_path: Pat
         [reply] = await w.expect(ENG)
         assert reply["text"] == "上门服务工单当前为“已关闭”，不能签收。"  # the transition error line
         w.say(ENG, "/tickets")
-        [reply] = await w.expect(ENG)
-        assert reply["text"] == "您没有未完成的工单。"
+        [reply] = await w.expect(ENG)  # nothing open any more: listed as closed (handlers/flows/board.py)
+        assert reply["text"].split("\n")[:3] == ["您的工单", "", "近 7 天已关闭（1）"]
+        assert reply["text"].split("\n")[3].startswith(f"{t.number} · 已关闭 ")
 
 
 async def test_paper_signoff_thanks_the_customer_and_cancel_mid_dialog_writes_nothing(tmp_path: Path) -> None:
