@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.app import FixedClock
+from handlers.flows import board_query as q
 from models.enums import Action, PauseReason, Role, ServiceType, TicketStatus
 from models.invites import team_by_name
 from models.people import Person
@@ -448,3 +449,41 @@ async def test_pending_in_chinese_is_paged(tmp_path: Path) -> None:
         assert button_labels(second) == ["确认 9", "◀ 上一页"]
         reply = await press(w, SUP, second, "确认 9")
         assert reply["text"] == f"{ticket.number} 的报到已于 10:30 确认。"
+
+
+# -- the queries use the indexes -----------------------------------------------------------------
+async def test_view_queries_read_by_index(tmp_path: Path) -> None:
+    """The open groups, pending acknowledgements and complaints are found through indexes, not by
+    reading every ticket (SQLite's own query plan, taken with the real parameters)."""
+    async with world(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(DSP, Role.DISPATCHER, "Chen Jing")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        async with w.app.db.read() as s:
+            eng, sup, dsp = [await s.get(Person, await pid(w, uid)) for uid in (ENG, SUP, DSP)]
+        engineer = {g.name: g for g in q.engineer_groups(eng, T0)}
+        desk = {g.name: g for g in q.desk_groups(sup, T0)}
+        for stmt in (q.group_select(engineer["mine"]), q.group_select(engineer["closed"])):
+            assert "USING INDEX ix_tickets_status_assignee" in await plan(w, stmt)
+        for group in (*desk.values(), *q.desk_groups(dsp, T0)):
+            assert "SCAN tickets" not in await plan(w, q.group_select(group)), group.name
+        assert "USING INDEX ix_ack_supervisor_open" in await plan(w, q.pending_select(sup))
+        complaints = await plan(w, q.open_complaints(sup))
+        assert "SCAN" not in complaints and "USING INDEX" in complaints
+
+
+async def plan(w: World, stmt) -> str:  # noqa: ANN001
+    """``EXPLAIN QUERY PLAN`` of ``stmt`` as SQLAlchemy sends it (parameters processed as usual)."""
+    engine = w.app.db.reader.sync_engine
+
+    def explain(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+        return "EXPLAIN QUERY PLAN " + statement, parameters
+
+    event.listen(engine, "before_cursor_execute", explain, retval=True)
+    try:
+        async with w.app.db.read() as s:
+            conn = await s.connection()
+            rows = (await conn.execute(stmt)).fetchall()
+            return " | ".join(str(row[-1]) for row in rows)
+    finally:
+        event.remove(engine, "before_cursor_execute", explain)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import UTCDateTime
@@ -126,38 +126,43 @@ def desk_groups(person: Person, now: datetime) -> list[Group]:
     ]
 
 
+def group_select(group: Group) -> Select:
+    return select(Ticket).where(*group.where).order_by(*group.order)
+
+
 async def count_tickets(session: AsyncSession, group: Group) -> int:
     return await session.scalar(select(func.count()).select_from(Ticket).where(*group.where)) or 0
 
 
 async def ticket_page(session: AsyncSession, group: Group, offset: int, limit: int) -> Sequence[Ticket]:
-    return (await session.scalars(
-        select(Ticket).where(*group.where).order_by(*group.order).offset(offset).limit(limit))).all()
+    return (await session.scalars(group_select(group).offset(offset).limit(limit))).all()
 
 
 # -- complaints (desk) ---------------------------------------------------------------------------
-def _open_complaints(person: Person) -> Any:
+def open_complaints(person: Person) -> Select:
     return (select(Complaint, Ticket.number).join(Ticket, Ticket.id == Complaint.ticket_id)
-            .where(Complaint.answered_at.is_(None), *team_scope(person)))
+            .where(Complaint.answered_at.is_(None), *team_scope(person))
+            .order_by(Complaint.created_at, Complaint.id))
 
 
 async def count_complaints(session: AsyncSession, person: Person) -> int:
-    return await session.scalar(select(func.count()).select_from(_open_complaints(person).subquery())) or 0
+    listed = open_complaints(person).order_by(None).subquery()
+    return await session.scalar(select(func.count()).select_from(listed)) or 0
 
 
 async def complaint_page(session: AsyncSession, person: Person, offset: int, limit: int) -> list[tuple[Complaint, str]]:
     """Open complaints of the team, oldest first, with their ticket numbers."""
-    rows = await session.execute(_open_complaints(person).order_by(Complaint.created_at, Complaint.id)
-                                 .offset(offset).limit(limit))
+    rows = await session.execute(open_complaints(person).offset(offset).limit(limit))
     return [(complaint, number) for complaint, number in rows.all()]
 
 
 # -- pending acknowledgements (supervisor) -------------------------------------------------------
-def _pending(person: Person) -> Any:
+def pending_select(person: Person) -> Select:
     return (select(Acknowledgement, Checkin, Ticket.number)
             .join(Checkin, Checkin.id == Acknowledgement.checkin_id)
             .join(Ticket, Ticket.id == Checkin.ticket_id)
-            .where(Acknowledgement.supervisor_id == person.id, Acknowledgement.acked_at.is_(None)))
+            .where(Acknowledgement.supervisor_id == person.id, Acknowledgement.acked_at.is_(None))
+            .order_by(Acknowledgement.due_at, Acknowledgement.id))
 
 
 async def count_pending(session: AsyncSession, person: Person) -> int:
@@ -169,6 +174,5 @@ async def pending_page(session: AsyncSession, person: Person, offset: int,
                        limit: int) -> list[tuple[Acknowledgement, Checkin, str]]:
     """The supervisor's unacknowledged check-ins, oldest first (``due_at`` is the check-in's time
     plus the fixed ``ack_reminder``, so its order is the check-ins' order, read by index)."""
-    rows = await session.execute(_pending(person).order_by(Acknowledgement.due_at, Acknowledgement.id)
-                                 .offset(offset).limit(limit))
+    rows = await session.execute(pending_select(person).offset(offset).limit(limit))
     return [(ack, checkin, number) for ack, checkin, number in rows.all()]
