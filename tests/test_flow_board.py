@@ -21,7 +21,7 @@ from models.registry import Registration, register_ticket
 from models.tickets import Ticket
 from models.transitions import apply_action
 from models.work import Acknowledgement, Complaint
-from tests.test_flow_dispatch import checkin, join_customer, pid
+from tests.test_flow_dispatch import checkin, join_customer, menu, pid
 from tests.world import World, button_data, button_labels
 
 #: Monday 2026-03-02 10:30 in Shanghai (UTC+8), the team's time zone.
@@ -345,6 +345,8 @@ async def test_views_refuse_the_wrong_roles(tmp_path: Path) -> None:
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         ticket = await make(w, TicketStatus.ACCEPTED)
         await join_customer(w, CUST, ticket, "Mr Lin")
+        assert {"board", "pending"} <= menu(w, SUP) and "board" in menu(w, DSP) and "pending" not in menu(w, DSP)
+        assert "tickets" in menu(w, ENG) and not {"board", "pending"} & (menu(w, ENG) | menu(w, CUST))
         refused = "You can't do that with your role."
         assert (await ask(w, ENG, "/board"))["text"] == refused
         assert (await ask(w, CUST, "/pending"))["text"] == refused

@@ -126,7 +126,7 @@ async def ticket_sections(session: AsyncSession, ctx: Ctx, groups: list[q.Group]
                 if group.name == "closed":
                     text = closed_entry(ctx, ticket, who(ticket, names))
                 else:
-                    text, _ = ticket_entry(ctx, ticket, who(ticket, names))
+                    text = ticket_entry(ctx, ticket, who(ticket, names))
                 out.append((text, (Raw(ticket.number), f"{code}:{ticket.id}")))
             return out
         return fetch

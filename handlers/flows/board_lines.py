@@ -78,14 +78,14 @@ def status_of(ticket: Ticket) -> L:
     return L(f"status.{ticket.status.value}")
 
 
-def ticket_entry(ctx: Ctx, ticket: Ticket, who: Raw | L) -> tuple[Lines, bool]:
-    """A ticket's line(s) on a view (``who``: the engineer for the desk, the address for the
-    engineer) and whether it is overdue."""
+def ticket_entry(ctx: Ctx, ticket: Ticket, who: Raw | L) -> Lines:
+    """An open ticket's lines on a view (``who``: the engineer for the desk, the address for the
+    engineer), marked when a clock is overdue by the same working-time figure it shows."""
     clocks = running_clocks(ctx, ticket)
     late = any(left < 0 for _, left in clocks)
     head = L("board.ticket", {"mark": Raw(OVERDUE_MARK if late else ""), "number": Raw(ticket.number),
                               "status": status_of(ticket), "model": Raw(ticket.product_model), "who": who})
-    return Lines((head, clock_line(ctx, ticket, clocks))), late
+    return Lines((head, clock_line(ctx, ticket, clocks)))
 
 
 def closed_entry(ctx: Ctx, ticket: Ticket, who: Raw | L) -> Lines:
