@@ -50,7 +50,7 @@ def world(tmp_path: Path, language: str = "en") -> World:
 
 async def make(w: World, status: TicketStatus, *, engineer: int | None = ENG, at: datetime = T0,
                team: str = "North", model: str = "X200", by: int | None = None, dispatcher: int | None = None,
-               done_at: datetime | None = None) -> Ticket:
+               done_at: datetime | None = None, address: str = "1 Harbour Rd") -> Ticket:
     """A ticket registered at ``at`` (by ``by``), moved to ``status`` at ``at`` with the real SLA
     clocks (dispatched by ``dispatcher``); the last move (close, pause…) happens at ``done_at``."""
     eng = await pid(w, engineer) if engineer else None
@@ -58,7 +58,7 @@ async def make(w: World, status: TicketStatus, *, engineer: int | None = ENG, at
     sender = await pid(w, dispatcher) if dispatcher else None
     async with w.app.db.write() as s:
         team_row = await team_by_name(s, team, create=True)
-        reg = Registration(customer="Acme Ltd", phone="+8613800000001", address="1 Harbour Rd", model=model,
+        reg = Registration(customer="Acme Ltd", phone="+8613800000001", address=address, model=model,
                            fault="Display flickers", severity=2, service=ServiceType.ONSITE, team_id=team_row.id)
         ticket = await register_ticket(s, reg, now=at, today=date(2026, 3, 2), warranty=timedelta(days=365),
                                        actor_id=creator, clocks=w.app.sla)
@@ -335,6 +335,15 @@ async def test_long_lists_are_paged_in_place_and_forged_pages_are_clamped(tmp_pa
         assert "Next ▶" in button_labels(w.current(ENG, listing))  # still showing page 1 of 2
         again = await press(w, ENG, w.current(ENG, listing), "Next ▶")
         assert lines(again)[2] == "Mine (7)" and "Page" not in again["text"]
+
+        # Long registered fields are cut, so a full page stays one chat message.
+        address = "Building 7, Harbour Industrial Park, " * 10
+        for _ in range(8):
+            await make(w, TicketStatus.PAUSED, model="Model " * 20, address=address)
+        full = await ask(w, ENG, "/tickets")
+        assert f"· paused (waiting for parts) · {('Model ' * 7)[:39]}… · Building 7, Harbour Industrial Park, Bu…" \
+            in full["text"]
+        assert len(full["text"]) < 4096
 
 
 # -- who may see what ----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Ctx
 from handlers.flows import board_query as q
-from handlers.flows.board_lines import closed_entry, complaint_entry, pending_entry, ticket_entry
+from handlers.flows.board_lines import FIELD, closed_entry, complaint_entry, pending_entry, snippet, ticket_entry
 from handlers.flows.dispatch import own_message
 from handlers.flows.supervisor import ticket_command
 from handlers.messages import L, Lines, Msg, Raw
@@ -139,12 +139,12 @@ async def ticket_sections(session: AsyncSession, ctx: Ctx, groups: list[q.Group]
 
 
 def _address(ticket: Ticket, names: dict[int, str]) -> Raw:
-    return Raw(ticket.address)
+    return snippet(ticket.address, FIELD)
 
 
 def _engineer(ticket: Ticket, names: dict[int, str]) -> Raw | L:
     name = names.get(ticket.assignee_id) if ticket.assignee_id else None
-    return Raw(name) if name else L("sla.nobody")
+    return snippet(name, FIELD) if name else L("sla.nobody")
 
 
 async def engineer_board(ctx: Ctx, page: int = 1) -> None:

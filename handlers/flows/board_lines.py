@@ -19,6 +19,9 @@ from models.work import Checkin, Complaint
 
 #: A complaint's or check-in's text is cut to this many characters on a list line.
 SNIPPET = 60
+#: Addresses, models and names are cut to this many, so a full page stays well inside one chat
+#: message (Telegram: 4096 characters) whatever was registered.
+FIELD = 40
 OVERDUE_MARK = "⚠️ "
 
 
@@ -38,9 +41,10 @@ def short_time(ctx: Ctx, moment: datetime) -> Raw:
     return Raw(at.strftime("%H:%M") if at.date() == today else at.strftime("%m-%d %H:%M"))
 
 
-def snippet(text: str | None) -> Raw:
+def snippet(text: str | None, limit: int = SNIPPET) -> Raw:
+    """``text`` on one line, cut to ``limit`` characters (an ellipsis says it was cut)."""
     flat = " ".join((text or "").split())
-    return Raw(flat if len(flat) <= SNIPPET else flat[:SNIPPET - 1] + "…")
+    return Raw(flat if len(flat) <= limit else flat[:limit - 1] + "…")
 
 
 def running_clocks(ctx: Ctx, ticket: Ticket) -> list[tuple[str, int]]:
@@ -84,7 +88,7 @@ def ticket_entry(ctx: Ctx, ticket: Ticket, who: Raw | L) -> Lines:
     clocks = running_clocks(ctx, ticket)
     late = any(left < 0 for _, left in clocks)
     head = L("board.ticket", {"mark": Raw(OVERDUE_MARK if late else ""), "number": Raw(ticket.number),
-                              "status": status_of(ticket), "model": Raw(ticket.product_model), "who": who})
+                              "status": status_of(ticket), "model": snippet(ticket.product_model, FIELD), "who": who})
     return Lines((head, clock_line(ctx, ticket, clocks)))
 
 
@@ -92,17 +96,17 @@ def closed_entry(ctx: Ctx, ticket: Ticket, who: Raw | L) -> Lines:
     when = ticket.closed_at or ticket.cancelled_at
     return Lines((L("board.closed", {"number": Raw(ticket.number), "status": L(f"status.{ticket.status.value}"),
                                      "when": short_time(ctx, when) if when else Raw(""),
-                                     "model": Raw(ticket.product_model), "who": who}),))
+                                     "model": snippet(ticket.product_model, FIELD), "who": who}),))
 
 
 def complaint_entry(ctx: Ctx, complaint: Complaint, number: str, engineer: str) -> L:
     return L("board.complaint", {"number": Raw(number), "when": short_time(ctx, complaint.created_at),
-                                 "engineer": Raw(engineer) if engineer else L("sla.nobody"),
+                                 "engineer": snippet(engineer, FIELD) if engineer else L("sla.nobody"),
                                  "text": snippet(complaint.text)})
 
 
 def pending_entry(ctx: Ctx, index: int, checkin: Checkin, number: str, engineer: str) -> Lines:
-    head = L("board.pending.item", {"n": index, "engineer": Raw(engineer),
+    head = L("board.pending.item", {"n": index, "engineer": snippet(engineer, FIELD),
                                     "kind": L(f"desk.ack.kind_{checkin.kind.value}"), "number": Raw(number),
                                     "time": short_time(ctx, checkin.server_at)})
     text = L("board.pending.text", {"text": snippet(checkin.text)}) if checkin.text else None
