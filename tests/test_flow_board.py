@@ -278,7 +278,8 @@ async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path) -> 
         # A supervisor of another team sees theirs only, and cannot open North's tickets.
         theirs = await ask(w, SOUTH_SUP, "/board")
         assert lines(theirs) == [
-            "Board — team South", "", "Complaints to answer (1)", f"{south.number} · 10:30 · not assigned: “South's own”",
+            "Board — team South", "", "Complaints to answer (1)",
+            f"{south.number} · 10:30 · not assigned: “South's own”",
             "", "To follow (1)", f"{south.number} · new · X200 · not assigned",
             "   ⏱ respond by 11:30: 1 h left; arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left"]
         w.press_data(SOUTH_SUP, theirs["message_id"], f"bdt:{late.id}")

@@ -96,9 +96,8 @@ async def show(ctx: Ctx, view: View, sections: Sequence[Section], page: int) -> 
         position += section.count
     if pages > 1:
         body += [Raw(""), L("board.page", {"page": page, "pages": pages})]
-        nav = [(label, f"{view.nav}:{to}") for label, to in (("board.btn.prev", page - 1), ("board.btn.next", page + 1))
-               if 1 <= to <= pages]
-        buttons.append(nav)
+        steps = (("board.btn.prev", page - 1), ("board.btn.next", page + 1))
+        buttons.append([(label, f"{view.nav}:{to}") for label, to in steps if 1 <= to <= pages])
     edit = await own_message(ctx, ref=view.ref) if ctx.inbound.callback_data else None
     msg = view.empty if total == 0 else Msg(body=Lines(tuple(body)), buttons=buttons)
     ctx.reply(replace(msg, edit_message_id=edit), ref=view.ref)
