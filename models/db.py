@@ -4,8 +4,7 @@ SQLite gets WAL (readers never block the writer), foreign keys, a busy timeout, 
 writer connection: many concurrent writers on SQLite only fight over one lock (measured ~10× worse
 p99), so writes queue on an asyncio-friendly pool of one and begin ``IMMEDIATE`` so a second
 process (the CLI next to a running bot) waits on the busy timeout instead of failing mid-way.
-Reads use their own small pool.  Calls that cannot wait run on the event loop's thread
-(:mod:`models.sqlite_loop`).  PostgreSQL uses one ordinary pooled engine for both.
+Reads use their own small pool.  PostgreSQL uses one ordinary pooled engine for both.
 
 Repositories never commit: a caller opens ``db.write()`` (or ``db.read()``) at the boundary —
 one session per inbound update or job — and the block commits or rolls back as a whole.
@@ -21,8 +20,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-
-from models.sqlite_loop import connector
 
 
 def _sqlite_hooks(engine: AsyncEngine, busy_ms: int, begin: str) -> None:
@@ -51,11 +48,9 @@ class Database:
         if self.dialect == "sqlite":
             if self.url.database and self.url.database != ":memory:":
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-            creator = connector(self.url.database or ":memory:")
-            self.writer = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60,
-                                              async_creator=creator)
+            self.writer = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60)
             _sqlite_hooks(self.writer, busy_timeout_ms, "BEGIN IMMEDIATE")
-            self.reader = create_async_engine(url, echo=echo, pool_size=4, max_overflow=0, async_creator=creator)
+            self.reader = create_async_engine(url, echo=echo, pool_size=4, max_overflow=0)
             _sqlite_hooks(self.reader, busy_timeout_ms, "BEGIN")
         else:
             self.writer = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
