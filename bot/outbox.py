@@ -22,6 +22,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, exists, or_, select, true, update
 from sqlalchemy.orm import aliased
@@ -40,6 +41,11 @@ LEASE = timedelta(seconds=120)
 INTERACTIVE = frozenset({"reply", "error", "menu"})
 
 
+def _unlink(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
 @dataclass
 class _Result:
     row_id: int
@@ -51,7 +57,7 @@ class _Result:
 class OutboxSender:
     def __init__(self, app, adapters: dict[Channel, ChannelAdapter], *, rate: float = 25.0,  # noqa: ANN001
                  per_chat_interval: float = 1.0, group_per_minute: int = 20, batch: int = 200,
-                 idle_poll: float = 5.0, in_flight: int | None = None):
+                 idle_poll: float = 5.0, in_flight: int | None = None, media_root: Path | None = None):
         """``per_chat_interval`` 0 turns per-chat pacing off (tests against the emulator).
         ``in_flight``: bulk rows queued in memory at most (default: four seconds' worth)."""
         self.app = app
@@ -69,6 +75,7 @@ class OutboxSender:
         self._workers: dict[tuple[Channel, str], asyncio.Task] = {}
         self._inflight: set[int] = set()
         self.in_flight = in_flight if in_flight is not None else max(20, int(rate * 4))
+        self.media_root = media_root  # where photo paths in payloads point (secret ones are deleted)
         self._backlog = False  # bulk rows were left in the table for want of room
         self._replies: dict[tuple[Channel, str], int] = {}  # interactive rows queued, per chat
         self._stopping = False
@@ -254,6 +261,7 @@ class OutboxSender:
                 stored.external_message_id = result.external_id
                 stored.last_error = None
                 self.sent += 1
+                await self._forget_secret(stored)
                 return
             error = result.error
             stored.last_error = error.reason[:500]
@@ -276,7 +284,18 @@ class OutboxSender:
             else:
                 stored.status = OutboxStatus.FAILED
                 self.failed += 1
+                await self._forget_secret(stored)
                 await self._undeliverable(session, stored, now)
+
+    async def _forget_secret(self, row: OutboxMessage) -> None:
+        """A delivered (or abandoned) secret message keeps no text and no files: the join link
+        it carried lives on only in the chat it was sent to."""
+        if not row.payload.get("secret"):
+            return
+        paths = [p["path"] for p in row.payload.get("photos", []) if p.get("path")]
+        row.payload = {"text": "", "secret": True, "forgotten": True}
+        if paths and self.media_root is not None:
+            await asyncio.to_thread(_unlink, [self.media_root / p for p in paths])
 
     async def _undeliverable(self, session, row: OutboxMessage, now: datetime) -> None:  # noqa: ANN001
         """Mark the chat unreachable and tell the person's supervisor, so it is noticed."""

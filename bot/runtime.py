@@ -43,7 +43,7 @@ def build_runtime(app: App) -> Runtime:
     adapter = TelegramAdapter(bot, media_root=media.root)
     sender = OutboxSender(app, {Channel.TELEGRAM: adapter}, rate=cfg.telegram.rate,
                           per_chat_interval=cfg.telegram.chat_interval.total_seconds(),
-                          group_per_minute=cfg.telegram.group_per_minute)
+                          group_per_minute=cfg.telegram.group_per_minute, media_root=media.root)
     core = Core(app, router, media, {Channel.TELEGRAM: adapter.download}, on_commit=sender.wake)
     scheduler = Scheduler(app, on_sent=sender.wake) if cfg.scheduler.enabled else None
     return Runtime(app=app, core=core, sender=sender, bot=bot, dispatcher=build_dispatcher(core, app.clock),

@@ -57,6 +57,7 @@ class Msg:
     remove_keyboard: bool = False
     photos: list[dict[str, Any]] = field(default_factory=list)
     edit_message_id: str | None = None
+    secret: bool = False  # see Outbound.secret
 
     def render(self, lang: str) -> Outbound:
         if self.body is not None:
@@ -71,4 +72,5 @@ class Msg:
             request_location=t(lang, self.request_location) if self.request_location else None,
             remove_keyboard=self.remove_keyboard,
             edit_message_id=self.edit_message_id,
+            secret=self.secret,
         )

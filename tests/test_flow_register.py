@@ -2,12 +2,15 @@
 and Chinese: every step, each bad answer refused with its reason and nothing stored, ``/cancel``
 and **Cancel**, stale and forged buttons, who may not register, picking a known customer, and what
 Confirm leaves behind — the ticket row, its SLA clocks, the customer's link as text and as a QR
-code PNG sent with sendPhoto, and the **Dispatch** button.
+code PNG sent with sendPhoto (then forgotten: no link in the outbox, no PNG kept), and the
+**Dispatch** button.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,9 +19,9 @@ from sqlalchemy import func, select
 
 from handlers.flows.register_done import QR_BORDER, QR_ERROR, QR_SCALE
 from models.customers import Customer
-from models.enums import Role, ServiceType, TicketStatus
+from models.enums import OutboxStatus, Role, ServiceType, TicketStatus
 from models.people import Invite, Team
-from models.runtime import ConversationState
+from models.runtime import ConversationState, OutboxMessage
 from models.tickets import Ticket, TicketEvent
 from tests.test_flow_dispatch import T0, join_customer, new_ticket, pid, world
 from tests.world import World, button_data, button_labels
@@ -147,7 +150,17 @@ async def test_whole_dialog_in_english(tmp_path: Path) -> None:
         expected = io.BytesIO()
         segno.make(link, error=QR_ERROR, micro=False).save(expected, kind="png", scale=QR_SCALE, border=QR_BORDER)
         assert png == expected.getvalue()
-        assert list((tmp_path / "media").rglob("*.png"))  # kept in the media store
+        # Delivered, the message forgets its secret: no link in the outbox, no QR in the media store
+        # (only the invite's hash stays in the database).
+        await w.settle()
+        async with w.app.db.read() as s:
+            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.ref == f"registered:{ticket.id}"))).all()
+            payloads = [json.dumps(p) for p in (await s.scalars(select(OutboxMessage.payload))).all()]
+        assert [(r.status, r.payload) for r in rows] == [
+            (OutboxStatus.SENT, {"text": "", "secret": True, "forgotten": True})]
+        assert not any(link.removeprefix(LINK_PREFIX) in p for p in payloads)
+        qr_digest = hashlib.sha256(png).hexdigest()
+        assert not [f for f in (tmp_path / "media").rglob("*.png") if f.stem == qr_digest]
 
         # The ticket row: every registered field, warranty computed, clocks started, team and author.
         async with w.app.db.read() as s:

@@ -70,6 +70,9 @@ class Outbound:
     edit_message_id: str | None = None  # edit this earlier bot message instead of sending anew
     kind: Literal["message", "commands"] = "message"
     commands: list[tuple[str, str]] = field(default_factory=list)  # for kind == "commands"
+    #: The message carries a credential (a join link, its QR code): once delivered (or given up
+    #: on), the sender removes its text and files, so the database and media store keep no link.
+    secret: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         data = asdict(self)

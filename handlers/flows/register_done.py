@@ -5,7 +5,9 @@ create`` takes — so validation, numbering, warranty and the SLA clocks are the
 Like the CLI it then makes the customer's single-use join link (:func:`models.invites.create_invite`)
 and shows it twice: as the deep link, and as a QR code (PNG, made with ``segno``) to forward or
 print.  The PNG is kept in the media store (content-addressed, like photos) and leaves through the
-outbox with the reply, so it is sent after the commit like every other message.
+outbox with the reply, so it is sent after the commit like every other message.  The reply is
+marked secret: once delivered, the sender deletes its text and the PNG (only the invite's hash
+stays in the database, DESIGN §1).
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ async def confirm(ctx: Ctx, _value: str) -> None:
     buttons = [[("reg.btn.dispatch", f"dspt:{ticket.id}")]] if "dspt" in router.callbacks else []
     body = Lines((L("reg.done", {"number": ticket.number}), summary(facts),
                   L("reg.link", {"expires": local(ctx, ctx.now + config.bot.customer_link_ttl)}), Raw(link)))
-    ctx.reply(Msg(body=body, photos=[{"path": stored.path}], buttons=buttons), ticket_id=ticket.id,
+    ctx.reply(Msg(body=body, photos=[{"path": stored.path}], buttons=buttons, secret=True), ticket_id=ticket.id,
               ref=f"registered:{ticket.id}")
     ctx.toast = ctx.t("reg.toast_done", number=ticket.number)
 
