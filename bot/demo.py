@@ -1,7 +1,8 @@
 """``fieldbot demo``: a whole field-service day, played by four people against the real bot.
 
 Nothing to configure: it starts the local Bot API emulator, runs the real bot (aiogram, polling,
-its real HTTP client) on a temporary SQLite database, and plays dispatch → accept → on my way →
+its real HTTP client) on a temporary SQLite database, and plays registration in chat (``/new``,
+the customer joining by the link it makes) → dispatch → accept → on my way →
 arrival with photo + location → progress check-in → acknowledgement → resolve → customer sign-off
 with rating.  Then it prints what each person saw in their chat, and the ticket's timeline.
 """
@@ -9,16 +10,14 @@ with rating.  Then it prints what each person saw in their chat, and the ticket'
 from __future__ import annotations
 
 import tempfile
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from bot.stage import Stage, button_labels
 from handlers.i18n import t
 from handlers.views import timeline_lines
-from models.enums import Role, ServiceType, TicketStatus
-from models.invites import create_invite
+from models.enums import Role, TicketStatus
 from models.queries import people_names, ticket_by_number, timeline
-from models.registry import Registration, register_ticket
 
 PEOPLE = {
     "en": {1001: ("Wang Wei", Role.SUPERVISOR), 1002: ("Zhang Min", Role.DISPATCHER),
@@ -89,26 +88,30 @@ def _render(message: dict) -> str:
 
 
 async def _setup(stage: Stage, demo: Demo) -> str:
-    """The team joins by invite; the dispatcher's registration is done as `fieldbot ticket create`."""
+    """The team joins by invite; the dispatcher registers the customer's call with ``/new`` and
+    passes the customer the link the bot makes (the customer opens it)."""
+    zh = demo.lang == "zh-CN"
     for uid, (name, role) in demo.people.items():
         if role is not Role.CUSTOMER:
-            token = await stage.invite(role, name, "North" if demo.lang == "en" else "华东一组")
+            token = await stage.invite(role, name, "华东一组" if zh else "North")
             await demo.say(uid, f"/start {token}")
-    now = stage.clock.now()
-    async with stage.app.db.write() as session:
-        ticket = await register_ticket(session, Registration(
-            customer="Chen Precision Ltd" if demo.lang == "en" else "陈氏精密有限公司",
-            contact=demo.name(CUST), phone="+86 138 0013 8000",
-            address="88 Century Avenue, Shanghai" if demo.lang == "en" else "上海市世纪大道 88 号",
-            model="X200", serial="SN-2026-0042", purchased=date.today() - timedelta(days=200),
-            fault="Spindle stops after 10 minutes" if demo.lang == "en" else "主轴运行 10 分钟后停止",
-            severity=2, service=ServiceType.ONSITE), now=now, today=stage.app.today(),
-            warranty=stage.app.config.bot.warranty, clocks=stage.app.sla)
-        token = await create_invite(session, role=Role.CUSTOMER, name=demo.name(CUST), now=now,
-                                    ttl=timedelta(days=30), ticket_id=ticket.id, customer_id=ticket.customer_id)
-        number = ticket.number
-    await demo.say(CUST, f"/start {token}")
-    return number
+    await demo.say(DISP, "/new")
+    await demo.say(DISP, "陈氏精密有限公司" if zh else "Chen Precision Ltd")
+    await demo.say(DISP, "+86 138 0013 8000")
+    await demo.say(DISP, "上海市世纪大道 88 号" if zh else "88 Century Avenue, Shanghai")
+    await demo.say(DISP, "X200")
+    await demo.say(DISP, "SN-2026-0042")
+    await demo.say(DISP, (stage.app.today() - timedelta(days=200)).isoformat())
+    await demo.say(DISP, "主轴运行 10 分钟后停止" if zh else "Spindle stops after 10 minutes")
+    await demo.press_label(DISP, "2")  # severity 2 – risk of going down
+    await demo.press(DISP, "service.onsite")
+    await demo.press(DISP, "reg.btn.free")
+    await demo.press(DISP, "reg.btn.confirm")
+    done = next(m for m in reversed(stage.emu.bot_messages(DISP)) if "?start=" in m.get("text", ""))
+    link = done["text"].splitlines()[-1]
+    number = next(word for word in done["text"].split() if word.startswith("FS-"))
+    await demo.say(CUST, f"/start {link.rsplit('?start=', 1)[1]}")
+    return number.rstrip(".。，,")
 
 
 async def _play(demo: Demo, number: str) -> None:
