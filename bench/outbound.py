@@ -7,8 +7,10 @@ starts) — against the emulator enforcing 30/s overall and 1/s per private chat
 
 * The wave: 1000 outbox rows (unique dedupe keys), one each to 1000 distinct private chats,
   written in one transaction, then the sender is woken.
-* Achieved rate = messages ÷ (emulator's receipt of the last wave message − the time the
-  wave was committed), divided by the configured rate (target ≥ 0.95×).
+* Achieved rate = messages delivered (the wave's and the interactive replies, which share the
+  overall limit and go first) ÷ (emulator's receipt of the last wave message − the time the wave
+  was committed), divided by the configured rate (target ≥ 0.95×); the wave's own rate is
+  reported beside it.
 * 429s: the emulator's ``counters`` (target 0), split into wave chats and the interactive chat.
 * Interactive replies: one person sends ``/help`` every ``help_interval`` seconds while the
   wave drains; delay = emulator's receipt of the reply's (first) sendMessage − injection time;
@@ -148,6 +150,9 @@ async def measure(messages: int = 1000, help_interval: float = 0.5, rate: float 
     wave_429 = sum(v for k, v in by_chat.items() if str(k) in wave_chats)
     help_429 = sum(v for k, v in by_chat.items() if str(k) in help_chats)
     wave_at = sorted(c["at"] for c in wave)
+    # The sender's achieved rate: every message it delivered while the wave drained — the
+    # interactive replies share the same 25/s with the wave (and go first), so they count too.
+    during = [c for c in attempts if c["ok"] and written_at <= c["at"] <= wave_at[-1]]
     # Where the 429s come from: the most send attempts the emulator saw in any 1 s window,
     # and when the first 429 came (relative to the wave's commit).
     tries = sorted(c["at"] for c in attempts)
@@ -161,7 +166,8 @@ async def measure(messages: int = 1000, help_interval: float = 0.5, rate: float 
                            if refused else None)
     return {
         "messages": messages, "configured_rate": rate, "chat_interval_s": chat_interval,
-        "rate": messages / (wave_at[-1] - written_at),
+        "rate": len(during) / (wave_at[-1] - written_at),
+        "wave_rate": messages / (wave_at[-1] - written_at), "sent_during_wave": len(during),
         "rate_first_to_last": (messages - 1) / (wave_at[-1] - wave_at[0]),
         "wave_s": wave_at[-1] - written_at, "first_send_after_s": wave_at[0] - written_at,
         "too_many_requests": total_429, "rate_limited_wave": wave_429, "rate_limited_interactive": help_429,
@@ -191,7 +197,7 @@ def run(messages: int = 1000, help_interval: float = 0.5, help_users: int = 1) -
         {"figure": f"reply p99 {m['reply_p99_s']:.2f} s (p50 {m['reply_p50_s']:.2f}, n={m['help_sent']})",
          "baseline": "target 1.5 s", "ratio": m["reply_p99_s"] / 1.5, "target": "≤ 1.0", "pass": reply_ok},
     ]
-    return {"part": "outbound", "figure": f"{m['messages']} msgs at {m['rate']:.1f}/s in {m['wave_s']:.1f} s",
+    return {"part": "outbound", "figure": f"{m['sent_during_wave']} msgs at {m['rate']:.1f}/s in {m['wave_s']:.1f} s",
             "baseline": f"configured {m['configured_rate']:.0f}/s", "ratio": ratio, "target": 0.95,
             "target_op": "≥", "pass": rate_ok and no_429 and reply_ok, "checks": checks,
             **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in m.items()}}
