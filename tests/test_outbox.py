@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import select
@@ -223,3 +223,36 @@ async def test_token_bucket_serves_priority_waiters_first() -> None:
     tasks.append(asyncio.create_task(take("reply", 0)))
     await asyncio.gather(*tasks)
     assert order[0] == "reply" and order[1:] == [f"bulk{i}" for i in range(5)]
+
+
+async def test_a_row_waiting_past_half_its_lease_is_renewed_or_dropped_if_taken_over(db) -> None:  # noqa: ANN001
+    """Rows can wait behind their chat's pace; before sending, the sender renews a lease that is
+    more than half gone — only if it is still its own (another instance may have claimed it)."""
+    from bot.app import FixedClock
+    from bot.channels.types import Outbound
+    from bot.outbox import LEASE, OutboxSender
+    from models.enums import Channel
+
+    class App:  # the sender needs only the database and a clock
+        def __init__(self) -> None:
+            self.db, self.clock = db, FixedClock(datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc))
+
+    app = App()
+    now = app.clock.now()
+    async with db.write() as s:
+        for n in (1, 2):
+            s.add(OutboxMessage(channel=Channel.TELEGRAM, chat_id="7", payload=Outbound(text="x").to_payload(),
+                                dedupe_key=f"lease:{n}", not_before=now, purpose="push", created_at=now,
+                                lease_until=now + LEASE))
+    async with db.read() as s:
+        mine, taken = (await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    sender = OutboxSender(app, {})
+    assert await sender._still_mine(mine)  # fresh lease: no query, still ours
+    app.clock.now = lambda: now + LEASE * 0.75  # type: ignore[method-assign]
+    async with db.write() as s:  # meanwhile another instance claimed the second row anew
+        (await s.get(OutboxMessage, taken.id)).lease_until = now + LEASE * 2
+    assert await sender._still_mine(mine) and mine.lease_until == now + LEASE * 1.75
+    assert not await sender._still_mine(taken)
+    async with db.read() as s:
+        assert (await s.get(OutboxMessage, mine.id)).lease_until == now + LEASE * 1.75
+        assert (await s.get(OutboxMessage, taken.id)).lease_until == now + LEASE * 2
