@@ -67,8 +67,20 @@ async def _report(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     return 0
 
 
+#: A cell starting with one of these is a formula to Excel (CSV too) and LibreOffice.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(value: Any) -> Any:
+    """Model names, fault types and engineers' names come from chat: text that would start a
+    formula is written with a leading apostrophe, so a typed ``=HYPERLINK(…)`` stays text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _cell(value: Any) -> Any:
-    return "" if value is None else value
+    return "" if value is None else _safe(value)
 
 
 def write_csv(path: Path, report: MonthlyReport, lang: str) -> None:
@@ -92,7 +104,7 @@ def write_xlsx(path: Path, report: MonthlyReport, lang: str) -> None:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(row)
+            sheet.append([_safe(v) for v in row])
         for column, header in zip(sheet.columns, headers):
             width = max([len(str(header))] + [len(str(c.value)) for c in column if c.value is not None])
             sheet.column_dimensions[column[0].column_letter].width = min(60, width + 2)

@@ -39,6 +39,12 @@ def can_see(person: Person | None, ticket: Ticket) -> bool:
     return ticket.team_id is None or person.team_id is None or ticket.team_id == person.team_id
 
 
+def is_id(text: object) -> bool:
+    """A row id as a button or command carries it: ASCII digits only (``"²".isdigit()`` is true
+    but ``int("²")`` fails), and short enough for a 64-bit column."""
+    return isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def button_args(ctx: Ctx) -> list[str]:
     """The parts of the pressed button's data after its code (``dsp:3:7`` → ``["3", "7"]``).
 
@@ -49,7 +55,7 @@ def button_args(ctx: Ctx) -> list[str]:
 def button_arg(ctx: Ctx, index: int = 0) -> str:
     """One numeric argument of the pressed button; anything else is a forged or stale button."""
     args = button_args(ctx)
-    if index >= len(args) or not args[index].isdigit():
+    if index >= len(args) or not is_id(args[index]):
         raise DomainError("stale_button")
     return args[index]
 
@@ -58,7 +64,7 @@ def button_rating(ctx: Ctx, bad_code: str) -> int:
     """The rating 1–5 carried by a ``code:ticket:n`` button; ``bad_code`` names the refusal."""
     args = button_args(ctx)
     raw = args[1] if len(args) == 2 else ""
-    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+    if not is_id(raw) or not 1 <= int(raw) <= 5:
         raise DomainError(bad_code)
     return int(raw)
 

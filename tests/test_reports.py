@@ -160,3 +160,12 @@ def test_months() -> None:
     assert month_before(date(2026, 11, 2)) == Month(2026, 10)
     assert Month(2026, 12).next() == Month(2027, 1)
     assert OCTOBER.bounds(SHANGHAI) == (utc(9, 30, 16), utc(10, 31, 16))
+
+
+def test_a_month_without_a_next_month_is_refused() -> None:
+    from models.reports import parse_month
+
+    for text in ("9999-12", "1999-01", "10000-01"):
+        with pytest.raises(ValueError):
+            parse_month(text)
+    assert (parse_month("9998-12").year, parse_month("9998-12").month) == (9998, 12)

@@ -166,7 +166,7 @@ class TelegramAdapter:
             markup = self._markup(message)
             try:
                 await self.bot.edit_message_text(
-                    text=message.text, chat_id=chat_id, message_id=int(message.edit_message_id),
+                    text=_fit(message.text), chat_id=chat_id, message_id=int(message.edit_message_id),
                     reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
                 )
             except TelegramBadRequest as exc:
@@ -180,7 +180,7 @@ class TelegramAdapter:
                 await self.bot.send_photo(chat_id, photo=FSInputFile(self.media_root / photo["path"]))
         if not message.text:
             return None
-        sent = await self.bot.send_message(chat_id, message.text, reply_markup=self._markup(message))
+        sent = await self.bot.send_message(chat_id, _fit(message.text), reply_markup=self._markup(message))
         return str(sent.message_id)
 
     async def download(self, file_ref: str) -> bytes:
@@ -188,3 +188,12 @@ class TelegramAdapter:
         buffer = io.BytesIO()
         await self.bot.download_file(file.file_path, destination=buffer)
         return buffer.getvalue()
+
+
+#: Telegram refuses a text over 4096 characters with a 400 — a permanent failure that would mark
+#: the person's chat unreachable; an over-long echo of someone's input must not do that.
+TEXT_LIMIT = 4096
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT - 1] + "…"

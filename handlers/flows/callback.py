@@ -20,7 +20,7 @@ from handlers.context import Ctx
 from handlers.flows.dispatch import leave_flow, own_message
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
-from handlers.tickets import button_arg, button_args, button_rating, local, visible_ticket
+from handlers.tickets import button_arg, button_args, button_rating, is_id, local, visible_ticket
 from models.customers import Customer
 from models.enums import FeedbackSource, Role
 from models.errors import DomainError
@@ -176,7 +176,7 @@ async def record_call(ctx: Ctx) -> None:
 async def record_rating(ctx: Ctx) -> None:
     args = button_args(ctx)
     raw = args[1] if len(args) == 2 else ""
-    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+    if not is_id(raw) or not 1 <= int(raw) <= 5:
         raise DomainError("callback_bad_rating")
     ticket = await _phoned(ctx)
     rating = int(raw)

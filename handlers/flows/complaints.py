@@ -29,6 +29,7 @@ from handlers.tickets import (
     button_arg,
     button_args,
     hhmm,
+    is_id,
     person_name,
     photo_record,
     supervisor_of,
@@ -192,7 +193,7 @@ async def complaint_message(ctx: Ctx, ticket: Ticket, complaint: Complaint, phot
 async def _open_complaint(ctx: Ctx, complaint_id: object) -> tuple[Complaint, Ticket]:
     """The complaint, if this person may answer it (their team's ticket) and nobody has yet."""
     ctx.require(*ANSWERERS)
-    complaint = await ctx.session.get(Complaint, int(complaint_id)) if str(complaint_id).isdigit() else None
+    complaint = await ctx.session.get(Complaint, int(complaint_id)) if is_id(str(complaint_id)) else None
     if complaint is None:
         raise DomainError("complaint_unknown")
     ticket = await visible_ticket(ctx, complaint.ticket_id)

@@ -31,6 +31,7 @@ from handlers.tickets import (
     button_args,
     can_check_in,
     hhmm,
+    is_id,
     person_name,
     supervisor_of,
     title,
@@ -183,7 +184,7 @@ def request_message(ctx: Ctx, ticket: Ticket, request: PartsRequest, engineer: s
 async def _pending(ctx: Ctx, request_id: object) -> tuple[PartsRequest, Ticket]:
     """The request, if this person may decide it (their team's ticket) and it is still open."""
     ctx.require(*DECIDERS)
-    request = await ctx.session.get(PartsRequest, int(request_id)) if str(request_id).isdigit() else None
+    request = await ctx.session.get(PartsRequest, int(request_id)) if is_id(str(request_id)) else None
     if request is None:
         raise DomainError("parts_no_request")
     ticket = await visible_ticket(ctx, request.ticket_id)

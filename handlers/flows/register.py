@@ -41,7 +41,7 @@ from handlers.flows.register_input import severity as parse_severity
 from handlers.flows.register_view import facts_from_dialog, matches_message, question, warranty_line, warranty_of
 from handlers.messages import L, Raw
 from handlers.registry import router
-from handlers.tickets import button_args
+from handlers.tickets import button_args, is_id
 from models.enums import Role
 from models.errors import DomainError
 
@@ -154,7 +154,7 @@ for _step in _TYPED:
 
 # -- buttons -------------------------------------------------------------------------------------
 async def _pick_customer(ctx: Ctx, value: str) -> None:
-    if not value.isdigit() or int(value) not in ctx.data.get("offered", []):
+    if not is_id(value) or int(value) not in ctx.data.get("offered", []):
         raise DomainError("reg_stale")
     customer = await visible_customer(ctx, int(value))
     # Their phone is on record (and is how the registry finds them again): straight to the address.

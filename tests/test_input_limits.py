@@ -1,0 +1,37 @@
+"""Hostile input at the edges: a reply that would exceed Telegram's 4096 characters is cut rather
+than refused (a refusal would mark the person's chat unreachable), and ids that only look like
+numbers ("²", 25 digits) are a stale button, not a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from models.enums import Role
+from models.people import ChannelIdentity
+from tests.world import World
+
+SUP = 10
+
+
+async def test_an_over_long_echo_is_cut_and_the_chat_stays_reachable(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        w.say(SUP, "/report " + "9" * 4090)
+        [reply] = await w.expect(SUP)
+        assert len(reply["text"]) <= 4096 and reply["text"].endswith("…")
+        async with w.app.db.read() as s:
+            identity = await s.scalar(select(ChannelIdentity).where(ChannelIdentity.chat_id == str(SUP)))
+        assert identity.unreachable_reason is None
+
+
+async def test_ids_that_only_look_like_numbers_are_stale_buttons(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        w.say(SUP, "/help")
+        [help_message] = await w.expect(SUP)
+        for data in ("pra:²", "cpa:" + "9" * 25, "card:３", "ack:¹²"):
+            w.press_data(SUP, help_message["message_id"], data)
+            [reply] = await w.expect(SUP)
+            assert reply["text"] != "Sorry, something went wrong on our side. Please try again in a minute.", data
