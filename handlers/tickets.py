@@ -39,6 +39,19 @@ def can_see(person: Person | None, ticket: Ticket) -> bool:
     return ticket.team_id is None or person.team_id is None or ticket.team_id == person.team_id
 
 
+#: Photos in one report (a check-in, a complaint): each leaves as its own send, one chat's pace,
+#: and a report with dozens would flood the supervisor's chat (and repeat them on a retry).
+MAX_PHOTOS = 10
+
+
+def more_photos(ctx: Ctx, kept: list[dict]) -> list[dict]:
+    """``kept`` plus this message's photos, refusing (changing nothing) past :data:`MAX_PHOTOS`."""
+    photos = list(kept) + photo_record(ctx)
+    if len(photos) > MAX_PHOTOS:
+        raise DomainError("too_many_photos", limit=MAX_PHOTOS)
+    return photos
+
+
 def is_id(text: object) -> bool:
     """A row id as a button or command carries it: ASCII digits only (``"²".isdigit()`` is true
     but ``int("²")`` fails), and short enough for a 64-bit column."""

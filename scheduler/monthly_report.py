@@ -18,13 +18,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from handlers.messages import Msg
 from handlers.report_chart import report_message
 from models.calendar import BusinessCalendar
 from models.enums import Role
-from models.people import Person
+from models.people import ChannelIdentity, Person
 from models.reports import Month, month_before, monthly_report
 from models.runtime import OutboxMessage
 from scheduler.base import send
@@ -64,7 +64,11 @@ async def run(app: App, now: datetime) -> int:
     async with app.db.read() as session:
         people = (await session.execute(
             select(Person.id, Person.team_id, Person.language)
-            .where(Person.role.in_(RECIPIENTS), Person.active.is_(True), Person.created_at < joined_by)
+            .where(Person.role.in_(RECIPIENTS), Person.active.is_(True), Person.created_at < joined_by,
+                   # only people a push can reach: otherwise nothing is written, and every tick
+                   # would compute (and draw) their report again
+                   exists().where(ChannelIdentity.person_id == Person.id,
+                                  ChannelIdentity.unreachable_reason.is_(None)))
             .order_by(Person.id))).all()
         if not people:
             return 0

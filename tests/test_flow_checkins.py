@@ -218,7 +218,7 @@ async def test_progress_checkin_collects_notes_and_photos_until_done(tmp_path: P
         w.press(ENG, pick, second.number)
         [ask] = await w.expect(ENG)
         assert ask["text"] == (f"Progress check-in for {second.number}: send notes and photos "
-                               "(as many as you like), then press Done.")
+                               "(up to 10 photos), then press Done.")
         w.location(ENG, 1.0, 2.0)
         [reply] = await w.expect(ENG)
         assert reply["text"] == "A progress check-in takes notes and photos. Send those, then press Done."
@@ -334,3 +334,22 @@ async def test_checkin_command_goes_straight_in_with_one_ticket_and_cancel_in_ar
         assert w.emu.reply_keyboard(ENG) is None
         assert (await load(w, arriving)).status is TicketStatus.EN_ROUTE
         assert await count(w, Checkin) == 1 and await count(w, Attachment) == 0
+
+
+async def test_an_eleventh_photo_is_refused_and_the_ten_are_kept(tmp_path: Path) -> None:
+    async with World(tmp_path) as w:
+        await team(w)
+        t = await ticket(w, TicketStatus.ON_SITE)
+        w.say(ENG, f"/checkin {t.number}")
+        await w.expect(ENG)
+        for seed in range(10):
+            w.photo(ENG, seed=seed)
+        await w.expect(ENG, 10)
+        w.photo(ENG, seed=10)
+        [refused] = await w.expect(ENG)
+        assert refused["text"] == ("That is enough photos: at most 10 in one report. "
+                                   "Send the rest with the next one.")
+        w.press(ENG, w.emu.bot_messages(ENG)[-2], "Done")
+        await w.settle()
+        [checkin] = await checkins(w, t)
+        assert len(await attachments(w, checkin.id)) == 10

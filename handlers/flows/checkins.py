@@ -30,6 +30,7 @@ from handlers.tickets import (
     act,
     button_args,
     can_check_in,
+    more_photos,
     notify_customer,
     photo_record,
     record_checkin,
@@ -84,7 +85,7 @@ async def arrive_location(ctx: Ctx) -> None:
     if ticket is None:
         return
     if ctx.inbound.photos and not ctx.inbound.location:  # a second photo (an album): keep it too
-        ctx.goto("arrive", "location", photos=ctx.data.get("photos", []) + photo_record(ctx),
+        ctx.goto("arrive", "location", photos=more_photos(ctx, ctx.data.get("photos", [])),
                  late_at=ctx.data.get("late_at") or _iso(late_client_at(ctx)))
         ctx.reply(Msg("eng.arrive_ask_location", request_location="btn.location"))
         return
@@ -152,7 +153,7 @@ async def checkin_collect(ctx: Ctx) -> None:
     notes = list(ctx.data.get("notes", [])) + ([note] if note else [])
     if sum(len(n) + 1 for n in notes) > NOTES_LIMIT:
         raise DomainError("answer_too_long", limit=NOTES_LIMIT)
-    all_photos = list(ctx.data.get("photos", [])) + photos
+    all_photos = more_photos(ctx, ctx.data.get("photos", []))
     late = late_client_at(ctx)
     earliest = _when(ctx.data.get("late_at"))
     if late is not None and (earliest is None or late < earliest):

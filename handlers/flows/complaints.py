@@ -30,6 +30,7 @@ from handlers.tickets import (
     button_args,
     hhmm,
     is_id,
+    more_photos,
     person_name,
     photo_record,
     supervisor_of,
@@ -95,7 +96,7 @@ async def complaint_text(ctx: Ctx) -> None:
     ticket = await _dialog_ticket(ctx)
     if ticket is None:
         return
-    photos = list(ctx.data.get("photos", [])) + photo_record(ctx)
+    photos = more_photos(ctx, ctx.data.get("photos", []))
     text = (ctx.inbound.text or "").strip()
     if ctx.inbound.location or not (text or ctx.inbound.photos):
         raise DomainError("complaint_text_expected")
