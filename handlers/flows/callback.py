@@ -17,7 +17,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 
 from handlers.context import Ctx
-from handlers.flows.dispatch import leave_flow, own_message
+from handlers.flows.dispatch import flow_ticket, leave_flow, own_message
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
 from handlers.tickets import button_arg, button_args, button_rating, is_id, local, visible_ticket
@@ -92,10 +92,8 @@ async def _finish(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
 
 @router.step("callback", "comment")
 async def comment_text(ctx: Ctx) -> None:
-    try:
-        ticket = await visible_ticket(ctx, ctx.data.get("ticket_id"))
-    except DomainError as exc:
-        leave_flow(ctx, exc)
+    ticket = await flow_ticket(ctx)
+    if ticket is None:
         return
     text = (ctx.inbound.text or "").strip()
     if not text:

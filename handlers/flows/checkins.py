@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from handlers.context import Ctx
 from handlers.flows.engineer import (
+    begin_on_my_ticket,
     ENGINEER,
     allowed,
     card_with,
@@ -35,7 +34,6 @@ from handlers.tickets import (
     photo_record,
     record_checkin,
     supervisor_of,
-    visible_ticket_by_number,
 )
 from models.enums import Action, CheckinKind
 from models.errors import DomainError
@@ -125,20 +123,7 @@ async def checkin_button(ctx: Ctx) -> None:
 
 @router.command("checkin", roles=ENGINEER, menu="menu.checkin")
 async def checkin_command(ctx: Ctx) -> None:
-    if ctx.inbound.args.strip():
-        await _begin(ctx, await visible_ticket_by_number(ctx, ctx.inbound.args))  # assignee only
-        return
-    mine = (await ctx.session.scalars(
-        select(Ticket).where(Ticket.assignee_id == ctx.person.id).order_by(Ticket.id)
-    )).all()
-    workable = [t for t in mine if can_check_in(t)]
-    if not workable:
-        ctx.reply("eng.checkin_none")
-    elif len(workable) == 1:
-        await _begin(ctx, workable[0])
-    else:
-        # A ticket number is not a catalog key, so it renders as itself (Msg buttons take keys).
-        ctx.reply(Msg("eng.checkin_pick", buttons=[[(t.number, f"chk:{t.id}")] for t in workable]))
+    await begin_on_my_ticket(ctx, _begin, code="chk", none="eng.checkin_none", pick="eng.checkin_pick")
 
 
 @router.step("checkin", "collect")

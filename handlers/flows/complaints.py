@@ -21,7 +21,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from handlers.context import Ctx, push
-from handlers.flows.dispatch import leave_flow, own_message
+from handlers.flows.dispatch import flow_ticket, leave_flow, own_message
 from handlers.flows.engineer import TEXT_LIMIT, answer_text
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
@@ -82,18 +82,9 @@ async def pick(ctx: Ctx) -> None:
     _begin(ctx, await visible_ticket(ctx, button_arg(ctx, 0)))
 
 
-async def _dialog_ticket(ctx: Ctx) -> Ticket | None:
-    """The complaint's ticket, still this customer's; otherwise the dialog ends with the reason."""
-    try:
-        return await visible_ticket(ctx, ctx.data.get("ticket_id"))
-    except DomainError as exc:
-        leave_flow(ctx, exc)
-        return None
-
-
 @router.step("complain", "text")
 async def complaint_text(ctx: Ctx) -> None:
-    ticket = await _dialog_ticket(ctx)
+    ticket = await flow_ticket(ctx)
     if ticket is None:
         return
     photos = more_photos(ctx, ctx.data.get("photos", []))
@@ -114,7 +105,7 @@ async def complaint_text(ctx: Ctx) -> None:
 
 @router.step("complain", "photo")
 async def complaint_photo(ctx: Ctx) -> None:
-    ticket = await _dialog_ticket(ctx)
+    ticket = await flow_ticket(ctx)
     if ticket is None:
         return
     photos = photo_record(ctx)
@@ -132,7 +123,7 @@ async def no_photo(ctx: Ctx) -> None:
     args = button_args(ctx)
     if ctx.flow != "complain" or ctx.step != "photo" or not args or args[0] != str(ctx.data.get("ticket_id")):
         raise DomainError("stale_button")
-    ticket = await _dialog_ticket(ctx)
+    ticket = await flow_ticket(ctx)
     if ticket is None:
         return
     await _record(ctx, ticket, ctx.data.get("text", ""), [])

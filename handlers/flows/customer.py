@@ -25,7 +25,7 @@ from handlers.tickets import (
     supervisor_of,
     visible_ticket,
 )
-from handlers.flows.dispatch import leave_flow, own_message
+from handlers.flows.dispatch import flow_ticket, leave_flow, own_message
 from models.enums import Action, FeedbackSource, Role, SignoffMethod, TicketStatus
 from models.errors import DomainError
 from models.lifecycle import FINAL_STATES
@@ -136,10 +136,8 @@ async def _close(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
 
 @router.step("comment", "text")
 async def comment_text(ctx: Ctx) -> None:
-    try:
-        ticket = await visible_ticket(ctx, ctx.data.get("ticket_id"))
-    except DomainError as exc:
-        leave_flow(ctx, exc)
+    ticket = await flow_ticket(ctx)
+    if ticket is None:
         return
     text = (ctx.inbound.text or "").strip()
     if not text:

@@ -71,6 +71,16 @@ def leave_flow(ctx: Ctx, error: DomainError) -> None:
     ctx.reply_error(error)
 
 
+async def flow_ticket(ctx: Ctx) -> Ticket | None:
+    """The dialog's ticket if this person may still see it; otherwise the dialog ends with the
+    reason (:func:`leave_flow`) and None is returned: the step then writes nothing."""
+    try:
+        return await visible_ticket(ctx, ctx.data.get("ticket_id"))
+    except DomainError as exc:
+        leave_flow(ctx, exc)
+        return None
+
+
 def label(text: str) -> str:
     """A button label that is plain text, not a catalog key (braces escaped for formatting)."""
     return text.replace("{", "{{").replace("}", "}}")

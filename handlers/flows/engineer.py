@@ -12,8 +12,10 @@ until its last step, so ``/cancel`` (or a dialog abandoned half-way) leaves no t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta, timezone
+
+from sqlalchemy import select
 
 from handlers.context import Ctx
 from handlers.flows.board import engineer_board
@@ -24,6 +26,7 @@ from handlers.tickets import (
     LATE_AFTER_SECONDS,
     act,
     button_args,
+    can_check_in,
     engineer_buttons,
     engineer_card,
     hhmm,
@@ -31,10 +34,11 @@ from handlers.tickets import (
     supervisor_of,
     ticket_summary,
     visible_ticket,
+    visible_ticket_by_number,
 )
 from models.enums import Action, PauseReason, Role
 from models.errors import DomainError
-from models.lifecycle import next_status
+from models.lifecycle import ASSIGNED_STATES, next_status
 from models.tickets import Ticket
 
 ENGINEER = frozenset({Role.ENGINEER})
@@ -88,6 +92,25 @@ async def dialog_ticket(ctx: Ctx, check: Check) -> Ticket | None:
         ctx.reply(Msg(body=Raw(error_text(ctx.lang, exc)), remove_keyboard=True))
         return None
     return ticket
+
+
+async def begin_on_my_ticket(ctx: Ctx, begin: Callable[[Ctx, Ticket], Awaitable[None]], *, code: str,
+                             none: str, pick: str) -> None:
+    """``/checkin [NUMBER]``, ``/parts [NUMBER]``: the named ticket (if it is this engineer's), the
+    only one being worked on, or a pick among them — buttons ``code:TICKET``."""
+    if ctx.inbound.args.strip():
+        await begin(ctx, await visible_ticket_by_number(ctx, ctx.inbound.args))  # assignee only
+        return
+    mine = (await ctx.session.scalars(
+        select(Ticket).where(Ticket.assignee_id == ctx.person.id, Ticket.status.in_(ASSIGNED_STATES))
+        .order_by(Ticket.id))).all()
+    workable = [t for t in mine if can_check_in(t)]
+    if not workable:
+        ctx.reply(none)
+    elif len(workable) == 1:
+        await begin(ctx, workable[0])
+    else:
+        ctx.reply(Msg(pick, buttons=[[(Raw(t.number), f"{code}:{t.id}")] for t in workable]))
 
 
 def answer_text(ctx: Ctx, missing: str, limit: int = TEXT_LIMIT) -> str:

@@ -19,11 +19,16 @@ manager) must see the ticket — their own team's — and the request must still
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers.context import Ctx
 from handlers.flows.dispatch import leave_flow, own_message
-from handlers.flows.engineer import ENGINEER, answer_text, dialog_ticket, pressed_ticket, start_dialog
+from handlers.flows.engineer import (
+    ENGINEER,
+    answer_text,
+    begin_on_my_ticket,
+    dialog_ticket,
+    pressed_ticket,
+    start_dialog,
+)
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
 from handlers.tickets import (
@@ -36,11 +41,10 @@ from handlers.tickets import (
     supervisor_of,
     title,
     visible_ticket,
-    visible_ticket_by_number,
 )
 from models.enums import Action, PartsStatus, Role
 from models.errors import DomainError
-from models.lifecycle import ASSIGNED_STATES, FINAL_STATES, allowed_actions
+from models.lifecycle import FINAL_STATES, allowed_actions
 from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import PartsRequest
@@ -91,19 +95,7 @@ async def parts_button(ctx: Ctx) -> None:
 
 @router.command("parts", roles=ENGINEER, menu="parts.menu.parts")
 async def parts_command(ctx: Ctx) -> None:
-    if ctx.inbound.args.strip():
-        await _begin(ctx, await visible_ticket_by_number(ctx, ctx.inbound.args))  # assignee only
-        return
-    mine = (await ctx.session.scalars(
-        select(Ticket).where(Ticket.assignee_id == ctx.person.id, Ticket.status.in_(ASSIGNED_STATES))
-        .order_by(Ticket.id))).all()
-    workable = [t for t in mine if can_check_in(t)]
-    if not workable:
-        ctx.reply("parts.none")
-    elif len(workable) == 1:
-        await _begin(ctx, workable[0])
-    else:
-        ctx.reply(Msg("parts.pick", buttons=[[(Raw(t.number), f"prt:{t.id}")] for t in workable]))
+    await begin_on_my_ticket(ctx, _begin, code="prt", none="parts.none", pick="parts.pick")
 
 
 @router.step("parts", "part")
