@@ -26,6 +26,7 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
@@ -49,9 +50,11 @@ from aiohttp import web
 
 from bot.emulator import BotApiEmulator, RateLimits, run_emulator
 from bot.emulator import spec as spec_module
+from bot.emulator.botapi import derive as derive_module
 from bot.emulator.spec import ENV_VAR, LEGACY_PARAMS, ApiSpec, SpecNotFound
 
 TOKEN = "123456:TEST-emulator-token"
+SHIPPED_SPEC = Path(spec_module.__file__).resolve().parent / "botapi" / "api.json"
 ALICE, BOB = 1001, 1002
 GROUP = -500
 
@@ -81,9 +84,9 @@ async def emu():
 
 @pytest.fixture
 def no_spec_file(monkeypatch, tmp_path):
-    """As on a user's machine: no $FIELDBOT_BOTAPI_SPEC and nothing at the default location."""
+    """A broken install: no $FIELDBOT_BOTAPI_SPEC and the shipped api.json is missing."""
     monkeypatch.delenv(ENV_VAR, raising=False)
-    monkeypatch.setattr(spec_module, "DEFAULT_SPEC_PATH", tmp_path / "shared" / "telegram-bot-api" / "api.json")
+    monkeypatch.setattr(spec_module, "DEFAULT_SPEC_PATH", tmp_path / "botapi" / "api.json")
     monkeypatch.setattr(spec_module, "_warned_missing", False)
 
 
@@ -152,10 +155,10 @@ async def test_loads_the_real_bot_api_description():
     assert not set(LEGACY_PARAMS) & set(send)
 
 
-def test_spec_location_argument_then_environment_then_beside_the_repository(monkeypatch, tmp_path):
+def test_spec_location_argument_then_environment_then_the_shipped_copy(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV_VAR, raising=False)
     real = ApiSpec.load()
-    assert spec_module.DEFAULT_SPEC_PATH == spec_module.REPO_ROOT.parent / "shared" / "telegram-bot-api" / "api.json"
-    assert (spec_module.REPO_ROOT / "bot" / "emulator" / "spec.py").is_file()
+    assert spec_module.DEFAULT_SPEC_PATH == SHIPPED_SPEC and real.source == str(SHIPPED_SPEC)
     small = tmp_path / "api.json"
     small.write_text(json.dumps({"version": "Bot API 0.1", "methods": {
         "getMe": {"name": "getMe"},
@@ -173,9 +176,72 @@ def test_spec_location_argument_then_environment_then_beside_the_repository(monk
         BotApiEmulator(require_spec=False)
 
 
-async def test_under_pytest_a_missing_spec_fails_loudly(no_spec_file):
+def test_the_default_spec_is_the_shipped_bot_api_10_1(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")  # as in the demo: validation does not depend on pytest
+    assert SHIPPED_SPEC.is_file() and SHIPPED_SPEC.is_relative_to(Path(spec_module.__file__).resolve().parent)
+    spec = ApiSpec.load()
+    assert (spec.source, spec.validating, spec.version) == (str(SHIPPED_SPEC), True, "Bot API 10.1")
+    emu = BotApiEmulator()
+    assert emu.spec is spec  # the emulator's default, demo included
+    text = SHIPPED_SPEC.read_text(encoding="utf-8")
+    shipped = json.loads(text)
+    assert derive_module.dumps(shipped) == text  # compact, keys sorted: as derive.py writes it
+    assert shipped["release_date"] == "June 11, 2026" and '"description":' not in text  # no prose left
+    assert len(shipped["methods"]) == len(spec.methods) == 180 and len(shipped["types"]) == 359
+    assert "InputMedia" in shipped["types"]["InputMediaPhoto"]["subtype_of"]
+    assert "InputMediaPhoto" in shipped["types"]["InputMedia"]["subtypes"]
+    assert shipped["methods"]["sendMessage"]["returns"] == ["Message"]
+    assert len(text.encode()) < 300_000
+
+
+def test_derive_keeps_names_types_and_required_and_drops_descriptions(tmp_path, capsys):
+    def field(name: str, required: bool) -> dict:
+        return {"name": name, "types": ["Integer"], "required": required, "description": "Prose.",
+                "extra": 1}
+
+    full = {
+        "version": "Bot API 0.1", "release_date": "May 1, 2020", "changelog": "https://example/#may",
+        "something_else": "dropped",
+        "methods": {
+            "getMe": {"name": "getMe", "href": "h#getme", "description": ["Who am I."], "returns": ["User"]},
+            "sendThing": {"name": "sendThing", "href": "h#sendthing", "description": ["Sends."],
+                          "returns": ["Message"], "fields": [field("chat_id", True), field("silent", False)]},
+        },
+        "types": {
+            "Media": {"name": "Media", "href": "h#media", "description": ["Any media."],
+                      "subtypes": ["MediaPhoto"]},
+            "MediaPhoto": {"name": "MediaPhoto", "href": "h#mediaphoto", "description": ["A photo."],
+                           "fields": [field("width", True)], "subtype_of": ["Media"]},
+        },
+    }
+    slim = {"name": "chat_id", "types": ["Integer"], "required": True}
+    assert derive_module.derive(full) == {
+        "version": "Bot API 0.1", "release_date": "May 1, 2020", "changelog": "https://example/#may",
+        "methods": {
+            "getMe": {"name": "getMe", "href": "h#getme", "returns": ["User"]},
+            "sendThing": {"name": "sendThing", "href": "h#sendthing", "returns": ["Message"],
+                          "fields": [slim, {**slim, "name": "silent", "required": False}]},
+        },
+        "types": {
+            "Media": {"name": "Media", "href": "h#media", "subtypes": ["MediaPhoto"]},
+            "MediaPhoto": {"name": "MediaPhoto", "href": "h#mediaphoto", "subtype_of": ["Media"],
+                           "fields": [{**slim, "name": "width"}]},
+        },
+    }
+    source, dest = tmp_path / "full.json", tmp_path / "slim.json"
+    source.write_text(json.dumps(full, indent=2), encoding="utf-8")
+    assert derive_module.main([str(source), str(dest)]) == 0
+    text = dest.read_text(encoding="utf-8")
+    assert text.startswith('{"changelog":"https://example/#may","methods":{"getMe":{"href":') and text.endswith("}\n")
+    assert json.loads(text) == derive_module.derive(full)
+    assert ApiSpec.load(dest).methods["sendThing"]["chat_id"] == spec_module.Param("chat_id", True, ("Integer",))
+    assert derive_module.main([str(source)]) == 2 and "usage" in capsys.readouterr().err
+
+
+async def test_a_missing_shipped_spec_fails_loudly_by_default(no_spec_file):
     with pytest.raises(SpecNotFound, match="FIELDBOT_BOTAPI_SPEC"):
-        BotApiEmulator()  # require_spec defaults to True inside a test
+        BotApiEmulator()  # require_spec defaults to True, in tests and in the demo
     with pytest.raises(SpecNotFound):
         BotApiEmulator(require_spec=True)
     with pytest.raises(ValueError, match="does not validate"):
@@ -668,6 +734,195 @@ async def test_injected_server_errors(emu, bot):
     assert emu.counters["faults_injected"] == 3 and emu.counters["too_many_requests"] == 0
 
 
+def slow_bot(emu: BotApiEmulator, timeout: float) -> Bot:
+    """A client that gives up after ``timeout`` seconds, as the outbox sender may."""
+    return Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url), timeout=timeout))
+
+
+async def test_dropped_connection_is_a_network_error_and_nothing_is_sent(emu, bot):
+    emu.add_user(ALICE)
+    emu.fail_next(1, status=0, method="sendMessage")
+    assert (await bot.get_me()).id == 123456
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_message(ALICE, "lost")
+    assert (await bot.send_message(ALICE, "again")).text == "again"  # the next call is fine
+    assert [m["text"] for m in emu.bot_messages(ALICE)] == ["again"]
+    dropped, delivered = emu.api_calls("sendMessage")
+    assert (dropped["status"], dropped["ok"], dropped["reply_status"]) == (0, False, 0)
+    assert dropped["fault"] == {"source": "fail_next", "status": 0, "when": "before", "delay": 0.0}
+    assert "message_id" not in dropped and delivered["message_id"] == 1
+    counters = emu.counters
+    assert (counters["connections_dropped"], counters["faults_injected"], counters["too_many_requests"]) == (1, 1, 0)
+
+
+async def test_a_reply_slower_than_the_client_timeout_is_a_timeout(emu, bot):
+    emu.add_user(ALICE)
+    impatient = slow_bot(emu, 0.3)
+    try:
+        emu.fail_next(status=-1, delay=1.0, method="sendMessage")  # "before": runs late
+        with pytest.raises(TelegramNetworkError, match="timeout"):
+            await impatient.send_message(ALICE, "slow")
+        assert emu.bot_messages(ALICE) == []  # not yet: the server is still "busy"
+        [late] = await emu.wait_for_messages(ALICE, 1, timeout=3)
+        assert late["text"] == "slow"  # ...and then it went out although the client gave up
+        await emu.wait_until(lambda: emu.api_calls("sendMessage")[0]["answered"], 3, "the late reply")
+        call = emu.api_calls("sendMessage")[0]
+        assert call["ok"] and call["done"] - call["at"] >= 1.0 and call["client_gone"] is True
+        emu.fail_next(status=-1, delay=0.1, method="sendMessage")  # shorter than the timeout: fine
+        assert (await impatient.send_message(ALICE, "a bit slow")).text == "a bit slow"
+        with pytest.raises(ValueError, match="delay"):
+            emu.fail_next(status=-1)  # slow needs a delay
+        emu.fail_next(status=502, delay=0.6, method="getMe")  # an error held back: a timeout too
+        with pytest.raises(TelegramNetworkError, match="timeout"):
+            await impatient.get_me()
+    finally:
+        await impatient.session.close()
+    assert emu.counters["replies_delayed"] == 3
+
+
+async def test_faults_after_execution_deliver_the_message_the_client_thinks_failed(emu, bot):
+    emu.add_user(ALICE)
+    emu.fail_next(status=502, when="after", method="sendMessage")
+    with pytest.raises(TelegramServerError, match="Bad Gateway"):
+        await bot.send_message(ALICE, "one")
+    emu.fail_next(status=0, when="after", method="sendPhoto")
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_photo(ALICE, BufferedInputFile(tiny_png(2, 2), "p.png"), caption="two")
+    impatient = slow_bot(emu, 0.3)
+    try:
+        emu.fail_next(status=-1, delay=1.0, when="after", method="sendMessage")
+        with pytest.raises(TelegramNetworkError, match="timeout"):
+            await impatient.send_message(ALICE, "three")
+        assert [m.get("text", m.get("caption")) for m in emu.bot_messages(ALICE)] == ["one", "two", "three"]
+    finally:
+        await impatient.session.close()
+    await emu.wait_until(lambda: all(c["answered"] for c in emu.api_calls()), 3, "every reply")
+    one, three = emu.api_calls("sendMessage")
+    [two] = emu.api_calls("sendPhoto")
+    assert [(c["status"], c["ok"], c["reply_status"], c["chat_id"], c["message_id"]) for c in (one, two, three)] == [
+        (200, True, 502, ALICE, 1), (200, True, 0, ALICE, 2), (200, True, 200, ALICE, 3)]
+    assert three["done"] - three["at"] < 0.5 <= three["answered"] - three["at"]  # stored at once, answered late
+    assert three["client_gone"] is True and three["fault"]["when"] == "after"
+    assert emu.counters["faulted_after_execution"] == 3 and emu.counters["connections_dropped"] == 1
+
+
+async def test_storms_fail_matching_calls_for_their_duration_then_end(emu, bot):
+    emu.add_user(ALICE)
+    ends = emu.storm(1.0, status=429, retry_after=3, method="sendMessage")
+    assert ends["ends_at"] == pytest.approx(time.time() + 1.0, abs=0.1)
+    started = time.monotonic()
+    for _ in range(3):
+        with pytest.raises(TelegramRetryAfter) as caught:
+            await bot.send_message(ALICE, "during the storm")
+        assert caught.value.retry_after == 3
+    assert (await bot.get_me()).id == 123456  # other methods pass
+    await asyncio.sleep(max(0.0, started + 1.05 - time.monotonic()))
+    assert (await bot.send_message(ALICE, "after the storm")).text == "after the storm"
+    assert emu.counters["storm_faults"] == 3 and emu.counters["too_many_requests"] == 3
+    assert [c["fault"]["source"] for c in emu.api_calls("sendMessage") if "fault" in c] == ["storm"] * 3
+
+
+async def test_a_partial_storm_is_seeded_and_can_be_cleared(emu, bot):
+    import random
+
+    emu.add_user(ALICE)
+    emu.storm(30, status=503, ratio=0.4, seed=7)
+    draws = random.Random(7)
+    expected = [draws.random() >= 0.4 for _ in range(12)]  # True = the call gets through
+    outcomes = []
+    for i in range(12):
+        try:
+            await bot.send_message(ALICE, f"m{i}")
+            outcomes.append(True)
+        except TelegramServerError as exc:
+            assert "Service Unavailable" in str(exc)
+            outcomes.append(False)
+    assert outcomes == expected and 0 < outcomes.count(False) < 12
+    assert len(emu.bot_messages(ALICE)) == outcomes.count(True)
+    emu.clear_faults()
+    assert (await bot.send_message(ALICE, "calm")).text == "calm"
+    emu.fail_next(status=0, method="sendMessage")
+    emu.storm(30, status=500, method="sendMessage")
+    with pytest.raises(TelegramNetworkError):  # a pending fail_next comes first
+        await bot.send_message(ALICE, "x")
+    with pytest.raises(TelegramServerError):
+        await bot.send_message(ALICE, "y")
+    emu.clear_faults()
+    for bad in ({"duration": 0}, {"duration": 1, "ratio": 0}, {"duration": 1, "status": 200},
+                {"duration": 1, "when": "during"}):
+        with pytest.raises(ValueError):
+            emu.storm(**bad)
+
+
+async def test_inject_update_reaches_get_updates_unchanged(emu, bot, http):
+    emu.add_user(ALICE)
+    no_sender = {"message": {"message_id": 5, "date": 1, "chat": {"id": ALICE, "type": "private"}, "text": "hi"}}
+    no_message = {"callback_query": {"id": "77", "from": {"id": ALICE, "is_bot": False, "first_name": "A"},
+                                     "chat_instance": "1", "data": "x"}}
+    huge = {"message": {"message_id": 6, "date": 1, "chat": {"id": ALICE, "type": "private"},
+                        "from": {"id": ALICE, "is_bot": False, "first_name": "A"}, "text": "字" * 100_000}}
+    wrong_types = {"update_id": 900, "message": {"message_id": "six", "chat": None, "text": ["not", "text"]}}
+    queued = [emu.inject_update(u) for u in (no_sender, no_message, huge, wrong_types)]
+    emu.send_text(ALICE, "a normal one afterwards")
+    assert [u["update_id"] for u in queued] == [1, 2, 3, 900]
+    assert queued[0] == {"update_id": 1, **no_sender} and "update_id" not in no_sender  # the caller's dict is untouched
+    async with http.post(f"{emu.base_url}/bot{TOKEN}/getUpdates", json={"limit": 4}) as resp:
+        raw = (await resp.json())["result"]
+    assert raw == queued  # exactly as injected, malformed or not
+    [normal] = await bot.get_updates(offset=901)
+    assert normal.update_id == 901 and normal.message.text == "a normal one afterwards"
+    # what aiogram makes of the ones it can parse
+    emu.inject_update(no_sender)
+    emu.inject_update(no_message)
+    first, second = await bot.get_updates(offset=902)
+    assert first.message.from_user is None and first.message.text == "hi"
+    assert second.callback_query.message is None and second.callback_query.data == "x"
+    with pytest.raises(ValueError, match="update_id"):
+        emu.inject_update({"update_id": "1", "message": {}})
+
+
+async def test_inject_update_goes_to_the_webhook_unchanged(emu, bot):
+    received: list[dict] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.json_response({})
+
+    runner, url = await webhook_receiver(handler)
+    try:
+        await bot.set_webhook(url)
+        odd = {"edited_message": {"message_id": 1, "text": None, "chat": {"id": "not a number"}}}
+        queued = emu.inject_update(odd)
+        await emu.wait_until(lambda: received, 5, "the webhook delivery")
+        assert received == [queued] == [{"update_id": 1, **odd}]
+    finally:
+        await bot.delete_webhook()
+        await runner.cleanup()
+
+
+async def test_the_call_log_tells_which_messages_went_out_and_when(emu, bot):
+    emu.add_user(ALICE)
+    emu.add_chat(GROUP)
+    before = time.time()
+    text = await bot.send_message(ALICE, "text")
+    photo = await bot.send_photo(GROUP, BufferedInputFile(tiny_png(2, 2), "p.png"))
+    doc = await bot.send_document(ALICE, BufferedInputFile(b"%PDF-1.4", "r.pdf"))
+    await bot.edit_message_text("edited", chat_id=ALICE, message_id=text.message_id)
+    with pytest.raises(TelegramBadRequest):
+        await bot.send_message(ALICE, " ")
+    await bot.send_chat_action(ALICE, "typing")
+    after = time.time()
+    log = [c for c in emu.api_calls() if c["method"] != "getMe"]
+    sent = [(c["method"], c["chat_id"], c["message_id"]) for c in log if "message_id" in c]
+    assert sent == [("sendMessage", ALICE, text.message_id), ("sendPhoto", GROUP, photo.message_id),
+                    ("sendDocument", ALICE, doc.message_id), ("editMessageText", ALICE, text.message_id)]
+    for call in log:
+        assert before <= call["at"] <= call["done"] <= call["answered"] <= after
+        assert call["reply_status"] == call["status"] and "client_gone" not in call
+    assert [c["at"] for c in log] == sorted(c["at"] for c in log)
+    assert not any("message_id" in c for c in log if not c["ok"] or c["method"] == "sendChatAction")
+
+
 async def test_rate_limits_answer_429_and_count(emu, bot):
     for user in (ALICE, BOB):
         emu.add_user(user)
@@ -753,6 +1008,42 @@ async def test_http_control_endpoints(emu, bot, http):
     assert "no message 99" in (await control("press_button", 400, user_id=ALICE, message_id=99, data="y"))["error"]
     assert "TypeError" in (await control("send_text", 400, user_id=ALICE, txt="typo"))["error"]
     assert "timed out" in (await control("wait_for_messages", 408, chat_id=BOB, count=1, timeout=0.1))["error"]
+
+
+async def test_fault_knobs_over_http_control(emu, bot, http):
+    async def control(action: str, expect: int = 200, **kwargs):
+        async with http.post(f"{emu.base_url}/_control/{action}", json=kwargs) as resp:
+            body = await resp.json()
+            assert resp.status == expect, body
+            return body["result"] if expect == 200 else body
+
+    await control("add_user", user_id=ALICE)
+    await control("fail_next", status=502, when="after", method="sendMessage")
+    with pytest.raises(TelegramServerError):
+        await bot.send_message(ALICE, "delivered anyway")
+    await control("fail_next", status=0, method="sendMessage")
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_message(ALICE, "dropped")
+    ends = await control("storm", duration=30, status=429, retry_after=2, method="sendMessage")
+    assert ends["ends_at"] > time.time() + 25
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(ALICE, "stormy")
+    await control("clear_faults")
+    await bot.send_message(ALICE, "calm")
+    [call, *_] = await control("api_calls", method="sendMessage")
+    assert (call["ok"], call["reply_status"], call["chat_id"], call["message_id"]) == (True, 502, ALICE, 1)
+    assert call["at"] <= call["done"] <= call["answered"]
+    queued = await control("inject_update", update={"message": {"message_id": 1, "text": 5}})
+    assert queued == {"update_id": 1, "message": {"message_id": 1, "text": 5}}
+    assert await control("pending_updates") == [queued]
+    counters = await control("counters")
+    assert (counters["faults_injected"], counters["storm_faults"], counters["connections_dropped"],
+            counters["faulted_after_execution"]) == (3, 1, 1, 1)
+    assert "status" in (await control("storm", 400, duration=1, status=302))["error"]
+    async with http.get(f"{emu.base_url}/_control/help") as resp:
+        actions = (await resp.json())["result"]
+    assert {"storm", "clear_faults", "inject_update"} <= set(actions)
+    assert "when" in actions["fail_next"]["signature"]
 
 
 async def test_run_emulator_serves_until_cancelled(capsys, http):

@@ -10,10 +10,11 @@ limits), with a control API to play the users and inspect what the bot sent.
         ...
         [reply] = await emu.wait_for_messages(42, 1)
 
-Modules: server (BotApiEmulator, run_emulator), users (user-side actions), observe
-(inspection, waits, faults), control (HTTP /_control), messaging and updates (Bot API
-methods), spec (parameter validation against Telegram's api.json), formatting (parse_mode),
-markup, limits, webhook, wire, state, errors.
+Modules: server (BotApiEmulator, run_emulator), users (user-side actions, raw updates),
+observe (inspection, waits, faults), control (HTTP /_control), messaging and updates (Bot API
+methods), spec (parameter validation against the Bot API's api.json, shipped in botapi/),
+formatting (parse_mode), markup, limits (faults, storms, flood limits), webhook, wire, state,
+errors.
 """
 
 from .limits import RateLimits

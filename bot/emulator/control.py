@@ -9,7 +9,8 @@ keyword arguments, so the HTTP and Python interfaces cannot drift apart.
 
 Replies: ``{"ok": true, "result": ...}``; a bad argument or unknown id gives 400
 ``{"ok": false, "error": "..."}``, a wait that timed out 408, an unknown action 404.
-Bytes travel as base64: ``data_base64`` for send_photo / send_document.
+Bytes travel as base64: ``data_base64`` for send_photo / send_document. A raw update for
+``inject_update`` is the ``update`` member: ``{"update": {...}}``.
 """
 
 from __future__ import annotations
@@ -30,14 +31,14 @@ if TYPE_CHECKING:
 ACTIONS = (
     # the user side
     "add_user", "add_chat", "send_text", "send_command", "send_photo", "send_document",
-    "send_location", "send_contact", "press_button", "press_reply_button",
+    "send_location", "send_contact", "press_button", "press_reply_button", "inject_update",
     # reading
     "history", "bot_messages", "reply_keyboard", "api_calls", "callback_answer", "commands",
     "pending_updates", "webhook", "counters", "spec_mismatches",
     # waiting (long requests: pass timeout)
     "wait_for_messages", "wait_for_calls", "wait_for_callback_answer", "wait_until_consumed",
     # knobs
-    "block_chat", "fail_next", "enable_rate_limits", "disable_rate_limits",
+    "block_chat", "fail_next", "storm", "clear_faults", "enable_rate_limits", "disable_rate_limits",
 )
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .limits import Fault, Limiter, RateLimits
+from .limits import Fault, Limiter, RateLimits, Storm
 
 if TYPE_CHECKING:
     from .state import World
@@ -46,8 +47,28 @@ class Observing:
         return copy.deepcopy(chat.reply_keyboard) if chat else None
 
     def api_calls(self, method: str | None = None) -> list[dict[str, Any]]:
-        """Logged Bot API calls ``{method, params, status, ok, result, description, via, at}``,
-        oldest first; ``method`` filters by name (case-insensitive)."""
+        """Logged Bot API calls, oldest first (by completion); ``method`` filters by name
+        (case-insensitive). Each is a dict:
+
+        - ``method``, ``params`` (as sent; uploads described), ``via`` ("http" or "webhook reply");
+        - ``status``, ``ok``, ``result``, ``description``: the method's own outcome. ``ok`` means
+          it took effect (a message was stored, ...). A fault that stopped it shows here
+          (``status`` 0 for a dropped connection);
+        - ``chat_id``, ``message_id``: on an ``ok`` call whose result is a Message (sendMessage,
+          sendPhoto, sendDocument, editMessageText, ...), the message it produced;
+        - ``at``: unix time the request arrived; ``done``: when the method finished (the
+          message was stored); ``answered``: when the HTTP reply was sent or the connection
+          dropped (None for webhook-reply calls, which have no reply);
+        - ``reply_status``: what the client was answered: the HTTP status, 0 = connection
+          dropped. It differs from ``status`` only for a ``when="after"`` fault;
+        - ``fault``: ``{source, status, when, delay}`` if fail_next()/storm() hit the call;
+          ``client_gone``: True if the client had hung up (timed out) before its reply;
+          ``spec_mismatch``: True if it was rejected for not matching the Bot API spec.
+
+        So the messages delivered before some moment T are the ``ok`` entries with a
+        ``message_id`` and ``done <= T``; the ones the bot cannot know about are those whose
+        ``reply_status`` is not 200 or that have ``client_gone``.
+        """
         calls = [c for c in self.world.calls if method is None or c["method"].lower() == method.lower()]
         return copy.deepcopy(calls)
 
@@ -84,7 +105,9 @@ class Observing:
 
     @property
     def counters(self) -> dict[str, Any]:
-        """``{too_many_requests, rate_limited, faults_injected, rate_limited_by_chat}``."""
+        """``{too_many_requests, rate_limited, faults_injected, storm_faults,
+        connections_dropped, replies_delayed, faulted_after_execution, rate_limited_by_chat}``
+        (see :class:`~bot.emulator.limits.Counters`)."""
         return self.limiter.counters.as_dict()
 
     # -- waiting ---------------------------------------------------------------------
@@ -132,12 +155,43 @@ class Observing:
         self.world.ensure_chat(chat_id).blocked = blocked
 
     def fail_next(self, count: int = 1, *, status: int = 429, retry_after: int = 1,
-                  method: str | None = None, description: str | None = None) -> None:
-        """Make the next ``count`` calls (to ``method``, or any) fail with ``status``:
-        429 (with ``retry_after``), 500, 502, or any other code with ``description``."""
-        if count < 1 or status < 400:
-            raise ValueError("count must be >= 1 and status an HTTP error code")
-        self.limiter.add_fault(Fault(count, status, retry_after, method, description))
+                  method: str | None = None, description: str | None = None,
+                  delay: float = 0.0, when: str = "before") -> None:
+        """Make the next ``count`` calls (to ``method``, or any) fail.
+
+        ``status``: 429 (with ``retry_after``), 500, 502 or any other code with
+        ``description``; 0 closes the connection without an HTTP response (aiogram:
+        TelegramNetworkError); -1 sends the real reply, but only after ``delay`` seconds (a
+        client with a shorter timeout times out). ``delay`` also holds an error or a drop.
+        ``when="before"``: the method does not run (for -1: it runs after the delay).
+        ``when="after"``: the method runs at once for real (the message is delivered and
+        logged with its message_id), then the reply is failed, dropped or delayed.
+        """
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        self.limiter.add_fault(Fault(status=status, retry_after=retry_after, method=method,
+                                     description=description, delay=float(delay), when=when,
+                                     remaining=count))
+
+    def storm(self, duration: float, *, status: int = 429, retry_after: int = 1,
+              method: str | None = None, ratio: float = 1.0, seed: int = 0,
+              description: str | None = None, delay: float = 0.0, when: str = "before") -> dict[str, Any]:
+        """For ``duration`` seconds from now, fail every matching call (to ``method``, or
+        any), or a fraction ``ratio`` of them chosen by a generator seeded with ``seed`` (the
+        same call sequence fails the same way every run). ``status``, ``retry_after``,
+        ``description``, ``delay`` and ``when`` as in :meth:`fail_next`; pending fail_next()
+        faults are used first. Returns ``{"ends_at": unix time}``.
+        """
+        if duration <= 0:
+            raise ValueError("duration must be > 0 seconds")
+        self.limiter.add_storm(Storm(status=status, retry_after=retry_after, method=method,
+                                     description=description, delay=float(delay), when=when,
+                                     until=time.monotonic() + duration, ratio=ratio, seed=seed))
+        return {"ends_at": time.time() + duration}
+
+    def clear_faults(self) -> None:
+        """Forget pending fail_next() faults and end all storms now (counters are kept)."""
+        self.limiter.clear_faults()
 
     def enable_rate_limits(self, limits: RateLimits | None = None) -> None:
         """Enforce Telegram-like flood limits on sending methods (defaults: 30/s overall,

@@ -9,6 +9,10 @@ URL layout, as on api.telegram.org:
     ``{base}/bot{token}/{method}``        Bot API calls (GET or POST; JSON, form, multipart)
     ``{base}/file/bot{token}/{path}``     file downloads (paths from getFile)
     ``{base}/_control/{action}``          test/demo control, see :mod:`.control`
+
+Every call lands in the call log (``api_calls()``) with the times it arrived, finished and was
+answered, and, for a call that produced a message, that message's ``chat_id`` and
+``message_id``: a harness that kills the bot can tell exactly which messages went out before.
 """
 
 from __future__ import annotations
@@ -16,16 +20,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from . import control, messaging, updates
 from .errors import ApiError, SpecError, not_found, spec_error, unauthorized
-from .limits import Limiter, is_sending_method
+from .limits import DROP, SLOW, Injection, Limiter, is_sending_method
 from .observe import Observing
 from .spec import ApiSpec
 from .state import World, chat_type_for
@@ -44,22 +48,22 @@ class BotApiEmulator(UserActions, Observing):
     The user-side API (send_text, press_button, ...) comes from :class:`.users.UserActions`;
     reading what the bot did, wait helpers, faults and limits from :class:`.observe.Observing`.
 
-    Requests are checked against Telegram's ``api.json`` (see :mod:`.spec` for where it is
-    looked for). Without that file the emulator runs unchecked, with a warning, unless
-    ``require_spec`` is True; the default ``None`` means True under pytest, so no test can
-    pass without the check.
+    Requests are checked against the Bot API spec, by default the ``api.json`` shipped in
+    ``bot/emulator/botapi/`` (see :mod:`.spec`), in tests and in the demo alike. Only
+    ``require_spec=False`` lets the emulator run unchecked, with a warning, and only if that
+    file is missing.
     """
 
     def __init__(self, token: str | None = None, *, bot_name: str = "Fieldbot",
                  bot_username: str = "fieldbot_emulator_bot", spec: ApiSpec | None = None,
-                 require_spec: bool | None = None) -> None:
+                 require_spec: bool = True) -> None:
         if token is not None and not TOKEN_RE.match(token):
             raise ValueError("token must look like a Telegram token: '<digits>:<letters>'")
         self.token = token
         self.bot_name = bot_name
         self.bot_username = bot_username
         if spec is None:
-            spec = ApiSpec.for_emulator(require=_under_pytest() if require_spec is None else require_spec)
+            spec = ApiSpec.for_emulator(require=require_spec)
         elif require_spec and not spec.validating:
             raise ValueError(f"require_spec=True but the given spec does not validate: {spec!r}")
         self.spec = spec
@@ -130,28 +134,45 @@ class BotApiEmulator(UserActions, Observing):
         if token != self.token:
             raise unauthorized()
 
-    async def _handle_api(self, request: web.Request) -> web.Response:
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.time()
         try:
             self._authorize(request.match_info["token"])
             fields, uploads = await read_request(request)
         except ApiError as exc:
             return web.json_response(exc.payload(), status=exc.code)
-        status, body = await self.execute(request.match_info["method"], fields, uploads)
-        return web.json_response(body, status=status)
+        call = await self._call(request.match_info["method"], fields, uploads, via="http", arrived=arrived)
+        return await self._answer(request, call)
 
     async def execute(self, method: str, fields: dict[str, Any], uploads: dict[str, Upload],
                       *, via: str = "http") -> tuple[int, dict[str, Any]]:
-        """Run one Bot API call through faults, validation, limits and its handler.
+        """Run one Bot API call through faults, validation, limits and its handler; return
+        the method's own outcome ``(status, body)``.
 
-        Every call lands in the call log with its outcome, whatever happened.
+        Every call lands in the call log with its outcome, whatever happened. Reply faults
+        (drop, delay, ``when="after"``) shape only HTTP replies (:meth:`_answer`); for a call
+        made here directly, e.g. in a webhook reply, a fault only decides whether it runs.
         """
+        call = await self._call(method, fields, uploads, via=via, arrived=time.time())
+        return call.status, call.body
+
+    async def _call(self, method: str, fields: dict[str, Any], uploads: dict[str, Upload],
+                    *, via: str, arrived: float) -> _Call:
         name = self.spec.canonical(method) or method
         record: dict[str, Any] = {"method": name, "params": _loggable(fields, uploads), "via": via,
-                                  "at": time.time()}
+                                  "at": arrived}
+        fault: Injection | None = None
         try:
             if self.spec.canonical(method) is None:
                 raise spec_error("Not Found", 404)
-            self.limiter.check_fault(name)
+            fault = self.limiter.take_fault(name)
+            if fault is not None:
+                record["fault"] = fault.describe()
+                if fault.when == "before":
+                    if fault.delay and via == "http":
+                        await asyncio.sleep(fault.delay)
+                    if fault.status != SLOW:
+                        raise fault.error()  # the method does not run
             params = self.spec.validate(name, fields, uploads)
             handler = HANDLERS.get(name)
             if handler is None:
@@ -175,10 +196,35 @@ class BotApiEmulator(UserActions, Observing):
             log.exception("emulator failed on %s", name)
             status, body = 500, {"ok": False, "error_code": 500,
                                  "description": f"Internal Server Error: emulator bug: {exc!r}"}
-        record.update(status=status, ok=status == 200,
-                      result=body.get("result"), description=body.get("description"))
+        result = body.get("result")
+        record.update(status=status, ok=status == 200, result=result,
+                      description=body.get("description"), done=time.time())
+        if status == 200 and isinstance(result, dict) and "message_id" in result and "chat" in result:
+            record.update(chat_id=result["chat"]["id"], message_id=result["message_id"])
+        record.update(reply_status=status, answered=None)
         self.world.log_call(record)
-        return status, body
+        return _Call(status, body, record, fault)
+
+    async def _answer(self, request: web.Request, call: _Call) -> web.StreamResponse:
+        """Send the reply of an HTTP call, spoiled as its fault says; stamp the log record."""
+        status, body, fault = call.status, call.body, call.fault
+        if fault is not None and fault.when == "after":
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status != SLOW:
+                error = fault.error()
+                status, body = error.code, error.payload()
+        record = call.record
+        record["reply_status"] = status
+        record["answered"] = time.time()
+        if request.transport is None or request.transport.is_closing():
+            record["client_gone"] = True  # it timed out or hung up: the reply reaches nobody
+        self.world.changed.notify()
+        if status == DROP:
+            if request.transport is not None:
+                request.transport.close()  # the client sees the connection end, no response
+            return web.Response()
+        return web.json_response(body, status=status)
 
     def _rate_limited_chat(self, method: str, params: dict[str, Any]) -> int | None:
         """The chat a sending call counts against, if flood limits apply to it."""
@@ -198,9 +244,14 @@ class BotApiEmulator(UserActions, Observing):
         return web.Response(body=stored.data, content_type="application/octet-stream")
 
 
-def _under_pytest() -> bool:
-    """True inside a pytest test (setup, call or teardown), where validation is mandatory."""
-    return "PYTEST_CURRENT_TEST" in os.environ
+@dataclass
+class _Call:
+    """One executed call: the method's own outcome, its log record and the fault that hit it."""
+
+    status: int
+    body: dict[str, Any]
+    record: dict[str, Any]
+    fault: Injection | None
 
 
 def _loggable(fields: dict[str, Any], uploads: dict[str, Upload]) -> dict[str, Any]:

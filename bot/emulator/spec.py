@@ -6,16 +6,17 @@ purpose: an unknown or missing parameter is a 400 naming the parameter, and valu
 coerced by their declared type exactly once, here, so method handlers see clean Python values.
 
 Where the spec comes from (:func:`locate_spec`): an explicit path, else the environment
-variable ``FIELDBOT_BOTAPI_SPEC``, else ``<repo>/../shared/telegram-bot-api/api.json`` (the
-repository root is the parent of ``bot/``; CI checks the repository out beside ``shared/``).
-The file is the Bot API as JSON (~900 KB); it is never copied into the repository, and is
-parsed once per path and process.
+variable ``FIELDBOT_BOTAPI_SPEC``, else the copy shipped in this package,
+``bot/emulator/botapi/api.json`` (Bot API 10.1 without its documentation prose; see
+``botapi/README.md`` for its source and how it is derived). Any full upstream ``api.json``
+works as well, since only names, types and ``required`` are read. Parsed once per path and
+process.
 
-Without the file (the demo on a user's machine) the emulator still runs on
-:meth:`ApiSpec.unvalidated`: the parameter types aiogram declares, used only to turn
-form-encoded strings back into numbers, booleans and objects, nothing rejected. Tests never
-run that way: :meth:`ApiSpec.for_emulator` with ``require=True`` (the emulator's default under
-pytest) makes a missing spec an error.
+The shipped file is always there, so the emulator validates by default, in tests and in the
+demo alike. Only when the default file is missing (a broken install) and the caller opted out
+with ``require_spec=False`` does the emulator run on :meth:`ApiSpec.unvalidated`: the
+parameter types aiogram declares, used only to turn form-encoded strings back into numbers,
+booleans and objects, nothing rejected, with a warning.
 
 ``python -c "from bot.emulator.spec import ApiSpec; print(ApiSpec.load())"`` shows which file
 is used and its Bot API version.
@@ -41,9 +42,9 @@ from .wire import Upload
 log = logging.getLogger(__name__)
 
 ENV_VAR = "FIELDBOT_BOTAPI_SPEC"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# Read at call time, so a test can point it elsewhere.
-DEFAULT_SPEC_PATH = REPO_ROOT.parent / "shared" / "telegram-bot-api" / "api.json"
+# The copy shipped in the package (bot/emulator/botapi/api.json). Read at call time, so a
+# test can point it elsewhere.
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parent / "botapi" / "api.json"
 
 # aiogram compatibility: parameters that Telegram dropped from the documentation (so they are
 # not in api.json) but still honours, and that aiogram 3 still sends when a bot uses them
@@ -61,7 +62,7 @@ _warned_missing = False  # the "not validating" warning is logged once per proce
 
 
 class SpecNotFound(FileNotFoundError):
-    """No Bot API spec at the default location and none configured."""
+    """None configured and the shipped spec is missing from the package (a broken install)."""
 
 
 @dataclass(frozen=True)
@@ -75,21 +76,22 @@ def locate_spec(path: str | os.PathLike[str] | None = None) -> tuple[Path | None
     """The spec file to use and where that choice came from.
 
     An explicit ``path`` or ``$FIELDBOT_BOTAPI_SPEC`` is returned as given (a missing file is
-    then the caller's error to report); the default location only if the file is there.
+    then the caller's error to report); the shipped copy only if the file is there.
     """
     if path is not None:
         return Path(path), "argument"
     configured = os.environ.get(ENV_VAR, "").strip()
     if configured:
         return Path(configured), f"${ENV_VAR}"
-    return (DEFAULT_SPEC_PATH if DEFAULT_SPEC_PATH.is_file() else None), "default location"
+    return (DEFAULT_SPEC_PATH if DEFAULT_SPEC_PATH.is_file() else None), "shipped with the package"
 
 
 class ApiSpec:
     """Per-method parameter tables; method names are case-insensitive, as in Telegram.
 
-    ``validating`` is False only for :meth:`unvalidated` (no spec file): then parameters are
-    coerced where their type is known and otherwise passed through, never rejected.
+    ``validating`` is False only for :meth:`unvalidated` (no spec file, by explicit opt-out):
+    then parameters are coerced where their type is known and otherwise passed through, never
+    rejected.
     """
 
     def __init__(self, version: str, methods: dict[str, list[Param]], *, validating: bool = True,
@@ -106,17 +108,18 @@ class ApiSpec:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> ApiSpec:
-        """Read Telegram's ``api.json`` (see :func:`locate_spec`); parsed once per path.
+        """Read an ``api.json`` (see :func:`locate_spec`; the shipped copy by default);
+        parsed once per path.
 
-        Raises :class:`SpecNotFound` when nothing is configured and the default location is
-        empty, ``FileNotFoundError`` when a configured path does not exist.
+        Raises :class:`SpecNotFound` when nothing is configured and the shipped copy is missing,
+        ``FileNotFoundError`` when a configured path does not exist.
         """
         found, origin = locate_spec(path)
         if found is None:
             raise SpecNotFound(
-                f"Bot API spec not found: ${ENV_VAR} is not set and {DEFAULT_SPEC_PATH} does not "
-                f"exist (it is the Bot API as JSON, shared/telegram-bot-api/api.json beside the "
-                f"repository)")
+                f"Bot API spec not found: ${ENV_VAR} is not set and the copy shipped with the "
+                f"emulator, {DEFAULT_SPEC_PATH}, is missing (a broken checkout or install: it is "
+                f"part of the package, see bot/emulator/botapi/README.md)")
         if not found.is_file():
             raise FileNotFoundError(f"Bot API spec {found} (from {origin}) does not exist")
         return _load_cached(found.resolve())
@@ -134,21 +137,21 @@ class ApiSpec:
 
     @classmethod
     def unvalidated(cls) -> ApiSpec:
-        """A non-validating table for running without the spec file (see module doc)."""
+        """A non-validating table for running without any spec file (see module doc)."""
         return _aiogram_spec()
 
     @classmethod
     def for_emulator(cls, *, require: bool) -> ApiSpec:
-        """The spec an emulator uses: :meth:`load`, or, when there is no spec file and
-        ``require`` is False, :meth:`unvalidated` with a warning (logged once per process)."""
+        """The spec an emulator uses: :meth:`load`, or, only when the shipped file is missing
+        and ``require`` is False, :meth:`unvalidated` with a warning (logged once per process)."""
         global _warned_missing
         try:
             return cls.load()
         except SpecNotFound as exc:
             if require:
-                raise SpecNotFound(f"{exc}; the emulator was asked to validate (require_spec, or "
-                                   f"running under pytest), so it cannot run without it. Set "
-                                   f"{ENV_VAR} to the file's path.") from None
+                raise SpecNotFound(f"{exc}; the emulator validates by default (require_spec=True), "
+                                   f"so it cannot run without it. Reinstall the package or set "
+                                   f"{ENV_VAR} to an api.json.") from None
             if not _warned_missing:
                 _warned_missing = True
                 log.warning("%s. The Telegram emulator runs WITHOUT checking requests against the "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import copy
 import secrets
 import time
 from collections.abc import Callable
@@ -181,6 +182,20 @@ class World:
             return None
         update = {"update_id": self.next_update_id, kind: payload}
         self.next_update_id += 1
+        self.updates.append(update)
+        self.changed.notify()
+        return update
+
+    def enqueue_raw(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue an update exactly as given (no allowed_updates filter), numbering it if it has
+        no ``update_id``; a given id is kept, and later ids continue above it."""
+        update = copy.deepcopy(update)
+        if "update_id" not in update:
+            update = {"update_id": self.next_update_id, **update}
+        update_id = update["update_id"]
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            raise ValueError(f"update_id must be an integer, got {update_id!r}")
+        self.next_update_id = max(self.next_update_id, update_id + 1)
         self.updates.append(update)
         self.changed.notify()
         return update

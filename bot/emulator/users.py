@@ -185,6 +185,18 @@ class UserActions:
             return self.send_contact(user_id, phone_number, **where)
         return self.send_text(user_id, text, **where)
 
+    def inject_update(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue a raw Update JSON object as given, for malformed-update tests (a message
+        without ``from``, a callback_query without ``message``, a huge text, wrong types).
+
+        Nothing is checked or stored in a chat and ``allowed_updates`` does not filter it; an
+        ``update_id`` is assigned if missing (a given one is kept, duplicates included).
+        getUpdates and the webhook deliver it like any other. Returns the queued update.
+        """
+        if not isinstance(update, dict):
+            raise ValueError("an update must be a JSON object")
+        return copy.deepcopy(self.world.enqueue_raw(update))
+
     def _chat_of(self, user_id: int, chat_id: int | None) -> ChatState:
         target = user_id if chat_id is None else chat_id
         chat = self.world.chats.get(target)
