@@ -3,8 +3,8 @@
 Check-in notes (the same stack and set-up as :mod:`bench.throughput`) arrive as a Poisson process
 at 40 % of the capacity measured by the throughput part in the same run (measured first when this
 part runs alone), from engineers picked at random, for ``seconds``.  An update's latency is the
-time from the moment it is handed to ``Dispatcher.feed_raw_update`` (its task is created on
-schedule) to the moment that call returns, i.e. after the core's transaction committed.  Arrivals
+time from the moment it is handed to the intake (its task is created on schedule; stored in the
+inbox, then handled, as a webhook update is) to the moment its handling committed.  Arrivals
 follow an absolute schedule, so a slow update does not slow the arrivals down.
 
 Run three times on the same arrivals: as is, then after ``gc.collect(); gc.freeze()`` (the start-up objects moved out of the

@@ -1,11 +1,13 @@
 """Throughput: updates/s through the whole stack, divided by bare aiogram in the same run.
 
-The figure: text check-in notes from many engineers at once, fed to the real Fieldbot dispatcher
-with ``Dispatcher.feed_raw_update`` (aiogram parsing → adapter → ``Core.handle`` → one database
+The figure: text check-in notes from many engineers at once, fed to Fieldbot's intake the way a
+webhook delivers them — one update at a time, stored in the inbox (one commit) before it would be
+acknowledged, then handled (aiogram parsing → adapter → ``Core.handle`` → one database
 transaction on a SQLite file → one outbox row per update).  Every engineer is on an on-site ticket
-in the progress check-in dialog (entered by sending ``/checkin`` through the same dispatcher, not
-timed), so each note goes through the ``checkin``/``collect`` step and gets a "got it" reply row.
-The outbox sender does not run: the rows are the output.
+in the progress check-in dialog (entered by sending ``/checkin`` the same way, not timed), so each
+note goes through the ``checkin``/``collect`` step and gets a "got it" reply row.  The outbox sender
+does not run: the rows are the output.  (Long polling stores a whole page per commit, so it pays
+less for the inbox than this.)
 
 The baseline: a bare aiogram ``Dispatcher`` with one trivial message handler, fed the same
 updates the same way, in the same process and run.  Both use a ``Bot`` whose session refuses any
@@ -99,7 +101,7 @@ class Bench:
     uids: list[int]
 
     async def feed(self, update: dict) -> None:
-        await self.rt.dispatcher.feed_raw_update(self.bot, update)
+        await self.rt.intake.accept(Channel.TELEGRAM, [(str(update["update_id"]), update)], wait=True)
 
     async def reset_dialogs(self) -> None:
         """``/checkin`` from every engineer: a fresh check-in dialog (empty notes) for each."""

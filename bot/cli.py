@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot import cli_people, cli_report, cli_run, cli_tickets
+    from bot import cli_inbox, cli_people, cli_report, cli_run, cli_tickets
 
     parser = _Parser(prog="fieldbot", description="Fieldbot: chat-first field service.")
     parser.add_argument("--config", type=Path, default=None,
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_people.add_commands(sub)
     cli_tickets.add_commands(sub)
     cli_report.add_commands(sub)
+    cli_inbox.add_commands(sub)
     cli_run.add_commands(sub)
     return parser
 

@@ -46,12 +46,14 @@ def png(seed: int = 0) -> bytes:
 
 class Stage:
     def __init__(self, tmp_path: Path, *, db_url: str | None = None, language: str = "en",
-                 extra_config: str = "", telegram_extra: str = "", clock: Clock | None = None):
+                 extra_config: str = "", telegram_extra: str = "", database_extra: str = "",
+                 clock: Clock | None = None):
         self.tmp_path = tmp_path
         self.db_url = db_url or f"sqlite+aiosqlite:///{tmp_path / 'world.db'}"
         self.language = language
         self.extra_config = extra_config
         self.telegram_extra = telegram_extra
+        self.database_extra = database_extra
         self.clock = clock or Clock()
         self.emu = BotApiEmulator(TOKEN)
         self.seen: dict[int, int] = {}
@@ -64,7 +66,7 @@ class Stage:
     async def __aenter__(self) -> Stage:
         await self.emu.start()
         config = parse_config(
-            f'[bot]\nlanguage = "{self.language}"\n[database]\nurl = "{self.db_url}"\n'
+            f'[bot]\nlanguage = "{self.language}"\n[database]\nurl = "{self.db_url}"\n{self.database_extra}'
             f'[telegram]\ntoken = "{TOKEN}"\napi_base = "{self.emu.base_url}"\nchat_interval = "0s"\n'
             + self.telegram_extra + f'[storage]\nmedia_dir = "{self.tmp_path / "media"}"\n' + self.extra_config
             + ("" if "[bot.working_hours]" in self.extra_config else ALL_DAY),

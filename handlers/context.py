@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.types import Inbound, Outbound
 from bot.media import StoredFile
 from handlers.i18n import normalise_language, t
 from handlers.messages import Msg
-from models.enums import Role
+from models.enums import OutboxStatus, Role
 from models.errors import DomainError
 from models.people import ChannelIdentity, Person
 from models.runtime import ConversationState, OutboxMessage
@@ -33,6 +33,8 @@ class Ctx:
     state: ConversationState
     media: dict[str, StoredFile] = field(default_factory=dict)  # file_ref → stored copy
     toast: str | None = None  # short answer shown on the pressed button (callback answer)
+    #: person id → when a push of this update reaches them, for pushes held for quiet hours
+    held: dict[int, datetime] = field(default_factory=dict)
     _seq: int = 0
 
     # -- who and when -------------------------------------------------------------------------
@@ -89,13 +91,9 @@ class Ctx:
 
     def _row(self, channel: Any, chat_id: str, out: Outbound, *, person_id: int | None, dedupe: str | None,
              purpose: str, ticket_id: int | None, not_before: datetime | None) -> OutboxMessage:
-        row = OutboxMessage(
-            person_id=person_id, channel=channel, chat_id=chat_id, payload=out.to_payload(),
-            dedupe_key=self._key(dedupe), not_before=not_before or self.now, purpose=purpose,
-            ticket_id=ticket_id, created_at=self.now,
-        )
-        self.session.add(row)
-        return row
+        return add_rows(self.session, out, person_id=person_id, channel=channel, chat_id=chat_id,
+                        dedupe=self._key(dedupe), not_before=not_before or self.now, purpose=purpose,
+                        ticket_id=ticket_id, created_at=self.now)
 
     def reply(self, msg: Msg | str, /, *, ticket_id: int | None = None, ref: str | None = None,
               **params: Any) -> None:
@@ -115,29 +113,56 @@ class Ctx:
                   ticket_id=None, not_before=None)
 
     async def notify(self, person_id: int | None, msg: Msg, *, purpose: str, ticket_id: int | None = None,
-                     dedupe: str | None = None, not_before: datetime | None = None, ref: str | None = None) -> bool:
+                     dedupe: str | None = None, not_before: datetime | None = None, ref: str | None = None,
+                     valid_if: dict[str, Any] | None = None, supersede: str | None = None) -> bool:
         """Push to a person on the channel they used last, in their language.
 
         Returns False when the person cannot be reached (never joined, or no working chat), so the
-        caller can record that on the ticket's timeline instead of pretending it was sent.
+        caller can record that on the ticket's timeline instead of pretending it was sent.  A push
+        held for quiet hours is noted in :attr:`held` (see :meth:`held_until`); ``valid_if`` and
+        ``supersede`` say when a held push no longer applies (:mod:`models.still`).
         """
         if person_id is None:
             return False
-        return await push(self.session, self.app, person_id, msg, purpose=purpose, ticket_id=ticket_id,
-                          dedupe=self._key(dedupe), now=self.now, not_before=not_before, ref=ref)
+        at = await push_at(self.session, self.app, person_id, msg, purpose=purpose, ticket_id=ticket_id,
+                           dedupe=self._key(dedupe), now=self.now, not_before=not_before, ref=ref,
+                           valid_if=valid_if, supersede=supersede)
+        if at is not None and at > self.now:
+            self.held[person_id] = at
+        return at is not None
+
+    def held_until(self, person_id: int | None) -> datetime | None:
+        """When ``person_id`` gets what this update pushed to them, if it waits for working hours."""
+        return self.held.get(person_id) if person_id is not None else None
 
 
 async def push(session: AsyncSession, app: App, person_id: int, msg: Msg, *, purpose: str,
                ticket_id: int | None, dedupe: str, now: datetime, not_before: datetime | None = None,
-               ref: str | None = None, urgent: bool = False) -> bool:
-    """Write one outbox row for ``person_id`` (shared by handlers and scheduler jobs).
+               ref: str | None = None, urgent: bool = False, valid_if: dict[str, Any] | None = None,
+               supersede: str | None = None) -> bool:
+    """Write the outbox row(s) for ``person_id`` (shared by handlers and scheduler jobs); False
+    when the person cannot be reached.  See :func:`push_at`."""
+    return await push_at(session, app, person_id, msg, purpose=purpose, ticket_id=ticket_id, dedupe=dedupe,
+                         now=now, not_before=not_before, ref=ref, urgent=urgent, valid_if=valid_if,
+                         supersede=supersede) is not None
+
+
+async def push_at(session: AsyncSession, app: App, person_id: int, msg: Msg, *, purpose: str,
+                  ticket_id: int | None, dedupe: str, now: datetime, not_before: datetime | None = None,
+                  ref: str | None = None, urgent: bool = False, valid_if: dict[str, Any] | None = None,
+                  supersede: str | None = None) -> datetime | None:
+    """Write the outbox row(s) for ``person_id``; returns when they go out, or None when the
+    person cannot be reached.
 
     Quiet hours (DESIGN §2): outside working hours a push waits (``not_before``) for the next
-    opening, unless it is urgent — about a severity-1 ticket, or flagged by the caller.
+    opening, unless it is urgent — about a severity-1 ticket, or flagged by the caller.  A push
+    that waits carries ``valid_if`` (checked by the sender when it comes due, see
+    :mod:`models.still`); ``supersede`` replaces an earlier push with the same key that is still
+    waiting.
     """
     person = await session.get(Person, person_id)
     if person is None or not person.active:
-        return False
+        return None
     identity = await session.scalar(
         select(ChannelIdentity)
         .where(ChannelIdentity.person_id == person_id, ChannelIdentity.unreachable_reason.is_(None))
@@ -145,15 +170,62 @@ async def push(session: AsyncSession, app: App, person_id: int, msg: Msg, *, pur
         .limit(1)
     )
     if identity is None:
-        return False
+        return None
     lang = person.language or app.config.bot.language
     not_before = not_before or now
     ticket = await session.get(Ticket, ticket_id) if ticket_id is not None else None
     if not urgent and not app.sla.urgent(ticket) and app.calendar.in_quiet_hours(not_before):
         not_before = app.calendar.next_opening(not_before)
-    session.add(OutboxMessage(
-        person_id=person_id, channel=identity.channel, chat_id=identity.chat_id,
-        payload=msg.render(lang).to_payload(), dedupe_key=dedupe, not_before=not_before,
-        purpose=purpose, ticket_id=ticket_id, created_at=now, ref=ref,
-    ))
-    return True
+    if supersede is not None:
+        await drop_superseded(session, supersede, now)
+    add_rows(session, msg.render(lang), person_id=person_id, channel=identity.channel, chat_id=identity.chat_id,
+             dedupe=dedupe, not_before=not_before, purpose=purpose, ticket_id=ticket_id, created_at=now, ref=ref,
+             valid_if=valid_if, supersede=supersede)
+    return not_before
+
+
+async def drop_superseded(session: AsyncSession, key: str, now: datetime) -> None:
+    """Drop earlier pushes with this supersede key that are still *waiting* (held for quiet
+    hours or a retry), not ones about to go out: in working hours every step reaches the person;
+    after a quiet night only the newest."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.supersede_key == key, OutboxMessage.status == OutboxStatus.PENDING,
+               OutboxMessage.not_before > now,
+               or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
+        .values(status=OutboxStatus.DROPPED, last_error="superseded by a newer message")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def add_rows(session: AsyncSession, out: Outbound, *, person_id: int | None, channel: Any, chat_id: str,
+             dedupe: str, not_before: datetime, purpose: str, ticket_id: int | None, created_at: datetime,
+             ref: str | None = None, valid_if: dict[str, Any] | None = None,
+             supersede: str | None = None) -> OutboxMessage:
+    """Add one outbox row per send: each photo its own row, then the text (with its buttons).
+
+    One row per channel call means a row is marked sent the moment its one call succeeded, so a
+    retry after a 429 half-way never repeats the photos that already went out.  Returns the
+    text's row (the last one), which carries ``ref``.
+    """
+    parts: list[Outbound] = []
+    if out.photos and out.kind == "message":
+        for photo in out.photos:
+            parts.append(Outbound(photos=[photo], secret=out.secret))
+        if out.text or out.buttons:
+            rest = Outbound.from_payload(out.to_payload())
+            rest.photos = []
+            parts.append(rest)
+    else:
+        parts.append(out)
+    row = None
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        row = OutboxMessage(
+            person_id=person_id, channel=channel, chat_id=chat_id, payload=part.to_payload(),
+            dedupe_key=dedupe if last else f"{dedupe}:p{index}", not_before=not_before, purpose=purpose,
+            ticket_id=ticket_id, created_at=created_at, ref=ref if last else None, valid_if=valid_if,
+            supersede_key=supersede,
+        )
+        session.add(row)
+    return row

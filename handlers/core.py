@@ -2,26 +2,36 @@
 
 * Updates of one session are handled one at a time and in arrival order (a per-session lock,
   taken before anything else is awaited); different sessions run in parallel.
-* A resent update is recognised by its id (unique ``inbound_events`` row) and handled once.
+* The update's inbox row (``inbound_events``, stored by the intake before the channel was told)
+  is marked done in the same transaction as its effects; a resent update, or one handled already
+  by another instance, finds it done and is dropped.
 * The handler runs inside a savepoint: a :class:`DomainError` (bad input, forbidden action, stale
   button) rolls back everything the handler did and the person gets one short line instead.
+* An unexpected exception rolls the whole transaction back; the update is tried again a few
+  times (another instance may have changed the same rows), then parked with its error and the
+  person is told something went wrong — never retried forever.
 * Photos are downloaded and stored before the transaction opens (no network I/O while holding
-  the single SQLite writer), and only for people who have joined.
+  the single SQLite writer), and only for people who have joined.  A photo that cannot be
+  fetched is answered with "send it again"; the dialog stays where it was.
+* Refused before any flow runs: senders that are not a person (another bot, a message sent on
+  behalf of a chat — Telegram's anonymous group admins all share one account), anything but
+  /help and /lang outside a private chat (staff views show customer data), and coordinates that
+  cannot be on Earth.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from weakref import WeakValueDictionary
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
 from bot.channels.fallback import data_from_command
 from bot.channels.types import Inbound
@@ -29,7 +39,7 @@ from bot.media import MediaStore, StoredFile
 from handlers.context import Ctx
 from handlers.i18n import error_text
 from handlers.registry import Router
-from models.enums import Channel
+from models.enums import Channel, InboxStatus
 from models.errors import DomainError
 from models.people import ChannelIdentity, Person
 from models.runtime import ConversationState, InboundEvent
@@ -39,6 +49,15 @@ log = logging.getLogger(__name__)
 Downloader = Callable[[str], Awaitable[bytes]]
 #: Commands that do not abandon a dialog in progress.
 KEEPS_FLOW = frozenset({"help", "lang"})
+#: The only commands answered outside a private chat: they show nobody's data.
+GROUP_COMMANDS = frozenset({"help", "lang"})
+#: Tries of an update whose handling raises (a conflict with another instance heals on the
+#: next try; a bug does not), before it is parked and the person told.
+ATTEMPTS = 3
+
+
+class PhotoUnavailable(Exception):
+    """The channel would not hand over a photo the person sent."""
 #: ``last_seen_at`` (which of a person's chats pushes go to) is kept to this precision.
 SEEN_GRANULARITY = timedelta(seconds=60)
 
@@ -67,18 +86,32 @@ class Core:
         """Handle one update; returns a short text for the pressed button, if any."""
         lock = self._lock(inbound.session_key)
         async with lock:
-            for attempt in range(3):
-                try:
-                    toast = await self._handle_once(inbound)
-                    break
-                except StaleDataError:  # another instance changed the same row; start over
-                    if attempt == 2:
-                        raise
-            else:  # pragma: no cover
-                toast = None
+            toast = await self._handle_locked(inbound)
         self.handled += 1
         self.on_commit()
         return toast
+
+    async def _handle_locked(self, inbound: Inbound) -> str | None:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                media = await self._fetch_photos(inbound)
+            except PhotoUnavailable as exc:
+                log.warning("photo of update %s:%s unavailable: %s", inbound.channel.value, inbound.update_id, exc)
+                media = None
+            try:
+                return await self._transaction(inbound, media)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if attempt == ATTEMPTS:
+                    log.exception("handling update %s:%s failed %d times; parked", inbound.channel.value,
+                                  inbound.update_id, attempt)
+                    await self.give_up(inbound, f"{type(exc).__name__}: {exc}")
+                    return None
+                log.warning("handling update %s:%s failed (try %d of %d): %s: %s", inbound.channel.value,
+                            inbound.update_id, attempt, ATTEMPTS, type(exc).__name__, exc)
+                await asyncio.sleep(0.2 * attempt)
+        return None  # pragma: no cover
 
     async def _known(self, inbound: Inbound) -> bool:
         async with self.app.db.read() as session:
@@ -89,74 +122,90 @@ class Core:
 
     async def _fetch_photos(self, inbound: Inbound) -> dict[str, StoredFile]:
         download = self.downloaders.get(inbound.channel)
-        if not inbound.photos or download is None or not await self._known(inbound):
+        if not inbound.photos or download is None or inbound.impersonal or not await self._known(inbound):
             return {}
         stored = {}
         for photo in inbound.photos:
-            stored[photo.file_ref] = await self.media.save(await download(photo.file_ref))
+            for attempt in (1, 2):
+                try:
+                    data = await download(photo.file_ref)
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if attempt == 2:
+                        raise PhotoUnavailable(f"{type(exc).__name__}: {exc}") from None
+            stored[photo.file_ref] = await self.media.save(data)
         return stored
 
-    async def _handle_once(self, inbound: Inbound) -> str | None:
-        media = await self._fetch_photos(inbound)
-        try:
-            return await self._transaction(inbound, media)
-        except StaleDataError:
-            raise
-        except Exception:
-            log.exception("handling update %s:%s failed", inbound.channel.value, inbound.update_id)
-            await self._apologise(inbound)
-            return None
-
-    async def _transaction(self, inbound: Inbound, media: dict[str, StoredFile]) -> str | None:
+    async def _transaction(self, inbound: Inbound, media: dict[str, StoredFile] | None) -> str | None:
         async with self.app.db.write() as session:
-            if not await _first_time(session, inbound):
+            if not await _claim(session, inbound, now=self.app.clock.now()):
                 log.info("duplicate update %s:%s dropped", inbound.channel.value, inbound.update_id)
                 return None
-            found = (await session.execute(
-                select(ChannelIdentity, Person).join(Person, Person.id == ChannelIdentity.person_id)
-                .where(ChannelIdentity.channel == inbound.channel, ChannelIdentity.external_user_id == inbound.user_id)
-            )).first()
-            identity, person = found if found is not None else (None, None)
-            if identity is not None:
-                # Written only when it says something new: a busy chat does not rewrite the row
-                # on every message (one statement fewer per update on the single writer).
-                if inbound.received_at - identity.last_seen_at >= SEEN_GRANULARITY:
-                    identity.last_seen_at = inbound.received_at
-                if identity.unreachable_reason is not None:
-                    identity.unreachable_reason = None
-                if inbound.private and identity.chat_id != inbound.chat_id:
-                    identity.chat_id = inbound.chat_id
-                if not person.active:
-                    person = None
+            person = None
+            if not inbound.impersonal:
+                found = (await session.execute(
+                    select(ChannelIdentity, Person).join(Person, Person.id == ChannelIdentity.person_id)
+                    .where(ChannelIdentity.channel == inbound.channel,
+                           ChannelIdentity.external_user_id == inbound.user_id)
+                )).first()
+                identity, person = found if found is not None else (None, None)
+                if identity is not None:
+                    # Written only when it says something new: a busy chat does not rewrite the row
+                    # on every message (one statement fewer per update on the single writer).
+                    if inbound.received_at - identity.last_seen_at >= SEEN_GRANULARITY:
+                        identity.last_seen_at = inbound.received_at
+                    if identity.unreachable_reason is not None:
+                        identity.unreachable_reason = None
+                    if inbound.private and identity.chat_id != inbound.chat_id:
+                        identity.chat_id = inbound.chat_id
+                    if not person.active:
+                        person = None
+            try:
+                _screen(inbound)
+            except DomainError as exc:  # answered without touching the dialog or storing a state
+                if exc.code == "silent":
+                    return None
+                ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person,
+                          state=ConversationState(session_key=inbound.session_key, data={}))
+                ctx.reply_error(exc)
+                return error_text(ctx.lang, exc)[:190]
             state = await session.get(ConversationState, inbound.session_key)
             if state is None:
                 state = ConversationState(session_key=inbound.session_key, data={})
                 session.add(state)
                 await session.flush()
-            ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person, state=state, media=media)
+            ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person, state=state, media=media or {})
             try:
                 async with session.begin_nested():
+                    if media is None:
+                        raise DomainError("photo_unavailable")
                     await self.route(ctx)
                     await session.flush()
             except DomainError as exc:
+                if exc.code == "silent":
+                    return None
                 ctx.reply_error(exc)
                 ctx.toast = error_text(ctx.lang, exc)[:190]
             return ctx.toast
 
-    async def _apologise(self, inbound: Inbound) -> None:
-        """After an unexpected failure: record the update (so a resend is not retried forever)
-        and tell the person something went wrong, so nobody waits for an answer that never comes."""
+    async def give_up(self, inbound: Inbound, error: str) -> None:
+        """Park an update that keeps failing (kept with its error for ``fieldbot inbox``, a resend
+        is dropped) and tell the person something went wrong, so nobody waits for an answer that
+        never comes."""
         from handlers.messages import Msg
 
         try:
             async with self.app.db.write() as session:
-                session.add(InboundEvent(channel=inbound.channel, external_id=inbound.update_id,
-                                         received_at=inbound.received_at))
+                if not await _claim(session, inbound, now=self.app.clock.now(), status=InboxStatus.PARKED,
+                                    error=error[:1000]):
+                    return  # handled or parked meanwhile (another instance)
                 state = ConversationState(session_key=inbound.session_key, data={})
                 ctx = Ctx(app=self.app, session=session, inbound=inbound, person=None, state=state)
                 ctx.reply(Msg("core.internal_error"))
-        except Exception:  # the database itself is down: nothing more we can do here
-            log.exception("could not record the failed update")
+        except Exception:  # the database itself is down: the row stays pending, tried again later
+            log.exception("could not park the failed update %s:%s", inbound.channel.value, inbound.update_id)
 
     async def route(self, ctx: Ctx) -> None:
         inbound, router = ctx.inbound, self.router
@@ -212,12 +261,40 @@ def _check_roles(ctx: Ctx, roles: frozenset | None) -> None:
         raise DomainError("not_allowed")
 
 
-async def _first_time(session: AsyncSession, inbound: Inbound) -> bool:
-    """Record the update's id; False if it was seen before (a resend).  ``ON CONFLICT DO
-    NOTHING`` rather than catching the unique violation: no savepoint round trips per update."""
+def _screen(inbound: Inbound) -> None:
+    """What is refused before any flow sees the update (see the module doc)."""
+    if inbound.impersonal:
+        raise DomainError("impersonal_sender")
+    if not inbound.private:
+        if inbound.callback_data is None and not inbound.command:
+            raise DomainError("silent")  # group chatter is not for us
+        if inbound.callback_data is not None or inbound.command not in GROUP_COMMANDS:
+            raise DomainError("private_only")
+    location = inbound.location
+    if location is not None and not (
+            math.isfinite(location.lat) and math.isfinite(location.lon)
+            and -90.0 <= location.lat <= 90.0 and -180.0 <= location.lon <= 180.0):
+        raise DomainError("bad_location")
+
+
+async def _claim(session: AsyncSession, inbound: Inbound, *, now: datetime,
+                 status: InboxStatus = InboxStatus.DONE, error: str | None = None) -> bool:
+    """Close the update's inbox row (done, or parked with ``error``) in this transaction; False
+    if it was closed before (a resend, or another instance got there first).
+
+    An update that came without the intake (tests, the CLI) gets its row here.  One statement
+    either way — ``INSERT … ON CONFLICT DO UPDATE … WHERE status = 'pending'`` — so closing the
+    row costs no extra round trip on the single writer.
+    """
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(InboundEvent).values(channel=inbound.channel, external_id=inbound.update_id,
+                                       received_at=inbound.received_at, status=status, last_error=error,
+                                       handled_at=now)
     return await session.scalar(
-        insert(InboundEvent).values(channel=inbound.channel, external_id=inbound.update_id,
-                                    received_at=inbound.received_at)
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(InboundEvent.id)
+        stmt.on_conflict_do_update(
+            index_elements=["channel", "external_id"],
+            set_={"status": status, "handled_at": stmt.excluded.handled_at, "last_error": error,
+                  "payload": None if status == InboxStatus.DONE else InboundEvent.payload},
+            where=InboundEvent.status == InboxStatus.PENDING,
+        ).returning(InboundEvent.id)
     ) is not None

@@ -8,10 +8,18 @@ Reads use their own small pool.  PostgreSQL uses one ordinary pooled engine for 
 
 Repositories never commit: a caller opens ``db.write()`` (or ``db.read()``) at the boundary —
 one session per inbound update or job — and the block commits or rolls back as a whole.
+
+On SQLite the one writer is handed out by a gate in priority order: ``write(urgent=True)`` (the
+outbox marking a message sent the moment the channel answered) goes before every update and job
+waiting for it, so the window in which a crash could make a delivered message look unsent stays
+one short transaction wide however busy the bot is.
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,6 +47,40 @@ def _sqlite_hooks(engine: AsyncEngine, busy_ms: int, begin: str) -> None:
         conn.exec_driver_sql(begin)
 
 
+class WriterGate:
+    """One holder at a time; waiters are served urgent first, then in arrival order.
+
+    Stands in front of SQLite's single writer connection (whose pool queue knows no priority).
+    Cancellation-safe: a waiter cancelled while being handed the gate passes it on.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    async def acquire(self, urgent: bool = False) -> None:
+        if not self._held and not self._waiters:
+            self._held = True
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (0 if urgent else 1, next(self._seq), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():  # handed over just as we were cancelled
+                self.release()
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)  # the gate passes straight to the next waiter
+                return
+        self._held = False
+
+
 class Database:
     """Owns the engines; built once by the composition root and passed down."""
 
@@ -55,6 +97,7 @@ class Database:
         else:
             self.writer = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
             self.reader = self.writer
+        self.gate = WriterGate() if self.dialect == "sqlite" else None
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
 
@@ -67,10 +110,19 @@ class Database:
         )
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A read-write unit of work: commits when the block ends, rolls back on error."""
-        async with self._write_sessions() as session, session.begin():
-            yield session
+    async def write(self, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """A read-write unit of work: commits when the block ends, rolls back on error.
+        ``urgent``: on SQLite, go before everyone waiting for the writer (keep it short)."""
+        if self.gate is None:
+            async with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        await self.gate.acquire(urgent)
+        try:
+            async with self._write_sessions() as session, session.begin():
+                yield session
+        finally:
+            self.gate.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -97,6 +97,17 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    #: Held (quiet hours, a retry) until it no longer applied, or replaced by a newer message
+    #: about the same thing: never sent, kept for the record.
+    DROPPED = "dropped"
+
+
+class InboxStatus(StrEnum):
+    """Where a stored inbound update stands (see ``models.runtime.InboundEvent``)."""
+
+    PENDING = "pending"  # stored and acknowledged to the channel, not handled yet
+    DONE = "done"  # its effects are committed
+    PARKED = "parked"  # kept failing; waits for an operator (``fieldbot inbox``)
 
 
 def db_enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:

@@ -70,7 +70,9 @@ async def test_sent_once_on_the_first_working_day(tmp_path: Path) -> None:
             await other.close()
         assert sum(both) == 2
         rows = await report_rows(w)
-        assert [r.dedupe_key for r in rows] == [f"monthly-report:2026-10:{await pid(w, uid)}" for uid in (SUP, MGR)]
+        # Each report is its chart (a row of its own, sent first) and its table.
+        assert [r.dedupe_key for r in rows] == [f"monthly-report:2026-10:{await pid(w, uid)}{part}"
+                                                for uid in (SUP, MGR) for part in (":p0", "")]
         assert {r.not_before for r in rows} == {sh(11, 2, 8, 30)}  # quiet hours: waits for the working day
         assert await w.quiet(SUP) == []
 
@@ -103,7 +105,7 @@ async def test_sent_once_on_the_first_working_day(tmp_path: Path) -> None:
         [mgr_nov] = await w.expect(MGR)
         assert mgr_nov["text"] == "2026年11月没有已完工且服务单完整的工单（全部班组）。"
         assert await at(w, sh(12, 4, 9)) == 0
-        assert len(await report_rows(w)) == 5
+        assert len(await report_rows(w)) == 7  # two charts (October) and their tables, three November notes
 
 
 def test_first_working_day_follows_the_business_calendar() -> None:

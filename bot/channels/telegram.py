@@ -1,22 +1,33 @@
-"""Telegram on aiogram 3: updates → :class:`Inbound`, :class:`Outbound` → Bot API calls.
+"""Telegram on aiogram 3: both directions.
 
-One catch-all router feeds the core.  No aiogram magic filters: a synchronous ``F`` filter costs
-a thread hop per update, and the core does its own routing anyway.
+Inbound: the adapter polls (``getUpdates``) or serves the webhook itself and hands every raw
+update to the intake, which stores it before the adapter confirms it to Telegram — the next
+``getUpdates`` offset moves past a batch only after the batch is committed, and the webhook answers
+200 only after the update is committed.  Updates are read as raw JSON (a custom ``getUpdates``
+that returns dicts), so what is stored is what Telegram sent, and one malformed update is parked
+instead of breaking the whole page the way parsing the page at once would.  Handling then runs
+from the stored update (:meth:`TelegramAdapter.parse` turns it into a neutral :class:`Inbound`).
+
+Outbound: :meth:`TelegramAdapter.deliver` maps an :class:`Outbound` onto Bot API calls and every
+failure onto a :class:`DeliveryError` kind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import io
 import logging
 from datetime import datetime, timezone
+from typing import Any
 
 import aiohttp
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramNotFound,
@@ -24,6 +35,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods import GetUpdates
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
@@ -37,17 +49,33 @@ from aiogram.types import (
     ReplyKeyboardRemove,
     Update,
 )
+from aiohttp import web
 
 from bot.channels.types import DeliveryError, Inbound, Location, Outbound, Photo
 from models.enums import Channel
 
 log = logging.getLogger(__name__)
 
+#: The update kinds Fieldbot handles; Telegram keeps the others to itself.
+ALLOWED_UPDATES = ["message", "callback_query"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class RawGetUpdates(GetUpdates):
+    """``getUpdates`` answered as plain JSON objects, one per update (stored as received)."""
+
+    __returning__ = list[dict[str, Any]]
+
 
 def make_bot(token: str, api_base: str = "") -> Bot:
     """The real aiogram client; ``api_base`` points it at a self-hosted server or the emulator."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else AiohttpSession()
     return Bot(token, session=session)
+
+
+def session_key(chat_id: int | str, user_id: int | str) -> str:
+    """The dialog key of one person in one Telegram chat (shared by every Telegram runtime)."""
+    return f"tg:{chat_id}:{user_id}"
 
 
 def _split_command(text: str) -> tuple[str | None, str]:
@@ -75,7 +103,7 @@ def message_to_inbound(message: Message, update_id: int, now: datetime) -> Inbou
     location = message.location
     return Inbound(
         channel=Channel.TELEGRAM, update_id=str(update_id),
-        session_key=f"tg:{message.chat.id}:{user.id if user else 0}",
+        session_key=session_key(message.chat.id, user.id if user else 0),
         user_id=str(user.id if user else 0), chat_id=str(message.chat.id), received_at=now,
         user_name=user.full_name if user else "", language=user.language_code if user else None,
         text=None if command else text, command=command, args=args,
@@ -84,6 +112,7 @@ def message_to_inbound(message: Message, update_id: int, now: datetime) -> Inbou
                       size=message.photo[-1].file_size)] if message.photo else [],
         location=Location(location.latitude, location.longitude) if location else None,
         client_at=_utc(message.date), private=message.chat.type == "private",
+        impersonal=user is None or user.is_bot or message.sender_chat is not None,
     )
 
 
@@ -91,33 +120,13 @@ def callback_to_inbound(query: CallbackQuery, update_id: int, now: datetime) -> 
     chat_id = query.message.chat.id if query.message else query.from_user.id
     return Inbound(
         channel=Channel.TELEGRAM, update_id=str(update_id),
-        session_key=f"tg:{chat_id}:{query.from_user.id}", user_id=str(query.from_user.id),
+        session_key=session_key(chat_id, query.from_user.id), user_id=str(query.from_user.id),
         chat_id=str(chat_id), received_at=now, user_name=query.from_user.full_name,
         language=query.from_user.language_code, callback_data=query.data or "", callback_id=query.id,
         message_id=str(query.message.message_id) if query.message else None,
         private=(query.message.chat.type == "private") if query.message else True,
+        impersonal=query.from_user.is_bot,
     )
-
-
-def build_dispatcher(core, clock) -> Dispatcher:  # noqa: ANN001
-    """A dispatcher whose single router hands every message and button press to the core."""
-    router = Router(name="fieldbot")
-
-    async def on_message(message: Message, event_update: Update) -> None:
-        await core.handle(message_to_inbound(message, event_update.update_id, clock.now()))
-
-    async def on_callback(query: CallbackQuery, event_update: Update) -> None:
-        toast = await core.handle(callback_to_inbound(query, event_update.update_id, clock.now()))
-        try:
-            await query.answer(text=toast or None)
-        except Exception:  # the spinner times out by itself; never fail the update for it
-            log.warning("answering callback %s failed", query.id, exc_info=True)
-
-    router.message.register(on_message)
-    router.callback_query.register(on_callback)
-    dispatcher = Dispatcher()
-    dispatcher.include_router(router)
-    return dispatcher
 
 
 class TelegramAdapter:
@@ -127,6 +136,84 @@ class TelegramAdapter:
     def __init__(self, bot: Bot, media_root=None):  # noqa: ANN001
         self.bot = bot
         self.media_root = media_root
+
+    # -- inbound ----------------------------------------------------------------------------
+    def parse(self, raw: dict[str, Any], received_at: datetime) -> Inbound | None:
+        """A stored raw update as a neutral event; None for kinds Fieldbot does not handle.
+        Raises on an update that does not fit the Bot API's types (the intake parks it)."""
+        update = Update.model_validate(raw, context={"bot": self.bot})
+        if update.message is not None:
+            return message_to_inbound(update.message, update.update_id, received_at)
+        if update.callback_query is not None:
+            return callback_to_inbound(update.callback_query, update.update_id, received_at)
+        return None
+
+    async def finish(self, inbound: Inbound, toast: str | None) -> None:
+        """Stop the pressed button's spinner (with the short answer, if any)."""
+        if inbound.callback_id is None:
+            return
+        try:
+            await self.bot.answer_callback_query(inbound.callback_id, text=toast or None)
+        except Exception as exc:  # too old after a restart, network: the spinner times out by itself
+            log.info("answering callback %s failed: %s", inbound.callback_id, exc)
+
+    async def poll(self, intake, *, timeout: int = 10) -> None:  # noqa: ANN001
+        """Long polling until cancelled: each page is stored before the next request confirms
+        it (Telegram forgets updates below the offset we send).  Errors back off; a wrong
+        token raises."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        offset: int | None = None
+        backoff = 0.5
+        while True:
+            await intake.wait_for_room()
+            try:
+                page = await self.bot(RawGetUpdates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES),
+                                      request_timeout=timeout + 15)
+            except TelegramUnauthorizedError:
+                raise
+            except (TelegramConflictError, TelegramRetryAfter, TelegramServerError, TelegramNetworkError,
+                    TelegramBadRequest, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                log.warning("getUpdates failed (%s); retrying in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 0.5
+            items = [(str(u["update_id"]), u) for u in page
+                     if isinstance(u, dict) and type(u.get("update_id")) is int]
+            if not items:
+                continue
+            try:
+                await intake.accept(Channel.TELEGRAM, items)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not store %d update(s); not confirming them, polling again", len(items))
+                await asyncio.sleep(1.0)
+                continue
+            offset = max(int(key) for key, _ in items) + 1
+
+    def webhook_handler(self, intake, secret: str | None):  # noqa: ANN001, ANN201
+        """The aiohttp handler for Telegram's webhook: 200 only once the update is stored, so
+        Telegram resends anything we could not keep."""
+        async def handle(request: web.Request) -> web.Response:
+            if secret and not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+                return web.Response(status=401)
+            try:
+                raw = await request.json()
+            except ValueError:
+                return web.Response(status=400, text="not JSON")
+            if not isinstance(raw, dict) or type(raw.get("update_id")) is not int:
+                return web.Response(status=400, text="not an update")
+            try:
+                await intake.accept(Channel.TELEGRAM, [(str(raw["update_id"]), raw)])
+            except Exception:
+                log.exception("could not store webhook update %s; Telegram will resend it", raw.get("update_id"))
+                return web.Response(status=500)
+            return web.Response(status=200)
+
+        return handle
+
+    # -- outbound ---------------------------------------------------------------------------
 
     @staticmethod
     def _markup(message: Outbound):  # noqa: ANN205

@@ -50,6 +50,9 @@ class Inbound:
     location: Location | None = None
     client_at: datetime | None = None  # when the phone sent it (may be long before received_at)
     private: bool = True
+    #: Not sent by a person: another bot, or on behalf of a chat (an anonymous group admin, a
+    #: channel).  Such a sender cannot be told apart from others sharing the account: refused.
+    impersonal: bool = False
 
 
 @dataclass
