@@ -32,6 +32,7 @@ from models.lifecycle import FINAL_STATES
 from models.people import Person, Team
 from models.tickets import Ticket
 from models.transitions import record_event
+from models.still import still
 from models.work import Acknowledgement, Checkin
 from scheduler.base import BATCH, claim, in_batches, send
 
@@ -122,7 +123,8 @@ async def _remind(session: AsyncSession, app: App, ack: Acknowledgement, checkin
     msg = _card(L("chase.ack.remind", {**facts, "n": n, "max": chase.ack_max_reminders}), ticket, checkin)
     # ref "checkin:ID": replying to the reminder relays and acknowledges, like the check-in itself.
     if not await send(session, app, ack.supervisor_id, msg, dedupe=f"ack:{ack.id}:remind:{n}", now=now,
-                      ticket_id=ticket.id, purpose="ack_reminder", urgent=urgent, ref=f"checkin:{checkin.id}"):
+                      ticket_id=ticket.id, purpose="ack_reminder", urgent=urgent, ref=f"checkin:{checkin.id}",
+                      valid_if=still(ack=ack.id)):
         record_event(session, ticket, "chase_ack_unreached", now=now, checkin_id=checkin.id,
                      name=await _name(session, ack.supervisor_id), n=n)
     return 1
@@ -141,7 +143,7 @@ async def _escalate(session: AsyncSession, app: App, ack: Acknowledgement, check
     escalated = manager_id is not None and await send(
         session, app, manager_id, _card(L("chase.ack.escalate", facts), ticket, checkin),
         dedupe=f"ack:{ack.id}:escalate", now=now, ticket_id=ticket.id, purpose="ack_escalation", urgent=urgent,
-        ref=f"checkin:{checkin.id}")
+        ref=f"checkin:{checkin.id}", valid_if=still(ack=ack.id))
     told = {**facts, "number": ticket.number}
     if escalated:
         manager = await _name(session, manager_id)
@@ -150,7 +152,7 @@ async def _escalate(session: AsyncSession, app: App, ack: Acknowledgement, check
         await send(session, app, checkin.engineer_id,
                    Msg("chase.ack.escalated_engineer", {**told, "manager": Raw(manager)}),
                    dedupe=f"ack:{ack.id}:escalated", now=now, ticket_id=ticket.id, purpose="ack_escalation",
-                   urgent=urgent)
+                   urgent=urgent, valid_if=still(ack=ack.id))
         record_event(session, ticket, "chase_ack_escalated", now=now, checkin_id=checkin.id, count=count,
                      manager_id=manager_id, manager=manager)
         return 1
@@ -159,9 +161,9 @@ async def _escalate(session: AsyncSession, app: App, ack: Acknowledgement, check
     await send(session, app, ack.supervisor_id,
                _card(L("chase.ack.no_manager", {**facts, "team": Raw(team_name)}), ticket, checkin),
                dedupe=f"ack:{ack.id}:no_manager", now=now, ticket_id=ticket.id, purpose="ack_escalation",
-               urgent=urgent, ref=f"checkin:{checkin.id}")
+               urgent=urgent, ref=f"checkin:{checkin.id}", valid_if=still(ack=ack.id))
     await send(session, app, checkin.engineer_id, Msg("chase.ack.unanswered_engineer", told),
                dedupe=f"ack:{ack.id}:unanswered", now=now, ticket_id=ticket.id, purpose="ack_escalation",
-               urgent=urgent)
+               urgent=urgent, valid_if=still(ack=ack.id))
     record_event(session, ticket, "chase_ack_not_escalated", now=now, checkin_id=checkin.id, count=count)
     return 1

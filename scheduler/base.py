@@ -60,14 +60,16 @@ async def claim(session: AsyncSession, model: Any, row_id: int, expected: dict[s
 
 async def send(session: AsyncSession, app: App, person_id: int | None, msg: Msg, *, dedupe: str,
                now: datetime, ticket_id: int | None = None, purpose: str = "chase",
-               urgent: bool = False, ref: str | None = None) -> bool:
+               urgent: bool = False, ref: str | None = None, valid_if: dict[str, Any] | None = None) -> bool:
     """Push with a unique dedupe key; a key already used (a second instance, a re-run after a
-    crash) is skipped silently.  Quiet hours apply unless urgent (see :func:`push`)."""
+    crash) is skipped silently.  Quiet hours apply unless urgent (see :func:`push`); a reminder
+    held until morning carries ``valid_if`` (:mod:`models.still`), so it is dropped if what it
+    chases was done in the night."""
     if person_id is None:
         return False
     try:
         async with session.begin_nested():
             return await push(session, app, person_id, msg, purpose=purpose, ticket_id=ticket_id,
-                              dedupe=dedupe, now=now, urgent=urgent, ref=ref)
+                              dedupe=dedupe, now=now, urgent=urgent, ref=ref, valid_if=valid_if)
     except IntegrityError:
         return False

@@ -31,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.context import push
 from handlers.messages import Msg, Raw
 from models.customers import Customer
-from models.enums import Role
+from models.enums import Role, TicketStatus
 from models.people import Person, Team
+from models.still import still
 from models.tickets import Ticket
 from models.transitions import record_event
 from scheduler.base import BATCH, claim, in_batches
@@ -60,12 +61,17 @@ def delivered(app: App, ticket: Ticket) -> datetime | None:
     return app.calendar.next_opening(sent) if sent is not None else None
 
 
+#: A survey waiting for the morning goes out only if the job is still done (not reopened).
+SURVEYED = (TicketStatus.SIGNED_OFF, TicketStatus.CLOSED)
+
+
 def local(app: App, moment: datetime | None) -> str:
     return moment.astimezone(app.tz).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 async def send_calm(session: AsyncSession, app: App, person_id: int | None, msg: Msg, *, dedupe: str,
-                    now: datetime, ticket_id: int, purpose: str, ref: str | None = None) -> bool:
+                    now: datetime, ticket_id: int, purpose: str, ref: str | None = None,
+                    valid_if: dict | None = None) -> bool:
     """Like :func:`scheduler.base.send`, but never urgent: the push waits for working hours even
     when the ticket is severity 1 (a satisfaction survey at 03:00 helps nobody)."""
     if person_id is None:
@@ -73,7 +79,7 @@ async def send_calm(session: AsyncSession, app: App, person_id: int | None, msg:
     try:
         async with session.begin_nested():
             return await push(session, app, person_id, msg, purpose=purpose, ticket_id=ticket_id, dedupe=dedupe,
-                              now=now, not_before=app.calendar.next_opening(now), ref=ref)
+                              now=now, not_before=app.calendar.next_opening(now), ref=ref, valid_if=valid_if)
     except IntegrityError:
         return False
 
@@ -130,7 +136,8 @@ async def _send_survey(session: AsyncSession, app: App, ticket: Ticket, now: dat
     for person_id in await customers_of(session, ticket):
         if await send_calm(session, app, person_id, survey(ticket), now=now, ticket_id=ticket.id,
                            dedupe=f"callback:{ticket.id}:{ticket_cycle}:survey:{person_id}",
-                           purpose="callback", ref=f"cbr:{ticket.id}"):
+                           purpose="callback", ref=f"cbr:{ticket.id}",
+                           valid_if=still(ticket=ticket.id, status=SURVEYED)):
             reached.append(person_id)
     if reached:
         record_event(session, ticket, "callback_sent", now=now, at=local(app, goes_out))

@@ -31,6 +31,7 @@ from handlers.messages import Msg, Raw
 from models.enums import CheckinKind, Role, ServiceType, TicketStatus
 from models.people import Person, Team
 from models.runtime import OutboxMessage
+from models.still import still
 from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import Checkin
@@ -177,10 +178,13 @@ async def _chase(session: AsyncSession, app: App, item: Missing, todo: list[str]
     if engineer is None or engineer.role is not Role.ENGINEER:
         return 0
     ticket, sent = item.most_severe, 0
+    # Held for the morning, it applies only while the job is still on site (or paused) with them.
+    on_site = still(ticket=ticket.id, status={TicketStatus.ON_SITE, TicketStatus.PAUSED}, assignee=engineer.id)
     params = {"engineer": Raw(engineer.name), "numbers": Raw(item.numbers), "time": Raw(_hhmm(app, due))}
     if "remind" in todo:
         if await send(session, app, engineer.id, Msg("followup.daily.remind", params),
-                      dedupe=key(day, engineer.id, "remind"), now=now, ticket_id=ticket.id, purpose="daily_checkin"):
+                      dedupe=key(day, engineer.id, "remind"), now=now, ticket_id=ticket.id, purpose="daily_checkin",
+                      valid_if=on_site):
             sent += 1
             for t in item.tickets:
                 record_event(session, t, "daily_checkin_reminded", now=now, engineer=engineer.name)
@@ -188,7 +192,7 @@ async def _chase(session: AsyncSession, app: App, item: Missing, todo: list[str]
         supervisor_id = await _supervisor(session, engineer, item.tickets)
         if await send(session, app, supervisor_id, Msg("followup.daily.escalate", params),
                       dedupe=key(day, engineer.id, "escalate"), now=now, ticket_id=ticket.id,
-                      purpose="daily_checkin_escalation"):
+                      purpose="daily_checkin_escalation", valid_if=on_site):
             sent += 1
             for t in item.tickets:
                 record_event(session, t, "daily_checkin_escalated", now=now, engineer=engineer.name)

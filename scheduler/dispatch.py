@@ -29,6 +29,7 @@ from handlers.messages import L, Lines, Msg, Raw
 from handlers.tickets import ticket_summary, title
 from models.enums import Action, Role, TicketStatus
 from models.people import Person, Team
+from models.still import still
 from models.tickets import Ticket, TicketEvent
 from models.transitions import record_event
 from scheduler.ack import delivery, shown_time
@@ -87,6 +88,8 @@ async def _step(session: AsyncSession, app: App, ticket: Ticket, now: datetime) 
         return int(await claim(session, Ticket, ticket.id, expected, {"dispatch_next_at": None, **bump}))
     urgent = app.sla.urgent(ticket)
     stamp = f"dispatch:{ticket.id}:{ticket.dispatched_at.isoformat()}"
+    # Held for the morning, a reminder or alert applies only if the job still waits for this engineer.
+    still_waiting = still(ticket=ticket.id, status={TicketStatus.DISPATCHED}, assignee=ticket.assignee_id)
     when = Raw(shown_time(app, ticket.dispatched_at, delivery(app, now, urgent)))
     if ticket.dispatch_chase_level < REMINDED:
         escalate_at = app.sla.chase_calendar(ticket).add(ticket.dispatched_at, app.config.chase.dispatch_escalate)
@@ -99,7 +102,7 @@ async def _step(session: AsyncSession, app: App, ticket: Ticket, now: datetime) 
         # ref "dispatch:ID": pressing Accept / Decline on the reminder edits it like the first card.
         if not await send(session, app, ticket.assignee_id, msg, dedupe=f"{stamp}:remind", now=now,
                           ticket_id=ticket.id, purpose="dispatch_reminder", urgent=urgent,
-                          ref=f"dispatch:{ticket.id}"):
+                          ref=f"dispatch:{ticket.id}", valid_if=still_waiting):
             person = await session.get(Person, ticket.assignee_id)
             record_event(session, ticket, "chase_dispatch_unreached", now=now, name=person.name if person else "")
         return 1
@@ -114,7 +117,8 @@ async def _step(session: AsyncSession, app: App, ticket: Ticket, now: datetime) 
     reached = []
     for person in await _desk(session, ticket):
         if await send(session, app, person.id, msg, dedupe=f"{stamp}:alert:{person.id}", now=now,
-                      ticket_id=ticket.id, purpose="dispatch_alert", urgent=urgent, ref=f"dspalert:{ticket.id}"):
+                      ticket_id=ticket.id, purpose="dispatch_alert", urgent=urgent, ref=f"dspalert:{ticket.id}",
+                      valid_if=still_waiting):
             reached.append(person.name)
     if reached:
         record_event(session, ticket, "chase_dispatch_alerted", now=now, names=", ".join(reached))

@@ -55,6 +55,7 @@ from models.lifecycle import FINAL_STATES
 from models.people import Person, Team
 from models.runtime import OutboxMessage
 from models.sla import CLOCKS
+from models.still import still
 from models.tickets import Ticket
 from models.transitions import record_event
 from scheduler.base import BATCH, claim
@@ -213,7 +214,8 @@ async def _step(session: AsyncSession, app: App, draft: _Draft, clock: str, leve
     # instance racing past its claim, which the row lock prevents), the batch rolls back whole and
     # the next tick sees the committed key.
     sent = to is not None and await push(session, app, to, msg, purpose=f"sla_{kind}", ticket_id=draft.id,
-                                         dedupe=_key(draft, clock, level), now=now, urgent=app.sla.urgent(draft))
+                                         dedupe=_key(draft, clock, level), now=now, urgent=app.sla.urgent(draft),
+                                         valid_if=still(ticket=draft.id, clock=clock))
     record_event(session, draft, f"sla_{kind}", now=now, clock=clock, due=due.isoformat(), to=to,
                  role=role.value, sent=sent)
 
