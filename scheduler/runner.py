@@ -4,12 +4,23 @@
 jobs to APScheduler — each its own interval job with a fixed id, ``coalesce=True`` and
 ``max_instances=1`` — so a slow scan is never overlapped by its next run and missed runs collapse
 into one.
+
+APScheduler keeps time by the real wall clock, never ``app.clock``: the jobs' first run is "now"
+in real time, so nothing is ever replayed.  (Seeded from a test's fixed clock a year back,
+APScheduler would compute every missed 30-second run before the first one, blocking the loop for
+seconds.)  A restarted instance starts afresh the same way: the due columns in the database are
+the memory of what is owed, not the job store, so a missed tick needs no catch-up — the next scan
+finds everything still due.  The jobs themselves get ``app.clock.now()``.
+
+Before each run the job asks :class:`~scheduler.leader.Leadership`; once leadership is lost no
+job starts until it is regained.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -66,15 +77,15 @@ class Scheduler:
         return {name: await self.run_job(name) for name in self.jobs}
 
     def start(self) -> None:
+        """Schedule every job on the real clock: first run right away, then every tick."""
         interval = self.app.config.scheduler.tick.total_seconds()
+        now = datetime.now(timezone.utc)  # real time, not app.clock: see the module docstring
         self._aps = AsyncIOScheduler(timezone="UTC")
         for name in self.jobs:
-            self._aps.add_job(self.run_job, IntervalTrigger(seconds=interval), args=[name], id=name,
-                              name=name, coalesce=True, max_instances=1, replace_existing=True,
-                              misfire_grace_time=max(1, int(interval)))
+            self._aps.add_job(self.run_job, IntervalTrigger(seconds=interval, start_date=now, timezone="UTC"),
+                              args=[name], id=name, name=name, next_run_time=now, coalesce=True,
+                              max_instances=1, replace_existing=True, misfire_grace_time=max(1, int(interval)))
         self._aps.start()
-        for job in self._aps.get_jobs():  # first run right away, not one interval later
-            job.modify(next_run_time=self.app.clock.now())
 
     async def stop(self) -> None:
         if self._aps is not None:
