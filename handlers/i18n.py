@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import string
 import tomllib
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,14 @@ from models.errors import DomainError
 LOCALES = Path(__file__).parent / "locales"
 LANGUAGES = ("zh-CN", "en")
 DEFAULT = "zh-CN"
+#: What a person typed is put back into a reply ("Unknown command /…", "No ticket …") cut to this
+#: many characters: enough to recognise it, never a wall of text echoed back.
+PREVIEW_LIMIT = 40
+#: Parameters that name one of our own enum values and are translated, not echoed.
+_TRANSLATED = ("status", "action", "field", "service", "role", "invited")
+#: Direction overrides and marks: invisible, and able to turn the rest of the line around.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ZWJ = "\u200d"
 
 
 def normalise_language(code: str | None, default: str = DEFAULT) -> str:
@@ -76,10 +85,63 @@ def t(language: str | None, key: str, **params: Any) -> str:
     return text.format_map(_Keep(params))
 
 
+def _one_line(text: str) -> str:
+    """Line breaks, control characters and direction overrides become spaces (a lone surrogate,
+    which no chat API accepts, becomes U+FFFD); runs of whitespace become one space."""
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Zl", "Zp") or ch in _BIDI:
+            out.append(" ")
+        elif category == "Cs":
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return " ".join("".join(out).split())
+
+
+def _attaches(ch: str) -> bool:
+    """True for a character that belongs to the one before it (an accent, a joiner, an emoji's
+    variation selector, skin tone or tag): a cut must not fall just before it."""
+    code = ord(ch)
+    return (unicodedata.category(ch) in ("Mn", "Mc", "Me") or ch == _ZWJ or 0xFE00 <= code <= 0xFE0F
+            or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F or 0xE0100 <= code <= 0xE01EF)
+
+
+def _regional(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF  # flags are pairs of these
+
+
+def preview(text: object, limit: int = PREVIEW_LIMIT) -> str:
+    """What a person typed, made safe to echo: one line of at most ``limit`` characters, cut
+    between characters as people see them (never inside an accented letter, an emoji sequence or
+    a flag) and ending in "…" when cut."""
+    flat = _one_line("" if text is None else str(text))
+    if len(flat) <= limit:
+        return flat
+    cut = max(limit - 1, 0)
+    while cut > 0 and (_attaches(flat[cut]) or flat[cut - 1] == _ZWJ):
+        cut -= 1
+    if cut > 0 and _regional(flat[cut - 1]):
+        run = 0
+        while run < cut and _regional(flat[cut - 1 - run]):
+            run += 1
+        if run % 2:  # the cut would split a flag: keep whole pairs only
+            cut -= 1
+    return flat[:cut].rstrip() + "…"
+
+
 def error_text(language: str | None, error: DomainError) -> str:
-    """Render a domain error; enum-like parameters (status, action, field) are translated too."""
-    params = dict(error.params)
-    for name in ("status", "action", "field", "service", "role", "invited"):
-        if name in params:
-            params[name] = t(language, f"{name if name != 'invited' else 'role'}.{params[name]}")
+    """Render a domain error; enum-like parameters (status, action, field) are translated too.
+
+    Every other text parameter is cut with :func:`preview`: most are what the person typed (an
+    unknown command, a ticket number that does not exist), and the rest are ours and short.
+    """
+    params = {}
+    for name, value in error.params.items():
+        if name in _TRANSLATED:
+            value = t(language, f"{name if name != 'invited' else 'role'}.{value}")
+        elif isinstance(value, str):
+            value = preview(value)
+        params[name] = value
     return t(language, f"error.{error.code}", **params)

@@ -8,19 +8,29 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from handlers.messages import Msg, Raw
 from models.enums import Role
 from models.people import ChannelIdentity
+from tests.test_flow_dispatch import as_person
 from tests.world import World
 
 SUP = 10
 
 
-async def test_an_over_long_echo_is_cut_and_the_chat_stays_reachable(tmp_path: Path) -> None:
+async def test_an_over_long_text_is_cut_and_the_chat_stays_reachable(tmp_path: Path) -> None:
     async with World(tmp_path) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        # An echo of what was typed is a short preview (tests/test_input_echo.py) ...
         w.say(SUP, "/report " + "9" * 4090)
         [reply] = await w.expect(SUP)
-        assert len(reply["text"]) <= 4096 and reply["text"].endswith("…")
+        assert len(reply["text"]) < 200
+
+        # ... and any text that still comes out over Telegram's limit is cut by the channel.
+        async def long_reply(ctx, _session) -> None:  # noqa: ANN001
+            ctx.reply(Msg(body=Raw("9" * 5000)))
+        await as_person(w, SUP, long_reply)
+        [reply] = await w.expect(SUP)
+        assert len(reply["text"]) == 4096 and reply["text"].endswith("…")
         async with w.app.db.read() as s:
             identity = await s.scalar(select(ChannelIdentity).where(ChannelIdentity.chat_id == str(SUP)))
         assert identity.unreachable_reason is None

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from handlers.context import Ctx
 from handlers.flows.board import engineer_board
-from handlers.i18n import error_text
+from handlers.i18n import error_text, preview
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
 from handlers.tickets import (
@@ -172,7 +172,7 @@ def parse_eta(text: str, now: datetime, tz) -> datetime:  # noqa: ANN001
     if clock:
         hour, minute = int(clock["h"]), int(clock["m"])
         if hour > 23 or minute > 59:
-            raise DomainError("eta_bad", value=text.strip())
+            raise DomainError("eta_bad", value=preview(text))
         local_now = now.astimezone(tz)
         at = datetime.combine(local_now.date(), time(hour, minute), tzinfo=tz)
         if at <= local_now:
@@ -180,12 +180,12 @@ def parse_eta(text: str, now: datetime, tz) -> datetime:  # noqa: ANN001
         return at.astimezone(timezone.utc)
     match = _DURATION.match(raw) if raw else None
     if not match or (match["h"] is None and match["m"] is None):
-        raise DomainError("eta_bad", value=text.strip())
+        raise DomainError("eta_bad", value=preview(text))
     delay = timedelta(hours=int(match["h"] or 0), minutes=int(match["m"] or 0))
     if delay <= timedelta(0):
-        raise DomainError("eta_bad", value=text.strip())
+        raise DomainError("eta_bad", value=preview(text))
     if delay > MAX_ETA:
-        raise DomainError("eta_too_far", value=text.strip())
+        raise DomainError("eta_too_far", value=preview(text))
     return now + delay
 
 

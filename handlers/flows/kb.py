@@ -10,6 +10,7 @@ done, parts and result, with customer details masked (see :mod:`models.kb`).  Cu
 from __future__ import annotations
 
 from handlers.context import Ctx
+from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import STAFF, router
 from handlers.tickets import local
@@ -70,9 +71,9 @@ async def kb_command(ctx: Ctx) -> None:
         return
     fixes = await find_fixes(ctx.session, query, limit=SEARCH_LIMIT)
     if not fixes:
-        ctx.reply("kb.none", words=Raw(words))
+        ctx.reply("kb.none", words=Raw(preview(words)))
         return
-    ctx.reply(results_message(ctx, L("kb.header", {"words": Raw(words), "count": len(fixes)}), fixes))
+    ctx.reply(results_message(ctx, L("kb.header", {"words": Raw(preview(words)), "count": len(fixes)}), fixes))
 
 
 async def similar_fixes_message(ctx: Ctx, ticket: Ticket) -> Msg | None:

@@ -29,6 +29,7 @@ from handlers.flows.engineer import (
     pressed_ticket,
     start_dialog,
 )
+from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
 from handlers.tickets import (
@@ -66,7 +67,7 @@ def parse_quantity(text: str) -> int:
     """A whole number from 1 to :data:`MAX_QUANTITY`; anything else is asked again."""
     raw = text.strip()
     if not raw.isdecimal() or not 1 <= int(raw) <= MAX_QUANTITY:
-        raise DomainError("parts_bad_quantity", value=raw, max=MAX_QUANTITY)
+        raise DomainError("parts_bad_quantity", value=preview(raw), max=MAX_QUANTITY)
     return int(raw)
 
 
@@ -105,7 +106,7 @@ async def parts_part(ctx: Ctx) -> None:
         return
     part = answer_text(ctx, "parts_part_expected", limit=PART_LIMIT)
     ctx.goto("parts", "quantity", part=part)
-    ctx.reply("parts.ask_quantity", part=Raw(part))
+    ctx.reply("parts.ask_quantity", part=Raw(preview(part)))
 
 
 @router.step("parts", "quantity")
@@ -151,7 +152,9 @@ async def _submit(ctx: Ctx, ticket: Ticket, note: str | None) -> None:
     sent = supervisor_id is not None and await ctx.notify(
         supervisor_id, request_message(ctx, ticket, request, ctx.person.name), purpose="parts_request",
         ticket_id=ticket.id, ref=f"parts:{request.id}", dedupe=f"parts:{request.id}:supervisor")
-    parts = [L("parts.sent" if sent else "parts.not_sent", {"number": ticket.number, **_what(request)})]
+    # The engineer's own words come back as a preview; the supervisor's card has them in full.
+    parts = [L("parts.sent" if sent else "parts.not_sent", {"number": ticket.number, "quantity": request.quantity,
+                                                            "part": Raw(preview(request.part))})]
     buttons = pause_button(ticket)
     if buttons:
         parts.append(L("parts.pause_hint"))

@@ -32,7 +32,7 @@ from handlers.flows.dispatch import (
     own_message,
     suggestion_picker,
 )
-from handlers.i18n import t
+from handlers.i18n import preview, t
 from handlers.messages import L, Msg, Raw
 from handlers.registry import router
 from handlers.tickets import (
@@ -144,7 +144,7 @@ async def reassign_reason(ctx: Ctx) -> None:
         ctx.reply("desk.dispatch.reason_too_long", limit=REASON_LIMIT)
         return
     text = L("assign.reassign.pick", {"number": ticket.number, "model": Raw(ticket.product_model),
-                                      "address": Raw(ticket.address), "reason": Raw(reason),
+                                      "address": Raw(ticket.address), "reason": Raw(preview(reason)),
                                       "name": Raw(await person_name(ctx, ticket.assignee_id))})
     try:
         await suggestion_picker(ctx, ticket, desk_team_id(ctx, ticket), text, code="rsw",

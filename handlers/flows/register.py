@@ -27,7 +27,6 @@ from datetime import date
 from handlers.context import Ctx
 from handlers.flows.register_done import confirm, drop, team_today
 from handlers.flows.register_input import (
-    echo,
     find_customers,
     looks_like_phone,
     phone,
@@ -39,6 +38,7 @@ from handlers.flows.register_input import billable as parse_billable
 from handlers.flows.register_input import service as parse_service
 from handlers.flows.register_input import severity as parse_severity
 from handlers.flows.register_view import facts_from_dialog, matches_message, question, warranty_line, warranty_of
+from handlers.i18n import error_text, preview
 from handlers.messages import L, Raw
 from handlers.registry import router
 from handlers.tickets import button_args, is_id
@@ -63,7 +63,7 @@ def ask(ctx: Ctx, step: str, *head: L | Raw | None) -> None:
 
 def refuse(ctx: Ctx, error: DomainError) -> None:
     """Re-ask the current step with the reason the answer was refused; nothing moves."""
-    ask(ctx, ctx.step, L(f"error.{error.code}", {k: Raw(str(v)) for k, v in error.params.items()}))
+    ask(ctx, ctx.step, Raw(error_text(ctx.lang, error)))
 
 
 def advance(ctx: Ctx, head: L | Raw | None = None, **answer: object) -> None:
@@ -85,12 +85,12 @@ async def _customer(ctx: Ctx) -> None:
     offer_new = not looks_like_phone(text)
     if not found:
         if not offer_new:
-            raise DomainError("reg_no_phone_match", value=echo(text))
+            raise DomainError("reg_no_phone_match", value=preview(text))
         ctx.goto(FLOW, "phone", customer=text, customer_id=None, offered=[], query=None)
-        ask(ctx, "phone", L("reg.customer.new", {"customer": Raw(text)}))
+        ask(ctx, "phone", L("reg.customer.new", {"customer": Raw(preview(text))}))
         return
     ctx.goto(FLOW, "customer", offered=[c.id for c in found], query=text if offer_new else None)
-    ctx.reply(matches_message(ctx.data["rid"], echo(text), [(c.id, echo(c.name), c.phone) for c in found],
+    ctx.reply(matches_message(ctx.data["rid"], preview(text), [(c.id, preview(c.name), c.phone) for c in found],
                               more, offer_new))
 
 
@@ -167,7 +167,7 @@ async def _new_customer(ctx: Ctx, value: str) -> None:
     if not ctx.data.get("query"):
         raise DomainError("reg_stale")
     ctx.goto(FLOW, "phone", customer=ctx.data["query"], customer_id=None, contact=None)
-    ask(ctx, "phone", L("reg.customer.new", {"customer": Raw(ctx.data["customer"])}))
+    ask(ctx, "phone", L("reg.customer.new", {"customer": Raw(preview(ctx.data["customer"]))}))
 
 
 async def _no_serial(ctx: Ctx, value: str) -> None:
@@ -188,7 +188,7 @@ async def _service_button(ctx: Ctx, value: str) -> None:
 
 async def _billable_button(ctx: Ctx, value: str) -> None:
     if value not in ("0", "1"):
-        raise DomainError("reg_bad_billable", value=echo(value))
+        raise DomainError("reg_bad_billable", value=preview(value))
     advance(ctx, billable=value == "1")
 
 

@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import exists, func, or_, select
 
 from handlers.context import Ctx
+from handlers.i18n import preview
 from models.customers import Customer
 from models.enums import ServiceType
 from models.errors import DomainError
@@ -26,19 +27,12 @@ LIMITS = {"customer": 200, "phone": 40, "address": 400, "model": 120, "serial": 
           "fault": 2000}
 #: Known customers offered as buttons for one search.
 MATCH_LIMIT = 5
-#: Echoing a bad answer back: long pastes are cut so the reason stays one short line.
-ECHO_LIMIT = 40
 #: ``2025-06-01``, ``2025/6/1``, ``2025.6.1`` and ``2025年6月1日``.
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 _PHONE_LIKE = re.compile(r"^\+?[\d\s\-().]+$")
 _YES = frozenset({"yes", "y", "billable", "是", "收费", "要收费", "需要收费"})
 _NO = frozenset({"no", "n", "free", "free of charge", "否", "不", "免费", "不收费"})
 _SERVICE_WORDS = {"on site": "onsite", "上门服务": "onsite", "电话支持": "phone", "远程支持": "remote"}
-
-
-def echo(raw: str | None) -> str:
-    text = (raw or "").strip().replace("\n", " ")
-    return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT - 1] + "…"
 
 
 def typed_text(ctx: Ctx, field: str) -> str:
@@ -59,7 +53,7 @@ def phone(text: str) -> str:
     try:
         return normalise_phone(text)
     except DomainError:
-        raise DomainError("reg_bad_phone", value=echo(text)) from None
+        raise DomainError("reg_bad_phone", value=preview(text)) from None
 
 
 def purchase_date(text: str, today: date) -> date:
@@ -70,7 +64,7 @@ def purchase_date(text: str, today: date) -> date:
     except ValueError:  # 2025-02-30
         value = None
     if value is None or value.year < 1970:
-        raise DomainError("reg_bad_date", value=echo(text))
+        raise DomainError("reg_bad_date", value=preview(text))
     if value > today:
         raise DomainError("reg_future_date", value=value.isoformat())
     return value
@@ -79,7 +73,7 @@ def purchase_date(text: str, today: date) -> date:
 def severity(raw: str) -> int:
     text = (raw or "").strip()
     if text not in ("1", "2", "3", "4"):
-        raise DomainError("reg_bad_severity", value=echo(text))
+        raise DomainError("reg_bad_severity", value=preview(text))
     return int(text)
 
 
@@ -88,7 +82,7 @@ def service(raw: str) -> ServiceType:
     try:
         return parse_service(_SERVICE_WORDS.get(text, text))
     except DomainError:
-        raise DomainError("reg_bad_service", value=echo(raw)) from None
+        raise DomainError("reg_bad_service", value=preview(raw)) from None
 
 
 def billable(raw: str) -> bool:
@@ -97,7 +91,7 @@ def billable(raw: str) -> bool:
         return True
     if text in _NO:
         return False
-    raise DomainError("reg_bad_billable", value=echo(raw))
+    raise DomainError("reg_bad_billable", value=preview(raw))
 
 
 def _visible_customers(ctx: Ctx):  # noqa: ANN202

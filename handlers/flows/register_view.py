@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
 from models.enums import ServiceType
 
@@ -101,7 +102,7 @@ def question(step: str, rid: str, data: dict[str, Any], *head: L | Raw | None,
     if step == "confirm":
         ask: Any = Lines((L("reg.ask.confirm"), summary(facts)))
     else:
-        ask = L(f"reg.ask.{step}", {"customer": Raw(data.get("customer", ""))})
+        ask = L(f"reg.ask.{step}", {"customer": Raw(preview(data.get("customer", "")))})  # what was typed
     return Msg(body=Lines((*head, ask)), buttons=_buttons(rid, step))
 
 

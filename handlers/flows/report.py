@@ -9,6 +9,7 @@ lets office staff see them); staff without a team see every team.  Months are th
 from __future__ import annotations
 
 from handlers.context import Ctx
+from handlers.i18n import preview
 from handlers.registry import router
 from handlers.report_chart import report_message
 from models.enums import Role
@@ -23,7 +24,7 @@ async def report(ctx: Ctx) -> None:
     try:
         month = parse_month(asked) if asked else month_before(ctx.app.local(ctx.now).date())
     except ValueError:
-        ctx.reply("report.bad_month", value=asked)
+        ctx.reply("report.bad_month", value=preview(asked))
         return
     data = await monthly_report(ctx.session, month, ctx.app.tz, team_id=ctx.person.team_id)
     ctx.reply(await report_message(ctx.app, ctx.session, data, ctx.lang))

@@ -19,6 +19,7 @@ from handlers.flows.engineer import (
     pressed_ticket,
     start_dialog,
 )
+from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
 from handlers.tickets import act, notify_customer, photo_record, signoff_request
@@ -127,5 +128,5 @@ async def paper_name(ctx: Ctx) -> None:
     ctx.end_flow()
     reached = await notify_customer(ctx, ticket, Msg("eng.customer_thanks", {"number": Raw(ticket.number)}),
                                     purpose="closed")
-    ctx.reply(Msg(body=Lines((L("eng.paper_done", {"name": Raw(name), "number": Raw(ticket.number)}),
+    ctx.reply(Msg(body=Lines((L("eng.paper_done", {"name": Raw(preview(name)), "number": Raw(ticket.number)}),
                               not_told(reached)))), ticket_id=ticket.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Ctx
-from handlers.i18n import normalise_language
+from handlers.i18n import normalise_language, preview
 from handlers.messages import L, Msg, Raw
 from handlers.registry import router
 from models.errors import DomainError
@@ -80,7 +80,7 @@ async def help_command(ctx: Ctx) -> None:
 async def lang(ctx: Ctx) -> None:
     choice = ctx.inbound.args.strip().lower()
     if choice not in ("zh", "zh-cn", "cn", "中文", "en", "english"):
-        raise DomainError("bad_language", value=choice or "")
+        raise DomainError("bad_language", value=preview(choice))
     if ctx.person is None:
         raise DomainError("not_joined")
     ctx.person.language = normalise_language(choice if choice != "中文" else "zh")
