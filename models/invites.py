@@ -55,8 +55,9 @@ async def create_invite(
     return token
 
 
-async def redeem_invite(session: AsyncSession, token: str, *, now: datetime) -> Invite:
-    """Mark the invite used (once) and return it; raises ``invite_invalid|invite_used|invite_expired``."""
+async def open_invite(session: AsyncSession, token: str, *, now: datetime) -> Invite:
+    """The invite ``token`` stands for, if it can still be used; raises
+    ``invite_invalid|invite_used|invite_expired``.  Writes nothing."""
     if not token or len(token) > 64 or not set(token) <= TOKEN_ALPHABET:
         raise DomainError("invite_invalid")
     invite = await session.scalar(select(Invite).where(Invite.token_hash == hash_token(token)))
@@ -66,6 +67,11 @@ async def redeem_invite(session: AsyncSession, token: str, *, now: datetime) -> 
         raise DomainError("invite_used")
     if invite.expires_at <= now:
         raise DomainError("invite_expired")
+    return invite
+
+
+async def claim_invite(session: AsyncSession, invite: Invite, *, now: datetime) -> Invite:
+    """Mark ``invite`` used, once: of two people racing with one link, one gets ``invite_used``."""
     claimed = await session.execute(
         update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=now)
         .execution_options(synchronize_session=False)
@@ -76,19 +82,45 @@ async def redeem_invite(session: AsyncSession, token: str, *, now: datetime) -> 
     return invite
 
 
+async def redeem_invite(session: AsyncSession, token: str, *, now: datetime) -> Invite:
+    """Mark the invite used (once) and return it; raises ``invite_invalid|invite_used|invite_expired``."""
+    return await claim_invite(session, await open_invite(session, token, now=now), now=now)
+
+
+def refuse_for(person: Person, invite: Invite) -> None:
+    """Someone who has already joined may only use a link that fits who they are; anything else
+    is refused *before* the link is claimed, so it stays valid for the person it was sent to.
+
+    * another role (an engineer opening a customer's link, a customer a staff invite) → ``role_conflict``;
+    * a customer of one customer record opening another's ticket link → ``invite_other_customer``
+      (a person follows the tickets of one customer record; the link belongs to someone else).
+    A customer opening another link of their own customer record is fine: they follow that
+    ticket too (they already do — a customer sees every ticket of their record).
+    """
+    if person.role is not invite.role:
+        raise DomainError("role_conflict", role=person.role.value, invited=invite.role.value)
+    if invite.role is Role.CUSTOMER and person.customer_id != invite.customer_id:
+        raise DomainError("invite_other_customer")
+
+
 async def join(
     session: AsyncSession, token: str, *, channel: Channel, external_user_id: str, chat_id: str,
     now: datetime, language: str | None = None,
 ) -> tuple[Person, Invite]:
-    """Redeem ``token`` for the chat user: create (or reuse) the person and link the identity."""
-    invite = await redeem_invite(session, token, now=now)
+    """Redeem ``token`` for the chat user: create (or reuse) the person and link the identity.
+
+    Every refusal comes before the claim: a refused link is not used up, whatever the caller
+    does with the transaction afterwards.
+    """
+    invite = await open_invite(session, token, now=now)
     identity = await session.scalar(
         select(ChannelIdentity).where(ChannelIdentity.channel == channel,
                                       ChannelIdentity.external_user_id == external_user_id)
     )
     person = await session.get(Person, identity.person_id) if identity else None
-    if person is not None and person.role is not invite.role:
-        raise DomainError("role_conflict", role=person.role.value, invited=invite.role.value)
+    if person is not None:
+        refuse_for(person, invite)
+    await claim_invite(session, invite, now=now)
     if person is None:
         person = Person(name=invite.name, role=invite.role, team_id=invite.team_id,
                         customer_id=invite.customer_id, language=language, created_at=now)
