@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.types import Inbound, Outbound
 from bot.media import StoredFile
 from handlers.i18n import normalise_language, t
-from handlers.messages import Msg
+from handlers.messages import L, Lines, Msg, Raw
 from models.enums import OutboxStatus, Role
 from models.errors import DomainError
 from models.people import ChannelIdentity, Person
@@ -105,6 +105,22 @@ class Ctx:
                         ticket_id=ticket_id, not_before=None)
         row.ref = ref
 
+    def reply_telling(self, key: str, *, told: list[tuple[int | None, str]], ticket_id: int | None = None,
+                      **params: Any) -> None:
+        """:meth:`reply` with the truth about delivery: for each ``(person_id, name)`` whose push
+        from this update waits for working hours, a line saying when they will get it."""
+        lines = [L(key, params)] + [note for person_id, name in told if (note := self.held_note(person_id, name))]
+        self.reply(Msg(body=Lines(tuple(lines))) if len(lines) > 1 else Msg(key, params), ticket_id=ticket_id)
+
+    def held_note(self, person_id: int | None, name: str) -> L | None:
+        """"Outside working hours: Li Wei will get it at 08:30." — or None if it goes out now."""
+        at = self.held_until(person_id)
+        if at is None:
+            return None
+        local, today = self.app.local(at), self.app.local(self.now).date()
+        when = local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
+        return L("common.held_until", {"name": Raw(name), "time": Raw(when)})
+
     def reply_error(self, error: DomainError) -> None:
         from handlers.i18n import error_text
 
@@ -130,6 +146,10 @@ class Ctx:
         if at is not None and at > self.now:
             self.held[person_id] = at
         return at is not None
+
+    async def withdraw(self, supersede: str) -> int:
+        """Drop waiting pushes with this supersede key (the person never saw them); how many."""
+        return await drop_superseded(self.session, supersede, self.now)
 
     def held_until(self, person_id: int | None) -> datetime | None:
         """When ``person_id`` gets what this update pushed to them, if it waits for working hours."""
@@ -184,18 +204,18 @@ async def push_at(session: AsyncSession, app: App, person_id: int, msg: Msg, *, 
     return not_before
 
 
-async def drop_superseded(session: AsyncSession, key: str, now: datetime) -> None:
+async def drop_superseded(session: AsyncSession, key: str, now: datetime) -> int:
     """Drop earlier pushes with this supersede key that are still *waiting* (held for quiet
     hours or a retry), not ones about to go out: in working hours every step reaches the person;
     after a quiet night only the newest."""
-    await session.execute(
+    return (await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.supersede_key == key, OutboxMessage.status == OutboxStatus.PENDING,
                OutboxMessage.not_before > now,
                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
         .values(status=OutboxStatus.DROPPED, last_error="superseded by a newer message")
         .execution_options(synchronize_session=False)
-    )
+    )).rowcount
 
 
 def add_rows(session: AsyncSession, out: Outbound, *, person_id: int | None, channel: Any, chat_id: str,

@@ -19,6 +19,7 @@ from models.errors import DomainError
 from models.lifecycle import allowed_actions
 from models.numbering import normalise_number
 from models.people import Person, Team
+from models.still import still
 from models.tickets import Ticket
 from models.transitions import apply_action, record_event
 from models.work import Acknowledgement, Attachment, Checkin
@@ -142,14 +143,32 @@ async def customer_people(ctx: Ctx, ticket: Ticket) -> list[int]:
     )).all())
 
 
-async def notify_customer(ctx: Ctx, ticket: Ticket, msg: Msg, *, purpose: str, ref: str | None = None) -> bool:
-    """Push to the ticket's customer; if nobody has joined through the link, the timeline says so."""
+async def notify_customer(ctx: Ctx, ticket: Ticket, msg: Msg, *, purpose: str, ref: str | None = None,
+                          status_update: bool = False) -> bool:
+    """Push to the ticket's customer; if nobody has joined through the link, the timeline says so.
+
+    ``status_update``: one of the "where is my engineer" pushes (accepted, on the way, arrived,
+    resolved); after a quiet night only the newest of them reaches the customer.
+    """
     reached = False
     for person_id in await customer_people(ctx, ticket):
-        reached |= await ctx.notify(person_id, msg, purpose=purpose, ticket_id=ticket.id, ref=ref)
+        reached |= await ctx.notify(person_id, msg, purpose=purpose, ticket_id=ticket.id, ref=ref,
+                                    supersede=f"status:{ticket.id}:{person_id}" if status_update else None)
     if not reached:
         record_event(ctx.session, ticket, "customer_not_reached", now=ctx.now, what=purpose)
     return reached
+
+
+def job_offer(ticket: Ticket, engineer_id: int) -> dict:
+    """What a dispatch card (or its reminder) to ``engineer_id`` carries while it may wait for the
+    morning: it applies only while the job still waits for that engineer, and a newer message
+    about the job to them (taken off it) replaces it."""
+    return {"valid_if": still(ticket=ticket.id, status={TicketStatus.DISPATCHED}, assignee=engineer_id),
+            "supersede": job_key(ticket.id, engineer_id)}
+
+
+def job_key(ticket_id: int, engineer_id: int | None) -> str:
+    return f"job:{ticket_id}:{engineer_id}"
 
 
 def title(ticket: Ticket) -> Raw:

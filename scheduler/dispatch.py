@@ -26,10 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.tickets import ticket_summary, title
+from handlers.tickets import job_offer, ticket_summary, title
 from models.enums import Action, Role, TicketStatus
 from models.people import Person, Team
-from models.still import still
 from models.tickets import Ticket, TicketEvent
 from models.transitions import record_event
 from scheduler.ack import delivery, shown_time
@@ -89,7 +88,7 @@ async def _step(session: AsyncSession, app: App, ticket: Ticket, now: datetime) 
     urgent = app.sla.urgent(ticket)
     stamp = f"dispatch:{ticket.id}:{ticket.dispatched_at.isoformat()}"
     # Held for the morning, a reminder or alert applies only if the job still waits for this engineer.
-    still_waiting = still(ticket=ticket.id, status={TicketStatus.DISPATCHED}, assignee=ticket.assignee_id)
+    still_waiting = job_offer(ticket, ticket.assignee_id)["valid_if"]
     when = Raw(shown_time(app, ticket.dispatched_at, delivery(app, now, urgent)))
     if ticket.dispatch_chase_level < REMINDED:
         escalate_at = app.sla.chase_calendar(ticket).add(ticket.dispatched_at, app.config.chase.dispatch_escalate)

@@ -116,7 +116,9 @@ async def test_complaint_with_photo_alerts_supervisor_and_manager_at_night(tmp_p
         assert again["text"] == "Please send your answer as text (or /cancel)."
         w.say(SUP, "Sorry, Mr Lin. An engineer will come back tomorrow morning at no charge.")
         [sent] = await w.expect(SUP)
-        assert sent["text"] == f"Your answer was sent to Mr Lin (ticket {ticket.number})."
+        # Told the truth: the customer gets it in the morning (the same push as below).
+        assert sent["text"] == (f"Your answer was sent to Mr Lin (ticket {ticket.number}).\n"
+                                "Outside working hours: Mr Lin will get it at 03-03 08:30.")
         assert w.current(SUP, alert)["text"] == alert_text + "\nAnswered by Wang Wei at 23:30"
         assert button_labels(w.current(SUP, alert)) == []
         [complaint] = await complaints(w)

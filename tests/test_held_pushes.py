@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.app import FixedClock
 from handlers.context import push
 from handlers.messages import Msg
-from models.enums import Action, OutboxStatus, TicketStatus
+from models.enums import Action, OutboxStatus, Role, TicketStatus
 from models.runtime import OutboxMessage
 from models.still import applies, still
 from models.tickets import Ticket
@@ -113,3 +113,48 @@ async def test_conditions(tmp_path: Path) -> None:
             assert not await applies(s, still(ticket=999_999))
             assert not await applies(s, still(ack=999_999))
             assert await applies(s, {"ticket": t.id, "future_key": 1})  # unknown parts never block
+
+
+async def test_a_night_of_declines_and_re_dispatches_leaves_only_what_still_applies(tmp_path: Path) -> None:
+    """The case seen in a real trial: "declined, please re-dispatch" and a "New job" card both
+    waited for the morning, for a ticket re-dispatched in the night."""
+    from tests.test_flow_dispatch import DSP, ENG2, new_ticket
+
+    w = night_world(tmp_path)
+    w.clock.at = datetime(2026, 3, 2, 13, 50, tzinfo=timezone.utc)  # Mon 21:50, still working hours
+    async with w:
+        await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await w.join(DSP, Role.DISPATCHER, "Chen Jing")
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        await w.join(ENG2, Role.ENGINEER, "Zhao Min")
+        t = await new_ticket(w)
+        w.say(DSP, f"/dispatch {t.number}")
+        [picker] = await w.expect(DSP)
+        w.press(DSP, picker, "Li Lei · 0 open")
+        [done] = await w.expect(DSP)
+        assert done["text"] == f"{t.number} dispatched to Li Lei. I'll tell you when they accept or decline."
+        [card] = await w.expect(ENG)  # in working hours: at once
+
+        w.clock.at = datetime(2026, 3, 2, 14, 30, tzinfo=timezone.utc)  # 22:30: quiet hours
+        w.press(ENG, card, "Decline")
+        await w.expect(ENG)
+        w.say(ENG, "Car broke down")
+        await w.expect(ENG)
+        assert await w.quiet(DSP) == []  # the decline notice waits for the morning
+
+        w.clock.at = datetime(2026, 3, 2, 14, 40, tzinfo=timezone.utc)  # 22:40: the supervisor re-dispatches
+        w.say(SUP, f"/dispatch {t.number}")
+        [picker] = await w.expect(SUP)
+        w.press(SUP, picker, "Zhao Min · 0 open")
+        [done] = await w.expect(SUP)
+        assert done["text"] == (f"{t.number} dispatched to Zhao Min. I'll tell you when they accept or decline.\n"
+                                "Outside working hours: Zhao Min will get it at 03-03 08:30.")
+        assert await w.quiet(ENG2) == []
+
+        w.clock.at = MORNING
+        await w.settle()
+        [morning_card] = await w.quiet(ENG2)
+        assert morning_card["text"].startswith(f"New job for you:\n{t.number}")
+        assert await w.quiet(DSP) == []  # "declined, please re-dispatch" no longer applies
+        [dropped] = await outbox(w, "declined")
+        assert dropped.status is OutboxStatus.DROPPED

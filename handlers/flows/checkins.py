@@ -23,7 +23,7 @@ from handlers.flows.engineer import (
     pressed_ticket,
     start_dialog,
 )
-from handlers.messages import L, Msg, Raw
+from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
 from handlers.tickets import (
     act,
@@ -31,6 +31,7 @@ from handlers.tickets import (
     can_check_in,
     more_photos,
     notify_customer,
+    person_name,
     photo_record,
     record_checkin,
     supervisor_of,
@@ -51,10 +52,13 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-async def _sent_line(ctx: Ctx, ticket: Ticket, key: str) -> L:
-    """Tell the engineer where the check-in went (or that the team has no supervisor)."""
-    has_supervisor = await supervisor_of(ctx, ticket) is not None
-    return L(key if has_supervisor else "eng.checkin_no_supervisor", {"number": Raw(ticket.number)})
+async def _sent_line(ctx: Ctx, ticket: Ticket, key: str) -> L | Lines:
+    """Tell the engineer where the check-in went (or that the team has no supervisor), and when
+    the supervisor gets it if that waits for working hours."""
+    supervisor_id = await supervisor_of(ctx, ticket)
+    line = L(key if supervisor_id is not None else "eng.checkin_no_supervisor", {"number": Raw(ticket.number)})
+    note = ctx.held_note(supervisor_id, await person_name(ctx, supervisor_id))
+    return Lines((line, note)) if note else line
 
 
 # -- Arrived -------------------------------------------------------------------------------------
@@ -98,7 +102,7 @@ async def arrive_location(ctx: Ctx) -> None:
                          location=(where.lat, where.lon), client_at=client_at)
     ctx.end_flow()
     reached = await notify_customer(ctx, ticket, Msg("eng.customer_arrived", {
-        "engineer": Raw(ctx.person.name), "number": Raw(ticket.number)}), purpose="arrived")
+        "engineer": Raw(ctx.person.name), "number": Raw(ticket.number)}), purpose="arrived", status_update=True)
     ctx.reply(Msg(body=await _sent_line(ctx, ticket, "eng.arrived"), remove_keyboard=True))
     ctx.reply(card_with(ctx, ticket, not_told(reached)), ticket_id=ticket.id)
 

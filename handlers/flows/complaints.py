@@ -226,5 +226,6 @@ async def answer_given(ctx: Ctx) -> None:
     reached = await ctx.notify(complaint.customer_person_id, Msg("complaints.customer_answer", {
         "number": ticket.number, "name": Raw(ctx.person.name), "text": Raw(text)}),
         purpose="complaint_answer", ticket_id=ticket.id, dedupe=f"complaint:{complaint.id}:answer")
-    ctx.reply("complaints.answer_sent" if reached else "complaints.answer_unsent", ticket_id=ticket.id,
-              number=ticket.number, customer=Raw(await person_name(ctx, complaint.customer_person_id)))
+    customer = await person_name(ctx, complaint.customer_person_id)
+    ctx.reply_telling("complaints.answer_sent" if reached else "complaints.answer_unsent", ticket_id=ticket.id,
+                      told=[(complaint.customer_person_id, customer)], number=ticket.number, customer=Raw(customer))

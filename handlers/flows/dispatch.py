@@ -25,6 +25,7 @@ from handlers.tickets import (
     button_arg,
     dispatch_card,
     engineer_card,
+    job_offer,
     notify_customer,
     person_name,
     supervisor_of,
@@ -36,6 +37,7 @@ from models.errors import DomainError
 from models.lifecycle import next_status
 from models.people import Person, Team
 from models.runtime import OutboxMessage
+from models.still import still
 from models.suggest import Suggestion, site_location, suggest_engineers
 from models.tickets import Ticket, TicketEvent
 
@@ -203,13 +205,14 @@ async def dispatch_to(ctx: Ctx) -> None:
         ticket.team_id = team_id
     act(ctx, ticket, Action.DISPATCH, assignee_id=engineer.id)
     reached = await ctx.notify(engineer.id, dispatch_card(ctx, ticket), purpose="dispatch",
-                               ticket_id=ticket.id, ref=f"dispatch:{ticket.id}")
+                               ticket_id=ticket.id, ref=f"dispatch:{ticket.id}", **job_offer(ticket, engineer.id))
     picker = await own_message(ctx, ref=f"dsppick:{ticket.id}")
     if picker:
         ctx.reply(Msg("desk.dispatch.picked", {"number": ticket.number, "name": Raw(engineer.name)},
                       edit_message_id=picker))
     key = "desk.dispatch.done" if reached else "desk.dispatch.unreachable"
-    ctx.reply(key, ticket_id=ticket.id, number=ticket.number, name=Raw(engineer.name))
+    ctx.reply_telling(key, told=[(engineer.id, engineer.name)], ticket_id=ticket.id, number=ticket.number,
+                      name=Raw(engineer.name))
     ctx.toast = ctx.t("desk.dispatch.toast", name=engineer.name)
 
 
@@ -229,11 +232,11 @@ async def accept(ctx: Ctx) -> None:
         ctx.reply(tips, ticket_id=ticket.id)
     name = Raw(ctx.person.name)
     await notify_customer(ctx, ticket, Msg("desk.customer.accepted", {"engineer": name, "number": ticket.number}),
-                          purpose="accepted")
+                          purpose="accepted", status_update=True)
     dispatcher = await dispatcher_of(ctx, ticket)
     if dispatcher not in (None, ctx.person.id):
         await ctx.notify(dispatcher, Msg("desk.dispatch.accepted_notice", {"engineer": name, "number": ticket.number}),
-                         purpose="accepted", ticket_id=ticket.id)
+                         purpose="accepted", ticket_id=ticket.id, valid_if=still(ticket=ticket.id, assignee=ctx.person.id))
     ctx.toast = ctx.t("desk.dispatch.toast_accepted")
 
 
@@ -271,4 +274,4 @@ async def decline_reason(ctx: Ctx) -> None:
     if dispatcher not in (None, ctx.person.id):
         await ctx.notify(dispatcher, Msg("desk.dispatch.declined_notice", {
             "engineer": Raw(ctx.person.name), "number": ticket.number, "reason": Raw(reason)}),
-            purpose="declined", ticket_id=ticket.id)
+            purpose="declined", ticket_id=ticket.id, valid_if=still(ticket=ticket.id, status={TicketStatus.NEW}))

@@ -206,7 +206,7 @@ async def depart_eta(ctx: Ctx) -> None:
     ctx.end_flow()
     reached = await notify_customer(ctx, ticket, Msg("eng.customer_on_the_way", {
         "engineer": Raw(ctx.person.name), "number": Raw(ticket.number), "time": Raw(hhmm(ctx, eta))}),
-        purpose="on_the_way")
+        purpose="on_the_way", status_update=True)
     ctx.reply(card_with(ctx, ticket, L("eng.departed", {"time": Raw(hhmm(ctx, eta))}), not_told(reached)),
               ticket_id=ticket.id)
 

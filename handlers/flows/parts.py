@@ -155,6 +155,8 @@ async def _submit(ctx: Ctx, ticket: Ticket, note: str | None) -> None:
     # The engineer's own words come back as a preview; the supervisor's card has them in full.
     parts = [L("parts.sent" if sent else "parts.not_sent", {"number": ticket.number, "quantity": request.quantity,
                                                             "part": Raw(preview(request.part))})]
+    if sent and (note := ctx.held_note(supervisor_id, await person_name(ctx, supervisor_id))):
+        parts.append(note)
     buttons = pause_button(ticket)
     if buttons:
         parts.append(L("parts.pause_hint"))

@@ -39,6 +39,8 @@ from handlers.tickets import (
     act,
     button_arg,
     dispatch_card,
+    job_key,
+    job_offer,
     local,
     person_name,
     visible_ticket,
@@ -76,14 +78,18 @@ async def _hand_over(ctx: Ctx, ticket: Ticket, engineer: Person, team_id: int, *
         ticket.team_id = team_id
     act(ctx, ticket, Action.REASSIGN, assignee_id=engineer.id, reason=reason)
     reached = await ctx.notify(engineer.id, dispatch_card(ctx, ticket), purpose="dispatch",
-                               ticket_id=ticket.id, ref=f"dispatch:{ticket.id}")
-    await ctx.notify(previous, told_previous, purpose="reassigned", ticket_id=ticket.id)
+                               ticket_id=ticket.id, ref=f"dispatch:{ticket.id}", **job_offer(ticket, engineer.id))
+    # If the old engineer's card still waits for the morning they never saw the job: it is
+    # withdrawn and they are not told about a job they never had.
+    if previous is not None and not await ctx.withdraw(job_key(ticket.id, previous)):
+        await ctx.notify(previous, told_previous, purpose="reassigned", ticket_id=ticket.id)
     picker = await own_message(ctx, ref=picker_ref)
     if picker:
         ctx.reply(Msg("chase.reassign.picked", {"number": ticket.number, "name": Raw(engineer.name)},
                       edit_message_id=picker))
     key = "chase.reassign.done" if reached else "chase.reassign.unreachable"
-    ctx.reply(key, ticket_id=ticket.id, number=ticket.number, old=Raw(old_name), name=Raw(engineer.name))
+    ctx.reply_telling(key, told=[(engineer.id, engineer.name)], ticket_id=ticket.id, number=ticket.number,
+                      old=Raw(old_name), name=Raw(engineer.name))
     ctx.toast = ctx.t("chase.reassign.toast", name=engineer.name)
     return old_name
 

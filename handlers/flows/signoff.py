@@ -22,7 +22,7 @@ from handlers.flows.engineer import (
 from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import router
-from handlers.tickets import act, notify_customer, photo_record, signoff_request
+from handlers.tickets import act, customer_people, notify_customer, person_name, photo_record, signoff_request
 from models.enums import Action, SignoffMethod
 from models.errors import DomainError
 from models.transitions import record_event
@@ -67,7 +67,7 @@ async def resolve_parts(ctx: Ctx) -> None:
         parts_replaced=None if parts.lower().strip(" .。") in NO_PARTS else parts)
     ctx.end_flow()
     reached = await notify_customer(ctx, ticket, Msg("eng.customer_resolved", {"number": Raw(ticket.number)}),
-                                    purpose="resolved")
+                                    purpose="resolved", status_update=True)
     ctx.reply(card_with(ctx, ticket, L("eng.resolved"), not_told(reached)), ticket_id=ticket.id)
 
 
@@ -85,7 +85,8 @@ async def signoff_in_chat(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.SIGN_OFF))
     if await notify_customer(ctx, ticket, signoff_request(ctx, ticket), purpose="signoff_request"):
         record_event(ctx.session, ticket, "signoff_sent", now=ctx.now, actor_id=ctx.person.id)
-        ctx.reply("eng.signoff_sent", number=ticket.number)
+        told = [(pid, await person_name(ctx, pid)) for pid in await customer_people(ctx, ticket)]
+        ctx.reply_telling("eng.signoff_sent", told=told, number=ticket.number)
     else:  # notify_customer has put "customer not reached" on the timeline
         ctx.reply(Msg("eng.signoff_unreachable", {"number": Raw(ticket.number)},
                       buttons=[[("btn.paper", f"sgnp:{ticket.id}")]]))

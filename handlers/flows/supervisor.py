@@ -106,7 +106,8 @@ async def reply_to_checkin(ctx: Ctx) -> bool:
     record_event(ctx.session, ticket, "checkin_reply", now=ctx.now, actor_id=ctx.person.id,
                  checkin_id=checkin.id, text=text[:500])
     await ctx.notify(checkin.engineer_id, Msg(body=Lines(tuple(parts))), purpose="ack_reply", ticket_id=ticket.id)
-    ctx.reply("desk.ack.relayed", name=Raw(await person_name(ctx, checkin.engineer_id)))
+    engineer = await person_name(ctx, checkin.engineer_id)
+    ctx.reply_telling("desk.ack.relayed", told=[(checkin.engineer_id, engineer)], name=Raw(engineer))
     return True
 
 
