@@ -36,7 +36,7 @@ from sqlalchemy import and_, exists, or_, select, true, update
 from sqlalchemy.orm import aliased
 
 from bot.channels.types import ChannelAdapter, DeliveryError, Outbound
-from bot.ratelimit import Pause, TokenBucket
+from bot.ratelimit import TokenBucket
 from models.enums import Channel, OutboxStatus
 from models.people import ChannelIdentity, Person, Team
 from models.runtime import OutboxMessage
@@ -77,7 +77,6 @@ class OutboxSender:
         # A small burst: a full second's worth saved up plus a second's refill would let 2×rate
         # through in the first second of a wave, over Telegram's ~30/s.
         self.bucket = TokenBucket(rate, burst=min(rate, 5.0))
-        self.pause = Pause()
         self.per_chat_interval = per_chat_interval
         self.group_interval = 60.0 / group_per_minute
         self.batch = batch
@@ -278,8 +277,7 @@ class OutboxSender:
         if payload.kind == "message" and pacing is not None:
             await pacing.acquire()
         # A chat with a reply waiting goes before the bulk, rows ahead of the reply too.
-        await self.bucket.acquire(0 if self._replies.get(key) else 1)
-        await self.pause.wait()  # last: a 429 that came while we queued for a token holds us too
+        await self.bucket.acquire(0 if self._replies.get(key) else 1)  # held while a 429's retry_after runs
         if not await self._still_mine(row):  # its lease ran out and another sender took it
             self._done(row)
             return True
@@ -363,7 +361,7 @@ class OutboxSender:
             return _Result(row.id, True, external_id=external)
         except DeliveryError as exc:
             if exc.kind == "retry_after":
-                self.pause.hold(exc.retry_after)
+                self.bucket.hold(exc.retry_after)
             return _Result(row.id, False, error=exc)
         except Exception as exc:  # an adapter bug must not kill the sender
             log.exception("delivering outbox row %s failed", row.id)

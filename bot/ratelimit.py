@@ -16,6 +16,9 @@ class TokenBucket:
     Waiters are served by ``priority`` (lower first), then in arrival order: a person's reply
     (priority 0) goes out with the next token even while a thousand escalations wait (priority 1).
     One driver task hands out tokens, so a waiter costs a future, not a timer of its own.
+
+    :meth:`hold` (a 429's ``retry_after``) hands out nothing until it ends and empties the
+    bucket, so the waiters resume at the steady rate rather than all at once.
     """
 
     def __init__(self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic):
@@ -27,15 +30,26 @@ class TokenBucket:
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._driver: asyncio.Task | None = None
+        self.held_until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        """No token for ``seconds``; afterwards the bucket refills from empty."""
+        until = self.clock() + seconds
+        if until > self.held_until:
+            self.held_until = until
+            self.tokens = 0.0
+            self.stamp = until
 
     def _refill(self) -> None:
         now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        if now < self.held_until:
+            return
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.stamp) * self.rate)
         self.stamp = now
 
     async def acquire(self, priority: int = 1) -> None:
         self._refill()
-        if not self._waiting and self.tokens >= 1:  # the common, uncontended case: no task switch
+        if not self._waiting and self.tokens >= 1 and self.clock() >= self.held_until:  # uncontended: no task switch
             self.tokens -= 1
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -46,6 +60,9 @@ class TokenBucket:
 
     async def _drive(self) -> None:
         while self._waiting:
+            if (held := self.held_until - self.clock()) > 0:
+                await asyncio.sleep(held)
+                continue
             self._refill()
             if self.tokens < 1:
                 await asyncio.sleep((1 - self.tokens) / self.rate)
@@ -54,17 +71,3 @@ class TokenBucket:
             if not future.done():  # a cancelled waiter gets no token
                 self.tokens -= 1
                 future.set_result(None)
-
-
-class Pause:
-    """A shared "hold everything until …" set by a 429's ``retry_after``."""
-
-    def __init__(self) -> None:
-        self.until = 0.0
-
-    def hold(self, seconds: float) -> None:
-        self.until = max(self.until, time.monotonic() + seconds)
-
-    async def wait(self) -> None:
-        while (left := self.until - time.monotonic()) > 0:
-            await asyncio.sleep(left)

@@ -171,7 +171,11 @@ class TelegramAdapter:
                                       request_timeout=timeout + 15)
             except TelegramUnauthorizedError:
                 raise
-            except (TelegramConflictError, TelegramRetryAfter, TelegramServerError, TelegramNetworkError,
+            except TelegramRetryAfter as exc:  # Telegram says when: not our own backoff
+                log.warning("getUpdates: flood control, waiting %s s", exc.retry_after)
+                await asyncio.sleep(float(exc.retry_after))
+                continue
+            except (TelegramConflictError, TelegramServerError, TelegramNetworkError,
                     TelegramBadRequest, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 log.warning("getUpdates failed (%s); retrying in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)

@@ -24,8 +24,10 @@ The bot's Bot API request timeout is aiogram's default, 60 s, and the project ha
 it (``[telegram]`` has none): these tests shorten it on the runtime's own aiogram session
 (``rt.bot.session.timeout``, aiogram's attribute) rather than change project code.
 
-Two defects found here are pinned by strict xfails at the end (the sender bursting every chat at
-once when a 429 hold ends; the poller ignoring ``retry_after`` on getUpdates).
+Two defects this file found are fixed and guarded by the last two tests: the sender burst every
+chat at once when a 429 hold ended (each worker took its token before waiting out the hold; now
+the bucket itself is held and refills from empty), and the poller ignored ``retry_after`` on
+getUpdates.
 """
 
 from __future__ import annotations
@@ -375,14 +377,8 @@ async def test_photo_pushes_through_a_429_send_no_photo_twice(tmp_path: Path, re
         })
 
 
-# -- defects found (owner to fix; strict: they fail loudly once fixed) ------------------------
+# -- defects this file found (fixed) ----------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/outbox.py _send_one takes its overall-bucket token *before* pause.wait(): during a 429 hold "
-    "every chat's worker collects a token and parks on the pause, so when the hold ends all of them "
-    "send within a few milliseconds (40 chats: 35-37 sends in 100 ms), over Telegram's ~30/s and the "
-    "sender's own 25/s; the emulator's 30/s flood limit answers 6-8 of them with 429 (into a storm "
-    "that is still on, every chat gets a 429 at once: 18 within 6 ms in the 429 wave scenario)"))
 async def test_after_a_429_hold_the_sender_keeps_to_the_overall_rate(
         tmp_path: Path, record_property) -> None:  # noqa: ANN001
     chats, per_chat = 40, 2
@@ -408,9 +404,6 @@ async def test_after_a_429_hold_the_sender_keeps_to_the_overall_rate(
         assert peak_per_second(calls) <= TELEGRAM_PER_SECOND and w.emu.counters["rate_limited"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/channels/telegram.py TelegramAdapter.poll treats TelegramRetryAfter like any error: it polls "
-    "again after its own backoff (0.5 s, doubling) instead of waiting exc.retry_after"))
 async def test_the_poller_honours_retry_after_on_getupdates(tmp_path: Path) -> None:
     async with World(tmp_path) as w:
         await crew(w, [PROBE])
