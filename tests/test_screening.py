@@ -79,13 +79,19 @@ async def test_anonymous_group_admins_and_other_bots_cannot_join_or_act(tmp_path
         await w.join(301, Role.SUPERVISOR, "Wang Wei")  # a person still joins normally
 
 
+async def arriving(w: World):  # noqa: ANN201
+    """An engineer on the way who pressed **Arrived**: the dialog asks for the photo."""
+    await team(w)
+    t = await ticket(w, TicketStatus.EN_ROUTE)
+    card = await card_of(w, ENG, t)
+    w.press(ENG, card, "Arrived")
+    await w.expect(ENG)
+    return t
+
+
 async def test_impossible_coordinates_are_refused_and_the_dialog_waits(tmp_path: Path) -> None:
     async with World(tmp_path) as w:
-        await team(w)
-        t = await ticket(w, TicketStatus.EN_ROUTE)
-        card = await card_of(w, ENG, t)
-        w.press(ENG, card, "Arrived")
-        await w.expect(ENG)
+        t = await arriving(w)
         w.photo(ENG, seed=1)
         await w.expect(ENG)
         before = await dialog(w, ENG)
@@ -111,11 +117,7 @@ async def test_impossible_coordinates_are_refused_and_the_dialog_waits(tmp_path:
 
 async def test_a_photo_the_bot_cannot_fetch_is_asked_for_again(tmp_path: Path) -> None:
     async with World(tmp_path) as w:
-        await team(w)
-        t = await ticket(w, TicketStatus.EN_ROUTE)
-        card = await card_of(w, ENG, t)
-        w.press(ENG, card, "Arrived")
-        await w.expect(ENG)
+        await arriving(w)
         before = await dialog(w, ENG)
         w.emu.fail_next(2, status=500, method="getFile")  # the download is tried twice
         w.photo(ENG, seed=2)
