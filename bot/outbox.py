@@ -448,13 +448,13 @@ class OutboxSender:
         from handlers.context import push
         from handlers.messages import Msg
 
-        await session.execute(
+        marked = (await session.execute(
             update(ChannelIdentity).where(ChannelIdentity.channel == row.channel,
                                           ChannelIdentity.chat_id == row.chat_id)
             .values(unreachable_reason=(row.last_error or "")[:200])
-        )
-        if row.person_id is None or row.purpose == "undeliverable":
-            return
+        )).rowcount
+        if not marked or row.person_id is None or row.purpose == "undeliverable":
+            return  # not the chat anyone's pushes go to (a reply into a stray chat): nobody to warn
         person = await session.get(Person, row.person_id)
         team = await session.get(Team, person.team_id) if person and person.team_id else None
         if team is None or team.supervisor_id in (None, person.id):

@@ -143,7 +143,7 @@ class Core:
             if not await _claim(session, inbound, now=self.app.clock.now()):
                 log.info("duplicate update %s:%s dropped", inbound.channel.value, inbound.update_id)
                 return None
-            person = None
+            person = identity = None
             if not inbound.impersonal:
                 found = (await session.execute(
                     select(ChannelIdentity, Person).join(Person, Person.id == ChannelIdentity.person_id)
@@ -158,8 +158,6 @@ class Core:
                         identity.last_seen_at = inbound.received_at
                     if identity.unreachable_reason is not None:
                         identity.unreachable_reason = None
-                    if inbound.private and identity.chat_id != inbound.chat_id:
-                        identity.chat_id = inbound.chat_id
                     if not person.active:
                         person = None
             try:
@@ -179,6 +177,10 @@ class Core:
             ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person, state=state, media=media or {})
             try:
                 async with session.begin_nested():
+                    # Where pushes go follows the person's latest private chat — but only an
+                    # update that was not refused may move it (a forged one must not).
+                    if identity is not None and inbound.private and identity.chat_id != inbound.chat_id:
+                        identity.chat_id = inbound.chat_id
                     if media is None:
                         raise DomainError("photo_unavailable")
                     await self.route(ctx)

@@ -84,11 +84,11 @@ def button_rating(ctx: Ctx, bad_code: str) -> int:
 
 
 async def visible_ticket(ctx: Ctx, ticket_id: int | str) -> Ticket:
-    """The ticket, if this person may see it; otherwise ``no_ticket`` (existence is not leaked)."""
-    try:
+    """The ticket, if this person may see it; otherwise ``no_ticket`` (existence is not leaked).
+    Only a plausible row id is looked up: ``9999999999999999999`` does not fit the column."""
+    ticket = None
+    if (isinstance(ticket_id, int) and 0 < ticket_id < 2 ** 63) or is_id(ticket_id):
         ticket = await ctx.session.get(Ticket, int(ticket_id))
-    except (TypeError, ValueError):
-        ticket = None
     if ticket is None or not can_see(ctx.person, ticket):
         raise DomainError("ticket_unavailable")  # button data is an internal id: don't echo it
     return ticket

@@ -24,6 +24,11 @@ def _pending(column: str) -> dict[str, str]:
     return {"sqlite_where": text(where), "postgresql_where": text(where)}
 
 
+#: ``Ticket.dispatch_chase_level``: the engineer was reminded; the desk was alerted (and may
+#: press **Reassign** on the alert).
+DISPATCH_REMINDED, DISPATCH_ALERTED = 1, 2
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -87,7 +92,8 @@ class Ticket(Base):
     #: The next moment one of the clocks needs the scheduler (warning, breach, escalation).
     sla_next_at: Mapped[datetime | None]
 
-    # Unaccepted-dispatch chase: 0 nothing sent, 1 engineer reminded, 2 desk alerted.
+    # Unaccepted-dispatch chase: 0 nothing sent, 1 engineer reminded, 2 desk alerted
+    # (DISPATCH_REMINDED, DISPATCH_ALERTED).
     dispatch_chase_level: Mapped[int] = mapped_column(default=0)
     dispatch_next_at: Mapped[datetime | None]
 

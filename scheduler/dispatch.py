@@ -29,7 +29,7 @@ from handlers.messages import L, Lines, Msg, Raw
 from handlers.tickets import job_offer, ticket_summary, title
 from models.enums import Action, Role, TicketStatus
 from models.people import Person, Team
-from models.tickets import Ticket, TicketEvent
+from models.tickets import DISPATCH_ALERTED, DISPATCH_REMINDED, Ticket, TicketEvent
 from models.transitions import record_event
 from scheduler.ack import delivery, shown_time
 from scheduler.base import BATCH, claim, in_batches, send
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: Who may press **Reassign** (handlers.flows.reassign); only they get the desk alert.
 DESK = frozenset({Role.SUPERVISOR, Role.DISPATCHER})
-REMINDED, ALERTED = 1, 2
+REMINDED, ALERTED = DISPATCH_REMINDED, DISPATCH_ALERTED
 
 
 @dataclass

@@ -18,6 +18,7 @@ import asyncio
 import hmac
 import io
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -86,6 +87,15 @@ def _split_command(text: str) -> tuple[str | None, str]:
     return (name or None), rest.strip()
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(text: str | None) -> str | None:
+    """Text as the database can keep it: a lone UTF-16 surrogate (valid JSON, not valid
+    Unicode) becomes U+FFFD instead of failing the transaction."""
+    return _SURROGATE.sub("\ufffd", text) if text else text
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
@@ -94,8 +104,8 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 def message_to_inbound(message: Message, update_id: int, now: datetime) -> Inbound:
     user = message.from_user
-    text = message.text or message.caption
-    command, args = _split_command(message.text or "")
+    text = _clean(message.text or message.caption)
+    command, args = _split_command(_clean(message.text) or "")
     reply_to = None
     if message.reply_to_message is not None and message.reply_to_message.from_user is not None \
             and message.reply_to_message.from_user.is_bot:
@@ -105,7 +115,7 @@ def message_to_inbound(message: Message, update_id: int, now: datetime) -> Inbou
         channel=Channel.TELEGRAM, update_id=str(update_id),
         session_key=session_key(message.chat.id, user.id if user else 0),
         user_id=str(user.id if user else 0), chat_id=str(message.chat.id), received_at=now,
-        user_name=user.full_name if user else "", language=user.language_code if user else None,
+        user_name=_clean(user.full_name) if user else "", language=user.language_code if user else None,
         text=None if command else text, command=command, args=args,
         message_id=str(message.message_id), reply_to=reply_to,
         photos=[Photo(file_ref=message.photo[-1].file_id, unique_id=message.photo[-1].file_unique_id,
@@ -121,8 +131,8 @@ def callback_to_inbound(query: CallbackQuery, update_id: int, now: datetime) -> 
     return Inbound(
         channel=Channel.TELEGRAM, update_id=str(update_id),
         session_key=session_key(chat_id, query.from_user.id), user_id=str(query.from_user.id),
-        chat_id=str(chat_id), received_at=now, user_name=query.from_user.full_name,
-        language=query.from_user.language_code, callback_data=query.data or "", callback_id=query.id,
+        chat_id=str(chat_id), received_at=now, user_name=_clean(query.from_user.full_name),
+        language=query.from_user.language_code, callback_data=_clean(query.data) or "", callback_id=query.id,
         message_id=str(query.message.message_id) if query.message else None,
         private=(query.message.chat.type == "private") if query.message else True,
         impersonal=query.from_user.is_bot,

@@ -61,7 +61,7 @@ async def pressed_ticket(ctx: Ctx, check: Check | None = None) -> Ticket:
     args = button_args(ctx)
     if not args or not args[0]:
         raise DomainError("stale_button")
-    ticket = await visible_ticket(ctx, args[0])
+    ticket = await visible_ticket(ctx, args[0])  # checks the id is a plausible one
     if check is not None:
         check(ticket)
     return ticket

@@ -51,7 +51,7 @@ from models.errors import DomainError
 from models.lifecycle import OPEN_STATES, next_status
 from models.people import Person
 from models.runtime import OutboxMessage
-from models.tickets import Ticket
+from models.tickets import DISPATCH_ALERTED, Ticket
 
 FLOW = "reassign"
 
@@ -205,6 +205,8 @@ async def _waiting(ctx: Ctx, ticket: Ticket, ref: str) -> int:
     sent_at = await _pressed_at(ctx, ref)
     if sent_at is not None and ticket.dispatched_at is not None and ticket.dispatched_at > sent_at:
         raise DomainError("reassign_moved", number=ticket.number, name=await person_name(ctx, ticket.assignee_id))
+    if ticket.dispatch_chase_level < DISPATCH_ALERTED:  # no alert was sent for this dispatch: forged
+        raise DomainError("stale_button")
     return desk_team_id(ctx, ticket)
 
 

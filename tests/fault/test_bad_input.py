@@ -32,8 +32,8 @@ instead until the emulator's queue is confirmed by the bot (so every update is s
 handling started), the intake has finished every update it started (button answers included),
 and the outbox is drained; then it lines ``w.injected`` up with ``w.handled`` again.
 
-Cases that found a defect in the bot are listed in :data:`DEFECTS`, left out of their family's
-test and run per defect under a strict xfail (it fails loudly once fixed).  The figures per
+Cases that found a defect in the bot are listed in :data:`DEFECTS` (all four are fixed), left out
+of their family's test and run per defect as a regression guard.  The figures per
 family are printed (``pytest -s``); ``FIELDBOT_BAD_INPUT_DUMP=FILE`` appends every case with what
 the bot answered as JSON lines, for review.
 """
@@ -78,8 +78,8 @@ TRACEBACK = re.compile(r"Traceback|File \"|\b[A-Z][A-Za-z]*(Error|Exception):|sq
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 OUR_LOGGERS = ("bot", "handlers", "models")
 
-#: Defects this corpus found: name → (what is wrong, the cases that show it).  Each runs as its own
-#: test under a strict xfail: once the owner fixes the bot it passes, and the marker must go.
+#: Defects this corpus found, all fixed since: name → (what was wrong, the cases that show it).
+#: Each runs as its own test, so a regression names the defect.
 DEFECTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "overlong_id_in_an_engineer_button": (
         "handlers/flows/engineer.py pressed_ticket() hands the button's id to handlers.tickets.visible_ticket "
@@ -744,11 +744,9 @@ def _shape(send: C.Send) -> str:
     return repr(send) if not isinstance(send, C.Inject) else f"Inject({send.outcome}, {send.twice})"
 
 
-@pytest.mark.parametrize("defect", [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
-                                    for name, (reason, _) in DEFECTS.items()]
-                         or [pytest.param(None, marks=pytest.mark.skip("no known defects"))])
+@pytest.mark.parametrize("defect", list(DEFECTS))
 async def test_known_defect(defect: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """The cases of one defect, in one world: strict xfail until every one of them passes."""
+    """The cases of one (fixed) defect, in one world: every one of them handled well."""
     cases = [c for c in CASES if c.defect == defect]
     started = time.monotonic()
     outcomes = await play_all(tmp_path, cases, caplog)
