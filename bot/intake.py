@@ -13,6 +13,11 @@ handled from there.
   creation order), different sessions concurrently.  A channel with a short answer deadline
   (WeCom: 5 s) answers right after ``accept`` returns.
 * A resend (same channel id) is dropped by the unique key: at storing, and again when handled.
+* Order per session holds across instances: before an update is handled (its session's lock
+  held), any earlier update of the same session still pending in the inbox goes first — handled
+  here if this instance owns it or its owner is dead, waited for if a live instance has it in hand.
+  (Behind a load balancer one chat's updates can reach different instances; after a takeover the
+  adopted update must not be overtaken by the next one.)
 * After a crash, rows stored but not handled belong to an instance that is no longer alive;
   :meth:`adopt` takes them over and handles them in their original order (on start, before new
   updates are taken, and whenever another instance's heartbeat stops).
@@ -69,6 +74,9 @@ class Intake:
         self._room.set()
         self.accepted = 0  # new updates stored by this instance
         self.parked = 0
+        self.alive: set[str] = {instance_id}  # live instances, as of the last heartbeat
+        self.wait_for_others = 10.0  # seconds to wait for another live instance's earlier update
+        core.before = self._earlier_first
 
     # -- taking updates in ------------------------------------------------------------------
     async def accept(self, channel: Channel, items: Sequence[tuple[str, dict[str, Any]]], *,
@@ -95,17 +103,21 @@ class Intake:
             if inbound is None:
                 continue  # an update kind Fieldbot does not handle: nothing to keep
             parsed[external_id] = inbound
-            rows.append(self._row(channel, external_id, raw, now))
+            rows.append(self._row(channel, external_id, raw, now, session_key=inbound.session_key))
         if not rows:
             return 0
         insert = pg_insert if self.app.db.dialect == "postgresql" else sqlite_insert
         async with self.app.db.write() as session:
-            stored = set((await session.scalars(
+            stored = dict((await session.execute(
                 insert(InboundEvent).values(rows)
                 .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-                .returning(InboundEvent.external_id)
+                .returning(InboundEvent.external_id, InboundEvent.id)
             )).all())
-        new = [parsed[key] for key, _ in items if key in stored and key in parsed]
+        new = []
+        for key, _ in items:
+            if key in stored and key in parsed and parsed[key].inbox_id is None:
+                parsed[key].inbox_id = stored[key]
+                new.append(parsed[key])
         self.parked += sum(1 for r in rows if r["status"] == InboxStatus.PARKED and r["external_id"] in stored)
         self.accepted += len(new)
         tasks = [self._start(adapter, inbound) for inbound in new]
@@ -114,9 +126,11 @@ class Intake:
         return len(new)
 
     def _row(self, channel: Channel, external_id: str, raw: dict[str, Any], now: datetime, *,
-             status: InboxStatus = InboxStatus.PENDING, error: str | None = None) -> dict[str, Any]:
+             status: InboxStatus = InboxStatus.PENDING, error: str | None = None,
+             session_key: str | None = None) -> dict[str, Any]:
         return {"channel": channel, "external_id": external_id, "received_at": now, "status": status,
-                "payload": raw, "attempts": 0, "last_error": error, "instance_id": self.instance_id}
+                "payload": raw, "attempts": 0, "last_error": error, "instance_id": self.instance_id,
+                "session_key": session_key}
 
     async def wait_for_room(self) -> None:
         """Back-pressure for pollers: wait while too many updates are being handled."""
@@ -164,6 +178,7 @@ class Intake:
     async def adopt(self, alive: Sequence[str]) -> int:
         """Take over pending rows of instances not in ``alive`` (crashed ones) and handle them
         in their original order.  Returns the number of rows taken over."""
+        self.alive = set(alive) | {self.instance_id}
         owned_elsewhere = or_(InboundEvent.instance_id.is_(None), InboundEvent.instance_id.not_in(list(alive)))
         async with self.app.db.write() as session:
             ids = list((await session.scalars(
@@ -240,6 +255,8 @@ class Intake:
                 inbound = adapter.parse(row.payload or {}, row.received_at)
             except Exception as exc:
                 error = f"unreadable: {type(exc).__name__}: {exc}"[:1000]
+            if inbound is not None:
+                inbound.inbox_id = row.id
         if inbound is None:
             async with self.app.db.write() as session:
                 await session.execute(
@@ -248,6 +265,53 @@ class Intake:
                             payload=row.payload if error else None)
                     .execution_options(synchronize_session=False))
         return inbound
+
+    async def _earlier_first(self, inbound: Inbound) -> None:
+        """Before ``inbound`` is handled (its session's lock held): every earlier pending update of
+        the same session first.  Ours or a dead instance's: handled right here, in order (its own
+        task, if any, later finds it done).  A live instance's: waited for, up to a limit."""
+        if inbound.inbox_id is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait_for_others
+        while True:
+            async with self.app.db.read() as session:
+                rows = (await session.execute(
+                    select(InboundEvent.id, InboundEvent.channel, InboundEvent.external_id, InboundEvent.payload,
+                           InboundEvent.received_at, InboundEvent.attempts, InboundEvent.instance_id)
+                    .where(InboundEvent.status == InboxStatus.PENDING,
+                           InboundEvent.session_key == inbound.session_key, InboundEvent.id < inbound.inbox_id)
+                    .order_by(InboundEvent.id)
+                )).all()
+            if not rows:
+                return
+            for row in rows:
+                if row.instance_id != self.instance_id and row.instance_id in self.alive:
+                    break  # in another live instance's hands: wait for it
+                if row.instance_id != self.instance_id and not await self._take(row):
+                    break  # someone else took it meanwhile
+                earlier = await self._revive(row)
+                if earlier is not None:
+                    log.info("update %s:%s handled before the later %s of its session", row.channel.value,
+                             row.external_id, inbound.update_id)
+                    await self.core.handle_in_session(earlier)
+            else:
+                continue  # all handled here: look again (nothing should be left)
+            if loop.time() > deadline:
+                log.warning("update %s:%s: an earlier update of its session is still with another instance "
+                            "after %.0f s; handling it anyway", inbound.channel.value, inbound.update_id,
+                            self.wait_for_others)
+                return
+            await asyncio.sleep(0.05)
+
+    async def _take(self, row: Any) -> bool:
+        """Claim a dead instance's pending row for this instance (a conditional UPDATE)."""
+        owner = InboundEvent.instance_id.is_(None) if row.instance_id is None else InboundEvent.instance_id == row.instance_id
+        async with self.app.db.write() as session:
+            return (await session.execute(
+                update(InboundEvent).where(InboundEvent.id == row.id, InboundEvent.status == InboxStatus.PENDING, owner)
+                .values(instance_id=self.instance_id).execution_options(synchronize_session=False)
+            )).rowcount == 1
 
     async def _wait_for(self, key: tuple[Channel, str]) -> None:
         while key in self._in_flight:

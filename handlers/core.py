@@ -72,6 +72,9 @@ class Core:
         self.downloaders = downloaders or {}
         self.on_commit = on_commit or (lambda: None)
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        #: Called with the session's lock held, before an update is handled: the intake uses it to
+        #: handle first any earlier update of the same session stored elsewhere (see bot.intake).
+        self.before: Callable[[Inbound], Awaitable[None]] | None = None
         #: Updates fully handled by this instance (tests and the demo wait on it).
         self.handled = 0
 
@@ -86,12 +89,15 @@ class Core:
         """Handle one update; returns a short text for the pressed button, if any."""
         lock = self._lock(inbound.session_key)
         async with lock:
-            toast = await self._handle_locked(inbound)
+            if self.before is not None:
+                await self.before(inbound)
+            toast = await self.handle_in_session(inbound)
         self.handled += 1
         self.on_commit()
         return toast
 
-    async def _handle_locked(self, inbound: Inbound) -> str | None:
+    async def handle_in_session(self, inbound: Inbound) -> str | None:
+        """Handle one update; the caller holds its session's lock (see :meth:`handle`)."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 media = await self._fetch_photos(inbound)

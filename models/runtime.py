@@ -47,6 +47,8 @@ class InboundEvent(Base):
         UniqueConstraint("channel", "external_id"),
         Index("ix_inbound_events_pending", "instance_id", "id", sqlite_where=text("status = 'pending'"),
               postgresql_where=text("status = 'pending'")),
+        Index("ix_inbound_events_pending_session", "session_key", "id", sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +64,9 @@ class InboundEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: The instance that stored (or took over) the row and is to handle it.
     instance_id: Mapped[str | None] = mapped_column(String(40))
+    #: The dialog it belongs to: an update is handled only after every earlier one of its session,
+    #: whichever instance stored it (several instances behind a load balancer, a takeover).
+    session_key: Mapped[str | None] = mapped_column(String(128))
     handled_at: Mapped[datetime | None]
 
 

@@ -18,6 +18,7 @@ job starts until it is regained.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -58,16 +59,21 @@ class Scheduler:
         self.leadership = Leadership(app.db)
         self._aps: AsyncIOScheduler | None = None
         self.runs: dict[str, int] = {name: 0 for name in self.jobs}
+        self._running: set[asyncio.Task] = set()
 
     async def run_job(self, name: str) -> int:
         """One run of one job, if this instance leads; exceptions are logged, not raised."""
         if not await self.leadership.check():
             return 0
+        task = asyncio.current_task()
+        self._running.add(task)
         try:
             acted = await self.jobs[name](self.app, self.app.clock.now())
         except Exception:
             log.exception("scheduler job %s failed; it runs again next tick", name)
             return 0
+        finally:
+            self._running.discard(task)
         self.runs[name] += 1
         if acted:
             self.on_sent()
@@ -87,8 +93,13 @@ class Scheduler:
                               max_instances=1, replace_existing=True, misfire_grace_time=max(1, int(interval)))
         self._aps.start()
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 10.0) -> None:
+        """No new runs; the runs in progress finish (their scans commit or roll back whole)
+        before the lock is released — a clean stop cuts no job short."""
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             self._aps = None
+        running = [t for t in self._running if t is not asyncio.current_task()]
+        if running:
+            await asyncio.wait(running, timeout=timeout)
         await self.leadership.release()

@@ -212,3 +212,31 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def test_an_earlier_update_of_the_session_goes_first_whichever_instance_stored_it(tmp_path: Path) -> None:
+    """Behind a load balancer: another instance stored this engineer's /help and died before
+    handling it; the engineer's next message reaches us first.  It waits for the earlier one
+    (handled here once the other instance is known dead), so the answers come in order."""
+    async with World(tmp_path) as w:
+        await w.join(ENG, Role.ENGINEER, "Li Lei")
+        await w.stop_bot()
+        async with w.app.db.write() as s:
+            s.add(Instance(id="other", host="elsewhere", pid=1, heartbeat_at=datetime.now(timezone.utc)))
+            s.add(InboundEvent(channel=Channel.TELEGRAM, external_id="5001", status=InboxStatus.PENDING,
+                               payload=raw_text(5001, ENG, "/help"), instance_id="other",
+                               session_key=f"tg:{ENG}:{ENG}", received_at=w.clock.now()))
+        await w.start_bot()
+        for _ in range(100):  # the start-up heartbeat
+            if len(w.rt.intake.alive) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert w.rt.intake.alive == {w.rt.instances.id, "other"}  # alive: its work is left alone
+        w.say(ENG, "/lang zh")
+        await asyncio.sleep(1.0)
+        assert w.emu.bot_messages(ENG)[w.seen[ENG]:] == []  # the later update waits for the earlier one
+        async with w.app.db.write() as s:  # the other instance stops beating
+            (await s.get(Instance, "other")).heartbeat_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+        texts = [m["text"] for m in await w.expect(ENG, 2, timeout=10)]
+        assert texts[0].startswith("You are an engineer.") and texts[1] == "语言已设为中文。"
+        assert {r.status for r in await inbox(w)} == {InboxStatus.DONE}

@@ -53,6 +53,8 @@ class Inbound:
     #: Not sent by a person: another bot, or on behalf of a chat (an anonymous group admin, a
     #: channel).  Such a sender cannot be told apart from others sharing the account: refused.
     impersonal: bool = False
+    #: The inbox row it was stored in (set by the intake; None for an update that came another way).
+    inbox_id: int | None = None
 
 
 @dataclass

@@ -24,8 +24,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('attempts', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('last_error', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('instance_id', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('session_key', sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column('handled_at', models.base.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_inbound_events_pending', ['instance_id', 'id'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.create_index('ix_inbound_events_pending_session', ['session_key', 'id'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
     op.create_table('instances',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -57,7 +59,9 @@ def downgrade() -> None:
     op.drop_table('instances')
 
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_inbound_events_pending_session', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.drop_index('ix_inbound_events_pending', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.drop_column('session_key')
         batch_op.drop_column('handled_at')
         batch_op.drop_column('instance_id')
         batch_op.drop_column('last_error')
