@@ -50,7 +50,7 @@ async def measure(messages: int = 1000, help_interval: float = 0.5, rate: float 
                   chat_interval: float = 1.0, help_users: int = 1) -> dict:
     """``help_users`` > 1 spreads the /help stream round-robin over that many people (each then
     sends every ``help_interval * help_users`` s), which takes the per-chat limit out of the figure."""
-    from bot.channels.types import Outbound
+    from handlers.channel import Outbound
     from bot.emulator import RateLimits
     from bot.stage import Stage
     from models.enums import Channel, Role

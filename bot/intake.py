@@ -39,7 +39,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.channels.types import Inbound
+from handlers.channel import Inbound
 from models.enums import Channel, InboxStatus
 from models.runtime import InboundEvent
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from sqlalchemy import and_, exists, or_, select, true, update
 from sqlalchemy.orm import aliased
 
-from bot.channels.types import ChannelAdapter, DeliveryError, Outbound
+from handlers.channel import ChannelAdapter, DeliveryError, Outbound
 from bot.ratelimit import TokenBucket
 from models.enums import Channel, OutboxStatus
 from models.people import ChannelIdentity, Person, Team

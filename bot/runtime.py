@@ -18,7 +18,7 @@ from bot.app import App
 from bot.channels.telegram import TelegramAdapter, make_bot
 from bot.instances import Instances
 from bot.intake import Intake
-from bot.media import MediaStore
+from handlers.media import MediaStore
 from bot.outbox import OutboxSender
 from handlers.core import Core
 from models.enums import Channel

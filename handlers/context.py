@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.types import Inbound, Outbound
-from bot.media import StoredFile
+from handlers.channel import Inbound, Outbound
+from handlers.media import StoredFile
 from handlers.i18n import normalise_language, t
 from handlers.messages import L, Lines, Msg, Raw
 from models.enums import OutboxStatus, Role

@@ -33,9 +33,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.fallback import data_from_command
-from bot.channels.types import Inbound
-from bot.media import MediaStore, StoredFile
+from handlers.channel import Inbound, data_from_command
+from handlers.media import MediaStore, StoredFile
 from handlers.context import Ctx
 from handlers.i18n import error_text
 from handlers.registry import Router

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.channels.types import Button, Outbound
+from handlers.channel import Button, Outbound
 from handlers.i18n import t
 
 

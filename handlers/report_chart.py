@@ -31,7 +31,7 @@ from models.reports import DIMENSIONS, MonthlyReport, ReportRow
 
 if TYPE_CHECKING:
     from bot.app import App
-    from bot.media import StoredFile
+    from handlers.media import StoredFile
 
 log = logging.getLogger(__name__)
 BAR_COLOUR = "#3b7dd8"
@@ -88,7 +88,7 @@ def draw_chart(report: MonthlyReport, lang: str, *, top: int, font_path: str = "
 
 async def store_chart(app: App, report: MonthlyReport, lang: str) -> StoredFile:
     """Draw the chart off the event loop and keep it in the media store (by content)."""
-    from bot.media import MediaStore
+    from handlers.media import MediaStore
 
     settings = app.config.reports
     png = await asyncio.to_thread(draw_chart, report, lang, top=settings.top, font_path=settings.chart_font)

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App, FixedClock, build_app
-from bot.channels.types import Inbound
+from handlers.channel import Inbound
 from bot.config import Config, parse_config
 from handlers.context import Ctx
 from handlers.flows import supervisor as supervisor_flow

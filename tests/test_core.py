@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.channels.fallback import command_for, data_from_command, render_text
-from bot.channels.types import Button, Inbound, Outbound
-from bot.media import MediaStore
+from handlers.channel import Button, Inbound, Outbound, command_for, data_from_command, render_text
+from handlers.media import MediaStore
 from handlers.context import Ctx
 from handlers.core import Core
 from handlers.registry import Router

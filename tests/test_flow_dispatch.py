@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import FixedClock
-from bot.channels.types import Inbound
+from handlers.channel import Inbound
 from handlers.context import Ctx
 from handlers.flows import dispatch as dispatch_flow
 from handlers.tickets import record_checkin

@@ -172,7 +172,7 @@ async def test_a_push_held_for_quiet_hours_does_not_hold_back_replies(tmp_path: 
 
 
 async def test_a_reply_goes_ahead_of_a_bulk_wave_and_the_wave_is_claimed_in_slices(tmp_path: Path) -> None:
-    from bot.channels.types import Outbound
+    from handlers.channel import Outbound
     from models.enums import Channel
 
     async with World(tmp_path) as w:
@@ -229,7 +229,7 @@ async def test_a_row_waiting_past_half_its_lease_is_renewed_or_dropped_if_taken_
     """Rows can wait behind their chat's pace; before sending, the sender renews a lease that is
     more than half gone — only if it is still its own (another instance may have claimed it)."""
     from bot.app import FixedClock
-    from bot.channels.types import Outbound
+    from handlers.channel import Outbound
     from bot.outbox import LEASE, OutboxSender
     from models.enums import Channel
 

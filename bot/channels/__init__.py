@@ -1,2 +1,2 @@
-"""Channel adapters (Telegram on aiogram, python-telegram-bot, WeCom) and the channel-neutral
-types they translate to and from (:mod:`bot.channels.types`)."""
+"""Channel adapters (Telegram on aiogram or python-telegram-bot, WeCom): each owns both directions
+of its channel and translates to and from the neutral vocabulary in :mod:`handlers.channel`."""

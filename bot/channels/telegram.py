@@ -52,7 +52,7 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from bot.channels.types import DeliveryError, Inbound, Location, Outbound, Photo
+from handlers.channel import DeliveryError, Inbound, Location, Outbound, Photo
 from models.enums import Channel
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from datetime import date
 import segno
 from sqlalchemy import func, select
 
-from bot.media import MediaStore
+from handlers.media import MediaStore
 from handlers.context import Ctx
 from handlers.flows.dispatch import own_message
 from handlers.flows.register_view import Facts, facts_from_dialog, summary

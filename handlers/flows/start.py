@@ -15,7 +15,7 @@ from models.transitions import record_event
 
 def queue_menu(ctx: Ctx) -> None:
     """Write the role's command menu for this chat to the outbox (delivered like any message)."""
-    from bot.channels.types import Outbound
+    from handlers.channel import Outbound
     from handlers.i18n import t
     from models.runtime import OutboxMessage
 

@@ -1,12 +1,17 @@
-"""Channel-neutral message types: what an adapter hands the core, and what the core sends back.
+"""The channel-neutral vocabulary: what an adapter hands the core, what the core sends back, and
+the plain-text fallback for buttons.
 
-Handlers only ever see these (DESIGN §4.1): an adapter turns a Telegram or WeCom update into an
-:class:`Inbound`, and an :class:`Outbound` (stored as JSON in the outbox) into the channel's own
-calls.  Anything a channel cannot show falls back to plain text (:mod:`bot.channels.fallback`).
+Handlers, scheduler jobs and adapters all import it downward (DESIGN §4.1): an adapter turns a
+Telegram or WeCom update into an :class:`Inbound`, and an :class:`Outbound` (stored as JSON in the
+outbox) into the channel's own calls.  Anything a channel cannot show is degraded once, by the
+channel's declared capabilities (:mod:`bot.channels.base`); buttons fall back to text commands
+(:func:`render_text`): ``Accept: /_acc_12`` — sent back, ``/_acc_12`` is the press ``acc:12``.
+No state maps it back, so it survives restarts and works on any instance.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -116,3 +121,29 @@ class ChannelAdapter(Protocol):
 
     async def download(self, file_ref: str) -> bytes:
         """The bytes of a file a person sent (a photo), for content-addressed storage."""
+
+
+# -- the plain-text fallback for buttons -------------------------------------------------------
+_DATA = re.compile(r"^[a-z0-9:]{1,60}$")
+
+
+def command_for(data: str) -> str:
+    if not _DATA.match(data) or "_" in data:
+        raise ValueError(f"button data not representable as text: {data!r}")
+    return "/_" + data.replace(":", "_")
+
+
+def data_from_command(command: str) -> str | None:
+    """``_accept_12`` (a command without its slash) → ``accept:12``; None if not a button command."""
+    if not command.startswith("_") or len(command) < 2:
+        return None
+    return command[1:].replace("_", ":")
+
+
+def render_text(message: Outbound) -> str:
+    """The message text with its buttons spelled out as commands, one per line."""
+    lines = [message.text] if message.text else []
+    for row in message.buttons:
+        for button in row:
+            lines.append(f"{button.label}: {command_for(button.data)}")
+    return "\n".join(lines)
