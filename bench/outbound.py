@@ -63,7 +63,8 @@ async def measure(messages: int = 1000, help_interval: float = 0.5, rate: float 
             s.app.config.telegram.rate = rate
             s.app.config.telegram.chat_interval = timedelta(seconds=chat_interval)
             await s.start_bot()
-            assert s.rt.sender.per_chat_interval == chat_interval and s.rt.sender.bucket.rate == rate
+            pacing = s.rt.adapter.pacing
+            assert pacing.chat_interval == chat_interval and pacing.overall_per_second == rate
 
             uids = [HELP_UID + k for k in range(help_users)]
             for k, uid in enumerate(uids):

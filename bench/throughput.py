@@ -50,7 +50,7 @@ from sqlalchemy import func, select
 
 from bot.app import App, build_app
 from bot.config import parse_config
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime, build_runtime, close
 from bot.stage import ALL_DAY
 from models.enums import Action, Channel, Role, ServiceType
 from models.migrate import upgrade
@@ -118,7 +118,7 @@ class Bench:
 
     async def close(self) -> None:
         await self.bot.session.close()
-        await self.rt.bot.session.close()
+        await close(self.rt)
         await self.app.close()
 
 

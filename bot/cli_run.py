@@ -34,7 +34,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 async def _run(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     from bot.cli import UsageError
-    from bot.runtime import close, build_runtime, serve_polling, serve_webhook
+    from bot.runtime import close, build_runtime, serve
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One line per job run every tick is noise; failures are still logged (by the runner too).
@@ -53,7 +53,7 @@ async def _run(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     gc.collect()
     gc.freeze()
     try:
-        await (serve_webhook(runtime) if cfg.mode == "webhook" else serve_polling(runtime))
+        await serve(runtime)
     finally:
         await close(runtime)
     return 0

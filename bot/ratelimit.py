@@ -71,3 +71,35 @@ class TokenBucket:
             if not future.done():  # a cancelled waiter gets no token
                 self.tokens -= 1
                 future.set_result(None)
+
+
+class RecipientWindows:
+    """At most ``n`` messages per ``seconds`` to one recipient, for each ``(n, seconds)`` window.
+
+    For channels that drop what exceeds their per-recipient limits *silently* (WeCom: 30/min and
+    1000/h to one member): the sender waits here instead of losing the message.  Per instance;
+    with several instances each keeps its own count (so share the limits out in config).
+    """
+
+    def __init__(self, windows: tuple[tuple[int, float], ...], clock: Callable[[], float] = time.monotonic):
+        self.windows = tuple(windows)
+        self.clock = clock
+        self._sent: dict[str, list[float]] = {}
+        self._longest = max((seconds for _, seconds in self.windows), default=0.0)
+
+    def wait_for(self, key: str) -> float:
+        """Seconds until one more message to ``key`` fits every window (0: now)."""
+        now = self.clock()
+        sent = [t for t in self._sent.get(key, []) if t > now - self._longest]
+        self._sent[key] = sent
+        wait = 0.0
+        for count, seconds in self.windows:
+            recent = [t for t in sent if t > now - seconds]
+            if len(recent) >= count:
+                wait = max(wait, recent[len(recent) - count] + seconds - now)
+        return wait
+
+    async def acquire(self, key: str) -> None:
+        while (wait := self.wait_for(key)) > 0:
+            await asyncio.sleep(wait)
+        self._sent.setdefault(key, []).append(self.clock())

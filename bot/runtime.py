@@ -1,26 +1,28 @@
-"""Builds the running bot from an :class:`~bot.app.App`: core, intake, Telegram adapter, outbox
-sender, instance heartbeat and scheduler, and serves updates by long polling or webhook.  Used by
-``fieldbot run``, the demo and tests."""
+"""The running bot, built from an :class:`~bot.app.App`: the channel adapters the config asks for,
+the core, the intake, the outbox sender, the instance heartbeat and the scheduler — and serving
+them: each adapter receives its own way (a poller, or routes on the one web server).  Used by
+``fieldbot run``, the demo and tests.
+
+Adding a channel is one adapter package and one line in :func:`build_adapters`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlparse
 
-from aiogram import Bot
 from aiohttp import web
 
 from bot.app import App
-from bot.channels.telegram import TelegramAdapter, make_bot
+from bot.channels.base import ChannelAdapter
 from bot.instances import Instances
 from bot.intake import Intake
-from handlers.media import MediaStore
 from bot.outbox import OutboxSender
 from handlers.core import Core
+from handlers.media import MediaStore
 from models.enums import Channel
 from scheduler.runner import Scheduler
 
@@ -30,6 +32,19 @@ log = logging.getLogger(__name__)
 STUCK_AFTER = timedelta(seconds=30)
 
 
+def build_adapters(app: App, media: MediaStore) -> dict[Channel, ChannelAdapter]:
+    """Every channel the config turns on, each with the runtime it names."""
+    cfg = app.config
+    adapters: dict[Channel, ChannelAdapter] = {}
+    if cfg.telegram.token.get_secret_value():
+        if cfg.telegram.runtime == "ptb":
+            from bot.channels.telegram_ptb import PtbTelegramAdapter as Telegram
+        else:
+            from bot.channels.telegram import TelegramAdapter as Telegram
+        adapters[Channel.TELEGRAM] = Telegram(cfg.telegram, media_root=media.root)
+    return adapters
+
+
 @dataclass
 class Runtime:
     app: App
@@ -37,34 +52,38 @@ class Runtime:
     intake: Intake
     sender: OutboxSender
     instances: Instances
-    bot: Bot
-    adapter: TelegramAdapter
+    adapters: dict[Channel, ChannelAdapter]
     scheduler: Scheduler | None = None
+    web_runner: web.AppRunner | None = field(default=None, repr=False)
+
+    @property
+    def adapter(self) -> ChannelAdapter:
+        """The Telegram adapter (tests, the demo and the benchmarks drive Telegram)."""
+        return self.adapters[Channel.TELEGRAM]
+
+    @property
+    def bot(self):  # noqa: ANN201
+        """The Telegram SDK's client object (aiogram ``Bot`` or PTB ``Bot``)."""
+        return self.adapter.bot
 
 
 def build_runtime(app: App) -> Runtime:
-    import handlers.flows  # noqa: F401  (registers the flows)
-    from handlers.registry import router
+    from handlers.registry import build_router
 
-    cfg = app.config
-    media = MediaStore(cfg.storage.media_dir)
-    bot = make_bot(cfg.telegram.token.get_secret_value(), cfg.telegram.api_base)
-    adapter = TelegramAdapter(bot, media_root=media.root)
+    media = MediaStore(app.config.storage.media_dir)
+    adapters = build_adapters(app, media)
     instances = Instances(app)
-    sender = OutboxSender(app, {Channel.TELEGRAM: adapter}, rate=cfg.telegram.rate,
-                          per_chat_interval=cfg.telegram.chat_interval.total_seconds(),
-                          group_per_minute=cfg.telegram.group_per_minute, media_root=media.root,
-                          instance_id=instances.id)
-    core = Core(app, router, media, {Channel.TELEGRAM: adapter.download}, on_commit=sender.wake)
-    intake = Intake(app, core, {Channel.TELEGRAM: adapter}, instances.id)
-    scheduler = Scheduler(app, on_sent=sender.wake) if cfg.scheduler.enabled else None
-    return Runtime(app=app, core=core, intake=intake, sender=sender, instances=instances, bot=bot,
-                   adapter=adapter, scheduler=scheduler)
+    sender = OutboxSender(app, adapters, media_root=media.root, instance_id=instances.id)
+    core = Core(app, build_router(), media, {ch: a.download for ch, a in adapters.items()}, on_commit=sender.wake)
+    intake = Intake(app, core, adapters, instances.id)
+    scheduler = Scheduler(app, on_sent=sender.wake) if app.config.scheduler.enabled else None
+    return Runtime(app=app, core=core, intake=intake, sender=sender, instances=instances, adapters=adapters,
+                   scheduler=scheduler)
 
 
 @contextlib.asynccontextmanager
 async def background(rt: Runtime):  # noqa: ANN201
-    """Everything but the intake's source, for as long as updates are served: the instance's
+    """Everything but the channels' receiving, for as long as updates are served: the instance's
     heartbeat (taking over what stopped instances left: first, before any new update), the outbox
     sender and (if enabled) the scheduler."""
     alive = await rt.instances.register()
@@ -82,9 +101,9 @@ async def background(rt: Runtime):  # noqa: ANN201
     try:
         yield
     finally:
-        # A clean stop (the source of updates is already gone): updates being handled finish,
-        # then the scheduler, then the sender finishes the messages it is sending.  A crash
-        # skips all this; the inbox, the leases and the heartbeat make up for it at the next start.
+        # A clean stop (receiving already ended): updates being handled finish, then the
+        # scheduler, then the sender finishes the messages it is sending.  A crash skips all
+        # this; the inbox, the leases and the heartbeat make up for it at the next start.
         await rt.intake.drain(timeout=5.0)
         await rt.intake.stop()
         if rt.scheduler is not None:
@@ -96,33 +115,38 @@ async def background(rt: Runtime):  # noqa: ANN201
         await rt.instances.unregister()
 
 
-async def serve_polling(rt: Runtime) -> None:
-    """Long polling plus everything in :func:`background`, until cancelled."""
-    async with background(rt):
-        await rt.adapter.poll(rt.intake, timeout=10)
-
-
-async def serve_webhook(rt: Runtime) -> None:
-    """An HTTP server for Telegram's webhook (secret header checked, 200 only once stored) plus
-    everything in :func:`background`, until cancelled."""
-    cfg = rt.app.config.telegram
-    secret = cfg.webhook_secret.get_secret_value() or None
-    path = urlparse(cfg.webhook_url).path or "/telegram"
-    web_app = web.Application(client_max_size=4 * 1024 * 1024)
-    web_app.router.add_post(path, rt.adapter.webhook_handler(rt.intake, secret))
-    host, _, port = cfg.webhook_listen.rpartition(":")
-    runner = web.AppRunner(web_app)
-    await runner.setup()
+async def serve(rt: Runtime) -> None:
+    """Serve every channel until cancelled (or one fails for good, e.g. a wrong token)."""
+    routes = [route for adapter in rt.adapters.values() for route in adapter.routes(rt.intake)]
     try:
         async with background(rt):
-            # Listen only once recovery is done: what a crash left is handled before new updates.
-            await web.TCPSite(runner, host or "127.0.0.1", int(port)).start()
-            await rt.bot.set_webhook(cfg.webhook_url, secret_token=secret, drop_pending_updates=False,
-                                     allowed_updates=["message", "callback_query"])
-            await asyncio.Event().wait()
+            # Receiving starts only once recovery is done: what a crash left goes before new updates.
+            if routes:
+                await _listen(rt, routes)
+            for adapter in rt.adapters.values():
+                await adapter.start(rt.intake)
+            try:
+                await asyncio.gather(*(adapter.serve() for adapter in rt.adapters.values()))
+            finally:
+                for adapter in rt.adapters.values():
+                    await adapter.stop()
     finally:
-        await runner.cleanup()
+        if rt.web_runner is not None:
+            await rt.web_runner.cleanup()
+            rt.web_runner = None
+
+
+async def _listen(rt: Runtime, routes: list) -> None:
+    """The one web server every webhook/callback channel mounts its routes on."""
+    web_app = web.Application(client_max_size=4 * 1024 * 1024)
+    for method, path, handler in routes:
+        web_app.router.add_route(method, path, handler)
+    host, _, port = rt.app.config.telegram.webhook_listen.rpartition(":")
+    rt.web_runner = web.AppRunner(web_app)
+    await rt.web_runner.setup()
+    await web.TCPSite(rt.web_runner, host or "127.0.0.1", int(port)).start()
 
 
 async def close(rt: Runtime) -> None:
-    await rt.bot.session.close()
+    for adapter in rt.adapters.values():
+        await adapter.close()

@@ -23,7 +23,7 @@ from typing import Any
 from bot.app import App, Clock, build_app
 from bot.config import parse_config
 from bot.emulator import BotApiEmulator
-from bot.runtime import Runtime, build_runtime, close, serve_polling, serve_webhook
+from bot.runtime import Runtime, build_runtime, close, serve
 from models.enums import Role
 from models.invites import create_invite, team_by_name
 from models.migrate import upgrade
@@ -82,10 +82,10 @@ class Stage:
             self._handled_before += self.rt.core.handled
         self.rt = build_runtime(self.app)
         if self.app.config.telegram.mode == "webhook":
-            self._task = asyncio.create_task(serve_webhook(self.rt))
+            self._task = asyncio.create_task(serve(self.rt))
             await self.emu.wait_until(lambda: (self.emu.webhook() or {}).get("url"), what="webhook set")
         else:
-            self._task = asyncio.create_task(serve_polling(self.rt))
+            self._task = asyncio.create_task(serve(self.rt))
 
     async def stop_bot(self) -> None:
         """Stop the bot as a crash would: polling and the sender just end."""

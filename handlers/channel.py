@@ -12,9 +12,10 @@ No state maps it back, so it survives restarts and works on any instance.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from models.enums import Channel
 
@@ -76,6 +77,8 @@ class Outbound:
     buttons: list[list[Button]] = field(default_factory=list)
     photos: list[dict[str, Any]] = field(default_factory=list)  # {"file_ref", "channel", "path"}
     request_location: str | None = None  # label of a "send my location" keyboard button
+    #: How to send a location without that button (for channels that cannot show it).
+    location_hint: str | None = None
     remove_keyboard: bool = False
     edit_message_id: str | None = None  # edit this earlier bot message instead of sending anew
     kind: Literal["message", "commands"] = "message"
@@ -96,6 +99,25 @@ class Outbound:
         return cls(**data)
 
 
+@dataclass(frozen=True)
+class ChannelTraits:
+    """What the push path and the join links need to know of a channel, without its SDK (built
+    from config by the adapter class, so the CLI has it too)."""
+
+    channel: Channel
+    #: The link that opens an invite (a staff invite, a customer's ticket link) on this channel.
+    join_link: Callable[[str], str] | None = None
+    #: A recipient can be written to only this long after their own last message (WeCom
+    #: customer service: 48 h); None: always.
+    reply_window: timedelta | None = None
+
+
+def session_key(prefix: str, chat_id: object, user_id: object) -> str:
+    """The key of one person's dialog in one chat: ``<channel prefix>:<chat>:<user>``.  Every
+    runtime of a channel builds it here, so switching the runtime keeps dialogs."""
+    return f"{prefix}:{chat_id}:{user_id}"
+
+
 class DeliveryError(Exception):
     """A channel refused or failed a delivery, classified so the sender knows what to do.
 
@@ -108,19 +130,6 @@ class DeliveryError(Exception):
                  retry_after: float = 0.0):
         super().__init__(reason)
         self.kind, self.reason, self.retry_after = kind, reason, retry_after
-
-
-class ChannelAdapter(Protocol):
-    """What the runtime needs from a channel; implemented per SDK in ``bot/channels``."""
-
-    channel: Channel
-    supports_buttons: bool
-
-    async def deliver(self, chat_id: str, message: Outbound) -> str | None:
-        """Send (or edit) and return the channel's message id; raise :class:`DeliveryError`."""
-
-    async def download(self, file_ref: str) -> bytes:
-        """The bytes of a file a person sent (a photo), for content-addressed storage."""
 
 
 # -- the plain-text fallback for buttons -------------------------------------------------------

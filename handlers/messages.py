@@ -70,6 +70,7 @@ class Msg:
                       for label, data in row] for row in self.buttons],
             photos=self.photos,
             request_location=t(lang, self.request_location) if self.request_location else None,
+            location_hint=t(lang, "common.location_hint") if self.request_location else None,
             remove_keyboard=self.remove_keyboard,
             edit_message_id=self.edit_message_id,
             secret=self.secret,

@@ -71,3 +71,10 @@ class Router:
 
 #: The one router every flow module registers on (imported by :mod:`handlers.flows`).
 router = Router()
+
+
+def build_router() -> Router:
+    """The router with every flow on it (for the composition root)."""
+    import handlers.flows  # noqa: F401  (registers the flows on ``router``)
+
+    return router

@@ -230,7 +230,7 @@ async def test_a_row_waiting_past_half_its_lease_is_renewed_or_dropped_if_taken_
     more than half gone — only if it is still its own (another instance may have claimed it)."""
     from bot.app import FixedClock
     from handlers.channel import Outbound
-    from bot.outbox import LEASE, OutboxSender
+    from bot.outbox_store import LEASE, OutboxStore
     from models.enums import Channel
 
     class App:  # the sender needs only the database and a clock
@@ -246,13 +246,13 @@ async def test_a_row_waiting_past_half_its_lease_is_renewed_or_dropped_if_taken_
                                 lease_until=now + LEASE))
     async with db.read() as s:
         mine, taken = (await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
-    sender = OutboxSender(app, {})
-    assert await sender._still_mine(mine)  # fresh lease: no query, still ours
+    store = OutboxStore(app, "this-instance", None)
+    assert await store.still_mine(mine)  # fresh lease: no query, still ours
     app.clock.now = lambda: now + LEASE * 0.75  # type: ignore[method-assign]
     async with db.write() as s:  # meanwhile another instance claimed the second row anew
         (await s.get(OutboxMessage, taken.id)).lease_until = now + LEASE * 2
-    assert await sender._still_mine(mine) and mine.lease_until == now + LEASE * 1.75
-    assert not await sender._still_mine(taken)
+    assert await store.still_mine(mine) and mine.lease_until == now + LEASE * 1.75
+    assert not await store.still_mine(taken)
     async with db.read() as s:
         assert (await s.get(OutboxMessage, mine.id)).lease_until == now + LEASE * 1.75
         assert (await s.get(OutboxMessage, taken.id)).lease_until == now + LEASE * 2
