@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 from bot.config import Config
 from models.calendar import BusinessCalendar, calendar_for
 from models.clocks import SlaPolicy
+from handlers.channel import ChannelTraits
 from models.db import Database
+from models.enums import Channel
 
 
 class Clock:
@@ -38,12 +40,24 @@ class App:
     clock: Clock = field(default_factory=Clock)
     calendar: BusinessCalendar | None = None
     sla: SlaPolicy | None = None
+    #: What the push path and links know of each configured channel (no SDK needed).
+    channels: dict[Channel, ChannelTraits] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.calendar is None:
             self.calendar = calendar_for(self.config.bot)
         if self.sla is None:
             self.sla = SlaPolicy(self.config.sla, self.config.chase, self.calendar)
+        if not self.channels:
+            self.channels = channel_traits(self.config)
+
+    def join_link(self, token: str) -> str:
+        """The link that opens an invite (staff invite, customer ticket link) on the first
+        configured channel that has links."""
+        for traits in self.channels.values():
+            if traits.join_link is not None:
+                return traits.join_link(token)
+        raise RuntimeError("no channel with join links is configured")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -58,6 +72,19 @@ class App:
 
     async def close(self) -> None:
         await self.db.dispose()
+
+
+def channel_traits(config: Config) -> dict[Channel, ChannelTraits]:
+    """Each channel's traits as configured: the one line per channel a new channel adds here.
+    Telegram's links are always there (the demo and the CLI print them without a token)."""
+    from bot.channels.telegram_protocol import TelegramRuntime
+
+    found = {}
+    for adapter in (TelegramRuntime,):
+        traits = adapter.traits(config)
+        if traits is not None:
+            found[traits.channel] = traits
+    return found
 
 
 def build_app(config: Config, clock: Clock | None = None) -> App:

@@ -30,7 +30,7 @@ async def _invite(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         team = await team_by_name(session, args.team.strip(), create=True) if args.team else None
         token = await create_invite(session, role=role, name=args.name, now=now,
                                     ttl=app.config.bot.invite_ttl, team_id=team.id if team else None)
-    link = app.config.deep_link(token)
+    link = app.join_link(token)
     if args.json:
         print(json.dumps({"token": token, "link": link}))
         return 0

@@ -104,7 +104,7 @@ async def _create(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         token = await create_invite(session, role=Role.CUSTOMER, name=reg.contact or reg.customer, now=now,
                                     ttl=app.config.bot.customer_link_ttl, ticket_id=ticket.id,
                                     customer_id=ticket.customer_id, team_id=ticket.team_id)
-    link = app.config.deep_link(token)
+    link = app.join_link(token)
     if args.json:
         print(json.dumps({"number": ticket.number, "customer_token": token, "customer_link": link}))
     else:

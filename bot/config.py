@@ -276,10 +276,6 @@ class Config(Section):
     storage: StorageSection = StorageSection()
     reports: ReportsSection = ReportsSection()
 
-    def deep_link(self, token: str) -> str:
-        """The link that opens the bot with ``/start TOKEN`` (invites and customer ticket links)."""
-        return f"https://t.me/{self.telegram.bot_username}?start={token}"
-
 
 _SECRET_SECTIONS = {
     "database": DatabaseSection,

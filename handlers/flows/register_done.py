@@ -89,7 +89,7 @@ async def confirm(ctx: Ctx, _value: str) -> None:
     token = await create_invite(
         ctx.session, role=Role.CUSTOMER, name=ticket.contact_name, now=ctx.now, ttl=config.bot.customer_link_ttl,
         ticket_id=ticket.id, customer_id=ticket.customer_id, team_id=ticket.team_id, created_by_id=ctx.person.id)
-    link = config.deep_link(token)
+    link = ctx.app.join_link(token)
     stored = await MediaStore(config.storage.media_dir).save(await asyncio.to_thread(qr_png, link))
     facts = await _facts(ctx, ticket)
     await _close_summary(ctx, L("reg.confirmed", {"number": ticket.number}))
