@@ -300,6 +300,8 @@ async def test_device_side_plaintexts(world) -> None:
     assert image["MediaId"] == photo["media_id"]
     async with client.session.get(image["PicUrl"]) as resp:
         assert await resp.read() == tiny_png()
+    with pytest.raises(ValueError):
+        await emu.user_image("zhangsan", b"GIF89a not a jpg or png")
     assert bot.refused == []
 
 

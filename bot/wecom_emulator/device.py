@@ -18,6 +18,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from . import cards, menus
+from .errors import WeComError
 from .media import store
 
 if TYPE_CHECKING:
@@ -102,7 +103,10 @@ class DeviceActions:
     async def user_image(self, userid: str, data: bytes, *, filename: str = "photo.jpg",
                          wait: bool = True) -> dict[str, Any]:
         """The member sends a photo: stored as media (MediaId, 3 days) with a PicUrl served here."""
-        media = store(self, "image", data, filename)  # type: ignore[arg-type]
+        try:
+            media = store(self, "image", data, filename)  # type: ignore[arg-type]
+        except WeComError as exc:  # the client would not send it: a bad argument here
+            raise ValueError(f"not a photo WeCom would accept: {exc}") from None
         fields = self._head(userid, "image") + [("PicUrl", f"{self.base_url}/_pic/{media.media_id}"),
                                                 ("MediaId", media.media_id), ("MsgId", self._msgid()),
                                                 ("AgentID", self.world.agent_id)]
