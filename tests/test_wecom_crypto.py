@@ -254,3 +254,26 @@ def test_invalid_aes_key_is_a_configuration_error(key) -> None:
 def test_error_codes_follow_the_official_sample() -> None:
     assert (BadSignature.code, WrongReceiveId.code, BadPadding.code) == (-40001, -40005, -40007)
     assert all(issubclass(e, WeComCryptoError) for e in (BadSignature, WrongReceiveId, BadPadding, MalformedMessage))
+
+
+# -- the emulator's own implementation (independent code, same vectors) -------------------------
+
+@pytest.mark.parametrize("kat", [KAT1, KAT2], ids=["KAT-1", "KAT-2"])
+def test_the_emulators_independent_crypto_meets_the_same_vectors(kat: dict) -> None:
+    from bot.wecom_emulator.crypto import DeviceCrypto, sign
+
+    device = DeviceCrypto(kat["token"], kat["key"], kat["rid"])
+    assert sign(kat["token"], kat["timestamp"], kat["nonce"], kat["encrypt"]) == kat["sig"]
+    assert device.open(kat["encrypt"]) == kat["plain"]
+    # What the emulator seals, the adapter opens, and the other way round (random prefixes).
+    for text in (kat["plain"], "短消息", "x" * 1000):
+        assert crypto_of(kat).decrypt(device.seal(text)) == text
+        assert device.open(crypto_of(kat).encrypt(text)) == text
+    reply = crypto_of(kat).encrypt_reply("<xml><MsgType><![CDATA[update_button]]></MsgType></xml>")
+    assert device.open_reply(reply) == "<xml><MsgType><![CDATA[update_button]]></MsgType></xml>"
+
+
+def test_the_emulators_crypto_opens_the_url_check_vector() -> None:
+    from bot.wecom_emulator.crypto import DeviceCrypto
+
+    assert DeviceCrypto(KAT1["token"], KAT1["key"], KAT1["rid"]).open(KAT3["echostr"]) == KAT3["plain"]

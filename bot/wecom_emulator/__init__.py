@@ -3,7 +3,7 @@
 Why: the adapter talks to WeCom's ``/cgi-bin`` API and receives encrypted callbacks; neither can be
 reached offline. This is an aiohttp server the adapter talks to unchanged (only its base URL
 setting points here), plus a device side that plays members and WeChat customers by calling the
-bot's callback URL exactly as WeCom does (encrypted with :mod:`bot.channels.wecom.crypto`, signed,
+bot's callback URL exactly as WeCom does (encrypted with its own :mod:`.crypto`, signed,
 retried), plus a control API (Python, and HTTP at ``/_control/<action>``) to inspect and to turn
 fault knobs.
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bot.channels.wecom.crypto import WeComCrypto, WeComCryptoError
+from .crypto import CryptoError, DeviceCrypto
 
 from .cards import apply_replace_name
 
@@ -53,9 +53,9 @@ class CallbackDelivery:
             await self.session.close()
             self.session = None
 
-    def crypto(self) -> WeComCrypto:
+    def crypto(self) -> DeviceCrypto:
         emu = self.emu
-        return WeComCrypto(emu.token, emu.encoding_aes_key, emu.world.corp_id)
+        return DeviceCrypto(emu.token, emu.encoding_aes_key, emu.world.corp_id)
 
     def _target(self) -> tuple[str, aiohttp.ClientSession]:
         if not self.emu.callback_url:
@@ -78,11 +78,11 @@ class CallbackDelivery:
             if attempt:
                 await asyncio.sleep(self.emu.retry_delay)
             stamp, nonce = str(int(world.now())), str(secrets.randbelow(10**10))
-            encrypt = crypto.encrypt(plaintext)
+            encrypt = crypto.seal(plaintext)
             agent_xml = f"<AgentID><![CDATA[{world.agent_id}]]></AgentID>" if agent else ""
             envelope = (f"<xml><ToUserName><![CDATA[{world.corp_id}]]></ToUserName>"
                         f"<Encrypt><![CDATA[{encrypt}]]></Encrypt>{agent_xml}</xml>")
-            params = {"msg_signature": crypto.sign(stamp, nonce, encrypt), "timestamp": stamp, "nonce": nonce}
+            params = {"msg_signature": crypto.signature(stamp, nonce, encrypt), "timestamp": stamp, "nonce": nonce}
             status, body, error, started = None, b"", None, time.monotonic()
             try:
                 async with session.post(url, params=params, data=envelope.encode("utf-8"),
@@ -112,9 +112,9 @@ class CallbackDelivery:
             return None
         world = self.emu.world
         try:
-            plain = self.crypto().decrypt_reply(body)
+            plain = self.crypto().open_reply(body)
             root = ET.fromstring(plain)
-        except (WeComCryptoError, ET.ParseError) as exc:
+        except (CryptoError, ET.ParseError) as exc:
             world.violation("passive_reply_unreadable", f"answer to {kind} is neither empty nor a valid "
                             f"encrypted reply: {type(exc).__name__}: {exc}", body=text[:500])
             return {"error": type(exc).__name__}
@@ -148,9 +148,9 @@ class CallbackDelivery:
         url, session = self._target()
         world, crypto = self.emu.world, self.crypto()
         expected = str(secrets.randbelow(10**19))
-        echostr = crypto.encrypt(expected)
+        echostr = crypto.seal(expected)
         stamp, nonce = str(int(world.now())), str(secrets.randbelow(10**10))
-        params = {"msg_signature": crypto.sign(stamp, nonce, echostr), "timestamp": stamp,
+        params = {"msg_signature": crypto.signature(stamp, nonce, echostr), "timestamp": stamp,
                   "nonce": nonce, "echostr": echostr}
         status, body, error, started = None, b"", None, time.monotonic()
         try:

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.wecom.crypto import aes_key, new_encoding_aes_key
+from .crypto import key_bytes as aes_key, new_key as new_encoding_aes_key
 
 from . import access, cards, control, kf, media, menus, messages
 from .callbacks import CallbackDelivery
