@@ -68,13 +68,14 @@ class Runtime:
 
 
 def build_runtime(app: App) -> Runtime:
+    from handlers.flow_list import FLOWS
     from handlers.registry import build_router
 
     media = MediaStore(app.config.storage.media_dir)
     adapters = build_adapters(app, media)
     instances = Instances(app)
     sender = OutboxSender(app, adapters, media_root=media.root, instance_id=instances.id)
-    core = Core(app, build_router(), media, {ch: a.download for ch, a in adapters.items()}, on_commit=sender.wake)
+    core = Core(app, build_router(FLOWS), media, {ch: a.download for ch, a in adapters.items()}, on_commit=sender.wake)
     intake = Intake(app, core, adapters, instances.id)
     scheduler = Scheduler(app, on_sent=sender.wake) if app.config.scheduler.enabled else None
     return Runtime(app=app, core=core, intake=intake, sender=sender, instances=instances, adapters=adapters,

@@ -22,6 +22,7 @@ from models.tickets import Ticket
 
 if TYPE_CHECKING:
     from bot.app import App
+    from handlers.registry import Router
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Ctx:
     toast: str | None = None  # short answer shown on the pressed button (callback answer)
     #: person id → when a push of this update reaches them, for pushes held for quiet hours
     held: dict[int, datetime] = field(default_factory=dict)
+    #: The routes the core dispatched this update on (what the person's menu offers, which buttons exist).
+    router: Router | None = None
     _seq: int = 0
 
     # -- who and when -------------------------------------------------------------------------

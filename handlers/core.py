@@ -171,7 +171,7 @@ class Core:
                 if exc.code == "silent":
                     return None
                 ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person,
-                          state=ConversationState(session_key=inbound.session_key, data={}))
+                          state=ConversationState(session_key=inbound.session_key, data={}), router=self.router)
                 ctx.reply_error(exc)
                 return error_text(ctx.lang, exc)[:190]
             state = await session.get(ConversationState, inbound.session_key)
@@ -179,7 +179,8 @@ class Core:
                 state = ConversationState(session_key=inbound.session_key, data={})
                 session.add(state)
                 await session.flush()
-            ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person, state=state, media=media or {})
+            ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person, state=state, media=media or {},
+                      router=self.router)
             try:
                 async with session.begin_nested():
                     # Where pushes go follows the person's latest private chat — but only an

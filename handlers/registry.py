@@ -1,14 +1,20 @@
-"""Where flows register what they answer: commands, button actions, dialog steps, replies.
+"""Where flows say what they answer: commands, button actions, dialog steps, replies.
 
-A flow module declares ``@router.command("tickets", roles=ENGINEER)`` etc.; the core looks the
-inbound event up here.  Roles are checked before the handler runs; assignment and ticket state
-are re-checked inside it (a button is only a pointer).
+Each flow module collects its own routes — ``routes = Routes()`` and ``@routes.command("tickets",
+roles=ENGINEER)`` etc. — which registers nothing anywhere: importing a flow has no side effect
+(DESIGN §4.3).  The composition root puts the flows together with :func:`build_router` from an
+explicit, ordered list of modules (:data:`handlers.flow_list.FLOWS`); that order is the order of
+each role's command menu.  The core looks every inbound event up in the one :class:`Router`.
+
+Roles are checked before the handler runs; assignment and ticket state are re-checked inside it
+(a button is only a pointer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from models.enums import Role
@@ -28,7 +34,10 @@ class Route:
 
 
 @dataclass
-class Router:
+class Routes:
+    """A set of routes, filled by the decorators below: one flow module's, or (as a
+    :class:`Router`) every flow's."""
+
     commands: dict[str, Route] = field(default_factory=dict)
     callbacks: dict[str, Route] = field(default_factory=dict)
     steps: dict[tuple[str, str], Handler] = field(default_factory=dict)
@@ -38,9 +47,7 @@ class Router:
 
     def command(self, name: str, *, roles: frozenset[Role] | set[Role] | None, menu: str | None = None):
         def register(fn: Handler) -> Handler:
-            if name in self.commands:
-                raise ValueError(f"command /{name} registered twice")
-            self.commands[name] = Route(fn, frozenset(roles) if roles is not None else None)
+            self._add_command(name, Route(fn, frozenset(roles) if roles is not None else None))
             if menu:
                 for role in roles or EVERYONE:
                     self.menus.setdefault(role, []).append((name, menu))
@@ -50,9 +57,7 @@ class Router:
 
     def callback(self, action: str, *, roles: frozenset[Role] | set[Role] | None):
         def register(fn: Handler) -> Handler:
-            if action in self.callbacks:
-                raise ValueError(f"button action {action} registered twice")
-            self.callbacks[action] = Route(fn, frozenset(roles) if roles is not None else None)
+            self._add_callback(action, Route(fn, frozenset(roles) if roles is not None else None))
             return fn
 
         return register
@@ -68,13 +73,38 @@ class Router:
         self.reply_handlers.append(fn)
         return fn
 
+    def include(self, other: Routes) -> None:
+        """Add ``other``'s routes after these (its menu entries after the ones already here)."""
+        for name, route in other.commands.items():
+            self._add_command(name, route)
+        for action, route in other.callbacks.items():
+            self._add_callback(action, route)
+        for key, fn in other.steps.items():
+            if key in self.steps:
+                raise ValueError(f"dialog step {key[0]}/{key[1]} registered twice")
+            self.steps[key] = fn
+        self.reply_handlers.extend(other.reply_handlers)
+        for role, entries in other.menus.items():
+            self.menus.setdefault(role, []).extend(entries)
 
-#: The one router every flow module registers on (imported by :mod:`handlers.flows`).
-router = Router()
+    def _add_command(self, name: str, route: Route) -> None:
+        if name in self.commands:
+            raise ValueError(f"command /{name} registered twice")
+        self.commands[name] = route
+
+    def _add_callback(self, action: str, route: Route) -> None:
+        if action in self.callbacks:
+            raise ValueError(f"button action {action} registered twice")
+        self.callbacks[action] = route
 
 
-def build_router() -> Router:
-    """The router with every flow on it (for the composition root)."""
-    import handlers.flows  # noqa: F401  (registers the flows on ``router``)
+class Router(Routes):
+    """The routes the core dispatches on: every flow's, put together by :func:`build_router`."""
 
+
+def build_router(modules: Iterable[ModuleType]) -> Router:
+    """One router from the flow modules' ``routes``, in the given order (the menus' order)."""
+    router = Router()
+    for module in modules:
+        router.include(module.routes)
     return router

@@ -1,25 +1,4 @@
-"""The conversation flows.  Importing this package registers every flow on
-:data:`handlers.registry.router`; the composition root does it once.
-
-The import order is the order of each role's command menu (a module another imports registers
-first): the day's work first (dispatch and registration, the boards, the engineer's tickets), then
-follow-up and look-ups, and help, language and cancel last.
-"""
-
-from handlers.flows import (  # noqa: F401  isort: skip
-    register,
-    dispatch,
-    reassign,
-    supervisor,
-    board,
-    engineer,
-    checkins,
-    parts,
-    signoff,
-    customer,
-    complaints,
-    callback,
-    report,
-    kb,
-    start,
-)
+"""The conversation flows, one module each.  A flow collects its routes on its own ``routes``
+(:class:`handlers.registry.Routes`); importing it registers nothing.  Flows never import each
+other: what they share lives in the handlers modules beside this package (dialogs, cards, desk,
+…) and in ``models``.  Which flows run, in which menu order: :mod:`handlers.flow_list`."""

@@ -41,12 +41,14 @@ from handlers.flows.board_lines import FIELD, closed_entry, complaint_entry, pen
 from handlers.flows.dispatch import own_message
 from handlers.flows.supervisor import ticket_command
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import button_arg, visible_ticket
 from models.enums import Role
 from models.people import Person, Team
 from models.queries import people_names
 from models.tickets import Ticket
+
+routes = Routes()
 
 PER_PAGE = 8
 ENGINEER = frozenset({Role.ENGINEER})
@@ -155,7 +157,7 @@ async def engineer_board(ctx: Ctx, page: int = 1) -> None:
     await show(ctx, view, sections, page)
 
 
-@router.callback("tks", roles=ENGINEER)
+@routes.callback("tks", roles=ENGINEER)
 async def engineer_page(ctx: Ctx) -> None:
     await engineer_board(ctx, pressed_page(ctx))
 
@@ -183,17 +185,17 @@ async def desk_board(ctx: Ctx, page: int = 1) -> None:
     await show(ctx, view, sections, page)
 
 
-@router.command("board", roles=DESK, menu="board.menu.board")
+@routes.command("board", roles=DESK, menu="board.menu.board")
 async def board_command(ctx: Ctx) -> None:
     await desk_board(ctx)
 
 
-@router.callback("brd", roles=DESK)
+@routes.callback("brd", roles=DESK)
 async def board_page(ctx: Ctx) -> None:
     await desk_board(ctx, pressed_page(ctx))
 
 
-@router.callback("bdt", roles=DESK)
+@routes.callback("bdt", roles=DESK)
 async def open_ticket(ctx: Ctx) -> None:
     """A board line's button: the ticket as ``/ticket NUMBER`` shows it (team re-checked here and
     again by ``/ticket``)."""
@@ -223,11 +225,11 @@ async def pending_board(ctx: Ctx, page: int = 1) -> None:
     await show(ctx, view, [Section(None, count, fetch)], page)
 
 
-@router.command("pending", roles=SUPERVISOR, menu="board.menu.pending")
+@routes.command("pending", roles=SUPERVISOR, menu="board.menu.pending")
 async def pending_command(ctx: Ctx) -> None:
     await pending_board(ctx)
 
 
-@router.callback("pnd", roles=SUPERVISOR)
+@routes.callback("pnd", roles=SUPERVISOR)
 async def pending_page(ctx: Ctx) -> None:
     await pending_board(ctx, pressed_page(ctx))

@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 from handlers.context import Ctx
 from handlers.flows.dispatch import flow_ticket, leave_flow, own_message
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import button_arg, button_args, button_rating, is_id, local, visible_ticket
 from models.customers import Customer
 from models.enums import FeedbackSource, Role
@@ -29,6 +29,8 @@ from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import Feedback
 from scheduler.callback import ANSWERED, EXPIRED, SENT, delivered, desk_of
+
+routes = Routes()
 
 CUSTOMER = frozenset({Role.CUSTOMER})
 DESK = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
@@ -46,7 +48,7 @@ def _comment_ask(ticket: Ticket, key: str) -> Msg:
     return Msg(key, {"number": Raw(ticket.number)}, buttons=[[("followup.btn.no_comment", f"cbn:{ticket.id}")]])
 
 
-@router.callback("cbr", roles=CUSTOMER)
+@routes.callback("cbr", roles=CUSTOMER)
 async def rate(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     rating = button_rating(ctx, "callback_bad_rating")
@@ -90,7 +92,7 @@ async def _finish(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
     ctx.reply(Msg("followup.callback.thanks", {"number": Raw(ticket.number)}), ticket_id=ticket.id)
 
 
-@router.step("callback", "comment")
+@routes.step("callback", "comment")
 async def comment_text(ctx: Ctx) -> None:
     ticket = await flow_ticket(ctx)
     if ticket is None:
@@ -112,7 +114,7 @@ async def comment_text(ctx: Ctx) -> None:
     await _finish(ctx, ticket, text)
 
 
-@router.callback("cbn", roles=CUSTOMER)
+@routes.callback("cbn", roles=CUSTOMER)
 async def no_comment(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     feedback = await _feedback(ctx, ticket)
@@ -125,7 +127,7 @@ async def no_comment(ctx: Ctx) -> None:
 
 
 # -- /callbacks ----------------------------------------------------------------------------------
-@router.command("callbacks", roles=DESK, menu="followup.menu.callbacks")
+@routes.command("callbacks", roles=DESK, menu="followup.menu.callbacks")
 async def callbacks(ctx: Ctx) -> None:
     """Expired, unanswered callbacks of the asker's team (and tickets without a team), oldest first."""
     where = [Ticket.callback_state == EXPIRED]
@@ -162,7 +164,7 @@ async def _phoned(ctx: Ctx) -> Ticket:
     return ticket
 
 
-@router.callback("cbd", roles=DESK)
+@routes.callback("cbd", roles=DESK)
 async def record_call(ctx: Ctx) -> None:
     ticket = await _phoned(ctx)
     ctx.reply(Msg("followup.callbacks.phone_ask", {"number": Raw(ticket.number), "contact": Raw(ticket.contact_name)},
@@ -170,7 +172,7 @@ async def record_call(ctx: Ctx) -> None:
               ticket_id=ticket.id, ref=f"cbp:{ticket.id}")
 
 
-@router.callback("cbp", roles=DESK)
+@routes.callback("cbp", roles=DESK)
 async def record_rating(ctx: Ctx) -> None:
     args = button_args(ctx)
     raw = args[1] if len(args) == 2 else ""

@@ -24,7 +24,7 @@ from handlers.flows.engineer import (
     start_dialog,
 )
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import (
     act,
     button_args,
@@ -39,6 +39,8 @@ from handlers.tickets import (
 from models.enums import Action, CheckinKind
 from models.errors import DomainError
 from models.tickets import Ticket
+
+routes = Routes()
 
 #: Notes of one progress check-in together (the supervisor's message must stay under 4096).
 NOTES_LIMIT = 3000
@@ -62,14 +64,14 @@ async def _sent_line(ctx: Ctx, ticket: Ticket, key: str) -> L | Lines:
 
 
 # -- Arrived -------------------------------------------------------------------------------------
-@router.callback("arr", roles=ENGINEER)
+@routes.callback("arr", roles=ENGINEER)
 async def arrive(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.ARRIVE))
     start_dialog(ctx, "arrive", "photo", ticket)
     ctx.reply("eng.arrive_ask_photo", number=ticket.number)
 
 
-@router.step("arrive", "photo")
+@routes.step("arrive", "photo")
 async def arrive_photo(ctx: Ctx) -> None:
     ticket = await dialog_ticket(ctx, allowed(Action.ARRIVE))
     if ticket is None:
@@ -81,7 +83,7 @@ async def arrive_photo(ctx: Ctx) -> None:
     ctx.reply(Msg("eng.arrive_ask_location", request_location="btn.location"))
 
 
-@router.step("arrive", "location")
+@routes.step("arrive", "location")
 async def arrive_location(ctx: Ctx) -> None:
     ticket = await dialog_ticket(ctx, allowed(Action.ARRIVE))
     if ticket is None:
@@ -120,17 +122,17 @@ async def _begin(ctx: Ctx, ticket: Ticket) -> None:
     ctx.reply("eng.checkin_ask", number=ticket.number)
 
 
-@router.callback("chk", roles=ENGINEER)
+@routes.callback("chk", roles=ENGINEER)
 async def checkin_button(ctx: Ctx) -> None:
     await _begin(ctx, await pressed_ticket(ctx))
 
 
-@router.command("checkin", roles=ENGINEER, menu="menu.checkin")
+@routes.command("checkin", roles=ENGINEER, menu="menu.checkin")
 async def checkin_command(ctx: Ctx) -> None:
     await begin_on_my_ticket(ctx, _begin, code="chk", none="eng.checkin_none", pick="eng.checkin_pick")
 
 
-@router.step("checkin", "collect")
+@routes.step("checkin", "collect")
 async def checkin_collect(ctx: Ctx) -> None:
     ticket = await dialog_ticket(ctx, _checkable)
     if ticket is None:
@@ -152,7 +154,7 @@ async def checkin_collect(ctx: Ctx) -> None:
                   buttons=[[("btn.done", f"done:{ticket.id}")]]))
 
 
-@router.callback("done", roles=ENGINEER)
+@routes.callback("done", roles=ENGINEER)
 async def checkin_done(ctx: Ctx) -> None:
     args = button_args(ctx)
     if ctx.flow != "checkin" or not args or args[0] != str(ctx.data.get("ticket_id")):

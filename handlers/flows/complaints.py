@@ -24,7 +24,7 @@ from handlers.context import Ctx, push
 from handlers.flows.dispatch import flow_ticket, leave_flow, own_message
 from handlers.flows.engineer import TEXT_LIMIT, answer_text
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import (
     button_arg,
     button_args,
@@ -45,6 +45,8 @@ from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import Attachment, Complaint
 
+routes = Routes()
+
 CUSTOMER = frozenset({Role.CUSTOMER})
 ANSWERERS = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.MANAGER})
 #: At most this many tickets (the newest) are offered as buttons.
@@ -58,7 +60,7 @@ def _begin(ctx: Ctx, ticket: Ticket) -> None:
     ctx.reply("complaints.ask_text", number=ticket.number)
 
 
-@router.command("complain", roles=CUSTOMER, menu="complaints.menu.complain")
+@routes.command("complain", roles=CUSTOMER, menu="complaints.menu.complain")
 async def complain(ctx: Ctx) -> None:
     if ctx.inbound.args.strip():
         _begin(ctx, await visible_ticket_by_number(ctx, ctx.inbound.args))  # own company only
@@ -77,12 +79,12 @@ async def complain(ctx: Ctx) -> None:
             [(Raw(f"{t.number} · {t.product_model}"), f"cpt:{t.id}")] for t in tickets]))
 
 
-@router.callback("cpt", roles=CUSTOMER)
+@routes.callback("cpt", roles=CUSTOMER)
 async def pick(ctx: Ctx) -> None:
     _begin(ctx, await visible_ticket(ctx, button_arg(ctx, 0)))
 
 
-@router.step("complain", "text")
+@routes.step("complain", "text")
 async def complaint_text(ctx: Ctx) -> None:
     ticket = await flow_ticket(ctx)
     if ticket is None:
@@ -103,7 +105,7 @@ async def complaint_text(ctx: Ctx) -> None:
         ctx.reply(Msg("complaints.ask_photo", buttons=[[("complaints.btn.no_photo", f"cpn:{ticket.id}")]]))
 
 
-@router.step("complain", "photo")
+@routes.step("complain", "photo")
 async def complaint_photo(ctx: Ctx) -> None:
     ticket = await flow_ticket(ctx)
     if ticket is None:
@@ -118,7 +120,7 @@ async def complaint_photo(ctx: Ctx) -> None:
     await _record(ctx, ticket, text, photos)
 
 
-@router.callback("cpn", roles=CUSTOMER)
+@routes.callback("cpn", roles=CUSTOMER)
 async def no_photo(ctx: Ctx) -> None:
     args = button_args(ctx)
     if ctx.flow != "complain" or ctx.step != "photo" or not args or args[0] != str(ctx.data.get("ticket_id")):
@@ -195,7 +197,7 @@ async def _open_complaint(ctx: Ctx, complaint_id: object) -> tuple[Complaint, Ti
     return complaint, ticket
 
 
-@router.callback("cpa", roles=ANSWERERS)
+@routes.callback("cpa", roles=ANSWERERS)
 async def answer(ctx: Ctx) -> None:
     complaint, ticket = await _open_complaint(ctx, button_arg(ctx, 0))
     ctx.end_flow()
@@ -205,7 +207,7 @@ async def answer(ctx: Ctx) -> None:
               customer=Raw(await person_name(ctx, complaint.customer_person_id)))
 
 
-@router.step("complaint_answer", "text")
+@routes.step("complaint_answer", "text")
 async def answer_given(ctx: Ctx) -> None:
     try:
         complaint, ticket = await _open_complaint(ctx, ctx.data.get("complaint_id"))

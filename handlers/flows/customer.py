@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from handlers.context import Ctx
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import (
     act,
     button_arg,
@@ -33,11 +33,13 @@ from models.runtime import OutboxMessage
 from models.tickets import Ticket
 from models.work import Feedback, Signoff
 
+routes = Routes()
+
 CUSTOMER = frozenset({Role.CUSTOMER})
 COMMENT_LIMIT = 2000
 
 
-@router.command("status", roles=CUSTOMER, menu="desk.menu.status")
+@routes.command("status", roles=CUSTOMER, menu="desk.menu.status")
 async def status(ctx: Ctx) -> None:
     tickets = []
     if ctx.person.customer_id is not None:
@@ -63,7 +65,7 @@ async def _feedback(ctx: Ctx, ticket: Ticket) -> Feedback | None:
         Feedback.ticket_id == ticket.id, Feedback.source == FeedbackSource.SIGNOFF).limit(1))
 
 
-@router.callback("cfm", roles=CUSTOMER)
+@routes.callback("cfm", roles=CUSTOMER)
 async def confirm(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     signed = await ctx.session.scalar(select(Signoff.id).where(Signoff.ticket_id == ticket.id).limit(1))
@@ -83,7 +85,7 @@ async def confirm(ctx: Ctx) -> None:
     ctx.toast = ctx.t("desk.customer.toast_confirmed")
 
 
-@router.callback("rate", roles=CUSTOMER)
+@routes.callback("rate", roles=CUSTOMER)
 async def rate(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     rating = button_rating(ctx, "desk_bad_rating")
@@ -134,7 +136,7 @@ async def _close(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
             await ctx.notify(person_id, Msg(body=Lines(tuple(parts))), purpose="closed", ticket_id=ticket.id)
 
 
-@router.step("comment", "text")
+@routes.step("comment", "text")
 async def comment_text(ctx: Ctx) -> None:
     ticket = await flow_ticket(ctx)
     if ticket is None:
@@ -153,7 +155,7 @@ async def comment_text(ctx: Ctx) -> None:
     await _close(ctx, ticket, text)
 
 
-@router.callback("nocmt", roles=CUSTOMER)
+@routes.callback("nocmt", roles=CUSTOMER)
 async def no_comment(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     await _close(ctx, ticket, None)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from handlers.context import Ctx
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import (
     act,
     button_arg,
@@ -40,6 +40,8 @@ from models.runtime import OutboxMessage
 from models.still import still
 from models.suggest import Suggestion, site_location, suggest_engineers
 from models.tickets import Ticket, TicketEvent
+
+routes = Routes()
 
 DESK = frozenset({Role.SUPERVISOR, Role.DISPATCHER})
 #: At most this many tickets get a button in the ``/dispatch`` list.
@@ -160,7 +162,7 @@ async def _picker(ctx: Ctx, ticket: Ticket) -> None:
     await suggestion_picker(ctx, ticket, desk_team_id(ctx, ticket), text, code="dsp", ref=f"dsppick:{ticket.id}")
 
 
-@router.command("dispatch", roles=DESK, menu="desk.menu.dispatch")
+@routes.command("dispatch", roles=DESK, menu="desk.menu.dispatch")
 async def dispatch_command(ctx: Ctx) -> None:
     number = ctx.inbound.args.strip()
     if number:
@@ -187,12 +189,12 @@ async def dispatch_command(ctx: Ctx) -> None:
     ctx.reply(Msg(body=Lines(tuple(lines)), buttons=buttons))
 
 
-@router.callback("dspt", roles=DESK)
+@routes.callback("dspt", roles=DESK)
 async def pick_ticket(ctx: Ctx) -> None:
     await _picker(ctx, await visible_ticket(ctx, button_arg(ctx, 0)))
 
 
-@router.callback("dsp", roles=DESK)
+@routes.callback("dsp", roles=DESK)
 async def dispatch_to(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     await _dispatchable(ctx, ticket)
@@ -217,7 +219,7 @@ async def dispatch_to(ctx: Ctx) -> None:
 
 
 # -- the engineer's answer ----------------------------------------------------------------------
-@router.callback("acc", roles={Role.ENGINEER})
+@routes.callback("acc", roles={Role.ENGINEER})
 async def accept(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     act(ctx, ticket, Action.ACCEPT)
@@ -240,7 +242,7 @@ async def accept(ctx: Ctx) -> None:
     ctx.toast = ctx.t("desk.dispatch.toast_accepted")
 
 
-@router.callback("dec", roles={Role.ENGINEER})
+@routes.callback("dec", roles={Role.ENGINEER})
 async def decline(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     next_status(ticket.status, Action.DECLINE, ticket.service_type)  # a stale card fails here
@@ -249,7 +251,7 @@ async def decline(ctx: Ctx) -> None:
     ctx.reply("desk.dispatch.decline_ask", number=ticket.number)
 
 
-@router.step("decline", "reason")
+@routes.step("decline", "reason")
 async def decline_reason(ctx: Ctx) -> None:
     try:
         ticket = await visible_ticket(ctx, ctx.data.get("ticket_id"))

@@ -21,7 +21,7 @@ from handlers.context import Ctx
 from handlers.flows.board import engineer_board
 from handlers.i18n import error_text, preview
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import (
     LATE_AFTER_SECONDS,
     act,
@@ -40,6 +40,8 @@ from models.enums import Action, PauseReason, Role
 from models.errors import DomainError
 from models.lifecycle import ASSIGNED_STATES, next_status
 from models.tickets import Ticket
+
+routes = Routes()
 
 ENGINEER = frozenset({Role.ENGINEER})
 #: Longest free-text answer kept in a report field (a chat message is at most 4096 characters).
@@ -142,7 +144,7 @@ def not_told(reached: bool) -> L | None:
 
 
 # -- /tickets and the card -----------------------------------------------------------------------
-@router.command("tickets", roles=ENGINEER, menu="menu.tickets")
+@routes.command("tickets", roles=ENGINEER, menu="menu.tickets")
 async def my_tickets(ctx: Ctx) -> None:
     """One paged message, grouped mine / to follow / paused / closed with each clock's time left
     (:mod:`.board`); a line's button opens the ticket's card below, so a long list stays one
@@ -150,7 +152,7 @@ async def my_tickets(ctx: Ctx) -> None:
     await engineer_board(ctx)
 
 
-@router.callback("card", roles=ENGINEER)
+@routes.callback("card", roles=ENGINEER)
 async def card(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx)
     ctx.reply(engineer_card(ctx, ticket), ticket_id=ticket.id)
@@ -189,14 +191,14 @@ def parse_eta(text: str, now: datetime, tz) -> datetime:  # noqa: ANN001
     return now + delay
 
 
-@router.callback("go", roles=ENGINEER)
+@routes.callback("go", roles=ENGINEER)
 async def depart(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.DEPART))
     start_dialog(ctx, "depart", "eta", ticket)
     ctx.reply("eng.eta_ask", number=ticket.number)
 
 
-@router.step("depart", "eta")
+@routes.step("depart", "eta")
 async def depart_eta(ctx: Ctx) -> None:
     ticket = await dialog_ticket(ctx, allowed(Action.DEPART))
     if ticket is None:
@@ -212,7 +214,7 @@ async def depart_eta(ctx: Ctx) -> None:
 
 
 # -- Pause / Resume ------------------------------------------------------------------------------
-@router.callback("pau", roles=ENGINEER)
+@routes.callback("pau", roles=ENGINEER)
 async def pause(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.PAUSE))
     tid = ticket.id
@@ -222,7 +224,7 @@ async def pause(ctx: Ctx) -> None:
     ]))
 
 
-@router.callback("paur", roles=ENGINEER)
+@routes.callback("paur", roles=ENGINEER)
 async def pause_reason(ctx: Ctx) -> None:
     args = button_args(ctx)
     reason = args[1] if len(args) > 1 else ""
@@ -236,7 +238,7 @@ async def pause_reason(ctx: Ctx) -> None:
         purpose="paused")
 
 
-@router.callback("res", roles=ENGINEER)
+@routes.callback("res", roles=ENGINEER)
 async def resume(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.RESUME))
     act(ctx, ticket, Action.RESUME)

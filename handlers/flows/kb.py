@@ -12,10 +12,12 @@ from __future__ import annotations
 from handlers.context import Ctx
 from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import STAFF, router
+from handlers.registry import STAFF, Routes
 from handlers.tickets import local
 from models.kb import Fix, Query, find_fixes
 from models.tickets import Ticket
+
+routes = Routes()
 
 #: Results of one ``/kb`` search (no paging: refine the words instead).
 SEARCH_LIMIT = 5
@@ -59,7 +61,7 @@ def results_message(ctx: Ctx, header: L, fixes: list[Fix]) -> Msg:
     return Msg(body=Lines(tuple(body)))
 
 
-@router.command("kb", roles=STAFF, menu="kb.menu.kb")
+@routes.command("kb", roles=STAFF, menu="kb.menu.kb")
 async def kb_command(ctx: Ctx) -> None:
     words = " ".join(ctx.inbound.args.split())
     if len(words) > QUERY_LIMIT:

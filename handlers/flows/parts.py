@@ -31,7 +31,7 @@ from handlers.flows.engineer import (
 )
 from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import (
     button_arg,
     button_args,
@@ -49,6 +49,8 @@ from models.lifecycle import FINAL_STATES, allowed_actions
 from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import PartsRequest
+
+routes = Routes()
 
 DECIDERS = frozenset({Role.SUPERVISOR, Role.MANAGER})
 PART_LIMIT = 200  # the column's length
@@ -89,17 +91,17 @@ async def _begin(ctx: Ctx, ticket: Ticket) -> None:
     ctx.reply("parts.ask_part", number=ticket.number)
 
 
-@router.callback("prt", roles=ENGINEER)
+@routes.callback("prt", roles=ENGINEER)
 async def parts_button(ctx: Ctx) -> None:
     await _begin(ctx, await pressed_ticket(ctx))
 
 
-@router.command("parts", roles=ENGINEER, menu="parts.menu.parts")
+@routes.command("parts", roles=ENGINEER, menu="parts.menu.parts")
 async def parts_command(ctx: Ctx) -> None:
     await begin_on_my_ticket(ctx, _begin, code="prt", none="parts.none", pick="parts.pick")
 
 
-@router.step("parts", "part")
+@routes.step("parts", "part")
 async def parts_part(ctx: Ctx) -> None:
     ticket = await dialog_ticket(ctx, _workable)
     if ticket is None:
@@ -109,7 +111,7 @@ async def parts_part(ctx: Ctx) -> None:
     ctx.reply("parts.ask_quantity", part=Raw(preview(part)))
 
 
-@router.step("parts", "quantity")
+@routes.step("parts", "quantity")
 async def parts_quantity(ctx: Ctx) -> None:
     ticket = await dialog_ticket(ctx, _workable)
     if ticket is None:
@@ -119,7 +121,7 @@ async def parts_quantity(ctx: Ctx) -> None:
     ctx.reply(Msg("parts.ask_note", buttons=[[("parts.btn.no_note", f"prn:{ticket.id}")]]))
 
 
-@router.step("parts", "note")
+@routes.step("parts", "note")
 async def parts_note(ctx: Ctx) -> None:
     ticket = await dialog_ticket(ctx, _workable)
     if ticket is None:
@@ -127,7 +129,7 @@ async def parts_note(ctx: Ctx) -> None:
     await _submit(ctx, ticket, answer_text(ctx, "parts_note_expected", limit=NOTE_LIMIT))
 
 
-@router.callback("prn", roles=ENGINEER)
+@routes.callback("prn", roles=ENGINEER)
 async def parts_no_note(ctx: Ctx) -> None:
     args = button_args(ctx)
     if ctx.flow != "parts" or ctx.step != "note" or not args or args[0] != str(ctx.data.get("ticket_id")):
@@ -209,7 +211,7 @@ async def _decided(ctx: Ctx, ticket: Ticket, request: PartsRequest, decided: L, 
                      purpose="parts_decision", ticket_id=ticket.id, dedupe=f"parts:{request.id}:decision")
 
 
-@router.callback("pra", roles=DECIDERS)
+@routes.callback("pra", roles=DECIDERS)
 async def approve(ctx: Ctx) -> None:
     request, ticket = await _pending(ctx, button_arg(ctx, 0))
     request.status, request.decided_by_id, request.decided_at = PartsStatus.APPROVED, ctx.person.id, ctx.now
@@ -223,7 +225,7 @@ async def approve(ctx: Ctx) -> None:
     ctx.toast = ctx.t("parts.toast_approved")
 
 
-@router.callback("prr", roles=DECIDERS)
+@routes.callback("prr", roles=DECIDERS)
 async def reject(ctx: Ctx) -> None:
     request, ticket = await _pending(ctx, button_arg(ctx, 0))
     ctx.end_flow()
@@ -232,7 +234,7 @@ async def reject(ctx: Ctx) -> None:
     ctx.reply("parts.reject_ask", number=ticket.number, **_what(request))
 
 
-@router.step("parts_reject", "reason")
+@routes.step("parts_reject", "reason")
 async def reject_reason(ctx: Ctx) -> None:
     try:
         request, ticket = await _pending(ctx, ctx.data.get("request_id"))

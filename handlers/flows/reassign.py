@@ -34,7 +34,7 @@ from handlers.flows.dispatch import (
 )
 from handlers.i18n import preview, t
 from handlers.messages import L, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import (
     act,
     button_arg,
@@ -52,6 +52,8 @@ from models.lifecycle import OPEN_STATES, next_status
 from models.people import Person
 from models.runtime import OutboxMessage
 from models.tickets import DISPATCH_ALERTED, Ticket
+
+routes = Routes()
 
 FLOW = "reassign"
 
@@ -125,17 +127,17 @@ async def _ask_reason(ctx: Ctx, ticket: Ticket) -> None:
               name=Raw(await person_name(ctx, ticket.assignee_id)))
 
 
-@router.command("reassign", roles=DESK, menu="assign.menu.reassign")
+@routes.command("reassign", roles=DESK, menu="assign.menu.reassign")
 async def reassign_command(ctx: Ctx) -> None:
     await _ask_reason(ctx, await visible_ticket_by_number(ctx, ctx.inbound.args))
 
 
-@router.callback("rsr", roles=DESK)
+@routes.callback("rsr", roles=DESK)
 async def reassign_button(ctx: Ctx) -> None:
     await _ask_reason(ctx, await visible_ticket(ctx, button_arg(ctx, 0)))
 
 
-@router.step(FLOW, "reason")
+@routes.step(FLOW, "reason")
 async def reassign_reason(ctx: Ctx) -> None:
     try:
         ticket = await _unchanged(ctx, ctx.data.get("ticket_id"))
@@ -162,13 +164,13 @@ async def reassign_reason(ctx: Ctx) -> None:
     ctx.goto(FLOW, "pick", reason=reason)
 
 
-@router.step(FLOW, "pick")
+@routes.step(FLOW, "pick")
 async def reassign_pick_hint(ctx: Ctx) -> None:
     """Text while the picker is open: the choice is made with a button."""
     ctx.reply("assign.reassign.pick_hint")
 
 
-@router.callback("rsw", roles=DESK)
+@routes.callback("rsw", roles=DESK)
 async def reassign_with_reason(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     if ctx.flow != FLOW or ctx.step != "pick" or ctx.data.get("ticket_id") != ticket.id:
@@ -210,7 +212,7 @@ async def _waiting(ctx: Ctx, ticket: Ticket, ref: str) -> int:
     return desk_team_id(ctx, ticket)
 
 
-@router.callback("rsg", roles=DESK)
+@routes.callback("rsg", roles=DESK)
 async def pick(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     team_id = await _waiting(ctx, ticket, f"dspalert:{ticket.id}")
@@ -221,7 +223,7 @@ async def pick(ctx: Ctx) -> None:
                             exclude_id=ticket.assignee_id, none_error="reassign_no_engineers")
 
 
-@router.callback("rsa", roles=DESK)
+@routes.callback("rsa", roles=DESK)
 async def reassign_to(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     team_id = await _waiting(ctx, ticket, f"rsgpick:{ticket.id}")

@@ -40,10 +40,12 @@ from handlers.flows.register_input import severity as parse_severity
 from handlers.flows.register_view import facts_from_dialog, matches_message, question, warranty_line, warranty_of
 from handlers.i18n import error_text, preview
 from handlers.messages import L, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import button_args, is_id
 from models.enums import Role
 from models.errors import DomainError
+
+routes = Routes()
 
 FLOW = "register"
 DESK = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
@@ -72,7 +74,7 @@ def advance(ctx: Ctx, head: L | Raw | None = None, **answer: object) -> None:
     ask(ctx, step, head)
 
 
-@router.command("new", roles=DESK, menu="reg.menu.new")
+@routes.command("new", roles=DESK, menu="reg.menu.new")
 async def new(ctx: Ctx) -> None:
     ctx.goto(FLOW, "customer", rid=secrets.token_hex(3))
     ask(ctx, "customer")
@@ -149,7 +151,7 @@ def _typed_step(step: str):  # noqa: ANN202
 
 
 for _step in _TYPED:
-    router.step(FLOW, _step)(_typed_step(_step))
+    routes.step(FLOW, _step)(_typed_step(_step))
 
 
 # -- buttons -------------------------------------------------------------------------------------
@@ -199,7 +201,7 @@ _BUTTONS = {"c": ("customer", _pick_customer), "n": ("customer", _new_customer),
             "ok": ("confirm", confirm), "x": ("confirm", drop)}
 
 
-@router.callback("reg", roles=DESK)
+@routes.callback("reg", roles=DESK)
 async def button(ctx: Ctx) -> None:
     args = button_args(ctx)
     rid, code, value = (args + ["", "", ""])[:3]

@@ -24,7 +24,6 @@ from handlers.context import Ctx
 from handlers.flows.dispatch import own_message
 from handlers.flows.register_view import Facts, facts_from_dialog, summary
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
 from handlers.tickets import local
 from models.customers import Asset
 from models.enums import Role, ServiceType
@@ -94,12 +93,17 @@ async def confirm(ctx: Ctx, _value: str) -> None:
     facts = await _facts(ctx, ticket)
     await _close_summary(ctx, L("reg.confirmed", {"number": ticket.number}))
     ctx.end_flow()
-    buttons = [[("reg.btn.dispatch", f"dspt:{ticket.id}")]] if "dspt" in router.callbacks else []
+    buttons = [[("reg.btn.dispatch", f"dspt:{ticket.id}")]] if _can_dispatch(ctx) else []
     body = Lines((L("reg.done", {"number": ticket.number}), summary(facts),
                   L("reg.link", {"expires": local(ctx, ctx.now + config.bot.customer_link_ttl)}), Raw(link)))
     ctx.reply(Msg(body=body, photos=[{"path": stored.path}], buttons=buttons, secret=True), ticket_id=ticket.id,
               ref=f"registered:{ticket.id}")
     ctx.toast = ctx.t("reg.toast_done", number=ticket.number)
+
+
+def _can_dispatch(ctx: Ctx) -> bool:
+    """Whether the running bot has the dispatch flow (its ticket pick button, ``dspt``)."""
+    return ctx.router is not None and "dspt" in ctx.router.callbacks
 
 
 async def drop(ctx: Ctx, _value: str) -> None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from handlers.context import Ctx
 from handlers.i18n import preview
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.report_chart import report_message
 from models.enums import Role
 from models.reports import month_before, monthly_report, parse_month
 
+routes = Routes()
+
 REPORTERS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.DISPATCHER})
 
 
-@router.command("report", roles=REPORTERS, menu="report.menu")
+@routes.command("report", roles=REPORTERS, menu="report.menu")
 async def report(ctx: Ctx) -> None:
     asked = ctx.inbound.args.strip()
     try:

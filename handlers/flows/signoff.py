@@ -21,12 +21,14 @@ from handlers.flows.engineer import (
 )
 from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import act, customer_people, notify_customer, person_name, photo_record, signoff_request
 from models.enums import Action, SignoffMethod
 from models.errors import DomainError
 from models.transitions import record_event
 from models.work import Attachment, Signoff
+
+routes = Routes()
 
 #: Answers meaning "no parts were replaced".
 NO_PARTS = frozenset({"none", "no", "nothing", "n/a", "na", "-", "—", "无", "没有", "无更换", "否"})
@@ -34,14 +36,14 @@ NAME_LIMIT = 120
 
 
 # -- Resolve -------------------------------------------------------------------------------------
-@router.callback("rsv", roles=ENGINEER)
+@routes.callback("rsv", roles=ENGINEER)
 async def resolve(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.RESOLVE))
     start_dialog(ctx, "resolve", "findings", ticket)
     ctx.reply("eng.resolve_ask_findings", number=ticket.number)
 
 
-@router.step("resolve", "findings")
+@routes.step("resolve", "findings")
 async def resolve_findings(ctx: Ctx) -> None:
     if await dialog_ticket(ctx, allowed(Action.RESOLVE)) is None:
         return
@@ -49,7 +51,7 @@ async def resolve_findings(ctx: Ctx) -> None:
     ctx.reply("eng.resolve_ask_actions")
 
 
-@router.step("resolve", "actions")
+@routes.step("resolve", "actions")
 async def resolve_actions(ctx: Ctx) -> None:
     if await dialog_ticket(ctx, allowed(Action.RESOLVE)) is None:
         return
@@ -57,7 +59,7 @@ async def resolve_actions(ctx: Ctx) -> None:
     ctx.reply("eng.resolve_ask_parts")
 
 
-@router.step("resolve", "parts")
+@routes.step("resolve", "parts")
 async def resolve_parts(ctx: Ctx) -> None:
     ticket = await dialog_ticket(ctx, allowed(Action.RESOLVE))
     if ticket is None:
@@ -72,7 +74,7 @@ async def resolve_parts(ctx: Ctx) -> None:
 
 
 # -- Sign-off ------------------------------------------------------------------------------------
-@router.callback("sgn", roles=ENGINEER)
+@routes.callback("sgn", roles=ENGINEER)
 async def signoff(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.SIGN_OFF))
     ctx.reply(Msg("eng.signoff_ask", {"number": Raw(ticket.number)}, buttons=[
@@ -80,7 +82,7 @@ async def signoff(ctx: Ctx) -> None:
     ]))
 
 
-@router.callback("sgnc", roles=ENGINEER)
+@routes.callback("sgnc", roles=ENGINEER)
 async def signoff_in_chat(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.SIGN_OFF))
     if await notify_customer(ctx, ticket, signoff_request(ctx, ticket), purpose="signoff_request"):
@@ -92,14 +94,14 @@ async def signoff_in_chat(ctx: Ctx) -> None:
                       buttons=[[("btn.paper", f"sgnp:{ticket.id}")]]))
 
 
-@router.callback("sgnp", roles=ENGINEER)
+@routes.callback("sgnp", roles=ENGINEER)
 async def signoff_paper(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.SIGN_OFF))
     start_dialog(ctx, "paper", "photo", ticket)
     ctx.reply("eng.paper_ask_photo", number=ticket.number)
 
 
-@router.step("paper", "photo")
+@routes.step("paper", "photo")
 async def paper_photo(ctx: Ctx) -> None:
     if await dialog_ticket(ctx, allowed(Action.SIGN_OFF)) is None:
         return
@@ -110,7 +112,7 @@ async def paper_photo(ctx: Ctx) -> None:
     ctx.reply("eng.paper_ask_name")
 
 
-@router.step("paper", "name")
+@routes.step("paper", "name")
 async def paper_name(ctx: Ctx) -> None:
     ticket = await dialog_ticket(ctx, allowed(Action.SIGN_OFF))
     if ticket is None:

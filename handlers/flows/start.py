@@ -5,12 +5,20 @@ from __future__ import annotations
 from handlers.context import Ctx
 from handlers.i18n import normalise_language, preview
 from handlers.messages import L, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
+from models.enums import Role
 from models.errors import DomainError
 from models.invites import join
 from models.people import Team
 from models.tickets import Ticket
 from models.transitions import record_event
+
+routes = Routes()
+
+
+def menu_of(ctx: Ctx, role: Role) -> list[tuple[str, str]]:
+    """The role's commands as the running router lists them: (command, catalog key)."""
+    return ctx.router.menus.get(role, []) if ctx.router is not None else []
 
 
 def queue_menu(ctx: Ctx) -> None:
@@ -21,7 +29,7 @@ def queue_menu(ctx: Ctx) -> None:
 
     if ctx.person is None:
         return
-    commands = [(name, t(ctx.lang, key)) for name, key in router.menus.get(ctx.person.role, [])]
+    commands = [(name, t(ctx.lang, key)) for name, key in menu_of(ctx, ctx.person.role)]
     ctx.session.add(OutboxMessage(
         person_id=ctx.person.id, channel=ctx.inbound.channel, chat_id=ctx.inbound.chat_id,
         payload=Outbound(kind="commands", commands=commands).to_payload(),
@@ -34,14 +42,14 @@ def help_message(ctx: Ctx) -> Msg:
     if role is None:
         return Msg("start.help_stranger")
     lines = [L(f"help.intro.{role.value}")]
-    for name, key in router.menus.get(role, []):
+    for name, key in menu_of(ctx, role):
         lines.append(Raw(f"/{name} — " + ctx.t(key)))
     from handlers.messages import Lines
 
     return Msg(body=Lines(tuple(lines)))
 
 
-@router.command("start", roles=None)
+@routes.command("start", roles=None)
 async def start(ctx: Ctx) -> None:
     token = ctx.inbound.args.strip()
     if not token:
@@ -71,12 +79,12 @@ async def start(ctx: Ctx) -> None:
     queue_menu(ctx)
 
 
-@router.command("help", roles=None, menu="menu.help")
+@routes.command("help", roles=None, menu="menu.help")
 async def help_command(ctx: Ctx) -> None:
     ctx.reply(help_message(ctx))
 
 
-@router.command("lang", roles=None, menu="menu.lang")
+@routes.command("lang", roles=None, menu="menu.lang")
 async def lang(ctx: Ctx) -> None:
     choice = ctx.inbound.args.strip().lower()
     if choice not in ("zh", "zh-cn", "cn", "中文", "en", "english"):
@@ -88,7 +96,7 @@ async def lang(ctx: Ctx) -> None:
     queue_menu(ctx)
 
 
-@router.command("cancel", roles=None, menu="menu.cancel")
+@routes.command("cancel", roles=None, menu="menu.cancel")
 async def cancel(ctx: Ctx) -> None:
     # The core already ended any dialog before running a command; say so either way.
     ctx.reply(Msg("start.cancelled", remove_keyboard=True))

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.context import Ctx
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.registry import router
+from handlers.registry import Routes
 from handlers.tickets import button_arg, checkin_message, hhmm, person_name, team_of, visible_ticket_by_number
 from handlers.views import ticket_fields, timeline_lines
 from handlers.flows.dispatch import own_message
@@ -25,6 +25,8 @@ from models.runtime import OutboxMessage
 from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import Acknowledgement, Attachment, Checkin
+
+routes = Routes()
 
 ACKERS = frozenset({Role.SUPERVISOR, Role.MANAGER})
 VIEWERS = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.MANAGER, Role.ENGINEER})
@@ -63,7 +65,7 @@ async def _acknowledge(ctx: Ctx, ack: Acknowledgement, checkin: Checkin, ticket:
     return when
 
 
-@router.callback("ack", roles=ACKERS)
+@routes.callback("ack", roles=ACKERS)
 async def acknowledge(ctx: Ctx) -> None:
     ack, checkin, ticket = await _load(ctx, int(button_arg(ctx, 0)))
     if ack.acked_at is not None:
@@ -81,7 +83,7 @@ async def acknowledge(ctx: Ctx) -> None:
     ctx.toast = ctx.t("desk.ack.toast")
 
 
-@router.on_reply
+@routes.on_reply
 async def reply_to_checkin(ctx: Ctx) -> bool:
     """A supervisor's reply to a check-in message goes to the engineer and acknowledges it."""
     if ctx.person.role not in ACKERS:
@@ -112,7 +114,7 @@ async def reply_to_checkin(ctx: Ctx) -> bool:
 
 
 # -- /ticket ----------------------------------------------------------------------------------
-@router.command("ticket", roles=VIEWERS, menu="desk.menu.ticket")
+@routes.command("ticket", roles=VIEWERS, menu="desk.menu.ticket")
 async def ticket_command(ctx: Ctx) -> None:
     ticket = await visible_ticket_by_number(ctx, ctx.inbound.args)
     # ``Ticket.customer`` is raise_on_sql (no hidden queries): hand it the row explicitly.

@@ -54,9 +54,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, text
 
-import handlers.flows  # noqa: F401  (registers the flows: the corpus covers every prefix and command)
 from handlers.i18n import t as catalog_text
-from handlers.registry import router
+from handlers.flow_list import FLOWS
+from handlers.registry import build_router
 from models.enums import Action, Channel, FeedbackSource, InboxStatus, PartsStatus, Role, ServiceType, TicketStatus
 from models.customers import Customer
 from models.invites import create_invite, team_by_name
@@ -69,6 +69,8 @@ from models.work import Acknowledgement, Complaint, Feedback, PartsRequest
 from tests.fault import corpus as C
 from tests.test_flow_dispatch import checkin as record_checkin_as
 from tests.world import World, png
+
+router = build_router(FLOWS)  # every flow the bot runs: the corpus covers every prefix and command
 
 SHORT = 300
 NO_SCHEDULER = "[scheduler]\nenabled = false\n"
