@@ -13,43 +13,37 @@
 * Photos are downloaded and stored before the transaction opens (no network I/O while holding
   the single SQLite writer), and only for people who have joined.  A photo that cannot be
   fetched is answered with "send it again"; the dialog stays where it was.
-* Refused before any flow runs: senders that are not a person (another bot, a message sent on
-  behalf of a chat — Telegram's anonymous group admins all share one account), anything but
-  /help and /lang outside a private chat (staff views show customer data), and coordinates that
-  cannot be on Earth.
+* Refused before any flow runs (:mod:`handlers.screening`): senders that are not a person,
+  anything but /help and /lang outside a private chat, and coordinates that cannot be on Earth.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from weakref import WeakValueDictionary
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.channel import Inbound, data_from_command
 from handlers.media import MediaStore, StoredFile
 from handlers.context import Ctx
 from handlers.i18n import error_text
 from handlers.registry import Router
+from handlers.screening import check_roles, screen
 from models.enums import Channel, InboxStatus
 from models.errors import DomainError
+from models.inbox import close_inbox_row
 from models.people import ChannelIdentity, Person
-from models.runtime import ConversationState, InboundEvent
+from models.runtime import ConversationState
 
 log = logging.getLogger(__name__)
 
 Downloader = Callable[[str], Awaitable[bytes]]
 #: Commands that do not abandon a dialog in progress.
 KEEPS_FLOW = frozenset({"help", "lang"})
-#: The only commands answered outside a private chat: they show nobody's data.
-GROUP_COMMANDS = frozenset({"help", "lang"})
 #: Tries of an update whose handling raises (a conflict with another instance heals on the
 #: next try; a bug does not), before it is parked and the person told.
 ATTEMPTS = 3
@@ -145,7 +139,8 @@ class Core:
 
     async def _transaction(self, inbound: Inbound, media: dict[str, StoredFile] | None) -> str | None:
         async with self.app.db.write() as session:
-            if not await _claim(session, inbound, now=self.app.clock.now()):
+            if not await close_inbox_row(session, inbound.channel, inbound.update_id,
+                                         received_at=inbound.received_at, now=self.app.clock.now()):
                 log.info("duplicate update %s:%s dropped", inbound.channel.value, inbound.update_id)
                 return None
             person = identity = None
@@ -166,7 +161,7 @@ class Core:
                     if not person.active:
                         person = None
             try:
-                _screen(inbound)
+                screen(inbound)
             except DomainError as exc:  # answered without touching the dialog or storing a state
                 if exc.code == "silent":
                     return None
@@ -206,8 +201,9 @@ class Core:
 
         try:
             async with self.app.db.write() as session:
-                if not await _claim(session, inbound, now=self.app.clock.now(), status=InboxStatus.PARKED,
-                                    error=error[:1000]):
+                if not await close_inbox_row(session, inbound.channel, inbound.update_id,
+                                             received_at=inbound.received_at, now=self.app.clock.now(),
+                                             status=InboxStatus.PARKED, error=error[:1000]):
                     return  # handled or parked meanwhile (another instance)
                 state = ConversationState(session_key=inbound.session_key, data={})
                 ctx = Ctx(app=self.app, session=session, inbound=inbound, person=None, state=state)
@@ -227,7 +223,7 @@ class Core:
             route = router.callbacks.get(data.split(":", 1)[0])
             if route is None:
                 raise DomainError("stale_button")
-            _check_roles(ctx, route.roles)
+            check_roles(ctx.person, route.roles)
             await route.fn(ctx)
             return
         if inbound.command:
@@ -236,7 +232,7 @@ class Core:
                 if ctx.person is None:
                     raise DomainError("not_joined")
                 raise DomainError("unknown_command", command=inbound.command)
-            _check_roles(ctx, route.roles)
+            check_roles(ctx.person, route.roles)
             if inbound.command not in KEEPS_FLOW:
                 ctx.end_flow()
             await route.fn(ctx)
@@ -258,51 +254,3 @@ class Core:
         if inbound.location:
             raise DomainError("unexpected_location")
         raise DomainError("unexpected_text")
-
-
-def _check_roles(ctx: Ctx, roles: frozenset | None) -> None:
-    if roles is None:
-        return
-    if ctx.person is None:
-        raise DomainError("not_joined")
-    if ctx.person.role not in roles:
-        raise DomainError("not_allowed")
-
-
-def _screen(inbound: Inbound) -> None:
-    """What is refused before any flow sees the update (see the module doc)."""
-    if inbound.impersonal:
-        raise DomainError("impersonal_sender")
-    if not inbound.private:
-        if inbound.callback_data is None and not inbound.command:
-            raise DomainError("silent")  # group chatter is not for us
-        if inbound.callback_data is not None or inbound.command not in GROUP_COMMANDS:
-            raise DomainError("private_only")
-    location = inbound.location
-    if location is not None and not (
-            math.isfinite(location.lat) and math.isfinite(location.lon)
-            and -90.0 <= location.lat <= 90.0 and -180.0 <= location.lon <= 180.0):
-        raise DomainError("bad_location")
-
-
-async def _claim(session: AsyncSession, inbound: Inbound, *, now: datetime,
-                 status: InboxStatus = InboxStatus.DONE, error: str | None = None) -> bool:
-    """Close the update's inbox row (done, or parked with ``error``) in this transaction; False
-    if it was closed before (a resend, or another instance got there first).
-
-    An update that came without the intake (tests, the CLI) gets its row here.  One statement
-    either way — ``INSERT … ON CONFLICT DO UPDATE … WHERE status = 'pending'`` — so closing the
-    row costs no extra round trip on the single writer.
-    """
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(InboundEvent).values(channel=inbound.channel, external_id=inbound.update_id,
-                                       received_at=inbound.received_at, status=status, last_error=error,
-                                       handled_at=now)
-    return await session.scalar(
-        stmt.on_conflict_do_update(
-            index_elements=["channel", "external_id"],
-            set_={"status": status, "handled_at": stmt.excluded.handled_at, "last_error": error,
-                  "payload": None if status == InboxStatus.DONE else InboundEvent.payload},
-            where=InboundEvent.status == InboxStatus.PENDING,
-        ).returning(InboundEvent.id)
-    ) is not None
