@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from models.calendar import BusinessCalendar, Calendar, TwentyFourSeven
-from models.enums import Action
+from models.enums import Action, CallbackState
 from models.sla import clocks_for, due_times, met_diff_minutes, remaining, severity_calendar, shift_for_pause, warn_at
 from models.tickets import Ticket
 
@@ -126,7 +126,7 @@ class SlaPolicy:
             ticket.dispatch_next_at = None
         # Callback survey a few days after the customer's sign-off (回访).
         if action is Action.SIGN_OFF:
-            ticket.callback_state = "due"
+            ticket.callback_state = CallbackState.DUE
             ticket.callback_next_at = now + self.chase.callback_after
         if action in (Action.CANCEL, Action.CLOSE):
             ticket.sla_next_at = None

@@ -87,6 +87,20 @@ class FeedbackSource(StrEnum):
     CALLBACK = "callback"
 
 
+class CallbackState(StrEnum):
+    """Where a ticket's callback survey (回访) stands (``tickets.callback_state``)::
+
+        due ──survey sent──► sent ──answered──► answered
+         │                    └──callback_next_at passes──► expired ──late answer──► answered
+         └──no customer in chat──► expired
+    """
+
+    DUE = "due"  # signed off: the survey goes out at callback_next_at
+    SENT = "sent"  # the customer has it; expires at callback_next_at
+    ANSWERED = "answered"  # rated, in chat or on the phone
+    EXPIRED = "expired"  # unanswered (or nobody to ask in chat): the desk phones
+
+
 class PartsStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

@@ -94,3 +94,11 @@ def replay(actions: Iterable[Action], service: ServiceType, start: TicketStatus 
     for action in actions:
         status = next_status(status, action, service)
     return status
+
+
+def work_under_way(status: TicketStatus, service: ServiceType) -> bool:
+    """Whether the job is being worked on (on site, or a desk ticket accepted) or paused in it:
+    when progress check-ins and parts requests make sense."""
+    if service is ServiceType.ONSITE:
+        return status in (S.ON_SITE, S.PAUSED)
+    return status in (S.ACCEPTED, S.PAUSED)

@@ -1,4 +1,5 @@
-"""Read-side queries shared by the CLI and the handlers."""
+"""Read-side queries shared by the CLI, the handlers and the scheduler jobs: tickets, names, and
+who is to be told about a ticket."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models.enums import TicketStatus
+from models.enums import Action, FeedbackSource, Role, TicketStatus
 from models.numbering import normalise_number
-from models.people import Person
+from models.people import Person, Team
 from models.tickets import Ticket, TicketEvent
+from models.work import Feedback
 
 
 async def ticket_by_number(session: AsyncSession, number: str, *, with_events: bool = False) -> Ticket | None:
@@ -42,3 +44,48 @@ async def timeline(session: AsyncSession, ticket_id: int) -> Sequence[TicketEven
     return (await session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
     )).all()
+
+
+async def person_name(session: AsyncSession, person_id: int | None) -> str:
+    """The person's name; empty when there is nobody (or no such person)."""
+    person = await session.get(Person, person_id) if person_id else None
+    return person.name if person else ""
+
+
+async def team_of(session: AsyncSession, ticket: Ticket) -> Team | None:
+    return await session.get(Team, ticket.team_id) if ticket.team_id else None
+
+
+async def supervisor_of(session: AsyncSession, ticket: Ticket, fallback_team_id: int | None = None) -> int | None:
+    """The supervisor of the ticket's team; for an unteamed ticket, of ``fallback_team_id`` (the
+    team of whoever is acting on it)."""
+    team = await team_of(session, ticket)
+    if team and team.supervisor_id:
+        return team.supervisor_id
+    if fallback_team_id:
+        own = await session.get(Team, fallback_team_id)
+        return own.supervisor_id if own else None
+    return None
+
+
+async def customer_people(session: AsyncSession, customer_id: int | None) -> list[int]:
+    """The customer's people who joined in chat (any of them may answer for the company)."""
+    return list((await session.scalars(
+        select(Person.id).where(Person.role == Role.CUSTOMER, Person.customer_id == customer_id,
+                                Person.active.is_(True)).order_by(Person.id)
+    )).all())
+
+
+async def latest_dispatcher(session: AsyncSession, ticket_id: int) -> int | None:
+    """Who dispatched (or reassigned) the ticket last; None when it came from the CLI."""
+    return await session.scalar(
+        select(TicketEvent.actor_id)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "transition",
+               TicketEvent.action.in_([Action.DISPATCH, Action.REASSIGN]))
+        .order_by(TicketEvent.id.desc()).limit(1))
+
+
+async def feedback_of(session: AsyncSession, ticket_id: int, source: FeedbackSource) -> Feedback | None:
+    """The customer's rating of the job at sign-off or at the callback (the first one counts)."""
+    return await session.scalar(select(Feedback).where(
+        Feedback.ticket_id == ticket_id, Feedback.source == source).order_by(Feedback.id).limit(1))

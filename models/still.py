@@ -85,3 +85,16 @@ async def applies(session: AsyncSession, cond: dict[str, Any] | None) -> bool:
         if acked is None or acked.acked_at is not None:
             return False
     return True
+
+
+def job_offer(ticket: Ticket, engineer_id: int) -> dict[str, Any]:
+    """What a dispatch card (or its reminder) to ``engineer_id`` carries while it may wait for the
+    morning: it applies only while the job still waits for that engineer, and a newer message
+    about the job to them (taken off it) replaces it."""
+    return {"valid_if": still(ticket=ticket.id, status={TicketStatus.DISPATCHED}, assignee=engineer_id),
+            "supersede": job_key(ticket.id, engineer_id)}
+
+
+def job_key(ticket_id: int, engineer_id: int | None) -> str:
+    """The supersede key of the messages offering a job to an engineer."""
+    return f"job:{ticket_id}:{engineer_id}"

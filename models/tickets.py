@@ -97,7 +97,8 @@ class Ticket(Base):
     dispatch_chase_level: Mapped[int] = mapped_column(default=0)
     dispatch_next_at: Mapped[datetime | None]
 
-    # Callback survey (回访): due → sent → answered, or expired (listed for the dispatcher).
+    # Callback survey (回访): due → sent → answered, or expired (listed for the dispatcher); the
+    # values are models.enums.CallbackState's, stored as plain strings.
     callback_state: Mapped[str | None] = mapped_column(String(12))
     callback_next_at: Mapped[datetime | None]
     callback_sent_at: Mapped[datetime | None]
