@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.cards import title
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.tickets import title
 from models.lifecycle import FINAL_STATES
-from models.people import Person, Team
+from models.people import Team
+from models.queries import person_name
 from models.tickets import Ticket
 from models.transitions import record_event
 from models.still import still
@@ -77,11 +78,6 @@ def delivery(app: App, now: datetime, urgent: bool) -> datetime:
     return now if urgent else app.calendar.next_opening(now)
 
 
-async def _name(session: AsyncSession, person_id: int | None) -> str:
-    person = await session.get(Person, person_id) if person_id else None
-    return person.name if person else ""
-
-
 async def _step(session: AsyncSession, app: App, ack: Acknowledgement, checkin: Checkin, ticket: Ticket,
                 now: datetime) -> int:
     chase = app.config.chase
@@ -119,14 +115,14 @@ async def _remind(session: AsyncSession, app: App, ack: Acknowledgement, checkin
     if not await claim(session, Acknowledgement, ack.id, expected,
                        {"reminder_count": n, "next_reminder_at": following}):
         return 0
-    facts = _facts(app, checkin, await _name(session, checkin.engineer_id), delivery(app, now, urgent))
+    facts = _facts(app, checkin, await person_name(session, checkin.engineer_id), delivery(app, now, urgent))
     msg = _card(L("chase.ack.remind", {**facts, "n": n, "max": chase.ack_max_reminders}), ticket, checkin)
     # ref "checkin:ID": replying to the reminder relays and acknowledges, like the check-in itself.
     if not await send(session, app, ack.supervisor_id, msg, dedupe=f"ack:{ack.id}:remind:{n}", now=now,
                       ticket_id=ticket.id, purpose="ack_reminder", urgent=urgent, ref=f"checkin:{checkin.id}",
                       valid_if=still(ack=ack.id)):
         record_event(session, ticket, "chase_ack_unreached", now=now, checkin_id=checkin.id,
-                     name=await _name(session, ack.supervisor_id), n=n)
+                     name=await person_name(session, ack.supervisor_id), n=n)
     return 1
 
 
@@ -137,7 +133,8 @@ async def _escalate(session: AsyncSession, app: App, ack: Acknowledgement, check
     count = ack.reminder_count
     team = await session.get(Team, ticket.team_id) if ticket.team_id else None
     manager_id = team.manager_id if team and team.manager_id != ack.supervisor_id else None
-    engineer, supervisor = await _name(session, checkin.engineer_id), await _name(session, ack.supervisor_id)
+    engineer = await person_name(session, checkin.engineer_id)
+    supervisor = await person_name(session, ack.supervisor_id)
     delivered = delivery(app, now, urgent)
     facts = {**_facts(app, checkin, engineer, delivered), "supervisor": Raw(supervisor), "count": count}
     escalated = manager_id is not None and await send(
@@ -146,7 +143,7 @@ async def _escalate(session: AsyncSession, app: App, ack: Acknowledgement, check
         ref=f"checkin:{checkin.id}", valid_if=still(ack=ack.id))
     told = {**facts, "number": ticket.number}
     if escalated:
-        manager = await _name(session, manager_id)
+        manager = await person_name(session, manager_id)
         await session.execute(update(Acknowledgement).where(Acknowledgement.id == ack.id)
                               .values(escalation_level=1).execution_options(synchronize_session=False))
         await send(session, app, checkin.engineer_id,

@@ -3,7 +3,8 @@ again how it went (rating 1–5 and a comment, :mod:`handlers.flows.callback`); 
 ``callback_expire`` it is handed to the desk — the team's dispatchers (the supervisor when the team
 has none) are told whom to call, and ``/callbacks`` lists it.
 
-State on the ticket (set up by :class:`models.clocks.SlaPolicy` at sign-off)::
+State on the ticket (:class:`models.enums.CallbackState`, set up by :class:`models.clocks.SlaPolicy`
+at sign-off)::
 
     due ──survey sent──► sent ──answered──► answered
      │                    └──callback_next_at passes──► expired ──late answer──► answered
@@ -28,11 +29,14 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.cards import rating_buttons
 from handlers.context import push
 from handlers.messages import Msg, Raw
+from handlers.views import local_time
+from models.callbacks import delivered, desk_of
 from models.customers import Customer
-from models.enums import Role, TicketStatus
-from models.people import Person, Team
+from models.enums import CallbackState, TicketStatus
+from models.queries import customer_people
 from models.still import still
 from models.tickets import Ticket
 from models.transitions import record_event
@@ -42,7 +46,7 @@ if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
-DUE, SENT, ANSWERED, EXPIRED = "due", "sent", "answered", "expired"
+DUE, SENT, EXPIRED = CallbackState.DUE, CallbackState.SENT, CallbackState.EXPIRED
 
 
 def cycle(ticket: Ticket) -> str:
@@ -51,22 +55,8 @@ def cycle(ticket: Ticket) -> str:
     return str(int(moment.timestamp())) if moment else "0"
 
 
-def survey_buttons(ticket: Ticket) -> list[list[tuple[str, str]]]:
-    return [[(f"btn.rate{n}", f"cbr:{ticket.id}:{n}") for n in range(1, 6)]]
-
-
-def delivered(app: App, ticket: Ticket) -> datetime | None:
-    """When the customer got the survey: written at ``callback_sent_at``, held by quiet hours."""
-    sent = ticket.callback_sent_at
-    return app.calendar.next_opening(sent) if sent is not None else None
-
-
 #: A survey waiting for the morning goes out only if the job is still done (not reopened).
 SURVEYED = (TicketStatus.SIGNED_OFF, TicketStatus.CLOSED)
-
-
-def local(app: App, moment: datetime | None) -> str:
-    return moment.astimezone(app.tz).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 async def send_calm(session: AsyncSession, app: App, person_id: int | None, msg: Msg, *, dedupe: str,
@@ -84,29 +74,9 @@ async def send_calm(session: AsyncSession, app: App, person_id: int | None, msg:
         return False
 
 
-async def customers_of(session: AsyncSession, ticket: Ticket) -> list[int]:
-    """The customer's people who joined in chat (any of them may answer for the company)."""
-    return list((await session.scalars(
-        select(Person.id).where(Person.role == Role.CUSTOMER, Person.customer_id == ticket.customer_id,
-                                Person.active.is_(True)).order_by(Person.id))).all())
-
-
-async def desk_of(session: AsyncSession, team_id: int | None) -> list[int]:
-    """Who follows up unanswered callbacks: the team's dispatchers, else its supervisor."""
-    if team_id is None:
-        return []
-    dispatchers = list((await session.scalars(
-        select(Person.id).where(Person.role == Role.DISPATCHER, Person.team_id == team_id,
-                                Person.active.is_(True)).order_by(Person.id))).all())
-    if dispatchers:
-        return dispatchers
-    team = await session.get(Team, team_id)
-    return [team.supervisor_id] if team is not None and team.supervisor_id else []
-
-
 def survey(ticket: Ticket) -> Msg:
     return Msg("followup.callback.survey", {"number": Raw(ticket.number), "model": Raw(ticket.product_model),
-                                            "address": Raw(ticket.address)}, buttons=survey_buttons(ticket))
+                                            "address": Raw(ticket.address)}, buttons=rating_buttons(ticket, "cbr"))
 
 
 async def _tell_desk(session: AsyncSession, app: App, ticket: Ticket, now: datetime, *, reason: str) -> int:
@@ -114,7 +84,7 @@ async def _tell_desk(session: AsyncSession, app: App, ticket: Ticket, now: datet
     customer = await session.scalar(select(Customer.name).where(Customer.id == ticket.customer_id))
     msg = Msg(f"followup.callback.{reason}", {
         "number": Raw(ticket.number), "customer": Raw(customer or ""), "contact": Raw(ticket.contact_name),
-        "phone": Raw(ticket.contact_phone), "sent": Raw(local(app, delivered(app, ticket)))})
+        "phone": Raw(ticket.contact_phone), "sent": Raw(local_time(delivered(app.calendar, ticket), app.tz))})
     told = 0
     for person_id in await desk_of(session, ticket.team_id):
         told += await send_calm(session, app, person_id, msg, now=now, ticket_id=ticket.id,
@@ -133,14 +103,14 @@ async def _send_survey(session: AsyncSession, app: App, ticket: Ticket, now: dat
         return False
     ticket_cycle = cycle(ticket)
     reached = []
-    for person_id in await customers_of(session, ticket):
+    for person_id in await customer_people(session, ticket.customer_id):
         if await send_calm(session, app, person_id, survey(ticket), now=now, ticket_id=ticket.id,
                            dedupe=f"callback:{ticket.id}:{ticket_cycle}:survey:{person_id}",
                            purpose="callback", ref=f"cbr:{ticket.id}",
                            valid_if=still(ticket=ticket.id, status=SURVEYED)):
             reached.append(person_id)
     if reached:
-        record_event(session, ticket, "callback_sent", now=now, at=local(app, goes_out))
+        record_event(session, ticket, "callback_sent", now=now, at=local_time(goes_out, app.tz))
         return True
     # Nobody to ask in chat: straight to the desk, who will phone.
     await session.execute(update(Ticket).where(Ticket.id == ticket.id)

@@ -18,18 +18,19 @@ overwriting the chase.  Dedupe keys carry the dispatch time: a reassigned ticket
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.cards import dispatch_card, title
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.tickets import job_offer, ticket_summary, title
-from models.enums import Action, Role, TicketStatus
+from models.enums import Role, TicketStatus
 from models.people import Person, Team
-from models.tickets import DISPATCH_ALERTED, DISPATCH_REMINDED, Ticket, TicketEvent
+from models.queries import latest_dispatcher
+from models.still import job_offer
+from models.tickets import DISPATCH_ALERTED, DISPATCH_REMINDED, Ticket
 from models.transitions import record_event
 from scheduler.ack import delivery, shown_time
 from scheduler.base import BATCH, claim, in_batches, send
@@ -41,13 +42,6 @@ log = logging.getLogger(__name__)
 #: Who may press **Reassign** (handlers.flows.reassign); only they get the desk alert.
 DESK = frozenset({Role.SUPERVISOR, Role.DISPATCHER})
 REMINDED, ALERTED = DISPATCH_REMINDED, DISPATCH_ALERTED
-
-
-@dataclass
-class _View:
-    """What the shared card helpers read from a handler context: only ``app`` (time zone)."""
-
-    app: App
 
 
 async def run(app: App, now: datetime) -> int:
@@ -70,15 +64,6 @@ async def _batch(app: App, now: datetime) -> tuple[int, int]:
         return acted, len(tickets)
 
 
-async def latest_dispatcher(session: AsyncSession, ticket: Ticket) -> int | None:
-    """Who dispatched (or reassigned) the ticket last; None when it came from the CLI."""
-    return await session.scalar(
-        select(TicketEvent.actor_id)
-        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "transition",
-               TicketEvent.action.in_([Action.DISPATCH, Action.REASSIGN]))
-        .order_by(TicketEvent.id.desc()).limit(1))
-
-
 async def _step(session: AsyncSession, app: App, ticket: Ticket, now: datetime) -> int:
     expected = {"dispatch_next_at": ticket.dispatch_next_at, "dispatch_chase_level": ticket.dispatch_chase_level,
                 "status": ticket.status}
@@ -95,9 +80,7 @@ async def _step(session: AsyncSession, app: App, ticket: Ticket, now: datetime) 
         if not await claim(session, Ticket, ticket.id, expected,
                            {"dispatch_chase_level": REMINDED, "dispatch_next_at": escalate_at, **bump}):
             return 0
-        body = Lines((L("chase.dispatch.remind", {"number": ticket.number, "time": when}),
-                      ticket_summary(_View(app), ticket)))
-        msg = Msg(body=body, buttons=[[("btn.accept", f"acc:{ticket.id}"), ("btn.decline", f"dec:{ticket.id}")]])
+        msg = dispatch_card(ticket, app.tz, L("chase.dispatch.remind", {"number": ticket.number, "time": when}))
         # ref "dispatch:ID": pressing Accept / Decline on the reminder edits it like the first card.
         if not await send(session, app, ticket.assignee_id, msg, dedupe=f"{stamp}:remind", now=now,
                           ticket_id=ticket.id, purpose="dispatch_reminder", urgent=urgent,
@@ -129,7 +112,7 @@ async def _step(session: AsyncSession, app: App, ticket: Ticket, now: datetime) 
 async def _desk(session: AsyncSession, ticket: Ticket) -> list[Person]:
     """The dispatcher of the latest dispatch and the team supervisor: each once, desk roles only."""
     team = await session.get(Team, ticket.team_id) if ticket.team_id else None
-    ids = [await latest_dispatcher(session, ticket), team.supervisor_id if team else None]
+    ids = [await latest_dispatcher(session, ticket.id), team.supervisor_id if team else None]
     people = []
     for person_id in dict.fromkeys(i for i in ids if i is not None):
         person = await session.get(Person, person_id)

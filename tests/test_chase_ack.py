@@ -27,7 +27,7 @@ from handlers.channel import Inbound
 from bot.config import Config, parse_config
 from handlers.context import Ctx
 from handlers.flows import supervisor as supervisor_flow
-from handlers.tickets import record_checkin
+from handlers.evidence import record_checkin
 from handlers.views import event_text
 from models.enums import Action, Channel, CheckinKind, Role, ServiceType
 from models.invites import create_invite, join, team_by_name

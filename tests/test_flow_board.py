@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import event, select
 
 from bot.app import FixedClock
-from handlers.flows import board_query as q
+from models import board as q
 from models.enums import Action, PauseReason, Role, ServiceType, TicketStatus
 from models.invites import team_by_name
 from models.people import Person

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from handlers.tickets import notify_customer, signoff_request
+from handlers.cards import signoff_request
+from handlers.notify import notify_customer
 from models.enums import Action, FeedbackSource, Role, SignoffMethod, TicketStatus
 from models.tickets import Ticket
 from models.transitions import apply_action
@@ -31,7 +32,7 @@ async def resolved(w: World, ticket: Ticket) -> None:
 
     async def request(ctx, s) -> None:  # noqa: ANN001
         row = await s.get(Ticket, ticket.id)
-        await notify_customer(ctx, row, signoff_request(ctx, row), purpose="signoff_request")
+        await notify_customer(ctx, row, signoff_request(row), purpose="signoff_request")
     await as_person(w, ENG, request)
 
 
@@ -66,7 +67,7 @@ async def test_status_then_sign_off_with_rating_and_comment(tmp_path: Path) -> N
 
         async def request(ctx, s) -> None:  # noqa: ANN001
             row = await s.get(Ticket, ticket.id)
-            await notify_customer(ctx, row, signoff_request(ctx, row), purpose="signoff_request")
+            await notify_customer(ctx, row, signoff_request(row), purpose="signoff_request")
         await as_person(w, ENG, request)
         [req] = await w.expect(CUST)
         assert button_labels(req) == ["Confirm"]

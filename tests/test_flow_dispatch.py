@@ -19,7 +19,7 @@ from bot.app import FixedClock
 from handlers.channel import Inbound
 from handlers.context import Ctx
 from handlers.flows import dispatch as dispatch_flow
-from handlers.tickets import record_checkin
+from handlers.evidence import record_checkin
 from models.enums import Action, Channel, CheckinKind, Role, ServiceType, TicketStatus
 from models.invites import create_invite, team_by_name
 from models.people import ChannelIdentity, Person

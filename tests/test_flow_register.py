@@ -17,7 +17,7 @@ from pathlib import Path
 import segno
 from sqlalchemy import func, select
 
-from handlers.flows.register_done import QR_BORDER, QR_ERROR, QR_SCALE
+from handlers.register_done import QR_BORDER, QR_ERROR, QR_SCALE
 from models.customers import Customer
 from models.enums import OutboxStatus, Role, ServiceType, TicketStatus
 from models.people import Invite, Team

@@ -1,6 +1,6 @@
 """The callback survey (回访) in chat, and the desk's list of callbacks to make by phone.
 
-The customer gets the survey from :mod:`scheduler.callback` with a rating **1**–**5**
+The customer gets the survey (sent by the scheduler's callback job) with a rating **1**–**5**
 (``cbr:TICKET:N``); the answer is stored as ``Feedback(source=CALLBACK)``, then an optional comment
 follows (dialog ``callback``/``comment`` or **No comment**, ``cbn:TICKET``) and a thank-you.  An
 answer after the survey expired is still welcome (the desk hears it, so nobody phones for
@@ -14,21 +14,24 @@ only holds calls still to make.
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
+from handlers.cards import rating_buttons
 from handlers.context import Ctx
-from handlers.flows.dispatch import flow_ticket, leave_flow, own_message
+from handlers.dialogs import button_arg, button_rating, flow_ticket, leave_flow, own_message, pressed_rating
+from handlers.dialogs import sent_here, visible_ticket
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import Routes
-from handlers.tickets import button_arg, button_args, button_rating, is_id, local, visible_ticket
+from handlers.views import local_time
+from models.access import team_scope
+from models.callbacks import delivered, desk_of
 from models.customers import Customer
-from models.enums import FeedbackSource, Role
+from models.enums import CallbackState, FeedbackSource, Role
 from models.errors import DomainError
-from models.runtime import OutboxMessage
+from models.queries import feedback_of
 from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import Feedback
-from scheduler.callback import ANSWERED, EXPIRED, SENT, delivered, desk_of
 
 routes = Routes()
 
@@ -40,8 +43,7 @@ LIST_LIMIT = 30
 
 
 async def _feedback(ctx: Ctx, ticket: Ticket) -> Feedback | None:
-    return await ctx.session.scalar(select(Feedback).where(
-        Feedback.ticket_id == ticket.id, Feedback.source == FeedbackSource.CALLBACK).order_by(Feedback.id).limit(1))
+    return await feedback_of(ctx.session, ticket.id, FeedbackSource.CALLBACK)
 
 
 def _comment_ask(ticket: Ticket, key: str) -> Msg:
@@ -50,17 +52,14 @@ def _comment_ask(ticket: Ticket, key: str) -> Msg:
 
 @routes.callback("cbr", roles=CUSTOMER)
 async def rate(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
-    rating = button_rating(ctx, "callback_bad_rating")
-    given = await _feedback(ctx, ticket)
-    if given is not None:
-        raise DomainError("callback_already", number=ticket.number, rating=given.rating)
-    if ticket.callback_state not in (SENT, EXPIRED):
+    ticket, rating = await pressed_rating(ctx, FeedbackSource.CALLBACK, bad="callback_bad_rating",
+                                          already="callback_already")
+    if ticket.callback_state not in (CallbackState.SENT, CallbackState.EXPIRED):
         raise DomainError("callback_not_open", number=ticket.number)
-    late = ticket.callback_state == EXPIRED
+    late = ticket.callback_state == CallbackState.EXPIRED
     ctx.session.add(Feedback(ticket_id=ticket.id, source=FeedbackSource.CALLBACK, rating=rating,
                              person_id=ctx.person.id, at=ctx.now))
-    ticket.callback_state, ticket.callback_next_at = ANSWERED, None
+    ticket.callback_state, ticket.callback_next_at = CallbackState.ANSWERED, None
     record_event(ctx.session, ticket, "callback_answered", now=ctx.now, actor_id=ctx.person.id, rating=rating,
                  late=late)
     asked = await own_message(ctx, ref=f"cbr:{ticket.id}")
@@ -80,12 +79,7 @@ async def rate(ctx: Ctx) -> None:
 
 async def _finish(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
     """The question loses its **No comment** button, the dialog ends, the customer is thanked."""
-    asked = (await ctx.session.scalars(
-        select(OutboxMessage.external_message_id).where(
-            OutboxMessage.channel == ctx.inbound.channel, OutboxMessage.chat_id == ctx.inbound.chat_id,
-            OutboxMessage.ref == f"cbn:{ticket.id}", OutboxMessage.external_message_id.is_not(None))
-        .distinct())).all()
-    for message_id in asked:
+    for message_id in await sent_here(ctx, f"cbn:{ticket.id}"):
         ctx.reply(Msg("followup.callback.comment_line" if comment else "followup.callback.no_comment_line",
                       edit_message_id=message_id))
     ctx.end_flow()
@@ -130,9 +124,7 @@ async def no_comment(ctx: Ctx) -> None:
 @routes.command("callbacks", roles=DESK, menu="followup.menu.callbacks")
 async def callbacks(ctx: Ctx) -> None:
     """Expired, unanswered callbacks of the asker's team (and tickets without a team), oldest first."""
-    where = [Ticket.callback_state == EXPIRED]
-    if ctx.person.team_id is not None:
-        where.append(or_(Ticket.team_id == ctx.person.team_id, Ticket.team_id.is_(None)))
+    where = [Ticket.callback_state == CallbackState.EXPIRED, *team_scope(ctx.person)]
     total = await ctx.session.scalar(select(func.count()).select_from(Ticket).where(*where))
     if not total:
         ctx.reply("followup.callbacks.none")
@@ -143,8 +135,8 @@ async def callbacks(ctx: Ctx) -> None:
     lines: list = [L("followup.callbacks.header", {"count": total})]
     for ticket, customer in rows:
         params = {"number": Raw(ticket.number), "customer": Raw(customer), "contact": Raw(ticket.contact_name),
-                  "phone": Raw(ticket.contact_phone), "signed": Raw(local(ctx, ticket.signed_off_at)),
-                  "sent": Raw(local(ctx, delivered(ctx.app, ticket)))}
+                  "phone": Raw(ticket.contact_phone), "signed": Raw(local_time(ticket.signed_off_at, ctx.app.tz)),
+                  "sent": Raw(local_time(delivered(ctx.app.calendar, ticket), ctx.app.tz))}
         key = "followup.callbacks.item" if ticket.callback_sent_at else "followup.callbacks.item_no_chat"
         lines.append(L(key, params))
     if total > len(rows):
@@ -159,7 +151,7 @@ async def _phoned(ctx: Ctx) -> Ticket:
     given = await _feedback(ctx, ticket)
     if given is not None:
         raise DomainError("callback_answered", number=ticket.number, rating=given.rating)
-    if ticket.callback_state != EXPIRED:
+    if ticket.callback_state != CallbackState.EXPIRED:
         raise DomainError("callback_not_open", number=ticket.number)
     return ticket
 
@@ -168,21 +160,17 @@ async def _phoned(ctx: Ctx) -> Ticket:
 async def record_call(ctx: Ctx) -> None:
     ticket = await _phoned(ctx)
     ctx.reply(Msg("followup.callbacks.phone_ask", {"number": Raw(ticket.number), "contact": Raw(ticket.contact_name)},
-                  buttons=[[(f"btn.rate{n}", f"cbp:{ticket.id}:{n}") for n in range(1, 6)]]),
+                  buttons=rating_buttons(ticket, "cbp")),
               ticket_id=ticket.id, ref=f"cbp:{ticket.id}")
 
 
 @routes.callback("cbp", roles=DESK)
 async def record_rating(ctx: Ctx) -> None:
-    args = button_args(ctx)
-    raw = args[1] if len(args) == 2 else ""
-    if not is_id(raw) or not 1 <= int(raw) <= 5:
-        raise DomainError("callback_bad_rating")
+    rating = button_rating(ctx, "callback_bad_rating")
     ticket = await _phoned(ctx)
-    rating = int(raw)
     ctx.session.add(Feedback(ticket_id=ticket.id, source=FeedbackSource.CALLBACK, rating=rating,
                              person_id=ctx.person.id, at=ctx.now))
-    ticket.callback_state, ticket.callback_next_at = ANSWERED, None
+    ticket.callback_state, ticket.callback_next_at = CallbackState.ANSWERED, None
     record_event(ctx.session, ticket, "callback_phoned", now=ctx.now, actor_id=ctx.person.id, rating=rating)
     line = Msg("followup.callbacks.phoned", {"number": Raw(ticket.number), "rating": rating})
     asked = await own_message(ctx, ref=f"cbp:{ticket.id}")

@@ -1,7 +1,7 @@
 """Engineer check-ins: **Arrived** (a photo, then the location) and progress check-ins (**Check in**
 / ``/checkin``: any number of notes and photos, finished with **Done**).
 
-Both end in :func:`record_checkin`, which stores the photos, opens the supervisor's
+Both end in :func:`handlers.evidence.record_checkin`, which stores the photos, opens the supervisor's
 acknowledgement and sends the supervisor the check-in with an **Acknowledge** button.  Photos
 collected along the way live in the dialog data (they are already stored content-addressed on
 disk), so a restart mid-dialog loses nothing and ``/cancel`` leaves no rows behind.
@@ -11,36 +11,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from handlers.cards import can_check_in, engineer_card, not_told
 from handlers.context import Ctx
-from handlers.flows.engineer import (
-    begin_on_my_ticket,
-    ENGINEER,
-    allowed,
-    card_with,
-    dialog_ticket,
-    late_client_at,
-    not_told,
-    pressed_ticket,
-    start_dialog,
-)
+from handlers.dialogs import act, allowed, begin_on_my_ticket, button_args, dialog_ticket, late_client_at
+from handlers.dialogs import pressed_ticket, start_dialog
+from handlers.evidence import more_photos, photo_record, record_checkin
 from handlers.messages import L, Lines, Msg, Raw
+from handlers.notify import notify_customer, supervisor_of
 from handlers.registry import Routes
-from handlers.tickets import (
-    act,
-    button_args,
-    can_check_in,
-    more_photos,
-    notify_customer,
-    person_name,
-    photo_record,
-    record_checkin,
-    supervisor_of,
-)
-from models.enums import Action, CheckinKind
+from models.enums import Action, CheckinKind, Role
 from models.errors import DomainError
+from models.queries import person_name
 from models.tickets import Ticket
 
 routes = Routes()
+
+ENGINEER = frozenset({Role.ENGINEER})
 
 #: Notes of one progress check-in together (the supervisor's message must stay under 4096).
 NOTES_LIMIT = 3000
@@ -59,7 +45,7 @@ async def _sent_line(ctx: Ctx, ticket: Ticket, key: str) -> L | Lines:
     the supervisor gets it if that waits for working hours."""
     supervisor_id = await supervisor_of(ctx, ticket)
     line = L(key if supervisor_id is not None else "eng.checkin_no_supervisor", {"number": Raw(ticket.number)})
-    note = ctx.held_note(supervisor_id, await person_name(ctx, supervisor_id))
+    note = ctx.held_note(supervisor_id, await person_name(ctx.session, supervisor_id))
     return Lines((line, note)) if note else line
 
 
@@ -106,7 +92,7 @@ async def arrive_location(ctx: Ctx) -> None:
     reached = await notify_customer(ctx, ticket, Msg("eng.customer_arrived", {
         "engineer": Raw(ctx.person.name), "number": Raw(ticket.number)}), purpose="arrived", status_update=True)
     ctx.reply(Msg(body=await _sent_line(ctx, ticket, "eng.arrived"), remove_keyboard=True))
-    ctx.reply(card_with(ctx, ticket, not_told(reached)), ticket_id=ticket.id)
+    ctx.reply(engineer_card(ticket, ctx.app.tz, not_told(reached)), ticket_id=ticket.id)
 
 
 # -- progress check-in ---------------------------------------------------------------------------

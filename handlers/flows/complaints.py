@@ -20,27 +20,19 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from handlers.cards import hhmm, title
 from handlers.context import Ctx, push
-from handlers.flows.dispatch import flow_ticket, leave_flow, own_message
-from handlers.flows.engineer import TEXT_LIMIT, answer_text
+from handlers.dialogs import TEXT_LIMIT, answer_text, button_arg, button_args, flow_ticket, leave_flow
+from handlers.dialogs import own_message, visible_ticket, visible_ticket_by_number
+from handlers.evidence import more_photos, photo_record, photos_to_send
 from handlers.messages import L, Lines, Msg, Raw
+from handlers.notify import supervisor_of
 from handlers.registry import Routes
-from handlers.tickets import (
-    button_arg,
-    button_args,
-    hhmm,
-    is_id,
-    more_photos,
-    person_name,
-    photo_record,
-    supervisor_of,
-    team_of,
-    title,
-    visible_ticket,
-    visible_ticket_by_number,
-)
+from models.access import is_id
+from models.checkins import add_attachments
 from models.enums import Role
 from models.errors import DomainError
+from models.queries import person_name, team_of
 from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import Attachment, Complaint
@@ -137,16 +129,13 @@ async def _record(ctx: Ctx, ticket: Ticket, text: str, photos: list[dict]) -> No
                           text=text, created_at=ctx.now)
     ctx.session.add(complaint)
     await ctx.session.flush()
-    for photo in photos:
-        ctx.session.add(Attachment(ticket_id=ticket.id, complaint_id=complaint.id, channel=ctx.inbound.channel,
-                                   file_ref=photo["file_ref"], path=photo.get("path"), sha256=photo.get("sha256"),
-                                   size=photo.get("size"), mime=photo.get("mime"), created_at=ctx.now))
+    add_attachments(ctx.session, photos, ticket_id=ticket.id, channel=ctx.inbound.channel, now=ctx.now,
+                    complaint_id=complaint.id)
     record_event(ctx.session, ticket, "complaint_made", now=ctx.now, actor_id=ctx.person.id,
                  complaint_id=complaint.id, photos=len(photos))
     ctx.end_flow()
-    media = [{"file_ref": p["file_ref"], "channel": ctx.inbound.channel.value, "path": p.get("path")} for p in photos]
     alert = await complaint_message(ctx, ticket, complaint, len(photos))
-    alert.photos = media
+    alert.photos = photos_to_send(ctx, photos)
     alerted = False
     for person_id in await _alerted(ctx, ticket):
         alerted |= await push(ctx.session, ctx.app, person_id, alert, purpose="complaint", ticket_id=ticket.id,
@@ -160,7 +149,7 @@ async def _record(ctx: Ctx, ticket: Ticket, text: str, photos: list[dict]) -> No
 
 async def _alerted(ctx: Ctx, ticket: Ticket) -> list[int]:
     """The ticket team's supervisor and manager (each once)."""
-    team = await team_of(ctx, ticket)
+    team = await team_of(ctx.session, ticket)
     people = [await supervisor_of(ctx, ticket), team.manager_id if team else None]
     return list(dict.fromkeys(p for p in people if p is not None))
 
@@ -169,9 +158,9 @@ async def complaint_message(ctx: Ctx, ticket: Ticket, complaint: Complaint, phot
                             answered: L | None = None, edit_message_id: str | None = None) -> Msg:
     """The desk's view of a complaint: who, which ticket and engineer, the text; **Answer** until
     it is answered."""
-    engineer = await person_name(ctx, complaint.engineer_id)
+    engineer = await person_name(ctx.session, complaint.engineer_id)
     parts = [
-        L("complaints.alert_head", {"customer": Raw(await person_name(ctx, complaint.customer_person_id)),
+        L("complaints.alert_head", {"customer": Raw(await person_name(ctx.session, complaint.customer_person_id)),
                                     "number": ticket.number}),
         title(ticket),
         L("complaints.alert_engineer", {"name": Raw(engineer)}) if engineer else L("complaints.alert_no_engineer"),
@@ -193,7 +182,8 @@ async def _open_complaint(ctx: Ctx, complaint_id: object) -> tuple[Complaint, Ti
     ticket = await visible_ticket(ctx, complaint.ticket_id)
     if complaint.answered_at is not None:
         raise DomainError("complaint_answered_already", number=ticket.number,
-                          name=await person_name(ctx, complaint.answered_by_id), time=hhmm(ctx, complaint.answered_at))
+                          name=await person_name(ctx.session, complaint.answered_by_id),
+                          time=hhmm(complaint.answered_at, ctx.app.tz))
     return complaint, ticket
 
 
@@ -204,7 +194,7 @@ async def answer(ctx: Ctx) -> None:
     ctx.goto("complaint_answer", "text", complaint_id=complaint.id,
              message_id=await own_message(ctx, ref=f"complaint:{complaint.id}"))
     ctx.reply("complaints.answer_ask", number=ticket.number,
-              customer=Raw(await person_name(ctx, complaint.customer_person_id)))
+              customer=Raw(await person_name(ctx.session, complaint.customer_person_id)))
 
 
 @routes.step("complaint_answer", "text")
@@ -224,10 +214,10 @@ async def answer_given(ctx: Ctx) -> None:
         photos = await ctx.session.scalar(
             select(func.count(Attachment.id)).where(Attachment.complaint_id == complaint.id))
         ctx.reply(await complaint_message(ctx, ticket, complaint, photos or 0, edit_message_id=message_id, answered=L(
-            "complaints.answered_line", {"name": Raw(ctx.person.name), "time": hhmm(ctx, ctx.now)})))
+            "complaints.answered_line", {"name": Raw(ctx.person.name), "time": hhmm(ctx.now, ctx.app.tz)})))
     reached = await ctx.notify(complaint.customer_person_id, Msg("complaints.customer_answer", {
         "number": ticket.number, "name": Raw(ctx.person.name), "text": Raw(text)}),
         purpose="complaint_answer", ticket_id=ticket.id, dedupe=f"complaint:{complaint.id}:answer")
-    customer = await person_name(ctx, complaint.customer_person_id)
+    customer = await person_name(ctx.session, complaint.customer_person_id)
     ctx.reply_telling("complaints.answer_sent" if reached else "complaints.answer_unsent", ticket_id=ticket.id,
                       told=[(complaint.customer_person_id, customer)], number=ticket.number, customer=Raw(customer))

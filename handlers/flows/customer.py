@@ -11,25 +11,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from handlers.cards import rating_buttons, signoff_request
 from handlers.context import Ctx
+from handlers.dialogs import act, button_arg, flow_ticket, leave_flow, own_message, pressed_rating, sent_here
+from handlers.dialogs import visible_ticket
 from handlers.messages import L, Lines, Msg, Raw
+from handlers.notify import supervisor_of
 from handlers.registry import Routes
-from handlers.tickets import (
-    act,
-    button_arg,
-    button_rating,
-    local,
-    person_name,
-    rating_buttons,
-    signoff_request,
-    supervisor_of,
-    visible_ticket,
-)
-from handlers.flows.dispatch import flow_ticket, leave_flow, own_message
+from handlers.views import local_time
 from models.enums import Action, FeedbackSource, Role, SignoffMethod, TicketStatus
 from models.errors import DomainError
 from models.lifecycle import FINAL_STATES
-from models.runtime import OutboxMessage
+from models.queries import feedback_of, person_name
 from models.tickets import Ticket
 from models.work import Feedback, Signoff
 
@@ -54,15 +47,14 @@ async def status(ctx: Ctx) -> None:
         lines.append(L("desk.customer.status_item", {"number": ticket.number, "model": Raw(ticket.product_model),
                                                      "status": L(f"status.{ticket.status.value}")}))
         if ticket.assignee_id and ticket.status is not TicketStatus.NEW:
-            lines.append(L("desk.customer.status_engineer", {"name": Raw(await person_name(ctx, ticket.assignee_id))}))
+            lines.append(L("desk.customer.status_engineer", {"name": Raw(await person_name(ctx.session, ticket.assignee_id))}))
         if ticket.status is TicketStatus.EN_ROUTE and ticket.eta_at:
-            lines.append(L("desk.customer.status_eta", {"time": Raw(local(ctx, ticket.eta_at))}))
+            lines.append(L("desk.customer.status_eta", {"time": Raw(local_time(ticket.eta_at, ctx.app.tz))}))
     ctx.reply(Msg(body=Lines(tuple(lines))))
 
 
 async def _feedback(ctx: Ctx, ticket: Ticket) -> Feedback | None:
-    return await ctx.session.scalar(select(Feedback).where(
-        Feedback.ticket_id == ticket.id, Feedback.source == FeedbackSource.SIGNOFF).limit(1))
+    return await feedback_of(ctx.session, ticket.id, FeedbackSource.SIGNOFF)
 
 
 @routes.callback("cfm", roles=CUSTOMER)
@@ -75,8 +67,8 @@ async def confirm(ctx: Ctx) -> None:
         raise DomainError("desk_nothing_to_confirm", number=ticket.number, status=ticket.status.value)
     request = await own_message(ctx, ticket_id=ticket.id)
     if request:  # the request keeps its summary; the button gives way to the confirmation
-        body = signoff_request(ctx, ticket).body
-        ctx.reply(Msg(body=Lines((body, L("desk.customer.confirmed_line", {"time": Raw(local(ctx, ctx.now))}))),
+        body = signoff_request(ticket).body
+        ctx.reply(Msg(body=Lines((body, L("desk.customer.confirmed_line", {"time": Raw(local_time(ctx.now, ctx.app.tz))}))),
                       edit_message_id=request))
     ctx.session.add(Signoff(ticket_id=ticket.id, method=SignoffMethod.CHAT, confirmed_by_id=ctx.person.id, at=ctx.now))
     act(ctx, ticket, Action.SIGN_OFF)
@@ -87,11 +79,8 @@ async def confirm(ctx: Ctx) -> None:
 
 @routes.callback("rate", roles=CUSTOMER)
 async def rate(ctx: Ctx) -> None:
-    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
-    rating = button_rating(ctx, "desk_bad_rating")
-    given = await _feedback(ctx, ticket)
-    if given is not None:
-        raise DomainError("desk_already_rated", number=ticket.number, rating=given.rating)
+    ticket, rating = await pressed_rating(ctx, FeedbackSource.SIGNOFF, bad="desk_bad_rating",
+                                          already="desk_already_rated")
     if ticket.status is not TicketStatus.SIGNED_OFF:
         raise DomainError("desk_confirm_first", number=ticket.number)
     ctx.session.add(Feedback(ticket_id=ticket.id, source=FeedbackSource.SIGNOFF, rating=rating,
@@ -114,12 +103,7 @@ async def _close(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
         raise DomainError("desk_rate_first", number=ticket.number)
     feedback.comment = comment
     act(ctx, ticket, Action.CLOSE)
-    asked = (await ctx.session.scalars(
-        select(OutboxMessage.external_message_id).where(
-            OutboxMessage.channel == ctx.inbound.channel, OutboxMessage.chat_id == ctx.inbound.chat_id,
-            OutboxMessage.ref == f"nocmt:{ticket.id}", OutboxMessage.external_message_id.is_not(None))
-        .distinct())).all()
-    for message_id in asked:  # the questions lose their No comment button
+    for message_id in await sent_here(ctx, f"nocmt:{ticket.id}"):  # the questions lose their No comment button
         ctx.reply(Msg("desk.customer.comment_line" if comment else "desk.customer.no_comment_line",
                       edit_message_id=message_id))
     if ctx.flow == "comment":

@@ -19,38 +19,26 @@ manager) must see the ticket — their own team's — and the request must still
 
 from __future__ import annotations
 
+from handlers.cards import can_check_in, hhmm, title
 from handlers.context import Ctx
-from handlers.flows.dispatch import leave_flow, own_message
-from handlers.flows.engineer import (
-    ENGINEER,
-    answer_text,
-    begin_on_my_ticket,
-    dialog_ticket,
-    pressed_ticket,
-    start_dialog,
-)
+from handlers.dialogs import answer_text, begin_on_my_ticket, button_arg, button_args, dialog_ticket
+from handlers.dialogs import leave_flow, own_message, pressed_ticket, start_dialog, visible_ticket
 from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
+from handlers.notify import supervisor_of
 from handlers.registry import Routes
-from handlers.tickets import (
-    button_arg,
-    button_args,
-    can_check_in,
-    hhmm,
-    is_id,
-    person_name,
-    supervisor_of,
-    title,
-    visible_ticket,
-)
+from models.access import is_id
 from models.enums import Action, PartsStatus, Role
 from models.errors import DomainError
 from models.lifecycle import FINAL_STATES, allowed_actions
+from models.queries import person_name
 from models.tickets import Ticket
 from models.transitions import record_event
 from models.work import PartsRequest
 
 routes = Routes()
+
+ENGINEER = frozenset({Role.ENGINEER})
 
 DECIDERS = frozenset({Role.SUPERVISOR, Role.MANAGER})
 PART_LIMIT = 200  # the column's length
@@ -152,12 +140,12 @@ async def _submit(ctx: Ctx, ticket: Ticket, note: str | None) -> None:
     ctx.end_flow()
     supervisor_id = await supervisor_of(ctx, ticket)
     sent = supervisor_id is not None and await ctx.notify(
-        supervisor_id, request_message(ctx, ticket, request, ctx.person.name), purpose="parts_request",
+        supervisor_id, request_message(ticket, request, ctx.person.name), purpose="parts_request",
         ticket_id=ticket.id, ref=f"parts:{request.id}", dedupe=f"parts:{request.id}:supervisor")
     # The engineer's own words come back as a preview; the supervisor's card has them in full.
     parts = [L("parts.sent" if sent else "parts.not_sent", {"number": ticket.number, "quantity": request.quantity,
                                                             "part": Raw(preview(request.part))})]
-    if sent and (note := ctx.held_note(supervisor_id, await person_name(ctx, supervisor_id))):
+    if sent and (note := ctx.held_note(supervisor_id, await person_name(ctx.session, supervisor_id))):
         parts.append(note)
     buttons = pause_button(ticket)
     if buttons:
@@ -165,7 +153,7 @@ async def _submit(ctx: Ctx, ticket: Ticket, note: str | None) -> None:
     ctx.reply(Msg(body=Lines(tuple(parts)), buttons=buttons), ticket_id=ticket.id)
 
 
-def request_message(ctx: Ctx, ticket: Ticket, request: PartsRequest, engineer: str, *,
+def request_message(ticket: Ticket, request: PartsRequest, engineer: str, *,
                     decided: L | None = None, edit_message_id: str | None = None) -> Msg:
     """The supervisor's view of a request; once decided the buttons give way to who and when."""
     parts = [L("parts.request_head", {"engineer": Raw(engineer), "number": ticket.number}), title(ticket),
@@ -189,7 +177,8 @@ async def _pending(ctx: Ctx, request_id: object) -> tuple[PartsRequest, Ticket]:
     ticket = await visible_ticket(ctx, request.ticket_id)
     if request.status is not PartsStatus.PENDING:
         raise DomainError(f"parts_already_{request.status.value}", number=ticket.number,
-                          name=await person_name(ctx, request.decided_by_id), time=hhmm(ctx, request.decided_at))
+                          name=await person_name(ctx.session, request.decided_by_id),
+                          time=hhmm(request.decided_at, ctx.app.tz))
     if ticket.status in FINAL_STATES:
         raise DomainError("parts_ticket_closed", number=ticket.number, status=ticket.status.value)
     return request, ticket
@@ -197,9 +186,9 @@ async def _pending(ctx: Ctx, request_id: object) -> tuple[PartsRequest, Ticket]:
 
 async def _decided(ctx: Ctx, ticket: Ticket, request: PartsRequest, decided: L, message_id: str | None) -> None:
     """Update the supervisor's request message (if we know it) and tell the engineer."""
-    engineer = await person_name(ctx, request.requested_by_id)
+    engineer = await person_name(ctx.session, request.requested_by_id)
     if message_id:
-        ctx.reply(request_message(ctx, ticket, request, engineer, decided=decided, edit_message_id=message_id))
+        ctx.reply(request_message(ticket, request, engineer, decided=decided, edit_message_id=message_id))
     approved = request.status is PartsStatus.APPROVED
     parts = [L("parts.engineer_approved" if approved else "parts.engineer_rejected",
                {"name": Raw(ctx.person.name), "number": ticket.number, **_what(request),
@@ -219,7 +208,7 @@ async def approve(ctx: Ctx) -> None:
                  request_id=request.id, part=request.part, quantity=request.quantity)
     message_id = await own_message(ctx, ref=f"parts:{request.id}")
     await _decided(ctx, ticket, request, L("parts.approved_line", {
-        "name": Raw(ctx.person.name), "time": hhmm(ctx, ctx.now)}), message_id)
+        "name": Raw(ctx.person.name), "time": hhmm(ctx.now, ctx.app.tz)}), message_id)
     if message_id is None:  # pressed through the text fallback: nothing to edit, so say it
         ctx.reply("parts.approved_done", number=ticket.number, **_what(request))
     ctx.toast = ctx.t("parts.toast_approved")
@@ -248,5 +237,5 @@ async def reject_reason(ctx: Ctx) -> None:
     message_id = ctx.data.get("message_id")
     ctx.end_flow()
     await _decided(ctx, ticket, request, L("parts.rejected_line", {
-        "name": Raw(ctx.person.name), "time": hhmm(ctx, ctx.now), "reason": Raw(reason)}), message_id)
+        "name": Raw(ctx.person.name), "time": hhmm(ctx.now, ctx.app.tz), "reason": Raw(reason)}), message_id)
     ctx.reply("parts.rejected_done", number=ticket.number, **_what(request))

@@ -23,34 +23,21 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from handlers.cards import dispatch_card
 from handlers.context import Ctx
-from handlers.flows.dispatch import (
-    DESK,
-    REASON_LIMIT,
-    desk_team_id,
-    leave_flow,
-    own_message,
-    suggestion_picker,
-)
+from handlers.desk import DESK, REASON_LIMIT, desk_team_id, suggestion_picker, team_engineer
+from handlers.dialogs import act, button_arg, leave_flow, own_message, visible_ticket, visible_ticket_by_number
 from handlers.i18n import preview, t
 from handlers.messages import L, Msg, Raw
 from handlers.registry import Routes
-from handlers.tickets import (
-    act,
-    button_arg,
-    dispatch_card,
-    job_key,
-    job_offer,
-    local,
-    person_name,
-    visible_ticket,
-    visible_ticket_by_number,
-)
-from models.enums import Action, Role, TicketStatus
+from handlers.views import local_time
+from models.enums import Action, TicketStatus
 from models.errors import DomainError
 from models.lifecycle import OPEN_STATES, next_status
 from models.people import Person
+from models.queries import person_name
 from models.runtime import OutboxMessage
+from models.still import job_key, job_offer
 from models.tickets import DISPATCH_ALERTED, Ticket
 
 routes = Routes()
@@ -61,10 +48,7 @@ FLOW = "reassign"
 # -- shared ------------------------------------------------------------------------------------
 async def _engineer(ctx: Ctx, ticket: Ticket, team_id: int) -> Person:
     """The engineer the pressed button names, if they may take the ticket over."""
-    engineer = await ctx.session.get(Person, int(button_arg(ctx, 1)))
-    if engineer is None or engineer.role is not Role.ENGINEER or not engineer.active \
-            or engineer.team_id != team_id:
-        raise DomainError("desk_not_team_engineer", number=ticket.number)
+    engineer = await team_engineer(ctx, ticket, team_id)
     if engineer.id == ticket.assignee_id:
         raise DomainError("reassign_same", number=ticket.number, name=engineer.name)
     return engineer
@@ -75,11 +59,11 @@ async def _hand_over(ctx: Ctx, ticket: Ticket, engineer: Person, team_id: int, *
     """Move the ticket to ``engineer`` through the lifecycle and tell everyone; returns the old
     engineer's name."""
     previous = ticket.assignee_id
-    old_name = await person_name(ctx, previous)
+    old_name = await person_name(ctx.session, previous)
     if ticket.team_id is None:
         ticket.team_id = team_id
     act(ctx, ticket, Action.REASSIGN, assignee_id=engineer.id, reason=reason)
-    reached = await ctx.notify(engineer.id, dispatch_card(ctx, ticket), purpose="dispatch",
+    reached = await ctx.notify(engineer.id, dispatch_card(ticket, ctx.app.tz), purpose="dispatch",
                                ticket_id=ticket.id, ref=f"dispatch:{ticket.id}", **job_offer(ticket, engineer.id))
     # If the old engineer's card still waits for the morning they never saw the job: it is
     # withdrawn and they are not told about a job they never had.
@@ -115,7 +99,7 @@ async def _unchanged(ctx: Ctx, ticket_id: object) -> Ticket:
     ticket = await visible_ticket(ctx, ticket_id)
     await _reassignable(ctx, ticket)
     if (_iso(ticket.dispatched_at), ticket.assignee_id) != (ctx.data.get("since"), ctx.data.get("assignee")):
-        raise DomainError("assign_moved", number=ticket.number, name=await person_name(ctx, ticket.assignee_id))
+        raise DomainError("assign_moved", number=ticket.number, name=await person_name(ctx.session, ticket.assignee_id))
     return ticket
 
 
@@ -124,7 +108,7 @@ async def _ask_reason(ctx: Ctx, ticket: Ticket) -> None:
     desk_team_id(ctx, ticket)
     ctx.goto(FLOW, "reason", ticket_id=ticket.id, since=_iso(ticket.dispatched_at), assignee=ticket.assignee_id)
     ctx.reply("assign.reassign.ask", number=ticket.number, status=L(f"status.{ticket.status.value}"),
-              name=Raw(await person_name(ctx, ticket.assignee_id)))
+              name=Raw(await person_name(ctx.session, ticket.assignee_id)))
 
 
 @routes.command("reassign", roles=DESK, menu="assign.menu.reassign")
@@ -153,7 +137,7 @@ async def reassign_reason(ctx: Ctx) -> None:
         return
     text = L("assign.reassign.pick", {"number": ticket.number, "model": Raw(ticket.product_model),
                                       "address": Raw(ticket.address), "reason": Raw(preview(reason)),
-                                      "name": Raw(await person_name(ctx, ticket.assignee_id))})
+                                      "name": Raw(await person_name(ctx.session, ticket.assignee_id))})
     try:
         await suggestion_picker(ctx, ticket, desk_team_id(ctx, ticket), text, code="rsw",
                                 ref=f"rswpick:{ticket.id}", exclude_id=ticket.assignee_id,
@@ -206,7 +190,7 @@ async def _waiting(ctx: Ctx, ticket: Ticket, ref: str) -> int:
         raise DomainError("reassign_not_waiting", number=ticket.number, status=ticket.status.value)
     sent_at = await _pressed_at(ctx, ref)
     if sent_at is not None and ticket.dispatched_at is not None and ticket.dispatched_at > sent_at:
-        raise DomainError("reassign_moved", number=ticket.number, name=await person_name(ctx, ticket.assignee_id))
+        raise DomainError("reassign_moved", number=ticket.number, name=await person_name(ctx.session, ticket.assignee_id))
     if ticket.dispatch_chase_level < DISPATCH_ALERTED:  # no alert was sent for this dispatch: forged
         raise DomainError("stale_button")
     return desk_team_id(ctx, ticket)
@@ -218,7 +202,7 @@ async def pick(ctx: Ctx) -> None:
     team_id = await _waiting(ctx, ticket, f"dspalert:{ticket.id}")
     text = L("chase.reassign.pick", {
         "number": ticket.number, "model": Raw(ticket.product_model), "address": Raw(ticket.address),
-        "name": Raw(await person_name(ctx, ticket.assignee_id)), "time": local(ctx, ticket.dispatched_at)})
+        "name": Raw(await person_name(ctx.session, ticket.assignee_id)), "time": local_time(ticket.dispatched_at, ctx.app.tz)})
     await suggestion_picker(ctx, ticket, team_id, text, code="rsa", ref=f"rsgpick:{ticket.id}",
                             exclude_id=ticket.assignee_id, none_error="reassign_no_engineers")
 

@@ -4,7 +4,7 @@ The dialog asks, one at a time: the customer (a known one picked from a search, 
 the contact phone (skipped for a known customer: theirs is on record), the address, the product
 model, its serial, the purchase date (→ in or out of warranty, shown at once), the fault symptom,
 the severity 1–4 (DESIGN §2 levels as buttons), the service type and whether it is billable; then
-a summary with **Confirm** / **Cancel**.  Confirming registers the ticket (:mod:`.register_done`).
+a summary with **Confirm** / **Cancel**.  Confirming registers the ticket (:mod:`handlers.register_done`).
 
 Why it looks like this:
 
@@ -25,23 +25,17 @@ import secrets
 from datetime import date
 
 from handlers.context import Ctx
-from handlers.flows.register_done import confirm, drop, team_today
-from handlers.flows.register_input import (
-    find_customers,
-    looks_like_phone,
-    phone,
-    purchase_date,
-    typed_text,
-    visible_customer,
-)
-from handlers.flows.register_input import billable as parse_billable
-from handlers.flows.register_input import service as parse_service
-from handlers.flows.register_input import severity as parse_severity
-from handlers.flows.register_view import facts_from_dialog, matches_message, question, warranty_line, warranty_of
+from handlers.dialogs import button_args
 from handlers.i18n import error_text, preview
 from handlers.messages import L, Raw
+from handlers.register_done import confirm, drop, team_today
+from handlers.register_input import find_customers, looks_like_phone, phone, purchase_date, typed_text, visible_customer
+from handlers.register_input import billable as parse_billable
+from handlers.register_input import service as parse_service
+from handlers.register_input import severity as parse_severity
+from handlers.register_view import facts_from_dialog, matches_message, question, warranty_line, warranty_of
 from handlers.registry import Routes
-from handlers.tickets import button_args, is_id
+from models.access import is_id
 from models.enums import Role
 from models.errors import DomainError
 

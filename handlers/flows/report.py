@@ -1,7 +1,7 @@
 """``/report [YYYY-MM]`` (supervisors, managers, dispatchers): the month's service statistics for
 the asker's team — a short table per breakdown and a chart — defaulting to last month.
 
-The team is the asker's own (with tickets that have no team, as :func:`handlers.tickets.can_see`
+The team is the asker's own (with tickets that have no team, as :func:`models.access.can_see`
 lets office staff see them); staff without a team see every team.  Months are the team's months
 (``bot.timezone``).  A bad month gets one line and nothing else.
 """

@@ -8,27 +8,24 @@ the customer flow.
 
 from __future__ import annotations
 
+from handlers.cards import engineer_card, not_told, signoff_request
 from handlers.context import Ctx
-from handlers.flows.engineer import (
-    ENGINEER,
-    allowed,
-    answer_text,
-    card_with,
-    dialog_ticket,
-    not_told,
-    pressed_ticket,
-    start_dialog,
-)
+from handlers.dialogs import act, allowed, answer_text, dialog_ticket, pressed_ticket, start_dialog
+from handlers.evidence import photo_record
 from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
+from handlers.notify import notify_customer
 from handlers.registry import Routes
-from handlers.tickets import act, customer_people, notify_customer, person_name, photo_record, signoff_request
-from models.enums import Action, SignoffMethod
+from models.checkins import add_attachments
+from models.enums import Action, Role, SignoffMethod
 from models.errors import DomainError
+from models.queries import customer_people, person_name
 from models.transitions import record_event
-from models.work import Attachment, Signoff
+from models.work import Signoff
 
 routes = Routes()
+
+ENGINEER = frozenset({Role.ENGINEER})
 
 #: Answers meaning "no parts were replaced".
 NO_PARTS = frozenset({"none", "no", "nothing", "n/a", "na", "-", "—", "无", "没有", "无更换", "否"})
@@ -70,7 +67,7 @@ async def resolve_parts(ctx: Ctx) -> None:
     ctx.end_flow()
     reached = await notify_customer(ctx, ticket, Msg("eng.customer_resolved", {"number": Raw(ticket.number)}),
                                     purpose="resolved", status_update=True)
-    ctx.reply(card_with(ctx, ticket, L("eng.resolved"), not_told(reached)), ticket_id=ticket.id)
+    ctx.reply(engineer_card(ticket, ctx.app.tz, L("eng.resolved"), not_told(reached)), ticket_id=ticket.id)
 
 
 # -- Sign-off ------------------------------------------------------------------------------------
@@ -85,9 +82,10 @@ async def signoff(ctx: Ctx) -> None:
 @routes.callback("sgnc", roles=ENGINEER)
 async def signoff_in_chat(ctx: Ctx) -> None:
     ticket = await pressed_ticket(ctx, allowed(Action.SIGN_OFF))
-    if await notify_customer(ctx, ticket, signoff_request(ctx, ticket), purpose="signoff_request"):
+    if await notify_customer(ctx, ticket, signoff_request(ticket), purpose="signoff_request"):
         record_event(ctx.session, ticket, "signoff_sent", now=ctx.now, actor_id=ctx.person.id)
-        told = [(pid, await person_name(ctx, pid)) for pid in await customer_people(ctx, ticket)]
+        told = [(pid, await person_name(ctx.session, pid))
+                for pid in await customer_people(ctx.session, ticket.customer_id)]
         ctx.reply_telling("eng.signoff_sent", told=told, number=ticket.number)
     else:  # notify_customer has put "customer not reached" on the timeline
         ctx.reply(Msg("eng.signoff_unreachable", {"number": Raw(ticket.number)},
@@ -122,10 +120,8 @@ async def paper_name(ctx: Ctx) -> None:
                      collected_by_id=ctx.person.id, at=ctx.now)
     ctx.session.add(record)
     await ctx.session.flush()
-    for photo in ctx.data.get("photos", []):
-        ctx.session.add(Attachment(ticket_id=ticket.id, signoff_id=record.id, channel=ctx.inbound.channel,
-                                   file_ref=photo["file_ref"], path=photo.get("path"), sha256=photo.get("sha256"),
-                                   size=photo.get("size"), mime=photo.get("mime"), created_at=ctx.now))
+    add_attachments(ctx.session, ctx.data.get("photos", []), ticket_id=ticket.id, channel=ctx.inbound.channel,
+                    now=ctx.now, signoff_id=record.id)
     act(ctx, ticket, Action.SIGN_OFF, method=SignoffMethod.PAPER.value, signoff_id=record.id, signer=name)
     act(ctx, ticket, Action.CLOSE)
     ctx.end_flow()

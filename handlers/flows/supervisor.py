@@ -8,19 +8,16 @@ acknowledge; a second acknowledgement changes nothing and says who was first.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm.attributes import set_committed_value
 
+from handlers.cards import checkin_message, hhmm
 from handlers.context import Ctx
+from handlers.dialogs import button_arg, own_message, visible_ticket_by_number
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import Routes
-from handlers.tickets import button_arg, checkin_message, hhmm, person_name, team_of, visible_ticket_by_number
-from handlers.views import ticket_fields, timeline_lines
-from handlers.flows.dispatch import own_message
-from models.customers import Customer
-from models.enums import Action, Role
-from models.lifecycle import allowed_actions
+from handlers.ticket_page import ticket_message
+from models.enums import Role
 from models.errors import DomainError
-from models.queries import people_names, timeline
+from models.queries import person_name, team_of
 from models.runtime import OutboxMessage
 from models.tickets import Ticket
 from models.transitions import record_event
@@ -30,8 +27,7 @@ routes = Routes()
 
 ACKERS = frozenset({Role.SUPERVISOR, Role.MANAGER})
 VIEWERS = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.MANAGER, Role.ENGINEER})
-#: The newest timeline entries shown in chat (a Telegram message holds 4096 characters).
-TIMELINE_LIMIT = 40
+#: A reply relayed to the engineer is one chat message.
 TEXT_LIMIT = 4000
 
 
@@ -43,7 +39,7 @@ async def _load(ctx: Ctx, checkin_id: int) -> tuple[Acknowledgement, Checkin, Ti
         raise DomainError("desk_no_checkin")
     ticket = await ctx.session.get(Ticket, checkin.ticket_id)
     if ack.supervisor_id != ctx.person.id:
-        team = await team_of(ctx, ticket)
+        team = await team_of(ctx.session, ticket)
         if not (ctx.person.role is Role.MANAGER and team is not None and team.manager_id == ctx.person.id):
             raise DomainError("desk_ack_not_yours")
     return ack, checkin, ticket
@@ -53,15 +49,15 @@ async def _acknowledge(ctx: Ctx, ack: Acknowledgement, checkin: Checkin, ticket:
                        message_id: str | None, how: str) -> str:
     """Record the acknowledgement, update the supervisor's check-in message; returns HH:MM."""
     ack.acked_at, ack.acked_by_id = ctx.now, ctx.person.id
-    when = hhmm(ctx, ctx.now)
+    when = hhmm(ctx.now, ctx.app.tz)
     record_event(ctx.session, ticket, "checkin_acked", now=ctx.now, actor_id=ctx.person.id,
                  checkin_id=checkin.id, how=how)
     if message_id:
         photos = [{"file_ref": a.file_ref, "path": a.path} for a in (await ctx.session.scalars(
             select(Attachment).where(Attachment.checkin_id == checkin.id).order_by(Attachment.id))).all()]
-        engineer = await person_name(ctx, checkin.engineer_id)
-        ctx.reply(checkin_message(ctx, ticket, checkin, engineer, photos, acked=(ctx.person.name, when),
-                                  edit_message_id=message_id))
+        engineer = await person_name(ctx.session, checkin.engineer_id)
+        ctx.reply(checkin_message(ticket, checkin, engineer, photos, ctx.app.tz, ctx.inbound.channel,
+                                  acked=(ctx.person.name, when), edit_message_id=message_id))
     return when
 
 
@@ -69,8 +65,8 @@ async def _acknowledge(ctx: Ctx, ack: Acknowledgement, checkin: Checkin, ticket:
 async def acknowledge(ctx: Ctx) -> None:
     ack, checkin, ticket = await _load(ctx, int(button_arg(ctx, 0)))
     if ack.acked_at is not None:
-        ctx.reply("desk.ack.already", name=Raw(await person_name(ctx, ack.acked_by_id)),
-                  time=hhmm(ctx, ack.acked_at), number=ticket.number)
+        ctx.reply("desk.ack.already", name=Raw(await person_name(ctx.session, ack.acked_by_id)),
+                  time=hhmm(ack.acked_at, ctx.app.tz), number=ticket.number)
         ctx.toast = ctx.t("desk.ack.toast_already")
         return
     message_id = await own_message(ctx, ref=f"checkin:{checkin.id}")
@@ -108,7 +104,7 @@ async def reply_to_checkin(ctx: Ctx) -> bool:
     record_event(ctx.session, ticket, "checkin_reply", now=ctx.now, actor_id=ctx.person.id,
                  checkin_id=checkin.id, text=text[:500])
     await ctx.notify(checkin.engineer_id, Msg(body=Lines(tuple(parts))), purpose="ack_reply", ticket_id=ticket.id)
-    engineer = await person_name(ctx, checkin.engineer_id)
+    engineer = await person_name(ctx.session, checkin.engineer_id)
     ctx.reply_telling("desk.ack.relayed", told=[(checkin.engineer_id, engineer)], name=Raw(engineer))
     return True
 
@@ -117,26 +113,4 @@ async def reply_to_checkin(ctx: Ctx) -> bool:
 @routes.command("ticket", roles=VIEWERS, menu="desk.menu.ticket")
 async def ticket_command(ctx: Ctx) -> None:
     ticket = await visible_ticket_by_number(ctx, ctx.inbound.args)
-    # ``Ticket.customer`` is raise_on_sql (no hidden queries): hand it the row explicitly.
-    set_committed_value(ticket, "customer", await ctx.session.get(Customer, ticket.customer_id))
-    events = list(await timeline(ctx.session, ticket.id))
-    ids = {ticket.assignee_id} | {e.actor_id for e in events}
-    for event in events:
-        ids |= {v for k, v in (event.details or {}).items() if k.endswith("assignee_id") and isinstance(v, int)}
-    names = await people_names(ctx.session, ids)
-    tz = ctx.app.tz
-    lines = [f"{name}: {value}" for name, value in ticket_fields(ctx.lang, ticket, tz, names, now=ctx.now, policy=ctx.app.sla) if value]
-    lines.append("")
-    lines.append(ctx.t("desk.ticket.timeline"))
-    shown = events[-TIMELINE_LIMIT:]
-    if len(shown) < len(events):
-        lines.append(ctx.t("desk.ticket.earlier", count=len(events) - len(shown)))
-    lines += timeline_lines(ctx.lang, shown, tz, names)
-    text = "\n".join(lines)
-    if len(text) > TEXT_LIMIT:
-        text = text[:TEXT_LIMIT - 1] + "…"
-    buttons = []
-    if ctx.person.role in (Role.SUPERVISOR, Role.DISPATCHER) and Action.REASSIGN in allowed_actions(
-            ticket.status, ticket.service_type):
-        buttons.append([("assign.btn.reassign", f"rsr:{ticket.id}")])
-    ctx.reply(Msg(body=Raw(text), buttons=buttons), ticket_id=ticket.id)
+    ctx.reply(await ticket_message(ctx, ticket), ticket_id=ticket.id)

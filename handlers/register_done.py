@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 
 from handlers.media import MediaStore
 from handlers.context import Ctx
-from handlers.flows.dispatch import own_message
-from handlers.flows.register_view import Facts, facts_from_dialog, summary
+from handlers.dialogs import own_message
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.tickets import local
+from handlers.register_view import Facts, facts_from_dialog, summary
+from handlers.views import local_time
 from models.customers import Asset
 from models.enums import Role, ServiceType
 from models.invites import create_invite
@@ -95,7 +95,7 @@ async def confirm(ctx: Ctx, _value: str) -> None:
     ctx.end_flow()
     buttons = [[("reg.btn.dispatch", f"dspt:{ticket.id}")]] if _can_dispatch(ctx) else []
     body = Lines((L("reg.done", {"number": ticket.number}), summary(facts),
-                  L("reg.link", {"expires": local(ctx, ctx.now + config.bot.customer_link_ttl)}), Raw(link)))
+                  L("reg.link", {"expires": local_time(ctx.now + config.bot.customer_link_ttl, ctx.app.tz)}), Raw(link)))
     ctx.reply(Msg(body=body, photos=[{"path": stored.path}], buttons=buttons, secret=True), ticket_id=ticket.id,
               ref=f"registered:{ticket.id}")
     ctx.toast = ctx.t("reg.toast_done", number=ticket.number)

@@ -3,7 +3,7 @@ warranty verdict, and the summary (before confirming, and again with the ticket'
 after registering).
 
 Button data is ``reg:RID:WHAT[:VALUE]``: ``RID`` names this run of the dialog, so a button left
-over from an earlier ``/new`` can never answer a later one (see :mod:`.register`).
+over from an earlier ``/new`` can never answer a later one (see :mod:`handlers.flows.register`).
 """
 
 from __future__ import annotations

@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func
 
 from handlers.context import Ctx
 from handlers.i18n import preview
+from models.access import visible_customers
 from models.customers import Customer
 from models.enums import ServiceType
 from models.errors import DomainError
 from models.registry import normalise_phone, parse_service
-from models.tickets import Ticket
 
 #: Longest answers taken: the registry's limits (``models.registry.Registration.clean``), except the
 #: fault (registry: 4000), cut to 2000 so the whole summary stays within one chat message (4096).
@@ -94,17 +94,6 @@ def billable(raw: str) -> bool:
     raise DomainError("reg_bad_billable", value=preview(raw))
 
 
-def _visible_customers(ctx: Ctx):  # noqa: ANN202
-    """Customers this person may see (DESIGN §2 confidentiality): those with a ticket of their
-    team (or an unteamed ticket), the same rule :func:`handlers.tickets.can_see` applies."""
-    query = select(Customer)
-    team_id = ctx.person.team_id if ctx.person else None
-    if team_id is not None:
-        query = query.where(exists().where(
-            Ticket.customer_id == Customer.id, or_(Ticket.team_id == team_id, Ticket.team_id.is_(None))))
-    return query
-
-
 async def find_customers(ctx: Ctx, text: str) -> tuple[list[Customer], bool]:
     """Known customers whose name contains ``text`` or whose phone matches it; and whether more
     matched than are offered."""
@@ -114,12 +103,12 @@ async def find_customers(ctx: Ctx, text: str) -> tuple[list[Customer], bool]:
     else:
         cond = func.lower(Customer.name).contains(text.lower(), autoescape=True)
     found = (await ctx.session.scalars(
-        _visible_customers(ctx).where(cond).order_by(Customer.name, Customer.id).limit(MATCH_LIMIT + 1))).all()
+        visible_customers(ctx.person).where(cond).order_by(Customer.name, Customer.id).limit(MATCH_LIMIT + 1))).all()
     return list(found[:MATCH_LIMIT]), len(found) > MATCH_LIMIT
 
 
 async def visible_customer(ctx: Ctx, customer_id: int) -> Customer:
-    customer = await ctx.session.scalar(_visible_customers(ctx).where(Customer.id == customer_id))
+    customer = await ctx.session.scalar(visible_customers(ctx.person).where(Customer.id == customer_id))
     if customer is None:
         raise DomainError("stale_button")
     return customer

@@ -1,0 +1,48 @@
+"""``/ticket NUMBER`` as chat shows it (the supervisor flow's command, and a board line's button):
+the ticket's fields with its SLA clocks, then the newest part of its timeline — the facts the CLI's
+``fieldbot ticket show`` shows (:mod:`handlers.views`), in the reader's language."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm.attributes import set_committed_value
+
+from handlers.context import Ctx
+from handlers.messages import Msg, Raw
+from handlers.views import ticket_fields, timeline_lines
+from models.customers import Customer
+from models.enums import Action, Role
+from models.lifecycle import allowed_actions
+from models.queries import people_names, timeline
+from models.tickets import Ticket
+
+#: The newest timeline entries shown in chat (a Telegram message holds 4096 characters).
+TIMELINE_LIMIT = 40
+TEXT_LIMIT = 4000
+
+
+async def ticket_message(ctx: Ctx, ticket: Ticket) -> Msg:
+    """Fields and timeline, cut to one chat message; **Reassign** for the desk while it can be."""
+    # ``Ticket.customer`` is raise_on_sql (no hidden queries): hand it the row explicitly.
+    set_committed_value(ticket, "customer", await ctx.session.get(Customer, ticket.customer_id))
+    events = list(await timeline(ctx.session, ticket.id))
+    ids = {ticket.assignee_id} | {e.actor_id for e in events}
+    for event in events:
+        ids |= {v for k, v in (event.details or {}).items() if k.endswith("assignee_id") and isinstance(v, int)}
+    names = await people_names(ctx.session, ids)
+    tz = ctx.app.tz
+    lines = [f"{name}: {value}" for name, value in ticket_fields(ctx.lang, ticket, tz, names, now=ctx.now,
+                                                                 policy=ctx.app.sla) if value]
+    lines.append("")
+    lines.append(ctx.t("desk.ticket.timeline"))
+    shown = events[-TIMELINE_LIMIT:]
+    if len(shown) < len(events):
+        lines.append(ctx.t("desk.ticket.earlier", count=len(events) - len(shown)))
+    lines += timeline_lines(ctx.lang, shown, tz, names)
+    text = "\n".join(lines)
+    if len(text) > TEXT_LIMIT:
+        text = text[:TEXT_LIMIT - 1] + "…"
+    buttons = []
+    if ctx.person.role in (Role.SUPERVISOR, Role.DISPATCHER) and Action.REASSIGN in allowed_actions(
+            ticket.status, ticket.service_type):
+        buttons.append([("assign.btn.reassign", f"rsr:{ticket.id}")])
+    return Msg(body=Raw(text), buttons=buttons)
