@@ -7,7 +7,7 @@ Importing this package registers every table on ``Base.metadata`` (Alembic needs
 from models.base import Base, utcnow
 from models.customers import Asset, Customer, Site
 from models.people import ChannelIdentity, Invite, Person, Team
-from models.runtime import ConversationState, InboundEvent, Instance, OutboxMessage
+from models.runtime import ChannelState, ConversationState, InboundEvent, Instance, OutboxMessage
 from models.tickets import Ticket, TicketCounter, TicketEvent
 from models.work import (
     Acknowledgement,
@@ -20,7 +20,7 @@ from models.work import (
 )
 
 __all__ = [
-    "Acknowledgement", "Asset", "Attachment", "Base", "ChannelIdentity", "Checkin", "Complaint",
+    "Acknowledgement", "Asset", "Attachment", "Base", "ChannelIdentity", "ChannelState", "Checkin", "Complaint",
     "ConversationState", "Customer", "Feedback", "InboundEvent", "Instance", "Invite", "OutboxMessage",
     "PartsRequest", "Person", "Signoff", "Site", "Team", "Ticket", "TicketCounter", "TicketEvent",
     "utcnow",

@@ -25,7 +25,8 @@ STAFF_ROLES = frozenset({Role.ENGINEER, Role.DISPATCHER, Role.SUPERVISOR, Role.M
 
 class Channel(StrEnum):
     TELEGRAM = "telegram"
-    WECOM = "wecom"
+    WECOM = "wecom"  # staff, through the company's self-built WeCom app
+    WECOM_KF = "wecom_kf"  # customers, through WeChat customer service (微信客服)
     CLI = "cli"
 
 

@@ -70,6 +70,17 @@ class InboundEvent(Base):
     handled_at: Mapped[datetime | None]
 
 
+class ChannelState(Base):
+    """Small facts a channel keeps for every instance to share, some with an expiry: WeCom's
+    access token, a card's latest single-use response code, the customer-service sync cursor."""
+
+    __tablename__ = "channel_state"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
 class Instance(Base):
     """A running ``fieldbot run`` process; its heartbeat says it is alive."""
 

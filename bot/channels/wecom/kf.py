@@ -1,0 +1,227 @@
+"""WeChat customer service (微信客服) for customers: nothing to install, a link or QR opens the chat.
+
+* **Joining**: a ticket's customer link is the company's customer-service link with
+  ``scene_param`` = the invite token and an HMAC of it (links get forwarded; §6.2).  Opening it
+  sends an ``enter_session`` event echoing ``scene_param``; a valid one becomes ``/start TOKEN``
+  from that WeChat user, so the usual join flow binds them to the ticket.
+* **In**: WeCom only *notifies* (``kf_msg_or_event`` at the app's callback URL, with a short-lived
+  token); the messages are pulled with ``kf/sync_msg`` from a cursor kept in the database.  Each
+  page is stored in the inbox before the cursor moves, so a crash re-reads, never skips; a re-read
+  message is dropped by its ``msgid``.  On start the adapter catches up from the cursor.
+* **Out**: ``kf/send_msg``.  Buttons are ``msgmenu`` click items (≤ 10); a tap comes back as the
+  customer's text with ``menu_id`` = the button's data.  Every push carries a tap target (a
+  "Got it" item when it has no buttons), because each customer message reopens the window.
+* **The window** (§6.2): WeCom accepts at most 5 messages within 48 h of the customer's last
+  message.  That is this channel's reachability: a push outside 48 h fails as *not reachable* (the
+  row is kept as failed and the desk is told, the customer marked unreachable until they write
+  again); a sixth message waits and is retried, never sent into an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import func, select
+
+from bot.channels.base import Capabilities, ChannelAdapter, Pacing
+from bot.channels.wecom.client import WecomClient, delivery_error
+from bot.channels.wecom.state import StateStore
+from handlers.channel import ChannelTraits, DeliveryError, Inbound, Outbound, session_key
+from models.enums import Channel, OutboxStatus
+from models.people import ChannelIdentity
+from models.runtime import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+WINDOW = timedelta(hours=48)
+PER_MESSAGE = 5
+MENU_ITEMS = 10
+
+
+def sign_scene(secret: str, token: str) -> str:
+    """``token.sig`` (≤ 128 bytes): the invite token and a short HMAC, so a forwarded or edited
+    link cannot name another ticket's invite."""
+    digest = hmac.new(secret.encode("utf-8"), token.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+    return f"{token}.{digest}"
+
+
+def verify_scene(secret: str, scene_param: str) -> str | None:
+    token, _, digest = scene_param.rpartition(".")
+    if not token or not hmac.compare_digest(sign_scene(secret, token), scene_param):
+        return None
+    return token
+
+
+class WecomKfAdapter(ChannelAdapter):
+    channel = Channel.WECOM_KF
+    capabilities = Capabilities(max_buttons=MENU_ITEMS, edit=False, location_request=False, chat_menus=False,
+                                max_text=2048)
+    pacing = Pacing(overall_per_second=10.0, chat_interval=0.3, group_interval=0.3)
+
+    def __init__(self, app: Any, client: WecomClient | None = None, media_root: Any = None):  # noqa: ANN401
+        cfg = app.config.wecom
+        self.app = app
+        self.config = cfg
+        self.media_root = media_root
+        self.store = StateStore(app.db)
+        secret = (cfg.kf_secret.get_secret_value() or cfg.secret.get_secret_value())
+        self.client = client or WecomClient(base_url=cfg.api_base, corp_id=cfg.corp_id, secret=secret,
+                                            store=self.store, token_name=f"wecom:kf-token:{cfg.corp_id}")
+        self.cursor_name = f"wecom:kf:cursor:{cfg.kf_open_kfid}"
+        self._wake = asyncio.Event()
+        self._sync_token: str | None = None
+        self._intake: Any = None
+        self._receiver: asyncio.Task | None = None
+
+    @classmethod
+    def traits(cls, config: Any) -> ChannelTraits | None:  # noqa: ANN401
+        cfg = config.wecom
+        if not (cfg.enabled and cfg.kf_open_kfid and cfg.kf_link):
+            return None
+        secret, base = cfg.link_secret.get_secret_value() or cfg.aes_key.get_secret_value(), cfg.kf_link
+        joiner = "&" if "?" in base else "?"
+        return ChannelTraits(Channel.WECOM_KF, reply_window=WINDOW, serves_staff=False,
+                             join_link=lambda token: f"{base}{joiner}scene_param={quote(sign_scene(secret, token))}")
+
+    # -- in -----------------------------------------------------------------------------------
+    async def start(self, intake: Any) -> None:  # noqa: ANN401
+        self._intake = intake
+        self._receiver = asyncio.create_task(self._sync_loop(), name="wecom-kf-sync")
+
+    def wake(self, token: str | None) -> None:
+        """A ``kf_msg_or_event`` arrived: pull now (with its token, which lifts the rate limit)."""
+        self._sync_token = token or self._sync_token
+        self._wake.set()
+
+    async def _sync_loop(self) -> None:
+        while True:
+            try:
+                await self.sync()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("pulling customer-service messages failed; trying again", exc_info=True)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=60.0)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def sync(self) -> int:
+        """Pull everything after the stored cursor into the inbox; the cursor moves only after a
+        page is stored."""
+        taken = 0
+        while True:
+            body: dict[str, Any] = {"limit": 1000, "open_kfid": self.config.kf_open_kfid}
+            cursor = await self.store.get(self.cursor_name)
+            if cursor:
+                body["cursor"] = cursor
+            if self._sync_token:
+                body["token"] = self._sync_token
+            data = await self.client.call("/cgi-bin/kf/sync_msg", body)
+            items = [(str(m.get("msgid") or uuid.uuid4().hex), m) for m in data.get("msg_list") or []
+                     if isinstance(m, dict)]
+            if items:
+                taken += await self._intake.accept(Channel.WECOM_KF, items)
+            if data.get("next_cursor"):
+                await self.store.put(self.cursor_name, data["next_cursor"])
+            if not data.get("has_more"):
+                return taken
+
+    def parse(self, raw: dict[str, Any], received_at: datetime) -> Inbound | None:
+        customer = raw.get("external_userid") or (raw.get("event") or {}).get("external_userid")
+        if not isinstance(customer, str) or not customer:
+            raise ValueError("no external_userid")
+        base = dict(channel=Channel.WECOM_KF, update_id=str(raw.get("msgid") or ""),
+                    session_key=session_key("kf", customer, customer), user_id=customer, chat_id=customer,
+                    received_at=received_at, private=True, words_as_commands=True)
+        if raw.get("origin") == 4 and raw.get("msgtype") == "event":
+            event = raw.get("event") or {}
+            if event.get("event_type") != "enter_session":
+                return None
+            secret = self.config.link_secret.get_secret_value() or self.config.aes_key.get_secret_value()
+            token = verify_scene(secret, str(event.get("scene_param") or ""))
+            return Inbound(**base, command="start", args=token or "")
+        if raw.get("origin") != 3:
+            return None  # a servicer's message, or a system notice
+        if raw.get("msgtype") == "text":
+            text = raw.get("text") or {}
+            content, menu_id = str(text.get("content") or ""), text.get("menu_id")
+            if menu_id:
+                return Inbound(**base, callback_data=str(menu_id))
+            if content.startswith("/"):
+                head, _, rest = content.partition(" ")
+                return Inbound(**base, command=head[1:].lower() or None, args=rest.strip())
+            return Inbound(**base, text=content)
+        return None  # images, voice… from customers are not part of any dialog yet
+
+    # -- out ----------------------------------------------------------------------------------
+    async def send(self, chat_id: str, message: Outbound) -> str | None:
+        await self._check_window(chat_id)
+        try:
+            return await self._send(chat_id, message)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            error = delivery_error(exc)
+            if error is None:
+                raise
+            if "95002" in error.reason:  # outside the 48 h window after all
+                raise DeliveryError("permanent", "not reachable: the customer last wrote over 48 h ago") from None
+            raise error from None
+
+    async def _check_window(self, customer: str) -> None:
+        now = self.app.clock.now()
+        async with self.app.db.read() as session:
+            seen = await session.scalar(select(ChannelIdentity.last_seen_at).where(
+                ChannelIdentity.channel == Channel.WECOM_KF, ChannelIdentity.external_user_id == customer))
+            if seen is None or now - seen > WINDOW:
+                raise DeliveryError("permanent", "not reachable: the customer last wrote over 48 h ago")
+            used = await session.scalar(select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.channel == Channel.WECOM_KF, OutboxMessage.chat_id == customer,
+                OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at > seen))
+        if used >= PER_MESSAGE:
+            raise DeliveryError("transient", "5 messages since the customer last wrote: waiting for them")
+
+    async def _send(self, customer: str, message: Outbound) -> str | None:
+        sent = None
+        for photo in message.photos:
+            if photo.get("path") and self.media_root is not None:
+                path = self.media_root / photo["path"]
+                data = await asyncio.to_thread(path.read_bytes)
+                kind = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+                media_id = await self.client.upload("image", path.name, data, kind)
+                sent = await self._post(customer, {"msgtype": "image", "image": {"media_id": media_id}})
+        if not message.text:
+            return sent
+        buttons = [b for row in message.buttons for b in row][:MENU_ITEMS]
+        items = [{"type": "click", "click": {"id": b.data[:64], "content": b.label[:128]}} for b in buttons]
+        if not items:  # a tap target on every push: each tap reopens the window
+            items = [{"type": "click", "click": {"id": "ok", "content": message.ack_label or "OK"}}]
+        head = message.text
+        if len(head.encode("utf-8")) > 1000:  # the text on its own, the menu after it
+            await self._post(customer, {"msgtype": "text", "text": {"content": head[:1800]}})
+            head = "…"
+        return await self._post(customer, {"msgtype": "msgmenu", "msgmenu": {"head_content": head, "list": items}})
+
+    async def _post(self, customer: str, body: dict[str, Any]) -> str | None:
+        data = await self.client.call("/cgi-bin/kf/send_msg", {"touser": customer, "open_kfid": self.config.kf_open_kfid,
+                                                               "msgid": uuid.uuid4().hex, **body})
+        return data.get("msgid")
+
+    async def download(self, file_ref: str) -> bytes:
+        return await self.client.download(file_ref)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

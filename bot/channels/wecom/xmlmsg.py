@@ -1,0 +1,47 @@
+"""WeCom's decrypted callback XML, read into plain values (PROTOCOL.md §1.4).
+
+A 20-line ElementTree reader instead of wechatpy's parser (which lacks ``template_card_event``):
+flat ``<Tag>`` children become strings (CDATA or bare numbers alike), nested blocks
+(``SendLocationInfo``, ``SendPicsInfo``) become dicts.  A document with a DOCTYPE or an entity is
+refused (no entity expansion, ever).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+
+class BadXml(ValueError):
+    """Not a WeCom message."""
+
+
+def read(plaintext: str) -> dict[str, Any]:
+    if "<!DOCTYPE" in plaintext or "<!ENTITY" in plaintext:
+        raise BadXml("a DOCTYPE or entity in a WeCom message")
+    try:
+        root = ET.fromstring(plaintext)
+    except ET.ParseError as exc:
+        raise BadXml(f"not XML: {exc}") from None
+    if root.tag != "xml":
+        raise BadXml(f"root element {root.tag!r}, not xml")
+    return {child.tag: _value(child) for child in root}
+
+
+def _value(node: ET.Element) -> Any:  # noqa: ANN401
+    children = list(node)
+    if not children:
+        return (node.text or "").strip() if node.tag not in ("Content", "Label") else (node.text or "")
+    return {child.tag: _value(child) for child in children}
+
+
+def number(fields: dict[str, Any], *keys: str) -> float:
+    """The first of ``keys`` present, as a number (``Location_X``/``Latitude`` …)."""
+    for key in keys:
+        value = fields.get(key)
+        if value not in (None, ""):
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                raise BadXml(f"{key} is not a number: {value!r:.40}") from None
+    raise BadXml(f"none of {keys} in the message")
