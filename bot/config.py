@@ -9,6 +9,8 @@ log line.  Secrets may also come from environment variables ``FIELDBOT_<SECTION>
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import os
 import re
 import tomllib
@@ -188,6 +190,37 @@ class TelegramSection(Section):
     rate: float = Field(25.0, gt=0)
     chat_interval: Duration = timedelta(seconds=1)
     group_per_minute: int = Field(20, gt=0)
+
+    @field_validator("runtime")
+    @classmethod
+    def _installed(cls, value: str) -> str:
+        """A runtime whose SDK is missing is a config problem, so ``check-config`` and
+        ``fieldbot run`` (which both read the config through here) say so alike, in one line."""
+        problem = ptb_missing() if value == "ptb" else None
+        if problem:
+            raise PydanticCustomError("runtime", problem)
+        return value
+
+
+#: The python-telegram-bot releases the ``ptb`` runtime is written for.
+PTB_MAJOR = 22
+
+
+def ptb_missing() -> str | None:
+    """Why ``telegram.runtime = "ptb"`` cannot run here; None if it can.  Looked up without
+    importing the SDK (no import-time side effects, and check-config stays fast)."""
+    install = 'install the ptb extra (pip install "fieldbot[ptb]") or use runtime = "aiogram"'
+    try:
+        version = importlib.metadata.version("python-telegram-bot")
+        found = importlib.util.find_spec("telegram") is not None
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        found = False
+    if not found:
+        return f"python-telegram-bot is not installed; {install}"
+    major = version.split(".", 1)[0]
+    if major != str(PTB_MAJOR):
+        return f"python-telegram-bot {version} is installed, the ptb runtime needs {PTB_MAJOR}.x; {install}"
+    return None
 
 
 class WecomSection(Section):

@@ -1,10 +1,10 @@
 """``fieldbot demo``: a whole field-service day, played by four people against the real bot.
 
-Nothing to configure: it starts the local Bot API emulator, runs the real bot (aiogram, polling,
-its real HTTP client) on a temporary SQLite database, and plays registration in chat (``/new``,
-the customer joining by the link it makes) → dispatch → accept → on my way →
-arrival with photo + location → progress check-in → acknowledgement → resolve → customer sign-off
-with rating.  Then it prints what each person saw in their chat, and the ticket's timeline.
+Nothing to configure: it starts the local Bot API emulator, runs the real bot (polling, its real
+HTTP client: aiogram, or python-telegram-bot with ``--runtime ptb``) on a temporary SQLite
+database, and plays registration in chat (``/new``, the customer joining by the link it makes) →
+dispatch → accept → on my way → arrival with photo + location → progress check-in →
+acknowledgement → resolve → customer sign-off with rating.  Then it prints what each person saw in their chat, and the ticket's timeline.
 """
 
 from __future__ import annotations
@@ -141,10 +141,11 @@ async def _play(demo: Demo, number: str) -> None:
     await demo.say(CUST, "师傅很专业，谢谢！" if zh else "Quick and tidy, thank you!")
 
 
-async def run_demo(language: str = "en") -> int:
+async def run_demo(language: str = "en", runtime: str = "aiogram") -> int:
+    """Play the day; 0 if the ticket ended closed.  ``runtime``: ``aiogram`` or ``ptb``."""
     lang = "zh-CN" if language.startswith("zh") else "en"
     with tempfile.TemporaryDirectory(prefix="fieldbot-demo-") as tmp:
-        async with Stage(Path(tmp), language=lang) as stage:
+        async with Stage(Path(tmp), language=lang, runtime=runtime) as stage:
             demo = Demo(stage, lang)
             print(t(lang, "demo.title", url=stage.emu.base_url))
             number = await _setup(stage, demo)

@@ -1,10 +1,11 @@
-"""A stage for playing people against the real bot: the Bot API emulator, the bot (aiogram
-polling or webhook through its real HTTP client) on a real database, and helpers to act as the
-people in the chats and to wait until the bot has answered.
+"""A stage for playing people against the real bot: the Bot API emulator, the bot (polling or
+webhook through its real HTTP client, on either Telegram runtime: aiogram or python-telegram-bot)
+on a real database, and helpers to act as the people in the chats and to wait until the bot has
+answered.
 
 Used by ``fieldbot demo`` and, through ``tests/world.py``, by the end-to-end tests.
 
-    async with Stage(tmp_path) as s:
+    async with Stage(tmp_path) as s:           # Stage(tmp_path, runtime="ptb"): the bot on PTB
         await s.join(100, Role.SUPERVISOR, "Wang")
         s.say(100, "/help")
         [reply] = await s.expect(100)
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App, Clock, build_app
-from bot.config import parse_config
+from bot.config import Config, parse_config
 from bot.emulator import BotApiEmulator
 from bot.runtime import Runtime, build_runtime, close, serve
 from models.enums import Role
@@ -29,6 +30,8 @@ from models.invites import create_invite, team_by_name
 from models.migrate import upgrade
 
 TOKEN = "123456:TESTTOKEN"
+#: The Telegram runtimes a stage can run the bot on (``telegram.runtime``).
+RUNTIMES = ("aiogram", "ptb")
 #: By default the stage works round the clock, so no push waits for quiet hours to end
 #: (a test of quiet hours sets its own ``[bot.working_hours]``).
 ALL_DAY = "[bot.working_hours]\n" + "".join(f'{d} = "00:00-24:00"\n' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
@@ -47,8 +50,12 @@ def png(seed: int = 0) -> bytes:
 class Stage:
     def __init__(self, tmp_path: Path, *, db_url: str | None = None, language: str = "en",
                  extra_config: str = "", telegram_extra: str = "", database_extra: str = "",
-                 clock: Clock | None = None):
+                 clock: Clock | None = None, runtime: str = "aiogram"):
+        """``runtime``: the Telegram SDK the bot runs on, one of :data:`RUNTIMES`."""
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, not {runtime!r}")
         self.tmp_path = tmp_path
+        self.runtime = runtime
         self.db_url = db_url or f"sqlite+aiosqlite:///{tmp_path / 'world.db'}"
         self.language = language
         self.extra_config = extra_config
@@ -65,17 +72,25 @@ class Stage:
 
     async def __aenter__(self) -> Stage:
         await self.emu.start()
-        config = parse_config(
-            f'[bot]\nlanguage = "{self.language}"\n[database]\nurl = "{self.db_url}"\n{self.database_extra}'
-            f'[telegram]\ntoken = "{TOKEN}"\napi_base = "{self.emu.base_url}"\nchat_interval = "0s"\n'
-            + self.telegram_extra + f'[storage]\nmedia_dir = "{self.tmp_path / "media"}"\n' + self.extra_config
-            + ("" if "[bot.working_hours]" in self.extra_config else ALL_DAY),
-            environ={},
-        )
+        try:
+            config = self._config()
+        except BaseException:  # e.g. runtime = "ptb" without python-telegram-bot installed
+            await self.emu.stop()
+            raise
         self.app = build_app(config, self.clock)
         await upgrade(self.app.db)
         await self.start_bot()
         return self
+
+    def _config(self) -> Config:
+        return parse_config(
+            f'[bot]\nlanguage = "{self.language}"\n[database]\nurl = "{self.db_url}"\n{self.database_extra}'
+            f'[telegram]\ntoken = "{TOKEN}"\nruntime = "{self.runtime}"\napi_base = "{self.emu.base_url}"\n'
+            'chat_interval = "0s"\n'
+            + self.telegram_extra + f'[storage]\nmedia_dir = "{self.tmp_path / "media"}"\n' + self.extra_config
+            + ("" if "[bot.working_hours]" in self.extra_config else ALL_DAY),
+            environ={},
+        )
 
     async def start_bot(self) -> None:
         if getattr(self, "rt", None) is not None:  # a restart: keep counting what the old one handled

@@ -1,5 +1,6 @@
 """Config: every problem reported with its key path; unknown keys refused; secrets from env."""
 
+import sys
 from datetime import time, timedelta
 from pathlib import Path
 
@@ -160,3 +161,43 @@ def test_calendar_problems_are_config_problems() -> None:
     assert problems('[bot]\nholidays = ["2026-10-10"]\nmakeup_workdays = ["2026-10-10"]\n') == [
         "bot: 2026-10-10: listed both as holiday and as make-up working day"
     ]
+
+
+# -- telegram.runtime: check-config and `fieldbot run` agree -------------------------------------
+PTB_MISSING = ('telegram.runtime: python-telegram-bot is not installed; install the ptb extra '
+               '(pip install "fieldbot[ptb]") or use runtime = "aiogram"')
+
+
+def _runtime_config(tmp_path: Path, runtime: str) -> Path:
+    path = tmp_path / "runtime.toml"
+    path.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "f.db"}"\n'
+                    f'[telegram]\ntoken = "1:x"\nruntime = "{runtime}"\n', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("runtime", ["aiogram", "ptb"])
+def test_both_runtimes_are_valid_when_installed(tmp_path: Path, runtime: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_config(f'[telegram]\nruntime = "{runtime}"\n', {}).telegram.runtime == runtime
+    assert main(["--config", str(_runtime_config(tmp_path, runtime)), "check-config"]) == 0
+    assert capsys.readouterr().out == "ok\n"
+
+
+def test_an_unknown_runtime_is_refused() -> None:
+    assert problems('[telegram]\nruntime = "telethon"\n') == [
+        "telegram.runtime: 'telethon' is not allowed; use 'aiogram' or 'ptb'"]
+
+
+def test_ptb_without_python_telegram_bot_is_one_line_for_check_config_and_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "telegram", None)  # as if the ptb extra were not installed
+    config = str(_runtime_config(tmp_path, "ptb"))
+    assert problems('[telegram]\nruntime = "ptb"\n') == [PTB_MISSING]
+    assert main(["--config", config, "check-config"]) == 1
+    assert capsys.readouterr().out.splitlines() == [PTB_MISSING]
+    assert main(["--config", config, "run"]) == 1  # refused before the database or the network is touched
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [PTB_MISSING] and captured.out == ""
+    assert not (tmp_path / "f.db").exists()
+    # aiogram needs nothing more
+    assert main(["--config", str(_runtime_config(tmp_path, "aiogram")), "check-config"]) == 0

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from bot.cli import main
 from models.enums import Channel, InboxStatus, OutboxStatus, Role
 from models.runtime import InboundEvent, Instance, OutboxMessage
-from tests.world import World
+from tests.world import RUNTIMES, World
 
 ENG, SUP = 300, 301
 
@@ -69,11 +69,12 @@ async def inbox(w: World) -> list[InboundEvent]:
         return list((await s.scalars(select(InboundEvent).order_by(InboundEvent.id))).all())
 
 
+@pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
-async def test_nothing_is_confirmed_before_it_is_stored(tmp_path: Path, mode: str) -> None:
+async def test_nothing_is_confirmed_before_it_is_stored(tmp_path: Path, mode: str, runtime: str) -> None:
     extra = 'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}/tg"\nwebhook_listen = "127.0.0.1:{port}"\n'
     port = _free_port()
-    async with World(tmp_path, database_extra='busy_timeout = "1s"\n',
+    async with World(tmp_path, database_extra='busy_timeout = "1s"\n', runtime=runtime,
                      telegram_extra=extra.format(port=port) if mode == "webhook" else "") as w:
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         with WriteLock(tmp_path / "world.db"):

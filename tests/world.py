@@ -5,13 +5,21 @@ also fails the test if the bot sent any request that does not match the Bot API 
         sup = await w.join(100, Role.SUPERVISOR, "Wang")
         w.say(100, "/help")
         [reply] = await w.expect(100)
+
+The bot runs on aiogram unless told otherwise: ``World(tmp_path, runtime="ptb")`` runs the same
+world on python-telegram-bot.  To run a test on every runtime, parametrise over
+:data:`RUNTIMES`:
+
+    @pytest.mark.parametrize("runtime", RUNTIMES)
+    async def test_...(tmp_path, runtime):
+        async with World(tmp_path, runtime=runtime) as w:
 """
 
 from __future__ import annotations
 
-from bot.stage import TOKEN, Stage, button_data, button_labels, png
+from bot.stage import RUNTIMES, TOKEN, Stage, button_data, button_labels, png
 
-__all__ = ["TOKEN", "World", "button_data", "button_labels", "png"]
+__all__ = ["RUNTIMES", "TOKEN", "World", "button_data", "button_labels", "png"]
 
 
 class World(Stage):

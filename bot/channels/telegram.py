@@ -21,6 +21,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
+    TelegramEntityTooLarge,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -74,6 +75,8 @@ class TelegramAdapter(TelegramRuntime):
             return classify(429, exc.message, exc.retry_after)
         if isinstance(exc, TelegramServerError):
             return classify(500, exc.message)
+        if isinstance(exc, TelegramEntityTooLarge):  # a TelegramNetworkError to aiogram, but 413: never fits
+            return classify(413, exc.message)
         if isinstance(exc, (TelegramNetworkError, ClientDecodeError, aiohttp.ClientError, asyncio.TimeoutError,
                             OSError)):
             return classify(None, f"{type(exc).__name__}: {exc}")

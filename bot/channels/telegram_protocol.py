@@ -340,7 +340,9 @@ class TelegramRuntime(ChannelAdapter):
                 await self._call_edit_text(chat_id, int(message.edit_message_id), fit(message.text), inline)
             except Exception as exc:
                 error = self._error(exc)
-                if error is None or "message is not modified" not in error.reason:
+                # aiogram keeps Telegram's "Bad Request: message is not modified", PTB makes it
+                # "Message is not modified": the words are Telegram's, the case the SDK's.
+                if error is None or "message is not modified" not in error.reason.lower():
                     raise
             return message.edit_message_id
         sent = None
