@@ -214,6 +214,24 @@ def answer_text(ctx: Ctx, missing: str, limit: int = TEXT_LIMIT) -> str:
     return text
 
 
+async def typed_comment(ctx: Ctx, again: Callable[[Ticket], Msg], *, code: str, too_long: str,
+                        limit: int = TEXT_LIMIT) -> tuple[Ticket, str] | None:
+    """The dialog's ticket and the comment typed at this step.  None (the person has been
+    answered) when the ticket is gone, when nothing was typed (asked ``again``, with the question's
+    **No comment** button ``code:TICKET``), or when it is longer than ``limit``."""
+    ticket = await flow_ticket(ctx)
+    if ticket is None:
+        return None
+    text = (ctx.inbound.text or "").strip()
+    if not text:
+        ctx.reply(again(ticket), ticket_id=ticket.id, ref=f"{code}:{ticket.id}")
+        return None
+    if len(text) > limit:
+        ctx.reply(too_long, limit=limit)
+        return None
+    return ticket, text
+
+
 def late_client_at(ctx: Ctx) -> datetime | None:
     """The phone's time of this message if it reached us late (after an offline spell)."""
     client_at = ctx.inbound.client_at

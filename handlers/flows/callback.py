@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from handlers.cards import rating_buttons
 from handlers.context import Ctx
-from handlers.dialogs import button_arg, button_rating, flow_ticket, leave_flow, own_message, pressed_rating
-from handlers.dialogs import sent_here, visible_ticket
+from handlers.dialogs import button_arg, button_rating, leave_flow, own_message, pressed_rating, sent_here
+from handlers.dialogs import typed_comment, visible_ticket
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import Routes
 from handlers.views import local_time
@@ -88,17 +88,11 @@ async def _finish(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
 
 @routes.step("callback", "comment")
 async def comment_text(ctx: Ctx) -> None:
-    ticket = await flow_ticket(ctx)
-    if ticket is None:
+    answer = await typed_comment(ctx, lambda ticket: _comment_ask(ticket, "followup.callback.comment_again"),
+                                 code="cbn", too_long="followup.callback.comment_too_long", limit=COMMENT_LIMIT)
+    if answer is None:
         return
-    text = (ctx.inbound.text or "").strip()
-    if not text:
-        ctx.reply(_comment_ask(ticket, "followup.callback.comment_again"), ticket_id=ticket.id,
-                  ref=f"cbn:{ticket.id}")
-        return
-    if len(text) > COMMENT_LIMIT:
-        ctx.reply("followup.callback.comment_too_long", limit=COMMENT_LIMIT)
-        return
+    ticket, text = answer
     feedback = await _feedback(ctx, ticket)
     if feedback is None or feedback.comment is not None:
         leave_flow(ctx, DomainError("callback_not_open", number=ticket.number))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from handlers.cards import rating_buttons, signoff_request
 from handlers.context import Ctx
-from handlers.dialogs import act, button_arg, flow_ticket, leave_flow, own_message, pressed_rating, sent_here
+from handlers.dialogs import act, button_arg, leave_flow, own_message, pressed_rating, sent_here, typed_comment
 from handlers.dialogs import visible_ticket
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.notify import supervisor_of
@@ -53,6 +53,10 @@ async def status(ctx: Ctx) -> None:
     ctx.reply(Msg(body=Lines(tuple(lines))))
 
 
+def _comment_ask(ticket: Ticket, key: str) -> Msg:
+    return Msg(key, buttons=[[("desk.btn.no_comment", f"nocmt:{ticket.id}")]])
+
+
 async def _feedback(ctx: Ctx, ticket: Ticket) -> Feedback | None:
     return await feedback_of(ctx.session, ticket.id, FeedbackSource.SIGNOFF)
 
@@ -89,8 +93,7 @@ async def rate(ctx: Ctx) -> None:
     if asked:
         ctx.reply(Msg("desk.customer.rated_line", {"number": ticket.number, "rating": rating}, edit_message_id=asked))
     ctx.goto("comment", "text", ticket_id=ticket.id)
-    ctx.reply(Msg("desk.customer.comment_ask", buttons=[[("desk.btn.no_comment", f"nocmt:{ticket.id}")]]),
-              ticket_id=ticket.id, ref=f"nocmt:{ticket.id}")
+    ctx.reply(_comment_ask(ticket, "desk.customer.comment_ask"), ticket_id=ticket.id, ref=f"nocmt:{ticket.id}")
     ctx.toast = ctx.t("desk.customer.toast_rated", rating=rating)
 
 
@@ -122,17 +125,11 @@ async def _close(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
 
 @routes.step("comment", "text")
 async def comment_text(ctx: Ctx) -> None:
-    ticket = await flow_ticket(ctx)
-    if ticket is None:
+    answer = await typed_comment(ctx, lambda ticket: _comment_ask(ticket, "desk.customer.comment_again"),
+                                 code="nocmt", too_long="desk.customer.comment_too_long", limit=COMMENT_LIMIT)
+    if answer is None:
         return
-    text = (ctx.inbound.text or "").strip()
-    if not text:
-        ctx.reply(Msg("desk.customer.comment_again", buttons=[[("desk.btn.no_comment", f"nocmt:{ticket.id}")]]),
-                  ticket_id=ticket.id, ref=f"nocmt:{ticket.id}")
-        return
-    if len(text) > COMMENT_LIMIT:
-        ctx.reply("desk.customer.comment_too_long", limit=COMMENT_LIMIT)
-        return
+    ticket, text = answer
     if ticket.status is not TicketStatus.SIGNED_OFF:
         leave_flow(ctx, DomainError("desk_already_closed", number=ticket.number))
         return

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from handlers.channel import Outbound
 from handlers.context import Ctx
-from handlers.i18n import normalise_language, preview
-from handlers.messages import L, Msg, Raw
+from handlers.i18n import normalise_language, preview, t
+from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import Routes
 from models.enums import Role
 from models.errors import DomainError
 from models.invites import join
 from models.people import Team
+from models.runtime import OutboxMessage
 from models.tickets import Ticket
 from models.transitions import record_event
 
@@ -23,10 +25,6 @@ def menu_of(ctx: Ctx, role: Role) -> list[tuple[str, str]]:
 
 def queue_menu(ctx: Ctx) -> None:
     """Write the role's command menu for this chat to the outbox (delivered like any message)."""
-    from handlers.channel import Outbound
-    from handlers.i18n import t
-    from models.runtime import OutboxMessage
-
     if ctx.person is None:
         return
     commands = [(name, t(ctx.lang, key)) for name, key in menu_of(ctx, ctx.person.role)]
@@ -44,8 +42,6 @@ def help_message(ctx: Ctx) -> Msg:
     lines = [L(f"help.intro.{role.value}")]
     for name, key in menu_of(ctx, role):
         lines.append(Raw(f"/{name} — " + ctx.t(key)))
-    from handlers.messages import Lines
-
     return Msg(body=Lines(tuple(lines)))
 
 
