@@ -66,12 +66,47 @@ def _obj(parent: dict, key: str, *, required: bool = True) -> dict | None:
 
 
 def _int(parent: dict, key: str, *, required: bool = True) -> int | None:
+    """An Integer field, read as the SDKs' models read it (an integral float or a string of
+    digits passes; anything else does not)."""
     value = parent.get(key)
     if value is None and not required:
         return None
-    if type(value) is not int:
-        raise Unreadable(f"{key} is missing or not an integer")
-    return value
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,19}", value.strip()):
+        return int(value)
+    raise Unreadable(f"{key} is missing or not an integer")
+
+
+_TRUE, _FALSE = {"true", "yes", "on", "1", "y", "t"}, {"false", "no", "off", "0", "n", "f"}
+
+
+def _bool(parent: dict, key: str) -> bool:
+    value = parent.get(key, False)
+    if isinstance(value, bool):
+        return value
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise Unreadable(f"{key} is not a boolean")
+
+
+def _entities(message: dict) -> None:
+    """Entities are not used, but a message whose entities are not MessageEntity objects is not a
+    Bot API message."""
+    for key in ("entities", "caption_entities"):
+        value = message.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+            raise Unreadable(f"{key} is not a list of MessageEntity")
+        for entity in value:
+            _str(entity, "type", required=True)
+            _int(entity, "offset")
+            _int(entity, "length")
 
 
 def _str(parent: dict, key: str, *, required: bool = False) -> str | None:
@@ -95,9 +130,7 @@ def _user(data: dict | None) -> tuple[int, bool, str, str | None] | None:
     if data is None:
         return None
     user_id = _int(data, "id")
-    is_bot = data.get("is_bot", False)
-    if not isinstance(is_bot, bool):
-        raise Unreadable("is_bot is not a boolean")
+    is_bot = _bool(data, "is_bot")
     name = " ".join(p for p in (_str(data, "first_name"), _str(data, "last_name")) if p)
     return user_id, is_bot, name, _str(data, "language_code")
 
@@ -124,23 +157,33 @@ def parse_update(raw: dict[str, Any], received_at: datetime) -> Inbound | None:
     return None
 
 
+def _client_time(date: int) -> datetime | None:
+    """When the phone sent it; a time in milliseconds is read as such (as the SDKs do)."""
+    seconds = date / 1000 if date > 2 * 10 ** 10 else date
+    return datetime.fromtimestamp(seconds, timezone.utc) if 0 < seconds < 253402300799 else None
+
+
 def _message(message: dict, update_id: int, received_at: datetime) -> Inbound:
     chat = _obj(message, "chat")
     chat_id, chat_type = _int(chat, "id"), _str(chat, "type", required=True)
     message_id, date = _int(message, "message_id"), _int(message, "date")
+    if abs(date) >= 10 ** 15:
+        raise Unreadable("date is not a time")
+    _entities(message)
     user = _user(_obj(message, "from", required=False))
     text_field, caption = _str(message, "text"), _str(message, "caption")
     command, args = split_command(text_field or "")
     reply_to = None
     replied = _obj(message, "reply_to_message", required=False)
     if replied is not None:
+        _int(replied, "message_id"), _int(replied, "date"), _obj(replied, "chat")
         replied_user = _user(_obj(replied, "from", required=False))
         if replied_user is not None and replied_user[1]:
             reply_to = str(_int(replied, "message_id"))
     photos = []
     sizes = message.get("photo")
-    if sizes is not None:
-        if not isinstance(sizes, list) or not sizes or not all(isinstance(s, dict) for s in sizes):
+    if sizes:  # an empty list is no photo, as the SDKs read it
+        if not isinstance(sizes, list) or not all(isinstance(s, dict) for s in sizes):
             raise Unreadable("photo is not a list of PhotoSize")
         biggest = sizes[-1]
         photos = [Photo(file_ref=_str(biggest, "file_id", required=True), unique_id=_str(biggest, "file_unique_id"),
@@ -156,7 +199,7 @@ def _message(message: dict, update_id: int, received_at: datetime) -> Inbound:
         user_name=user[2] if user else "", language=user[3] if user else None,
         text=None if command else (text_field or caption), command=command, args=args,
         message_id=str(message_id), reply_to=reply_to, photos=photos, location=location,
-        client_at=datetime.fromtimestamp(date, timezone.utc) if 0 < date < 2 ** 33 else None,
+        client_at=_client_time(date),
         private=chat_type == "private",
         impersonal=user is None or user[1] or message.get("sender_chat") is not None,
     )
