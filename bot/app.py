@@ -51,13 +51,20 @@ class App:
         if not self.channels:
             self.channels = channel_traits(self.config)
 
-    def join_link(self, token: str) -> str:
-        """The link that opens an invite (staff invite, customer ticket link) on the first
-        configured channel that has links."""
-        for traits in self.channels.values():
-            if traits.join_link is not None:
-                return traits.join_link(token)
-        raise RuntimeError("no channel with join links is configured")
+    def join_links(self, token: str, *, customer: bool) -> list[tuple[ChannelTraits, str]]:
+        """How to open an invite on every configured channel that serves its people (a staff
+        invite: Telegram, the WeCom app; a customer's ticket link: Telegram, 微信客服)."""
+        return [(traits, traits.join_link(token)) for traits in self.channels.values()
+                if traits.join_link is not None and (traits.serves_customers if customer else traits.serves_staff)]
+
+    def join_link(self, token: str, *, customer: bool = False) -> str:
+        """The first of :meth:`join_links` that is a URL (for a QR code), else the first."""
+        links = self.join_links(token, customer=customer)
+        if not links:
+            raise RuntimeError("no channel with join links is configured")
+        # A channel only for customers (微信客服) is where a customer's QR code should lead.
+        dedicated = [link for traits, link in links if traits.link_is_url and not traits.serves_staff]
+        return (dedicated or [link for traits, link in links if traits.link_is_url] or [links[0][1]])[0]
 
     @property
     def tz(self) -> ZoneInfo:
@@ -78,9 +85,11 @@ def channel_traits(config: Config) -> dict[Channel, ChannelTraits]:
     """Each channel's traits as configured: the one line per channel a new channel adds here.
     Telegram's links are always there (the demo and the CLI print them without a token)."""
     from bot.channels.telegram_protocol import TelegramRuntime
+    from bot.channels.wecom.app import WecomAdapter
+    from bot.channels.wecom.kf import WecomKfAdapter
 
     found = {}
-    for adapter in (TelegramRuntime,):
+    for adapter in (TelegramRuntime, WecomAdapter, WecomKfAdapter):
         traits = adapter.traits(config)
         if traits is not None:
             found[traits.channel] = traits

@@ -104,13 +104,16 @@ async def _create(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         token = await create_invite(session, role=Role.CUSTOMER, name=reg.contact or reg.customer, now=now,
                                     ttl=app.config.bot.customer_link_ttl, ticket_id=ticket.id,
                                     customer_id=ticket.customer_id, team_id=ticket.team_id)
-    link = app.join_link(token)
+    link = app.join_link(token, customer=True)
+    links = [other for _, other in app.join_links(token, customer=True)]
     if args.json:
-        print(json.dumps({"number": ticket.number, "customer_token": token, "customer_link": link}))
+        print(json.dumps({"number": ticket.number, "customer_token": token, "customer_link": link,
+                          "customer_links": links}, ensure_ascii=False))
     else:
         print(t(args.lang, "cli.ticket_made", number=ticket.number))
         print(t(args.lang, "cli.customer_link"))
-        print(link)
+        for line in links:
+            print(line)
     return 0
 
 

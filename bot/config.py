@@ -231,7 +231,28 @@ class WecomSection(Section):
     token: SecretStr = SecretStr("")
     aes_key: SecretStr = SecretStr("")
     api_base: str = "https://qyapi.weixin.qq.com"
+    callback_url: str = "https://fieldbot.example.com/wecom/callback"
     callback_listen: str = "127.0.0.1:8081"
+    kf_open_kfid: str = ""
+    kf_link: str = ""
+    kf_secret: SecretStr = SecretStr("")
+    link_secret: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _complete(self) -> WecomSection:
+        if self.enabled:
+            missing = [name for name, value in (("corp_id", self.corp_id), ("agent_id", self.agent_id),
+                                                ("secret", self.secret.get_secret_value()),
+                                                ("token", self.token.get_secret_value()),
+                                                ("aes_key", self.aes_key.get_secret_value())) if not value]
+            if missing:
+                raise PydanticCustomError("wecom_incomplete", "wecom is enabled but {missing} is empty",
+                                          {"missing": ", ".join(missing)})
+            if len(self.aes_key.get_secret_value()) != 43:
+                raise PydanticCustomError("wecom_aes_key", "wecom.aes_key (EncodingAESKey) has 43 characters")
+            if bool(self.kf_open_kfid) != bool(self.kf_link):
+                raise PydanticCustomError("wecom_kf", "set both wecom.kf_open_kfid and wecom.kf_link, or neither")
+        return self
 
 
 class SlaLevel(Section):

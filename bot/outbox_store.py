@@ -31,6 +31,7 @@ from handlers.channel import DeliveryError
 from models.enums import OutboxStatus
 from models.people import ChannelIdentity, Person, Team
 from models.runtime import OutboxMessage
+from models.tickets import Ticket
 from models.still import applies
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,10 @@ class OutboxStore:
         if not marked or row.person_id is None or row.purpose == "undeliverable":
             return  # not the chat anyone's pushes go to (a reply into a stray chat): nobody to warn
         person = await session.get(Person, row.person_id)
-        team = await session.get(Team, person.team_id) if person and person.team_id else None
+        team_id = person.team_id if person else None
+        if team_id is None and row.ticket_id is not None:  # a customer: the desk of their ticket
+            team_id = await session.scalar(select(Ticket.team_id).where(Ticket.id == row.ticket_id))
+        team = await session.get(Team, team_id) if team_id else None
         if team is None or team.supervisor_id in (None, person.id):
             log.warning("outbox row %s failed for %s and nobody can be told", row.id, person and person.name)
             return

@@ -42,6 +42,13 @@ def build_adapters(app: App, media: MediaStore) -> dict[Channel, ChannelAdapter]
         else:
             from bot.channels.telegram import TelegramAdapter as Telegram
         adapters[Channel.TELEGRAM] = Telegram(cfg.telegram, media_root=media.root)
+    if cfg.wecom.enabled:
+        from bot.channels.wecom.app import WecomAdapter
+        from bot.channels.wecom.kf import WecomKfAdapter
+
+        wecom = adapters[Channel.WECOM] = WecomAdapter(app, media_root=media.root)
+        if cfg.wecom.kf_open_kfid:
+            wecom.kf = adapters[Channel.WECOM_KF] = WecomKfAdapter(app, media_root=media.root)
     return adapters
 
 
@@ -54,7 +61,7 @@ class Runtime:
     instances: Instances
     adapters: dict[Channel, ChannelAdapter]
     scheduler: Scheduler | None = None
-    web_runner: web.AppRunner | None = field(default=None, repr=False)
+    web_runners: list[web.AppRunner] = field(default_factory=list, repr=False)
 
     @property
     def adapter(self) -> ChannelAdapter:
@@ -118,12 +125,15 @@ async def background(rt: Runtime):  # noqa: ANN201
 
 async def serve(rt: Runtime) -> None:
     """Serve every channel until cancelled (or one fails for good, e.g. a wrong token)."""
-    routes = [route for adapter in rt.adapters.values() for route in adapter.routes(rt.intake)]
+    listeners: dict[str, list] = {}
+    for adapter in rt.adapters.values():
+        if routes := adapter.routes(rt.intake):
+            listeners.setdefault(adapter.listen, []).extend(routes)
     try:
         async with background(rt):
             # Receiving starts only once recovery is done: what a crash left goes before new updates.
-            if routes:
-                await _listen(rt, routes)
+            for address, routes in listeners.items():
+                await _listen(rt, address, routes)
             for adapter in rt.adapters.values():
                 await adapter.start(rt.intake)
             try:
@@ -132,20 +142,22 @@ async def serve(rt: Runtime) -> None:
                 for adapter in rt.adapters.values():
                     await adapter.stop()
     finally:
-        if rt.web_runner is not None:
-            await rt.web_runner.cleanup()
-            rt.web_runner = None
+        for runner in rt.web_runners:
+            await runner.cleanup()
+        rt.web_runners.clear()
 
 
-async def _listen(rt: Runtime, routes: list) -> None:
-    """The one web server every webhook/callback channel mounts its routes on."""
+async def _listen(rt: Runtime, address: str, routes: list) -> None:
+    """One web server per listening address; every channel called over HTTP (a webhook, a
+    callback) mounts its routes on it — channels that share an address share the server."""
     web_app = web.Application(client_max_size=4 * 1024 * 1024)
     for method, path, handler in routes:
         web_app.router.add_route(method, path, handler)
-    host, _, port = rt.app.config.telegram.webhook_listen.rpartition(":")
-    rt.web_runner = web.AppRunner(web_app)
-    await rt.web_runner.setup()
-    await web.TCPSite(rt.web_runner, host or "127.0.0.1", int(port)).start()
+    host, _, port = address.rpartition(":")
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    rt.web_runners.append(runner)
+    await web.TCPSite(runner, host or "127.0.0.1", int(port)).start()
 
 
 async def close(rt: Runtime) -> None:

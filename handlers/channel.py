@@ -61,6 +61,9 @@ class Inbound:
     impersonal: bool = False
     #: The inbox row it was stored in (set by the intake; None for an update that came another way).
     inbox_id: int | None = None
+    #: The channel has no command menu per person (WeCom): a known command word typed without
+    #: the slash, when no dialog is open, is that command.
+    words_as_commands: bool = False
 
 
 @dataclass
@@ -79,6 +82,8 @@ class Outbound:
     request_location: str | None = None  # label of a "send my location" keyboard button
     #: How to send a location without that button (for channels that cannot show it).
     location_hint: str | None = None
+    #: The language the text is in (an adapter's own small labels follow it).
+    lang: str | None = None
     remove_keyboard: bool = False
     edit_message_id: str | None = None  # edit this earlier bot message instead of sending anew
     kind: Literal["message", "commands"] = "message"
@@ -110,6 +115,11 @@ class ChannelTraits:
     #: A recipient can be written to only this long after their own last message (WeCom
     #: customer service: 48 h); None: always.
     reply_window: timedelta | None = None
+    #: Whether the join "link" is a URL (a QR code can be made of it) or an instruction to follow.
+    link_is_url: bool = True
+    #: Whom the channel serves: staff, customers, or both.
+    serves_staff: bool = True
+    serves_customers: bool = True
 
 
 def session_key(prefix: str, chat_id: object, user_id: object) -> str:

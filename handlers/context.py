@@ -186,12 +186,7 @@ async def push_at(session: AsyncSession, app: App, person_id: int, msg: Msg, *, 
     person = await session.get(Person, person_id)
     if person is None or not person.active:
         return None
-    identity = await session.scalar(
-        select(ChannelIdentity)
-        .where(ChannelIdentity.person_id == person_id, ChannelIdentity.unreachable_reason.is_(None))
-        .order_by(ChannelIdentity.last_seen_at.desc())
-        .limit(1)
-    )
+    identity = await reachable_identity(session, app, person_id, now)
     if identity is None:
         return None
     lang = person.language or app.config.bot.language
@@ -205,6 +200,23 @@ async def push_at(session: AsyncSession, app: App, person_id: int, msg: Msg, *, 
              dedupe=dedupe, not_before=not_before, purpose=purpose, ticket_id=ticket_id, created_at=now, ref=ref,
              valid_if=valid_if, supersede=supersede)
     return not_before
+
+
+async def reachable_identity(session: AsyncSession, app: App, person_id: int, now: datetime) -> ChannelIdentity | None:
+    """Where a push to ``person_id`` goes: the chat they used last, among those that can reach
+    them now — a channel with a reply window (微信客服: 48 h after the person's own last message)
+    counts only inside it."""
+    identities = (await session.scalars(
+        select(ChannelIdentity)
+        .where(ChannelIdentity.person_id == person_id, ChannelIdentity.unreachable_reason.is_(None))
+        .order_by(ChannelIdentity.last_seen_at.desc())
+    )).all()
+    for identity in identities:
+        traits = app.channels.get(identity.channel) if hasattr(app, "channels") else None
+        window = traits.reply_window if traits is not None else None
+        if window is None or now - identity.last_seen_at <= window:
+            return identity
+    return None
 
 
 async def drop_superseded(session: AsyncSession, key: str, now: datetime) -> int:

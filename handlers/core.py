@@ -213,6 +213,12 @@ class Core:
 
     async def route(self, ctx: Ctx) -> None:
         inbound, router = ctx.inbound, self.router
+        if inbound.words_as_commands and inbound.command is None and inbound.callback_data is None \
+                and inbound.text and not ctx.flow:
+            # A channel without command menus (WeCom): "tickets" or "checkin FS-…" typed as a word.
+            word, _, rest = inbound.text.strip().partition(" ")
+            if word.lower() in router.commands:
+                inbound.command, inbound.args, inbound.text = word.lower(), rest.strip(), None
         data = inbound.callback_data
         if data is None and inbound.command:
             data = data_from_command(inbound.command)

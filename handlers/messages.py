@@ -71,6 +71,7 @@ class Msg:
             photos=self.photos,
             request_location=t(lang, self.request_location) if self.request_location else None,
             location_hint=t(lang, "common.location_hint") if self.request_location else None,
+            lang=lang,
             remove_keyboard=self.remove_keyboard,
             edit_message_id=self.edit_message_id,
             secret=self.secret,

@@ -88,14 +88,16 @@ async def confirm(ctx: Ctx, _value: str) -> None:
     token = await create_invite(
         ctx.session, role=Role.CUSTOMER, name=ticket.contact_name, now=ctx.now, ttl=config.bot.customer_link_ttl,
         ticket_id=ticket.id, customer_id=ticket.customer_id, team_id=ticket.team_id, created_by_id=ctx.person.id)
-    link = ctx.app.join_link(token)
+    link = ctx.app.join_link(token, customer=True)
+    others = [Raw(other) for _, other in ctx.app.join_links(token, customer=True) if other != link]
     stored = await MediaStore(config.storage.media_dir).save(await asyncio.to_thread(qr_png, link))
     facts = await _facts(ctx, ticket)
     await _close_summary(ctx, L("reg.confirmed", {"number": ticket.number}))
     ctx.end_flow()
     buttons = [[("reg.btn.dispatch", f"dspt:{ticket.id}")]] if _can_dispatch(ctx) else []
     body = Lines((L("reg.done", {"number": ticket.number}), summary(facts),
-                  L("reg.link", {"expires": local_time(ctx.now + config.bot.customer_link_ttl, ctx.app.tz)}), Raw(link)))
+                  L("reg.link", {"expires": local_time(ctx.now + config.bot.customer_link_ttl, ctx.app.tz)}), Raw(link),
+                  *others))
     ctx.reply(Msg(body=body, photos=[{"path": stored.path}], buttons=buttons, secret=True), ticket_id=ticket.id,
               ref=f"registered:{ticket.id}")
     ctx.toast = ctx.t("reg.toast_done", number=ticket.number)

@@ -75,8 +75,12 @@ class ChannelAdapter(ABC):
         are called (webhooks, callbacks) receive through :meth:`routes` instead."""
         self._intake = intake
 
+    #: ``host:port`` of the web server its :meth:`routes` are mounted on.
+    listen: str = "127.0.0.1:8080"
+
     def routes(self, intake: Any) -> list[tuple[str, str, Handler]]:  # noqa: ANN401
-        """``(method, path, handler)`` to mount on the one web server (webhook channels)."""
+        """``(method, path, handler)`` to mount on the web server at :attr:`listen` (webhook and
+        callback channels; channels that share an address share the server)."""
         return []
 
     async def stop(self) -> None:

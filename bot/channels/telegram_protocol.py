@@ -263,11 +263,16 @@ class TelegramRuntime(ChannelAdapter):
         self.pacing = Pacing(overall_per_second=config.rate, chat_interval=config.chat_interval.total_seconds(),
                              group_interval=60.0 / config.group_per_minute)
         self.webhook = config.mode == "webhook"
+        self.listen = config.webhook_listen
         self.secret = config.webhook_secret.get_secret_value() or None
         self._receiver: asyncio.Task | None = None
 
     @classmethod
     def traits(cls, config: Any) -> ChannelTraits | None:  # noqa: ANN401
+        """Telegram's links, when it is configured — or when nothing else is (the demo and the CLI
+        show links even before a token is set)."""
+        if not config.telegram.token.get_secret_value() and config.wecom.enabled:
+            return None
         username = config.telegram.bot_username
         return ChannelTraits(Channel.TELEGRAM, join_link=lambda token: f"https://t.me/{username}?start={token}")
 

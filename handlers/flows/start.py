@@ -96,3 +96,10 @@ async def lang(ctx: Ctx) -> None:
 async def cancel(ctx: Ctx) -> None:
     # The core already ended any dialog before running a command; say so either way.
     ctx.reply(Msg("start.cancelled", remove_keyboard=True))
+
+
+@routes.callback("ok", roles=None)
+async def got_it(ctx: Ctx) -> None:
+    """The "Got it" tap target some channels put on every message (微信客服: each tap reopens the
+    window in which Fieldbot may write to the customer).  Nothing to do, nothing to say."""
+    ctx.toast = None

@@ -90,6 +90,7 @@ class WecomAdapter(ChannelAdapter):
         self.client = WecomClient(base_url=cfg.api_base, corp_id=cfg.corp_id, secret=cfg.secret.get_secret_value(),
                                   store=self.store, token_name=f"wecom:token:{cfg.agent_id}")
         self.kf: Any = None  # the customer-service adapter, when configured (same callback URL)
+        self.listen = cfg.callback_listen
         self.refused = 0
 
     @classmethod
@@ -277,15 +278,17 @@ class WecomAdapter(ChannelAdapter):
         buttons = [b for row in message.buttons for b in row]
         labels = [b.label for b in buttons]
         extra: list[str] = []
-        if any(len(label) > BUTTON_TEXT for label in labels):  # long labels: numbered in the text
+        if len(labels) == 1 and len(labels[0]) > BUTTON_TEXT:  # one long label: cut
+            labels = [labels[0][:BUTTON_TEXT - 1] + "…"]
+        elif any(len(label) > BUTTON_TEXT for label in labels):  # long labels: numbered in the text
             extra = [f"{n}. {label}" for n, label in enumerate(labels, 1)]
             labels = [str(n) for n in range(1, len(labels) + 1)]
+        title = lines[0] if len(lines[0]) <= 36 else lines[0][:35] + "…"
         card = {"card_type": "button_interaction", "task_id": task_id,
-                "main_title": {"title": lines[0][:36] or "Fieldbot"},
+                "main_title": {"title": title or "Fieldbot"},
                 "button_list": [{"text": label, "style": 1, "key": b.data} for label, b in zip(labels, buttons)]}
-        rest = "\n".join([*lines[1:], *extra]).strip()
-        if len(lines[0]) > 36:
-            rest = (lines[0][36:] + ("\n" + rest if rest else "")).strip()
+        body = lines[1:] if title == lines[0] else lines  # a cut title: the whole text below it
+        rest = "\n".join([*body, *extra]).strip()
         if rest:
             card["sub_title_text"] = rest[:1000]
         return card

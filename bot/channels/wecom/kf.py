@@ -34,6 +34,7 @@ from bot.channels.base import Capabilities, ChannelAdapter, Pacing
 from bot.channels.wecom.client import WecomClient, delivery_error
 from bot.channels.wecom.state import StateStore
 from handlers.channel import ChannelTraits, DeliveryError, Inbound, Outbound, session_key
+from handlers.i18n import t
 from models.enums import Channel, OutboxStatus
 from models.people import ChannelIdentity
 from models.runtime import OutboxMessage
@@ -128,12 +129,28 @@ class WecomKfAdapter(ChannelAdapter):
             data = await self.client.call("/cgi-bin/kf/sync_msg", body)
             items = [(str(m.get("msgid") or uuid.uuid4().hex), m) for m in data.get("msg_list") or []
                      if isinstance(m, dict)]
+            await self._note_window(items)
             if items:
                 taken += await self._intake.accept(Channel.WECOM_KF, items)
             if data.get("next_cursor"):
                 await self.store.put(self.cursor_name, data["next_cursor"])
             if not data.get("has_more"):
                 return taken
+
+    async def _note_window(self, items: list[tuple[str, dict]]) -> None:
+        """Before the messages are stored: when each customer last wrote (the 48 h / 5-message
+        window opens only on a customer's own message), and a welcome code (20 s) to answer their
+        joining with, since opening the link alone opens no window."""
+        for _, message in items:
+            event = message.get("event") if isinstance(message.get("event"), dict) else {}
+            customer = message.get("external_userid") or event.get("external_userid")
+            if not isinstance(customer, str):
+                continue
+            if message.get("origin") == 3 and isinstance(message.get("send_time"), int):
+                await self.store.put(f"wecom:kf:last:{customer}", str(message["send_time"]))
+            if event.get("welcome_code"):
+                await self.store.put(f"wecom:kf:welcome:{customer}", str(event["welcome_code"]),
+                                     _now() + timedelta(seconds=20))
 
     def parse(self, raw: dict[str, Any], received_at: datetime) -> Inbound | None:
         customer = raw.get("external_userid") or (raw.get("event") or {}).get("external_userid")
@@ -164,9 +181,13 @@ class WecomKfAdapter(ChannelAdapter):
 
     # -- out ----------------------------------------------------------------------------------
     async def send(self, chat_id: str, message: Outbound) -> str | None:
-        await self._check_window(chat_id)
+        code = None
+        if not await self._window_open(chat_id):
+            code = await self.store.pop(f"wecom:kf:welcome:{chat_id}")
+            if code is None:
+                raise DeliveryError("permanent", "not reachable: the customer has not written in the last 48 h")
         try:
-            return await self._send(chat_id, message)
+            return await self._send(chat_id, message, code)
         except DeliveryError:
             raise
         except Exception as exc:
@@ -177,20 +198,24 @@ class WecomKfAdapter(ChannelAdapter):
                 raise DeliveryError("permanent", "not reachable: the customer last wrote over 48 h ago") from None
             raise error from None
 
-    async def _check_window(self, customer: str) -> None:
-        now = self.app.clock.now()
+    async def _window_open(self, customer: str) -> bool:
+        """Inside 48 h of the customer's last own message, with fewer than 5 messages sent since;
+        a sixth waits (a transient failure, retried) rather than be refused."""
+        last = await self.store.get(f"wecom:kf:last:{customer}")
+        if last is None:
+            return False
+        wrote = datetime.fromtimestamp(int(last), timezone.utc)
+        if self.app.clock.now() - wrote > WINDOW:
+            return False
         async with self.app.db.read() as session:
-            seen = await session.scalar(select(ChannelIdentity.last_seen_at).where(
-                ChannelIdentity.channel == Channel.WECOM_KF, ChannelIdentity.external_user_id == customer))
-            if seen is None or now - seen > WINDOW:
-                raise DeliveryError("permanent", "not reachable: the customer last wrote over 48 h ago")
             used = await session.scalar(select(func.count(OutboxMessage.id)).where(
                 OutboxMessage.channel == Channel.WECOM_KF, OutboxMessage.chat_id == customer,
-                OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at > seen))
+                OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at > wrote))
         if used >= PER_MESSAGE:
             raise DeliveryError("transient", "5 messages since the customer last wrote: waiting for them")
+        return True
 
-    async def _send(self, customer: str, message: Outbound) -> str | None:
+    async def _send(self, customer: str, message: Outbound, welcome_code: str | None = None) -> str | None:
         sent = None
         for photo in message.photos:
             if photo.get("path") and self.media_root is not None:
@@ -204,8 +229,13 @@ class WecomKfAdapter(ChannelAdapter):
         buttons = [b for row in message.buttons for b in row][:MENU_ITEMS]
         items = [{"type": "click", "click": {"id": b.data[:64], "content": b.label[:128]}} for b in buttons]
         if not items:  # a tap target on every push: each tap reopens the window
-            items = [{"type": "click", "click": {"id": "ok", "content": message.ack_label or "OK"}}]
+            items = [{"type": "click", "click": {"id": "ok", "content": t(message.lang, "wecom.got_it")}}]
         head = message.text
+        if welcome_code is not None:  # the one answer to a customer's joining (20 s, one message)
+            data = await self.client.call("/cgi-bin/kf/send_msg_on_event", {
+                "code": welcome_code, "msgid": uuid.uuid4().hex, "msgtype": "msgmenu",
+                "msgmenu": {"head_content": head[:1000], "list": items}})
+            return data.get("msgid")
         if len(head.encode("utf-8")) > 1000:  # the text on its own, the menu after it
             await self._post(customer, {"msgtype": "text", "text": {"content": head[:1800]}})
             head = "…"
