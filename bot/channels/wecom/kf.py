@@ -185,7 +185,7 @@ class WecomKfAdapter(ChannelAdapter):
         if not await self._window_open(chat_id):
             code = await self.store.pop(f"wecom:kf:welcome:{chat_id}")
             if code is None:
-                raise DeliveryError("permanent", "not reachable: the customer has not written in the last 48 h")
+                raise await self._closed(chat_id)
         try:
             return await self._send(chat_id, message, code)
         except DeliveryError:
@@ -197,6 +197,16 @@ class WecomKfAdapter(ChannelAdapter):
             if "95002" in error.reason:  # outside the 48 h window after all
                 raise DeliveryError("permanent", "not reachable: the customer last wrote over 48 h ago") from None
             raise error from None
+
+    async def _closed(self, customer: str) -> DeliveryError:
+        """The window is closed: a customer active lately (joined, or wrote within 48 h) may tap
+        any moment — the message waits and is retried; one silent for longer is not reachable."""
+        async with self.app.db.read() as session:
+            seen = await session.scalar(select(ChannelIdentity.last_seen_at).where(
+                ChannelIdentity.channel == Channel.WECOM_KF, ChannelIdentity.external_user_id == customer))
+        if seen is not None and self.app.clock.now() - seen <= WINDOW:
+            return DeliveryError("transient", "waiting for the customer to open the chat (a tap or a message)")
+        return DeliveryError("permanent", "not reachable: the customer has not written in the last 48 h")
 
     async def _window_open(self, customer: str) -> bool:
         """Inside 48 h of the customer's last own message, with fewer than 5 messages sent since;
@@ -210,7 +220,8 @@ class WecomKfAdapter(ChannelAdapter):
         async with self.app.db.read() as session:
             used = await session.scalar(select(func.count(OutboxMessage.id)).where(
                 OutboxMessage.channel == Channel.WECOM_KF, OutboxMessage.chat_id == customer,
-                OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at > wrote))
+                OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at > wrote,
+                OutboxMessage.purpose != "menu"))  # command menus are not sent here (no such thing)
         if used >= PER_MESSAGE:
             raise DeliveryError("transient", "5 messages since the customer last wrote: waiting for them")
         return True
