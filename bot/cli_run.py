@@ -25,6 +25,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                       help="language of the demo (default: en, or zh with the global --lang zh-CN)")
     demo.add_argument("--runtime", dest="demo_runtime", choices=["aiogram", "ptb"], default="aiogram",
                       help="the Telegram runtime the bot runs on (ptb: python-telegram-bot, the [ptb] extra)")
+    demo.add_argument("--channel", dest="demo_channel", choices=["telegram", "wecom"], default="telegram",
+                      help="play the day on Telegram, or on WeCom (staff in the WeCom app, the customer "
+                           "in WeChat customer service) against a local WeCom emulator")
     demo.set_defaults(standalone=_demo)
 
     from bench.cli import add_arguments
@@ -75,7 +78,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     lang = args.demo_lang or ("zh" if (args.lang or "").startswith("zh") else "en")
     try:
-        return asyncio.run(run_demo(lang, runtime=args.demo_runtime))
+        return asyncio.run(run_demo(lang, runtime=args.demo_runtime, channel=args.demo_channel))
     except ConfigError as exc:  # e.g. --runtime ptb without python-telegram-bot: one line, as `run` says it
         for line in exc.problems:
             print(line, file=sys.stderr)

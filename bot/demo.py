@@ -76,6 +76,19 @@ class Demo:
         self.s.emu.press_reply_button(uid, label, latitude=lat, longitude=lon)
         await self.step(uid, t(self.lang, "demo.location", lat=f"{lat:.4f}", lon=f"{lon:.4f}"))
 
+    async def join(self, uid: int, token: str) -> None:
+        await self.say(uid, f"/start {token}")
+
+    def registered(self) -> tuple[str, str]:
+        """(the ticket number, the customer's link) from the dispatcher's /new confirmation."""
+        done = next(m for m in reversed(self.s.emu.bot_messages(DISP)) if "?start=" in m.get("text", ""))
+        number = next(word for word in done["text"].split() if word.startswith("FS-"))
+        return number.rstrip(".。，,"), done["text"].splitlines()[-1]
+
+    async def open_link(self, uid: int, link: str) -> None:
+        """The customer opens the link (a Telegram deep link: ``/start TOKEN``)."""
+        await self.say(uid, f"/start {link.rsplit('?start=', 1)[1]}")
+
 
 def _render(message: dict) -> str:
     text = message.get("text") or message.get("caption") or ("[photo]" if message.get("photo") else "")
@@ -94,7 +107,7 @@ async def _setup(stage: Stage, demo: Demo) -> str:
     for uid, (name, role) in demo.people.items():
         if role is not Role.CUSTOMER:
             token = await stage.invite(role, name, "华东一组" if zh else "North")
-            await demo.say(uid, f"/start {token}")
+            await demo.join(uid, token)
     await demo.say(DISP, "/new")
     await demo.say(DISP, "陈氏精密有限公司" if zh else "Chen Precision Ltd")
     await demo.say(DISP, "+86 138 0013 8000")
@@ -107,11 +120,9 @@ async def _setup(stage: Stage, demo: Demo) -> str:
     await demo.press(DISP, "service.onsite")
     await demo.press(DISP, "reg.btn.free")
     await demo.press(DISP, "reg.btn.confirm")
-    done = next(m for m in reversed(stage.emu.bot_messages(DISP)) if "?start=" in m.get("text", ""))
-    link = done["text"].splitlines()[-1]
-    number = next(word for word in done["text"].split() if word.startswith("FS-"))
-    await demo.say(CUST, f"/start {link.rsplit('?start=', 1)[1]}")
-    return number.rstrip(".。，,")
+    number, link = demo.registered()
+    await demo.open_link(CUST, link)
+    return number
 
 
 async def _play(demo: Demo, number: str) -> None:
@@ -141,13 +152,21 @@ async def _play(demo: Demo, number: str) -> None:
     await demo.say(CUST, "师傅很专业，谢谢！" if zh else "Quick and tidy, thank you!")
 
 
-async def run_demo(language: str = "en", runtime: str = "aiogram") -> int:
-    """Play the day; 0 if the ticket ended closed.  ``runtime``: ``aiogram`` or ``ptb``."""
+async def run_demo(language: str = "en", runtime: str = "aiogram", channel: str = "telegram") -> int:
+    """Play the day; 0 if the ticket ended closed.  ``runtime``: ``aiogram`` or ``ptb``;
+    ``channel``: ``telegram`` or ``wecom`` (staff in the WeCom app, the customer in 微信客服)."""
     lang = "zh-CN" if language.startswith("zh") else "en"
     with tempfile.TemporaryDirectory(prefix="fieldbot-demo-") as tmp:
-        async with Stage(Path(tmp), language=lang, runtime=runtime) as stage:
-            demo = Demo(stage, lang)
-            print(t(lang, "demo.title", url=stage.emu.base_url))
+        if channel == "wecom":
+            from bot.demo_wecom import WecomDemo
+            from bot.stage_wecom import WecomStage
+
+            context, make = WecomStage(Path(tmp), language=lang), WecomDemo
+        else:
+            context, make = Stage(Path(tmp), language=lang, runtime=runtime), Demo
+        async with context as stage:
+            demo = make(stage, lang)
+            print(t(lang, "demo.title_wecom" if channel == "wecom" else "demo.title", url=stage.emu.base_url))
             number = await _setup(stage, demo)
             await _play(demo, number)
             async with stage.app.db.read() as session:

@@ -246,3 +246,13 @@ def test_scene_links_are_signed() -> None:
     assert verify_scene("other", signed) is None and verify_scene("s3cret", "") is None
     assert len(signed.encode()) <= 128
     assert hashlib.sha256(base64.b64encode(b"x")).hexdigest()  # (imports used)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_demo_plays_the_day_on_wecom(lang: str, capsys) -> None:  # noqa: ANN001
+    from bot.cli import main
+
+    assert main(["demo", "--channel", "wecom", "--lang", lang]) == 0
+    out = capsys.readouterr().out
+    assert ("Done: the job went" in out) if lang == "en" else ("完成：工单从登记到客户签收并关闭。" in out)
+    assert ("WeChat customer service" in out) if lang == "en" else ("微信客服" in out)

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.channels.base import Capabilities, ChannelAdapter, Pacing
 from bot.channels.wecom.client import WecomClient, delivery_error
@@ -148,9 +148,20 @@ class WecomKfAdapter(ChannelAdapter):
                 continue
             if message.get("origin") == 3 and isinstance(message.get("send_time"), int):
                 await self.store.put(f"wecom:kf:last:{customer}", str(message["send_time"]))
+                await self._release_waiting(customer)
             if event.get("welcome_code"):
                 await self.store.put(f"wecom:kf:welcome:{customer}", str(event["welcome_code"]),
                                      _now() + timedelta(seconds=20))
+
+    async def _release_waiting(self, customer: str) -> None:
+        """The customer wrote: what waited for the window goes now, not at its next back-off
+        (the sender is woken when this update is handled)."""
+        async with self.app.db.write() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.channel == Channel.WECOM_KF, OutboxMessage.chat_id == customer,
+                       OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.attempts > 0)
+                .values(not_before=self.app.clock.now()).execution_options(synchronize_session=False))
 
     def parse(self, raw: dict[str, Any], received_at: datetime) -> Inbound | None:
         customer = raw.get("external_userid") or (raw.get("event") or {}).get("external_userid")
