@@ -26,7 +26,7 @@ from bot.config import parse_config
 from bot.runtime import Runtime, build_runtime, close, serve
 from bot.stage import ALL_DAY
 from bot.wecom_emulator import WeComEmulator
-from models.enums import Role
+from models.enums import Channel, Role
 from models.invites import create_invite, team_by_name
 from models.migrate import upgrade
 
@@ -186,6 +186,9 @@ class WecomStage:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         await asyncio.sleep(0.05)
+        kf = self.rt.adapters.get(Channel.WECOM_KF)
+        if kf is not None:  # customer-service messages are pulled after the callback's 200
+            await asyncio.wait_for(kf.idle.wait(), max(0.1, deadline - loop.time()))
         while self.rt.intake._tasks:  # noqa: SLF001
             if loop.time() > deadline:
                 raise TimeoutError("updates still being handled")

@@ -77,6 +77,8 @@ class WecomKfAdapter(ChannelAdapter):
                                             store=self.store, token_name=f"wecom:kf-token:{cfg.corp_id}")
         self.cursor_name = f"wecom:kf:cursor:{cfg.kf_open_kfid}"
         self._wake = asyncio.Event()
+        #: Set while nothing is waiting to be pulled (tests and the demo wait on it).
+        self.idle = asyncio.Event()
         self._sync_token: str | None = None
         self._intake: Any = None
         self._receiver: asyncio.Task | None = None
@@ -99,21 +101,24 @@ class WecomKfAdapter(ChannelAdapter):
     def wake(self, token: str | None) -> None:
         """A ``kf_msg_or_event`` arrived: pull now (with its token, which lifts the rate limit)."""
         self._sync_token = token or self._sync_token
+        self.idle.clear()
         self._wake.set()
 
     async def _sync_loop(self) -> None:
         while True:
+            self._wake.clear()
             try:
                 await self.sync()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("pulling customer-service messages failed; trying again", exc_info=True)
+            if not self._wake.is_set():
+                self.idle.set()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=60.0)
             except asyncio.TimeoutError:
                 pass
-            self._wake.clear()
 
     async def sync(self) -> int:
         """Pull everything after the stored cursor into the inbox; the cursor moves only after a
@@ -147,7 +152,9 @@ class WecomKfAdapter(ChannelAdapter):
             if not isinstance(customer, str):
                 continue
             if message.get("origin") == 3 and isinstance(message.get("send_time"), int):
-                await self.store.put(f"wecom:kf:last:{customer}", str(message["send_time"]))
+                # When we learnt of it (send_time is whole seconds: messages sent in that same
+                # second before it would be counted against the new window).
+                await self.store.put(f"wecom:kf:last:{customer}", str(self.app.clock.now().timestamp()))
                 await self._release_waiting(customer)
             if event.get("welcome_code"):
                 await self.store.put(f"wecom:kf:welcome:{customer}", str(event["welcome_code"]),
@@ -225,7 +232,7 @@ class WecomKfAdapter(ChannelAdapter):
         last = await self.store.get(f"wecom:kf:last:{customer}")
         if last is None:
             return False
-        wrote = datetime.fromtimestamp(int(last), timezone.utc)
+        wrote = datetime.fromtimestamp(float(last), timezone.utc)
         if self.app.clock.now() - wrote > WINDOW:
             return False
         async with self.app.db.read() as session:
