@@ -20,6 +20,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     emu.add_argument("--port", type=int, default=8081)
     emu.set_defaults(standalone=_emulator)
 
+    wemu = sub.add_parser("wecom-emulator", help="serve a local WeCom (企业微信 + 微信客服) emulator (demos and testing)")
+    wemu.add_argument("--host", default="127.0.0.1")
+    wemu.add_argument("--port", type=int, default=8082)
+    wemu.add_argument("--callback-url", default=None, help="the bot's callback URL (wecom.callback_url)")
+    wemu.set_defaults(standalone=_wecom_emulator)
+
     demo = sub.add_parser("demo", help="play a whole field-service day against a local emulator")
     demo.add_argument("--lang", dest="demo_lang", choices=["zh", "en"], default=None,
                       help="language of the demo (default: en, or zh with the global --lang zh-CN)")
@@ -59,6 +65,16 @@ async def _run(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         await serve(runtime)
     finally:
         await close(runtime)
+    return 0
+
+
+def _wecom_emulator(args: argparse.Namespace) -> int:
+    from bot.wecom_emulator import run_wecom_emulator
+
+    try:
+        asyncio.run(run_wecom_emulator(args.host, args.port, callback_url=args.callback_url))
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
