@@ -41,7 +41,7 @@ async def team_by_name(session: AsyncSession, name: str, *, create: bool = False
 async def create_invite(
     session: AsyncSession, *, role: Role, name: str, now: datetime, ttl: timedelta,
     team_id: int | None = None, ticket_id: int | None = None, customer_id: int | None = None,
-    created_by_id: int | None = None,
+    created_by_id: int | None = None, person_id: int | None = None,
 ) -> str:
     name = (name or "").strip()
     if not name:
@@ -50,6 +50,7 @@ async def create_invite(
     session.add(Invite(
         token_hash=hash_token(token), role=role, name=name[:120], team_id=team_id, ticket_id=ticket_id,
         customer_id=customer_id, created_by_id=created_by_id, created_at=now, expires_at=now + ttl,
+        person_id=person_id,
     ))
     await session.flush()
     return token
@@ -120,8 +121,14 @@ async def join(
     person = await session.get(Person, identity.person_id) if identity else None
     if person is not None:
         refuse_for(person, invite)
+        if invite.person_id is not None and invite.person_id != person.id:
+            raise DomainError("link_other_person")  # this chat already belongs to someone else
     await claim_invite(session, invite, now=now)
-    if person is None:
+    if person is None and invite.person_id is not None:  # another chat app for an existing person
+        person = await session.get(Person, invite.person_id)
+        session.add(ChannelIdentity(person_id=person.id, channel=channel, external_user_id=external_user_id,
+                                    chat_id=chat_id, created_at=now))
+    elif person is None:
         person = Person(name=invite.name, role=invite.role, team_id=invite.team_id,
                         customer_id=invite.customer_id, language=language, created_at=now)
         session.add(person)

@@ -91,3 +91,6 @@ class Invite(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    #: An invite to add another chat app to an existing person (``/link``): redeemed, it links the
+    #: new identity to this person instead of making a new one.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

@@ -256,3 +256,36 @@ def test_the_demo_plays_the_day_on_wecom(lang: str, capsys) -> None:  # noqa: AN
     out = capsys.readouterr().out
     assert ("Done: the job went" in out) if lang == "en" else ("完成：工单从登记到客户签收并关闭。" in out)
     assert ("WeChat customer service" in out) if lang == "en" else ("微信客服" in out)
+
+
+async def test_one_person_on_telegram_and_wecom(tmp_path: Path) -> None:
+    """/link on one app gives a one-time code; sent from the other app it adds that chat to the
+    same person, and pushes go where they were last active."""
+    from models.enums import Channel
+    from models.invites import create_invite, join
+    from models.people import ChannelIdentity, Person
+
+    async with WecomStage(tmp_path) as s:
+        await s.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await s.say(SUP, "link")
+        [code] = await s.expect(SUP)
+        token = text_of(code).split("/start ", 1)[1].split()[0]
+        assert "/start" in text_of(code)
+        now = s.app.clock.now()
+        async with s.app.db.write() as db:  # the same code, sent from Telegram
+            person, invite = await join(db, token, channel=Channel.TELEGRAM, external_user_id="777", chat_id="777",
+                                        now=now)
+            assert person.name == "Wang Wei" and invite.person_id == person.id
+            identities = (await db.scalars(select(ChannelIdentity).where(ChannelIdentity.person_id == person.id))).all()
+            assert {i.channel for i in identities} == {Channel.WECOM, Channel.TELEGRAM}
+            assert await db.scalar(select(func.count()).select_from(Person)) == 1
+            # A chat that already belongs to someone else cannot be taken over with a code.
+            other = await create_invite(db, role=Role.SUPERVISOR, name="Wang Wei", now=now, ttl=timedelta(days=1),
+                                        person_id=person.id)
+        async with s.app.db.write() as db:
+            s.emu.add_member("zhaomin", "Zhao Min")
+        await s.join("zhaomin", Role.ENGINEER, "Zhao Min")
+        await s.say("zhaomin", f"/start {other}")
+        [refused] = await s.expect("zhaomin")
+        assert text_of(refused) in ("You are already registered as engineer; this link is for a supervisor.",
+                                    "This chat already belongs to someone else in Fieldbot; the code was not used.")

@@ -9,7 +9,7 @@ from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import Routes
 from models.enums import Role
 from models.errors import DomainError
-from models.invites import join
+from models.invites import create_invite, join
 from models.people import Team
 from models.runtime import OutboxMessage
 from models.tickets import Ticket
@@ -63,7 +63,9 @@ async def start(ctx: Ctx) -> None:
     )
     ctx.person = person
     role_name = L(f"role.{person.role.value}")
-    if invite.ticket_id is not None:
+    if invite.person_id is not None:  # another chat app for someone already here
+        ctx.reply("start.linked", name=person.name)
+    elif invite.ticket_id is not None:
         ticket = await ctx.session.get(Ticket, invite.ticket_id)
         record_event(ctx.session, ticket, "customer_joined", now=ctx.now, actor_id=person.id)
         ctx.reply("start.welcome_customer", name=person.name, number=ticket.number)
@@ -73,6 +75,21 @@ async def start(ctx: Ctx) -> None:
                   team=team.name if team else ctx.t("start.no_team"))
     ctx.reply(help_message(ctx))
     queue_menu(ctx)
+
+
+@routes.command("link", roles=None, menu="menu.link")
+async def link(ctx: Ctx) -> None:
+    """Use Fieldbot on another chat app too (Telegram and WeCom): a one-time code to send there;
+    the new chat joins this same person (role, team, tickets), and pushes go where they were last
+    active."""
+    person = ctx.person
+    if person is None:
+        raise DomainError("not_joined")
+    token = await create_invite(ctx.session, role=person.role, name=person.name, now=ctx.now,
+                                ttl=ctx.app.config.bot.invite_ttl, team_id=person.team_id,
+                                customer_id=person.customer_id, created_by_id=person.id, person_id=person.id)
+    ways = [Raw(way) for _, way in ctx.app.join_links(token, customer=person.role is Role.CUSTOMER)]
+    ctx.reply(Msg(body=Lines((L("start.link", {"token": Raw(token)}), *ways)), secret=True))
 
 
 @routes.command("help", roles=None, menu="menu.help")

@@ -1,5 +1,6 @@
 """channel_state: what a channel keeps for every instance (WeCom's access token, card response
-codes, the customer-service sync cursor); the channel enum gains wecom_kf (a VARCHAR: no change)
+codes, the customer-service sync cursor); the channel enum gains wecom_kf (a VARCHAR: no change);
+invites.person_id (/link: another chat app for an existing person)
 
 Revision ID: 0003
 Revises: 0002
@@ -26,9 +27,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('channel_state', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_channel_state_expires_at'), ['expires_at'], unique=False)
+    with op.batch_alter_table('invites', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('person_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_invites_person_id_people'), 'people', ['person_id'], ['id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('invites', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_invites_person_id_people'), type_='foreignkey')
+        batch_op.drop_column('person_id')
     with op.batch_alter_table('channel_state', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_channel_state_expires_at'))
     op.drop_table('channel_state')
