@@ -289,3 +289,24 @@ async def test_one_person_on_telegram_and_wecom(tmp_path: Path) -> None:
         [refused] = await s.expect("zhaomin")
         assert text_of(refused) in ("You are already registered as engineer; this link is for a supervisor.",
                                     "This chat already belongs to someone else in Fieldbot; the code was not used.")
+
+
+def test_text_is_cut_at_wecoms_byte_limit_and_cards_keep_to_its_rules() -> None:
+    from bot.channels.wecom.cards import TEXT_BYTES, card_body, split_bytes
+    from handlers.channel import Button, Outbound
+
+    pieces = split_bytes("第一行\n" + "字" * 1000 + "\n" + "x" * 3000)
+    assert all(len(p.encode("utf-8")) <= TEXT_BYTES for p in pieces)
+    assert "".join(p.replace("\n", "") for p in pieces) == "第一行" + "字" * 1000 + "x" * 3000
+    assert split_bytes("") == [""]
+    card = card_body(Outbound(text="Short title\nline two", buttons=[[Button("Accept", "acc:1"),
+                                                                         Button("Decline", "dec:1")]]), "fb-1")
+    assert card["main_title"]["title"] == "Short title" and card["sub_title_text"] == "line two"
+    assert [b["text"] for b in card["button_list"]] == ["Accept", "Decline"]
+    long = card_body(Outbound(text="Pick", buttons=[[Button("Li Lei · 0 open", "dsp:1:2")],
+                                                    [Button("Zhao Min · 2 open", "dsp:1:3")]]), "fb-2")
+    assert [b["text"] for b in long["button_list"]] == ["1", "2"]
+    assert long["sub_title_text"] == "1. Li Lei · 0 open\n2. Zhao Min · 2 open"
+    one = card_body(Outbound(text="x" * 50, buttons=[[Button("Acknowledge", "ack:1")]]), "fb-3")
+    assert one["button_list"][0]["text"] == "Acknowle…" and one["main_title"]["title"].endswith("…")
+    assert one["sub_title_text"] == "x" * 50  # a cut title: the whole text below it

@@ -36,6 +36,7 @@ from aiohttp import web
 
 from bot.channels.base import Capabilities, ChannelAdapter, Pacing
 from bot.channels.wecom import crypto, xmlmsg
+from bot.channels.wecom.cards import TEXT_BYTES, card_body, split_bytes
 from bot.channels.wecom.client import WecomClient, WecomConfigError, delivery_error, explain
 from bot.channels.wecom.state import StateStore
 from handlers.channel import ChannelTraits, DeliveryError, Inbound, Location, Outbound, Photo, session_key
@@ -44,33 +45,9 @@ from models.enums import Channel
 
 log = logging.getLogger(__name__)
 
-TEXT_BYTES = 2048
-BUTTON_TEXT = 10  # characters WeCom suggests for a card button
 CODE_TTL = timedelta(hours=72)
 #: Callbacks older than this (by their signed timestamp) are replays.
 FRESH = timedelta(minutes=10)
-
-
-def split_bytes(text: str, limit: int = TEXT_BYTES) -> list[str]:
-    """``text`` in pieces of at most ``limit`` UTF-8 bytes, at line breaks where possible."""
-    pieces, current = [], ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate.encode("utf-8")) <= limit:
-            current = candidate
-            continue
-        if current:
-            pieces.append(current)
-        while len(line.encode("utf-8")) > limit:
-            cut = limit
-            while len(line[:cut].encode("utf-8")) > limit:
-                cut -= 1
-            pieces.append(line[:cut])
-            line = line[cut:]
-        current = line
-    if current or not pieces:
-        pieces.append(current)
-    return pieces
 
 
 class WecomAdapter(ChannelAdapter):
@@ -273,29 +250,9 @@ class WecomAdapter(ChannelAdapter):
             return None
         return (await self._post(user, {"msgtype": "image", "image": {"media_id": media_id}})).get("msgid")
 
-    def _card_body(self, message: Outbound, task_id: str) -> dict[str, Any]:
-        lines = message.text.split("\n") if message.text else [""]
-        buttons = [b for row in message.buttons for b in row]
-        labels = [b.label for b in buttons]
-        extra: list[str] = []
-        if len(labels) == 1 and len(labels[0]) > BUTTON_TEXT:  # one long label: cut
-            labels = [labels[0][:BUTTON_TEXT - 1] + "…"]
-        elif any(len(label) > BUTTON_TEXT for label in labels):  # long labels: numbered in the text
-            extra = [f"{n}. {label}" for n, label in enumerate(labels, 1)]
-            labels = [str(n) for n in range(1, len(labels) + 1)]
-        title = lines[0] if len(lines[0]) <= 36 else lines[0][:35] + "…"
-        card = {"card_type": "button_interaction", "task_id": task_id,
-                "main_title": {"title": title or "Fieldbot"},
-                "button_list": [{"text": label, "style": 1, "key": b.data} for label, b in zip(labels, buttons)]}
-        body = lines[1:] if title == lines[0] else lines  # a cut title: the whole text below it
-        rest = "\n".join([*body, *extra]).strip()
-        if rest:
-            card["sub_title_text"] = rest[:1000]
-        return card
-
     async def _card(self, user: str, message: Outbound) -> str:
         task_id = f"fb-{uuid.uuid4().hex}"
-        data = await self._post(user, {"msgtype": "template_card", "template_card": self._card_body(message, task_id),
+        data = await self._post(user, {"msgtype": "template_card", "template_card": card_body(message, task_id),
                                        "enable_duplicate_check": 0})
         if data.get("response_code"):
             await self.store.put(f"wecom:card:{task_id}:{user.lower()}", data["response_code"],
@@ -308,7 +265,7 @@ class WecomAdapter(ChannelAdapter):
         code = await self.store.pop(f"wecom:card:{task_id}:{user.lower()}")
         if code is None:
             return False
-        card = self._card_body(message, task_id)
+        card = card_body(message, task_id)
         if not message.buttons:  # a finished card: its buttons greyed out, the new text shown
             card = {**card, "button_list": [{"text": "✓", "style": 1, "key": "done"}],
                     "replace_text": (message.text or "✓")[:10]}
