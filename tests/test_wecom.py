@@ -308,5 +308,5 @@ def test_text_is_cut_at_wecoms_byte_limit_and_cards_keep_to_its_rules() -> None:
     assert [b["text"] for b in long["button_list"]] == ["1", "2"]
     assert long["sub_title_text"] == "1. Li Lei · 0 open\n2. Zhao Min · 2 open"
     one = card_body(Outbound(text="x" * 50, buttons=[[Button("Acknowledge", "ack:1")]]), "fb-3")
-    assert one["button_list"][0]["text"] == "Acknowle…" and one["main_title"]["title"].endswith("…")
+    assert one["button_list"][0]["text"] == "Acknowled…" and one["main_title"]["title"].endswith("…")
     assert one["sub_title_text"] == "x" * 50  # a cut title: the whole text below it
