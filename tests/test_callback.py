@@ -21,25 +21,23 @@ from models.tickets import Ticket
 from models.transitions import apply_action
 from models.work import Feedback
 from scheduler import callback
-from tests.test_chase_daily import (
-    Outbox,
-    act,
-    at,
-    capp,  # noqa: F401  (the fixture)
-    make_app,
-    new_ticket,
-    outbox_keys,
-    person,
-    shown,
-    tick,
-    ticket_events,
-)
-from tests.test_flow_customer import resolved
-from tests.test_flow_dispatch import T0, join_customer, last_id, menu, pid
-from tests.world import World, button_labels
+from tests.support import chase
+from tests.support.calendars import DAILY_CHASE, at, calendar_app, calendar_app_fixture, shown
+from tests.support.cast import join_customer, pid
+from tests.support.chase import Outbox, act, outbox_keys, person, tick, timed_events
+from tests.support.chat import last_id, menu
+from tests.support.tickets import new_ticket as desk_ticket
+from tests.support.tickets import resolved
+from tests.support.world import T0, World, button_labels
 
+capp = calendar_app_fixture(DAILY_CHASE)  # the callback survey's calendar: a fixture of this module
 DONE = (Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.RESOLVE, Action.SIGN_OFF)
 BUTTONS = [("1", "cbr:{id}:1"), ("2", "cbr:{id}:2"), ("3", "cbr:{id}:3"), ("4", "cbr:{id}:4"), ("5", "cbr:{id}:5")]
+
+
+async def new_ticket(app: App, **kw: object) -> Ticket:
+    """A ticket whose contact is Mr Lin (the survey and the call list name the contact)."""
+    return await chase.new_ticket(app, **{"contact": "Mr Lin", **kw})
 
 
 def buttons(ticket: Ticket) -> list[list[tuple[str, str]]]:
@@ -91,7 +89,7 @@ async def test_survey_waits_for_the_morning_then_expires_to_the_dispatchers(capp
     ]
     assert await state(capp, ticket) == ("expired", "2026-03-09 22:30", None)
     assert await tick(capp, at(12, 9), callback.run) == 0 and await out.new() == []
-    assert [(kind, when) for kind, _, when in await ticket_events(capp, ticket, "callback_")] == [
+    assert [(kind, when) for kind, _, when in await timed_events(capp, ticket, "callback_")] == [
         ("callback_sent", "2026-03-09 22:30"), ("callback_expired", "2026-03-12 08:30")]
     assert chen
 
@@ -110,7 +108,7 @@ async def test_no_customer_in_chat_goes_to_the_supervisor_at_once(capp: App) -> 
         "Zhou Yu", f"工单 {ticket.number} 无法在聊天中回访：Beta Co 无人可在聊天中联系。请致电 Ms Ma，电话 +8613800000002。"
                    "发送 /callbacks 查看全部待回访。", [], "2026-03-05 10:00")]
     assert await state(capp, ticket) == ("expired", None, None)
-    assert [kind for kind, _, _ in await ticket_events(capp, ticket, "callback_")] == ["callback_no_customer"]
+    assert [kind for kind, _, _ in await timed_events(capp, ticket, "callback_")] == ["callback_no_customer"]
     assert await tick(capp, at(5, 11), callback.run) == 0 and await out.new() == []
 
 
@@ -141,7 +139,7 @@ async def test_written_once_by_two_instances(capp: App, db_url: str, tmp_path: P
     capp.clock.at = at(2, 10)
     tickets = [await new_ticket(capp, engineer=li, then=DONE) for _ in range(6)]
     await person(capp, Role.CUSTOMER, "Mr Lin", team=None, customer_id=tickets[0].customer_id)
-    other = make_app(db_url, tmp_path)
+    other = calendar_app(db_url, tmp_path, DAILY_CHASE)
     try:
         for moment, acted in ((at(5, 10), 6), (at(9, 10), 6)):
             capp.clock.at = other.clock.at = moment
@@ -157,7 +155,7 @@ async def test_written_once_by_two_instances(capp: App, db_url: str, tmp_path: P
 
 
 # -- end to end through the emulator (SQLite) ----------------------------------------------------
-SUP, ENG, CUST, CUST2, DSP = 300, 301, 302, 303, 304  # the ids test_flow_customer.resolved() uses
+SUP, ENG, CUST, CUST2, DSP = 300, 301, 302, 303, 304
 WORKDAYS = ("[bot.working_hours]\n" + "".join(f'{d} = "08:30-22:00"\n' for d in ("mon", "tue", "wed", "thu", "fri"))
             + 'sat = "off"\nsun = "off"\n[chase]\ncallback_after = "3d"\ncallback_expire = "2d"\n'
             + "[scheduler]\nenabled = false\n")
@@ -169,7 +167,7 @@ def world(tmp_path: Path) -> World:
 
 async def signed_off(w: World, ticket: Ticket) -> None:
     """The customer confirms and rates the sign-off in chat (the customer flow), without comment."""
-    await resolved(w, ticket)
+    await resolved(w, ticket, sup=SUP, eng=ENG)
     [request] = await w.expect(CUST)
     w.press(CUST, request, "Confirm")
     [ask] = await w.expect(CUST)
@@ -188,8 +186,6 @@ async def run_callbacks(w: World, moment) -> int:  # noqa: ANN001
 
 
 async def test_survey_answered_in_chat(tmp_path: Path) -> None:
-    from tests.test_flow_dispatch import new_ticket as desk_ticket
-
     async with world(tmp_path) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
@@ -237,15 +233,13 @@ async def test_survey_answered_in_chat(tmp_path: Path) -> None:
                                                 (FeedbackSource.CALLBACK, 4, "Still working fine, thanks",
                                                  await pid(w, CUST))]
         assert await state(w.app, ticket) == ("answered", "2026-03-05 10:30", None)
-        assert [(k, d.get("rating")) for k, d, _ in await ticket_events(w.app, ticket, "callback_")] == [
+        assert [(k, d.get("rating")) for k, d, _ in await timed_events(w.app, ticket, "callback_")] == [
             ("callback_sent", None), ("callback_answered", 4), ("callback_comment", None)]
         assert await run_callbacks(w, T0 + timedelta(days=10)) == 0
         assert await w.quiet(CUST) == [] and await w.quiet(SUP) == []
 
 
 async def test_unanswered_callback_goes_to_the_dispatcher_and_a_late_answer_still_counts(tmp_path: Path) -> None:
-    from tests.test_flow_dispatch import new_ticket as desk_ticket
-
     async with world(tmp_path) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(ENG, Role.ENGINEER, "Li Lei")

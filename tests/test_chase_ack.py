@@ -3,226 +3,38 @@
 the exact outbox rows at every step — reminders, repeats counted in working time, escalation to
 the manager with the engineer told, quiet hours, severity 1 at night, no manager — and every
 reminder sent once however often and by however many instances the job runs.
-
-The helpers at the top (people, tickets, check-ins, acting as a person, reading the outbox) are
-shared with ``test_chase_dispatch.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
 from bot.app import App, FixedClock, build_app
-from handlers.channel import Inbound
-from bot.config import Config, parse_config
-from handlers.context import Ctx
-from handlers.flows import supervisor as supervisor_flow
-from handlers.evidence import record_checkin
 from handlers.views import event_text
-from models.enums import Action, Channel, CheckinKind, Role, ServiceType
-from models.invites import create_invite, join, team_by_name
-from models.migrate import upgrade
-from models.people import Person, Team
-from models.registry import Registration, register_ticket
-from models.runtime import ConversationState, OutboxMessage
+from models.enums import Action, CheckinKind, Role
 from models.tickets import Ticket, TicketEvent
 from models.transitions import apply_action
-from models.work import Acknowledgement
 from scheduler import ack
 from scheduler.runner import Scheduler
-from tests.test_flow_dispatch import checkin as world_checkin
-from tests.test_flow_dispatch import move, pid
-from tests.test_flow_dispatch import new_ticket as world_ticket
-from tests.world import World, button_labels
+from tests.support import chase
+from tests.support.calendars import ACK_CHASE, at, calendar_app_fixture
+from tests.support.cast import pid
+from tests.support.chase import Outbox, ack_row, acknowledge, chase_events, checkin, new_ticket, outbox_keys, staff, title
+from tests.support.tickets import move
+from tests.support.tickets import checkin as world_checkin
+from tests.support.tickets import new_ticket as world_ticket
+from tests.support.world import World, button_labels
 
-TZ = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
-CALENDAR = """
-[bot]
-language = "en"
-timezone = "Asia/Shanghai"
-holidays = ["2026-03-04"]
-makeup_workdays = ["2026-03-07"]
-[bot.working_hours]
-mon = "08:30-22:00"
-tue = "08:30-22:00"
-wed = "08:30-22:00"
-thu = "08:30-22:00"
-fri = "08:30-22:00"
-sat = "off"
-sun = "off"
-[chase]
-ack_reminder = "30m"
-ack_repeat = "1h"
-ack_max_reminders = 2
-dispatch_reminder = "15m"
-dispatch_escalate = "1h"
-"""
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    """A local Shanghai time in March 2026, as UTC (what the database holds)."""
-    return datetime(2026, 3, day, hour, minute, tzinfo=TZ).astimezone(UTC)
-
-
-def shown(moment: datetime) -> str:
-    return moment.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
-
-
-def chase_config(db_url: str, tmp_path: Path) -> Config:
-    return parse_config(CALENDAR + f'[database]\nurl = "{db_url}"\n[storage]\nmedia_dir = "{tmp_path / "media"}"\n',
-                        environ={})
-
-
-@pytest.fixture
-async def capp(db_url: str, tmp_path: Path) -> AsyncIterator[App]:
-    """An App on the chase calendar whose clock the test moves (``capp.clock.at = ...``)."""
-    application = build_app(chase_config(db_url, tmp_path), FixedClock(at(2, 9)))
-    await upgrade(application.db)
-    yield application
-    await application.close()
-
-
-# -- people, tickets, acting ---------------------------------------------------------------------
-@dataclass
-class People:
-    sup: int
-    eng: int
-    mgr: int | None
-    dsp: int
-    eng2: int
-
-
-_uids = itertools.count(1000)
-_updates = itertools.count(1)
-
-
-async def person(app: App, role: Role, name: str, team: str, lang: str = "en") -> int:
-    now = app.clock.now()
-    async with app.db.write() as s:
-        team_row = await team_by_name(s, team, create=True)
-        token = await create_invite(s, role=role, name=name, now=now, ttl=timedelta(days=30), team_id=team_row.id)
-        uid = str(next(_uids))
-        joined, _ = await join(s, token, channel=Channel.TELEGRAM, external_user_id=uid, chat_id=uid, now=now,
-                               language=lang)
-        return joined.id
-
-
-async def staff(app: App, team: str = "North", *, manager: bool = True) -> People:
-    """A team: supervisor Wang Wei, engineer Li Lei (reads Chinese), manager Zhou Yu, dispatcher
-    Chen Jing and a second engineer Zhao Min."""
-    return People(
-        sup=await person(app, Role.SUPERVISOR, "Wang Wei", team),
-        eng=await person(app, Role.ENGINEER, "Li Lei", team, lang="zh-CN"),
-        mgr=await person(app, Role.MANAGER, "Zhou Yu", team) if manager else None,
-        dsp=await person(app, Role.DISPATCHER, "Chen Jing", team),
-        eng2=await person(app, Role.ENGINEER, "Zhao Min", team),
-    )
-
-
-async def new_ticket(app: App, *, team: str = "North", severity: int = 2, dispatcher: int | None = None,
-                     engineer: int | None = None, then: tuple[Action, ...] = ()) -> Ticket:
-    """Register a ticket (clocks running) and, with ``engineer``, dispatch it and apply ``then``."""
-    now = app.clock.now()
-    async with app.db.write() as s:
-        team_row = await team_by_name(s, team, create=True)
-        reg = Registration(customer="Acme Ltd", phone="+8613800000001", address="1 Harbour Rd", model="X200",
-                           fault="Display flickers", severity=severity, service=ServiceType.ONSITE,
-                           team_id=team_row.id)
-        ticket = await register_ticket(s, reg, now=now, today=date(2026, 3, 1), warranty=timedelta(days=365),
-                                       clocks=app.sla)
-        if engineer is not None:
-            apply_action(s, ticket, Action.DISPATCH, now=now, actor_id=dispatcher, assignee_id=engineer,
-                         clocks=app.sla)
-            for action in then:
-                apply_action(s, ticket, action, now=now, actor_id=engineer, clocks=app.sla)
-        return ticket
-
-
-async def as_person(app: App, person_id: int, fn: Callable[[Ctx, Any], Awaitable[Any]], *,
-                    data: str | None = None) -> Any:
-    """Run ``fn(ctx, session)`` as a handler would for ``person_id`` (one transaction); ``data``
-    makes it a button press."""
-    async with app.db.write() as s:
-        who = await s.get(Person, person_id)
-        uid = f"p{person_id}"
-        inbound = Inbound(channel=Channel.TELEGRAM, update_id=f"test-{next(_updates)}", session_key=f"test:{uid}",
-                          user_id=uid, chat_id=uid, received_at=app.clock.now(), callback_data=data)
-        ctx = Ctx(app=app, session=s, inbound=inbound, person=who,
-                  state=ConversationState(session_key=f"test:{uid}", data={}))
-        return await fn(ctx, s)
-
-
-async def checkin(app: App, engineer: int, ticket: Ticket, kind: CheckinKind = CheckinKind.ARRIVAL,
-                  text: str = "On site, starting diagnosis") -> int:
-    """A check-in through the shared helper: stored, acknowledgement opened, supervisor pushed."""
-    async def run(ctx: Ctx, s: Any) -> int:
-        row = await s.get(Ticket, ticket.id)
-        return (await record_checkin(ctx, row, kind, text=text, photos=[], location=None, client_at=None)).id
-    return await as_person(app, engineer, run)
-
-
-async def acknowledge(app: App, person_id: int, checkin_id: int) -> None:
-    """Press **Acknowledge** (the supervisor flow's real handler)."""
-    await as_person(app, person_id, lambda ctx, s: supervisor_flow.acknowledge(ctx), data=f"ack:{checkin_id}")
-
-
-# -- reading what was sent -----------------------------------------------------------------------
-class Outbox:
-    """Outbox rows written since the last look, as (recipient, text, buttons, not_before local)."""
-
-    def __init__(self, app: App):
-        self.app, self.last = app, 0
-
-    async def skip(self) -> None:
-        await self.new()
-
-    async def new(self) -> list[tuple[str, str, list[list[tuple[str, str]]], str]]:
-        async with self.app.db.read() as s:
-            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.id > self.last)
-                                    .order_by(OutboxMessage.id))).all()
-            names = dict((await s.execute(select(Person.id, Person.name))).all())
-        if rows:
-            self.last = rows[-1].id
-        return [(names.get(r.person_id, ""), r.payload["text"],
-                 [[(b["label"], b["data"]) for b in row] for row in r.payload.get("buttons", [])],
-                 shown(r.not_before)) for r in rows]
-
-
-async def outbox_keys(app: App) -> list[str]:
-    async with app.db.read() as s:
-        return list((await s.scalars(select(OutboxMessage.dedupe_key).order_by(OutboxMessage.id))).all())
-
-
-async def ack_row(app: App, checkin_id: int) -> Acknowledgement:
-    async with app.db.read() as s:
-        return await s.scalar(select(Acknowledgement).where(Acknowledgement.checkin_id == checkin_id))
-
-
-async def ticket_events(app: App, ticket: Ticket, prefix: str = "chase_") -> list[tuple[str, dict]]:
-    async with app.db.read() as s:
-        rows = (await s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                .order_by(TicketEvent.id))).all()
-    return [(e.kind, e.details) for e in rows if e.kind.startswith(prefix)]
+capp = calendar_app_fixture(ACK_CHASE)  # an App on the calendar, its clock moved by the test
 
 
 async def tick(app: App, moment: datetime, job: Callable[[App, datetime], Awaitable[int]] = ack.run) -> int:
-    app.clock.at = moment
-    return await job(app, moment)
-
-
-def title(ticket: Ticket) -> str:
-    return f"{ticket.number} · X200 · 1 Harbour Rd"
+    return await chase.tick(app, moment, job)
 
 
 # -- the ladder ----------------------------------------------------------------------------------
@@ -273,7 +85,7 @@ async def test_reminders_count_working_time_across_a_holiday_then_escalate(capp:
     ]
     row = await ack_row(capp, cid)
     assert (row.reminder_count, row.next_reminder_at, row.escalation_level) == (2, None, 1)
-    assert await ticket_events(capp, ticket) == [
+    assert await chase_events(capp, ticket) == [
         ("chase_ack_escalated", {"checkin_id": cid, "count": 2, "manager_id": p.mgr, "manager": "Zhou Yu"})]
     async with capp.db.read() as s:
         event = await s.scalar(select(TicketEvent).where(TicketEvent.kind == "chase_ack_escalated"))
@@ -315,7 +127,7 @@ async def test_overnight_reminder_waits_for_the_make_up_saturday_and_acknowledgi
     for moment in (at(7, 9, 30), at(7, 12), at(9, 9)):
         assert await tick(capp, moment) == 0
     assert await out.new() == []
-    assert await ticket_events(capp, ticket) == []
+    assert await chase_events(capp, ticket) == []
 
     # A check-in made at night reaches the supervisor at Monday's opening: its first reminder
     # counts from there (09:00), not from the night, and it says when the check-in was made.
@@ -383,7 +195,7 @@ async def test_without_a_manager_the_supervisor_gets_a_last_word_and_the_enginee
         "2026-03-02 12:30")
     row = await ack_row(capp, cid)
     assert (row.next_reminder_at, row.escalation_level) == (None, 0)
-    assert await ticket_events(capp, ticket) == [("chase_ack_not_escalated", {"checkin_id": cid, "count": 2})]
+    assert await chase_events(capp, ticket) == [("chase_ack_not_escalated", {"checkin_id": cid, "count": 2})]
 
 
 async def test_a_cancelled_ticket_is_not_chased(capp: App) -> None:
@@ -429,7 +241,7 @@ async def test_every_reminder_is_sent_once_by_repeated_and_concurrent_runs(capp:
     expected = [f"ack:{i}:{step}" for step in ("remind:1", "remind:2", "escalate", "escalated") for i in ids]
     assert sorted(keys) == sorted(expected)
     assert len(keys) == len(set(keys))
-    assert len(await ticket_events(capp, ticket)) == len(checkins)  # one escalation event each
+    assert len(await chase_events(capp, ticket)) == len(checkins)  # one escalation event each
 
 
 # -- in real time, through the emulator ----------------------------------------------------------

@@ -2,175 +2,32 @@
 Mon–Fri, Asia/Shanghai; Wed 2026-03-04 a holiday, Sat 2026-03-07 a make-up working day): who is
 reminded at 18:00 exactly and whose supervisor is told at 20:00, the exact outbox rows, and every
 message written once however often and by however many instances the job runs.
-
-The helpers at the top (an App on that calendar, people, tickets, reading the outbox) are shared
-with ``test_callback.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from bot.app import App, FixedClock, build_app
-from bot.config import Config, parse_config
-from models.enums import Action, Channel, CheckinKind, Role, ServiceType
-from models.invites import create_invite, join, team_by_name
-from models.migrate import upgrade
-from models.people import Person
-from models.registry import Registration, register_ticket
+from bot.app import App
+from models.enums import Action, CheckinKind, Role, ServiceType
 from models.runtime import OutboxMessage
-from models.tickets import Ticket, TicketEvent
-from models.transitions import apply_action
-from models.work import Checkin
 from scheduler import daily
 from scheduler.runner import Scheduler
+from tests.support import chase
+from tests.support.calendars import DAILY_CHASE, at, calendar_app, calendar_app_fixture
+from tests.support.chase import Outbox, act, new_ticket, outbox_keys, person, report, timed_events
 
-TZ = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
-CALENDAR = """
-[bot]
-language = "en"
-timezone = "Asia/Shanghai"
-holidays = ["2026-03-04"]
-makeup_workdays = ["2026-03-07"]
-[bot.working_hours]
-mon = "08:30-22:00"
-tue = "08:30-22:00"
-wed = "08:30-22:00"
-thu = "08:30-22:00"
-fri = "08:30-22:00"
-sat = "off"
-sun = "off"
-[chase]
-daily_checkin_due = "18:00"
-daily_checkin_escalate = "2h"
-callback_after = "3d"
-callback_expire = "2d"
-"""
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    """A local Shanghai time in March 2026, as UTC (what the database holds)."""
-    return datetime(2026, 3, day, hour, minute, tzinfo=TZ).astimezone(UTC)
-
-
-def shown(moment: datetime) -> str:
-    return moment.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
-
-
-def calendar_config(db_url: str, tmp_path: Path) -> Config:
-    return parse_config(CALENDAR + f'[database]\nurl = "{db_url}"\n[storage]\nmedia_dir = "{tmp_path / "media"}"\n',
-                        environ={})
-
-
-def make_app(db_url: str, tmp_path: Path) -> App:
-    return build_app(calendar_config(db_url, tmp_path), FixedClock(at(2, 9)))
-
-
-@pytest.fixture
-async def capp(db_url: str, tmp_path: Path) -> AsyncIterator[App]:
-    """An App on the test calendar whose clock the test moves (``capp.clock.at = ...``)."""
-    application = make_app(db_url, tmp_path)
-    await upgrade(application.db)
-    yield application
-    await application.close()
-
-
-# -- people, tickets ------------------------------------------------------------------------------
-_uids = itertools.count(5000)
-
-
-async def person(app: App, role: Role, name: str, team: str | None = "North", lang: str = "en", *,
-                 customer_id: int | None = None, ticket_id: int | None = None) -> int:
-    """Someone who joined through an invite (staff) or a ticket link (customer), in ``lang``."""
-    now = app.clock.now()
-    async with app.db.write() as s:
-        team_row = await team_by_name(s, team, create=True) if team else None
-        token = await create_invite(s, role=role, name=name, now=now, ttl=timedelta(days=30),
-                                    team_id=team_row.id if team_row else None, customer_id=customer_id,
-                                    ticket_id=ticket_id)
-        uid = str(next(_uids))
-        joined, _ = await join(s, token, channel=Channel.TELEGRAM, external_user_id=uid, chat_id=uid, now=now,
-                               language=lang)
-        return joined.id
-
-
-async def new_ticket(app: App, *, engineer: int | None = None, then: tuple[Action, ...] = (), team: str = "North",
-                     severity: int = 2, service: ServiceType = ServiceType.ONSITE, customer: str = "Acme Ltd",
-                     contact: str = "Mr Lin", phone: str = "+8613800000001", **kw: object) -> Ticket:
-    """Register a ticket (clocks running) and, with ``engineer``, dispatch it and apply ``then``."""
-    now = app.clock.now()
-    async with app.db.write() as s:
-        team_row = await team_by_name(s, team, create=True)
-        reg = Registration(customer=customer, phone=phone, contact=contact, address="1 Harbour Rd", model="X200",
-                           fault="Display flickers", severity=severity, service=service, team_id=team_row.id)
-        ticket = await register_ticket(s, reg, now=now, today=date(2026, 3, 1), warranty=timedelta(days=365),
-                                       clocks=app.sla)
-        if engineer is not None:
-            apply_action(s, ticket, Action.DISPATCH, now=now, assignee_id=engineer, clocks=app.sla)
-            for action in then:
-                apply_action(s, ticket, action, now=now, actor_id=engineer, clocks=app.sla, **kw)
-        return ticket
-
-
-async def act(app: App, ticket: Ticket, *actions: Action, actor: int | None = None, **kw: object) -> None:
-    async with app.db.write() as s:
-        row = await s.get(Ticket, ticket.id)
-        for action in actions:
-            apply_action(s, row, action, now=app.clock.now(), actor_id=actor, clocks=app.sla, **kw)
-
-
-async def report(app: App, engineer: int, ticket: Ticket, kind: CheckinKind = CheckinKind.PROGRESS) -> None:
-    """A check-in as stored by the check-in flow (the flow itself is tested in test_flow_checkins)."""
-    async with app.db.write() as s:
-        s.add(Checkin(ticket_id=ticket.id, engineer_id=engineer, kind=kind, text="Progress",
-                      server_at=app.clock.now()))
-
-
-# -- reading what was written ---------------------------------------------------------------------
-class Outbox:
-    """Outbox rows written since the last look: (recipient, text, buttons, not_before local)."""
-
-    def __init__(self, app: App):
-        self.app, self.last = app, 0
-
-    async def new(self) -> list[tuple[str, str, list[list[tuple[str, str]]], str]]:
-        async with self.app.db.read() as s:
-            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.id > self.last)
-                                    .order_by(OutboxMessage.id))).all()
-            names = dict((await s.execute(select(Person.id, Person.name))).all())
-        if rows:
-            self.last = rows[-1].id
-        return [(names.get(r.person_id, ""), r.payload["text"],
-                 [[(b["label"], b["data"]) for b in row] for row in r.payload.get("buttons", [])],
-                 shown(r.not_before)) for r in rows]
-
-
-async def outbox_keys(app: App, prefix: str) -> list[str]:
-    async with app.db.read() as s:
-        return list((await s.scalars(select(OutboxMessage.dedupe_key)
-                                     .where(OutboxMessage.dedupe_key.like(f"{prefix}%"))
-                                     .order_by(OutboxMessage.id))).all())
-
-
-async def ticket_events(app: App, ticket: Ticket, prefix: str) -> list[tuple[str, dict, str]]:
-    async with app.db.read() as s:
-        rows = (await s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                .order_by(TicketEvent.id))).all()
-    return [(e.kind, e.details, shown(e.at)) for e in rows if e.kind.startswith(prefix)]
+capp = calendar_app_fixture(DAILY_CHASE)  # an App on the calendar, its clock moved by the test
 
 
 async def tick(app: App, moment: datetime, job: Callable[[App, datetime], Awaitable[int]] = daily.run) -> int:
-    app.clock.at = moment
-    return await job(app, moment)
+    return await chase.tick(app, moment, job)
 
 
 def remind(numbers: str) -> str:
@@ -218,11 +75,11 @@ async def test_a_week_of_daily_checkins(capp: App) -> None:
         ("Wang Wei", f"Sun Qi 今天仍未提交 {t_sun.number} 的进展签到（截止 18:00）。", [], "2026-03-02 20:00"),
     ]
     assert await tick(capp, at(2, 21)) == 0 and await tick(capp, at(2, 23)) == 0
-    assert await ticket_events(capp, t_zhao, "daily_") == [
+    assert await timed_events(capp, t_zhao, "daily_") == [
         ("daily_checkin_reminded", {"engineer": "Zhao Min"}, "2026-03-02 18:00"),
         ("daily_checkin_escalated", {"engineer": "Zhao Min"}, "2026-03-02 20:00"),
     ]
-    assert await ticket_events(capp, t_li, "daily_") == [] and await ticket_events(capp, t_phone, "daily_") == []
+    assert await timed_events(capp, t_li, "daily_") == [] and await timed_events(capp, t_phone, "daily_") == []
 
     # Tuesday: yesterday's report does not count; Zhao Min reports in the morning.
     capp.clock.at = at(3, 10)
@@ -295,7 +152,7 @@ async def test_sent_once_however_often_and_by_two_instances(capp: App, db_url: s
     engineers = [await person(capp, Role.ENGINEER, f"Engineer {i}") for i in range(4)]
     for engineer in engineers:
         await new_ticket(capp, engineer=engineer, then=(Action.ACCEPT, Action.DEPART, Action.ARRIVE))
-    other = make_app(db_url, tmp_path)
+    other = calendar_app(db_url, tmp_path, DAILY_CHASE)
     try:
         for moment in (at(2, 18), at(2, 20)):
             capp.clock.at = other.clock.at = moment

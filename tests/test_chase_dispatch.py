@@ -1,5 +1,5 @@
 """Unaccepted dispatch chase on a controllable clock and the business calendar of
-``test_chase_ack`` (exact outbox rows: the engineer's reminder, then the desk alert with
+``tests/support/calendars.py`` (exact outbox rows: the engineer's reminder, then the desk alert with
 **Reassign**; quiet hours; severity 1 at night; accepting stops it; every step once across
 instances), and **Reassign** pressed end to end through the emulator.
 """
@@ -18,13 +18,14 @@ from models.enums import Action, Role, TicketStatus
 from models.tickets import Ticket, TicketEvent
 from models.transitions import apply_action
 from scheduler import dispatch
-from tests.test_chase_ack import (Outbox, as_person, at, capp, new_ticket, outbox_keys, staff, tick, ticket_events,
-                                  title)
-from tests.test_flow_dispatch import T0, events, pid
-from tests.test_flow_dispatch import new_ticket as world_ticket
-from tests.world import World, button_labels
+from tests.support.calendars import ACK_CHASE, at, calendar_app_fixture
+from tests.support.cast import pid
+from tests.support.chase import Outbox, as_person, chase_events, new_ticket, outbox_keys, staff, tick, title
+from tests.support.tickets import events
+from tests.support.tickets import new_ticket as world_ticket
+from tests.support.world import T0, World, button_labels
 
-__all__ = ["capp"]  # the fixture, shared with test_chase_ack
+capp = calendar_app_fixture(ACK_CHASE)
 
 
 async def ticket_row(app: App, ticket: Ticket) -> Ticket:
@@ -70,7 +71,7 @@ async def test_engineer_reminded_then_dispatcher_and_supervisor_alerted_in_worki
     ]
     row = await ticket_row(capp, ticket)
     assert (row.dispatch_chase_level, row.dispatch_next_at, row.status) == (2, None, TicketStatus.DISPATCHED)
-    assert await ticket_events(capp, ticket) == [("chase_dispatch_alerted", {"names": "Chen Jing, Wang Wei"})]
+    assert await chase_events(capp, ticket) == [("chase_dispatch_alerted", {"names": "Chen Jing, Wang Wei"})]
 
     assert await run_dispatch(capp, at(3, 9, 10)) == 0
     assert await run_dispatch(capp, at(5, 12)) == 0
@@ -132,7 +133,7 @@ async def test_accepting_in_between_stops_the_chase(capp: App) -> None:
     assert await out.new() == []
     assert (await ticket_row(capp, stale)).dispatch_next_at is None
     assert await run_dispatch(capp, at(2, 12)) == 0
-    assert await ticket_events(capp, ticket) == [] and await ticket_events(capp, stale) == []
+    assert await chase_events(capp, ticket) == [] and await chase_events(capp, stale) == []
 
 
 async def test_every_step_is_sent_once_by_repeated_and_concurrent_runs(capp: App) -> None:

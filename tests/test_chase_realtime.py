@@ -12,7 +12,7 @@ from models.people import Person
 from models.registry import Registration, register_ticket
 from models.transitions import apply_action
 from sqlalchemy import select
-from tests.world import World
+from tests.support.world import World
 
 SUP, MGR, ENG = 700, 701, 702
 FAST = """

@@ -15,15 +15,15 @@ from openpyxl import load_workbook
 from bot.cli import main
 from models.db import Database
 from models.enums import ServiceType
-from tests.test_reports import _person, job, utc
+from tests.support.history import engineer, job, utc
 
 
 async def _seed(db_url: str) -> None:
     """October 2026: three North jobs and one South job counted, one North job incomplete."""
     db = Database(db_url)
     try:
-        li, wang = await _person(db, "Li Lei", "North"), await _person(db, "Wang Fang", "North")
-        sun = await _person(db, "Sun Qi", "South")
+        li, wang = await engineer(db, "Li Lei", "North"), await engineer(db, "Wang Fang", "North")
+        sun = await engineer(db, "Sun Qi", "South")
         await job(db, li, model="X200", fault="power", created=utc(10, 5, 1), resolved=utc(10, 5, 5),
                   signed=utc(10, 5, 6), ratings=(5,))
         await job(db, li, model="X200", fault="power", created=utc(10, 10), resolved=utc(10, 10, 10),

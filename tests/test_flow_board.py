@@ -21,8 +21,10 @@ from models.registry import Registration, register_ticket
 from models.tickets import Ticket
 from models.transitions import apply_action
 from models.work import Acknowledgement, Complaint
-from tests.test_flow_dispatch import checkin, join_customer, menu, pid
-from tests.world import World, button_data, button_labels
+from tests.support.cast import join_customer, pid
+from tests.support.chat import menu
+from tests.support.tickets import checkin
+from tests.support.world import World, button_data, button_labels
 
 #: Monday 2026-03-02 10:30 in Shanghai (UTC+8), the team's time zone.
 T0 = datetime(2026, 3, 2, 2, 30, tzinfo=timezone.utc)
@@ -108,7 +110,6 @@ async def press(w: World, uid: int, message: dict, label: str) -> dict:
 
 def lines(message: dict) -> list[str]:
     return message["text"].split("\n")
-
 
 
 ARRIVE_24H = "   ⏱ arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left"

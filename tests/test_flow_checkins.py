@@ -16,22 +16,10 @@ from models.people import Person
 from models.tickets import Ticket
 from models.transitions import apply_action
 from models.work import Acknowledgement, Attachment, Checkin
-from tests.test_flow_engineer import (
-    CUST,
-    ENG,
-    ENG2,
-    SUP,
-    T,
-    card_of,
-    card_text,
-    events,
-    join_customer,
-    load,
-    person_id,
-    team,
-    ticket,
-)
-from tests.world import World, button_labels, png
+from tests.support.cast import CUST, ENG, ENG2, SUP, join_customer, person_id, team
+from tests.support.chat import card_of, card_text
+from tests.support.tickets import T, events, load, ticket
+from tests.support.world import World, button_labels, png
 
 
 async def checkins(w: World, t: T) -> list[Checkin]:
@@ -64,7 +52,7 @@ async def test_arrival_photo_then_location_records_the_checkin(tmp_path: Path) -
     async with World(tmp_path) as w:
         await team(w)
         t = await ticket(w, TicketStatus.EN_ROUTE)
-        await join_customer(w, t)
+        await join_customer(w, CUST, t, "Zhang San")
         card = await card_of(w, ENG, t)
         assert button_labels(card) == ["Arrived"]
         w.press(ENG, card, "Arrived")

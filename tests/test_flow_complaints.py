@@ -15,8 +15,10 @@ from models.enums import Action, Role
 from models.runtime import OutboxMessage
 from models.tickets import Ticket
 from models.work import Attachment, Complaint
-from tests.test_flow_dispatch import T0, events, join_customer, last_id, move, new_ticket, pid, world
-from tests.world import World, button_labels
+from tests.support.cast import join_customer, pid
+from tests.support.chat import last_id
+from tests.support.tickets import events, move, new_ticket
+from tests.support.world import T0, World, button_labels, world
 
 SUP, MGR, DSP, ENG, CUST, CUST2, OTHER_SUP = 400, 401, 402, 403, 404, 405, 406
 #: 23:30 on a Monday in Shanghai: outside working hours, when ordinary pushes wait for the morning.

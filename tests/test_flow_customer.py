@@ -15,8 +15,10 @@ from models.enums import Action, FeedbackSource, Role, SignoffMethod, TicketStat
 from models.tickets import Ticket
 from models.transitions import apply_action
 from models.work import Feedback, Signoff
-from tests.test_flow_dispatch import T0, as_person, events, get, join_customer, last_id, move, new_ticket, pid, world
-from tests.world import World, button_labels
+from tests.support.cast import join_customer, pid
+from tests.support.chat import last_id
+from tests.support.tickets import as_person, events, get, move, new_ticket
+from tests.support.world import T0, World, button_labels, world
 
 SUP, ENG, CUST, CUST2, DSP = 300, 301, 302, 303, 304
 REPORT = {"findings": "Loose display cable", "actions_taken": "Reseated and secured the cable",

@@ -1,121 +1,23 @@
 """Dispatching end to end (emulator + real aiogram client + SQLite): ``/dispatch`` list and picker,
 the dispatch card's Accept / Decline (with a reason), ``/ticket``; both languages; forged, foreign
 and stale buttons change nothing.
-
-The helpers at the top set up tickets, customers and check-ins; the supervisor and customer flow
-tests use them too.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from bot.app import FixedClock
-from handlers.channel import Inbound
-from handlers.context import Ctx
 from handlers.flows import dispatch as dispatch_flow
-from handlers.evidence import record_checkin
-from models.enums import Action, Channel, CheckinKind, Role, ServiceType, TicketStatus
-from models.invites import create_invite, team_by_name
-from models.people import ChannelIdentity, Person
-from models.registry import Registration, register_ticket
-from models.runtime import ConversationState
-from models.tickets import Ticket, TicketEvent
-from models.transitions import apply_action
-from tests.world import World, button_data, button_labels
-
-#: 10:30 in Shanghai (the default team time zone), so message times are exact.
-T0 = datetime(2026, 3, 2, 2, 30, tzinfo=timezone.utc)
-
-
-def world(tmp_path: Path, language: str = "en") -> World:
-    return World(tmp_path, language=language, clock=FixedClock(T0))
-
-
-async def new_ticket(w: World, *, team: str = "North", customer: str = "Acme Ltd", phone: str = "+8613800000001",
-                     service: ServiceType = ServiceType.ONSITE, severity: int = 2, model: str = "X200",
-                     address: str = "1 Harbour Rd") -> Ticket:
-    async with w.app.db.write() as s:
-        team_row = await team_by_name(s, team, create=True)
-        reg = Registration(customer=customer, phone=phone, address=address, model=model,
-                           fault="Display flickers", severity=severity, service=service, team_id=team_row.id)
-        return await register_ticket(s, reg, now=w.clock.now(), today=date(2026, 3, 2), warranty=timedelta(days=365))
-
-
-async def pid(w: World, uid: int) -> int:
-    async with w.app.db.read() as s:
-        return await s.scalar(select(ChannelIdentity.person_id).where(ChannelIdentity.external_user_id == str(uid)))
-
-
-async def join_customer(w: World, uid: int, ticket: Ticket, name: str, lang: str = "en") -> int:
-    async with w.app.db.write() as s:
-        token = await create_invite(s, role=Role.CUSTOMER, name=name, now=w.clock.now(), ttl=timedelta(days=1),
-                                    customer_id=ticket.customer_id, ticket_id=ticket.id)
-    w.say(uid, f"/start {token}", first_name=name, language_code=lang)
-    await w.settle()
-    w.seen[uid] = len(w.emu.bot_messages(uid))
-    return uid
-
-
-async def move(w: World, ticket: Ticket, *actions: Action, actor_uid: int | None = None, **kw) -> None:
-    """Advance a ticket with the lifecycle directly (steps owned by other flows)."""
-    actor = await pid(w, actor_uid) if actor_uid else None
-    async with w.app.db.write() as s:
-        row = await s.get(Ticket, ticket.id)
-        for action in actions:
-            apply_action(s, row, action, now=w.clock.now(), actor_id=actor, **kw)
-
-
-def menu(w: World, uid: int) -> set[str]:
-    """The commands in ``uid``'s chat menu (the last setMyCommands for that chat)."""
-    calls = [c for c in w.emu.api_calls("setMyCommands")
-             if json.loads(c["params"]["scope"]) == {"type": "chat", "chat_id": uid}]
-    return {c["command"] for c in json.loads(calls[-1]["params"]["commands"])}
-
-
-def last_id(w: World, uid: int) -> int:
-    """Some bot message in ``uid``'s chat, to press a forged button under."""
-    return w.emu.bot_messages(uid)[-1]["message_id"]
-
-
-async def get(w: World, model: type, ident: int):  # noqa: ANN201
-    async with w.app.db.read() as s:
-        return await s.get(model, ident)
-
-
-async def events(w: World, ticket: Ticket) -> list[TicketEvent]:
-    async with w.app.db.read() as s:
-        return list((await s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                     .order_by(TicketEvent.id))).all())
-
-
-async def as_person(w: World, uid: int, fn) -> object:  # noqa: ANN001
-    """Run ``fn(ctx, ticket_session)`` as person ``uid`` the way a handler would (one transaction,
-    outbox rows written in it), for steps whose flow belongs to another module."""
-    async with w.app.db.write() as s:
-        person = await s.get(Person, await pid(w, uid))
-        inbound = Inbound(channel=Channel.TELEGRAM, update_id=f"test-{w.injected}-{id(fn)}", session_key=f"test:{uid}",
-                          user_id=str(uid), chat_id=str(uid), received_at=w.clock.now())
-        ctx = Ctx(app=w.app, session=s, inbound=inbound, person=person,
-                  state=ConversationState(session_key=f"test:{uid}", data={}))
-        result = await fn(ctx, s)
-    await w.settle()
-    return result
-
-
-async def checkin(w: World, engineer_uid: int, ticket: Ticket, kind: CheckinKind = CheckinKind.ARRIVAL,
-                  text: str | None = "On site, starting diagnosis") -> int:
-    """A check-in through the shared helper: stored, acknowledgement opened, supervisor pushed."""
-    async def run(ctx: Ctx, s) -> int:  # noqa: ANN001
-        row = await s.get(Ticket, ticket.id)
-        return (await record_checkin(ctx, row, kind, text=text, photos=[], location=(31.23, 121.47),
-                                     client_at=None)).id
-    return await as_person(w, engineer_uid, run)
+from models.enums import Action, Role, TicketStatus
+from models.people import Person
+from models.tickets import Ticket
+from tests.support.cast import join_customer, pid
+from tests.support.chat import last_id, menu
+from tests.support.tickets import events, get, move, new_ticket
+from tests.support.world import T0, button_data, button_labels, world
 
 
 # -- the tests -----------------------------------------------------------------------------------

@@ -1,120 +1,24 @@
 """The engineer's ticket list, card, **On my way** (ETA) and **Pause** / **Resume** — end to end
 through the emulator with the real aiogram client; both languages; forged, stale and foreign
-buttons change nothing.
-
-The helpers at the top (a team, a ticket moved along with ``apply_action``, a customer who joined
-by the ticket link) are shared by the other engineer flow tests."""
+buttons change nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from handlers.flows.engineer import parse_eta
 from handlers.i18n import t as translate
-from models.enums import Action, Role, ServiceType, TicketStatus
+from models.enums import Action, ServiceType, TicketStatus
 from models.errors import DomainError
-from models.invites import create_invite, team_by_name
-from models.people import Person
-from models.registry import Registration, register_ticket
-from models.tickets import Ticket, TicketEvent
+from models.tickets import Ticket
 from models.transitions import apply_action
-from tests.world import World, button_labels
-
-SUP, ENG, ENG2, CUST = 100, 200, 300, 900
-
-#: How far along the lifecycle to move a fresh ticket (the dispatch/accept UI is another module).
-PATHS = {
-    TicketStatus.DISPATCHED: [Action.DISPATCH],
-    TicketStatus.ACCEPTED: [Action.DISPATCH, Action.ACCEPT],
-    TicketStatus.EN_ROUTE: [Action.DISPATCH, Action.ACCEPT, Action.DEPART],
-    TicketStatus.ON_SITE: [Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE],
-    TicketStatus.PAUSED: [Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.PAUSE],
-    TicketStatus.RESOLVED: [Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.RESOLVE],
-}
-
-
-@dataclass
-class T:
-    id: int
-    number: str
-    customer_id: int
-
-
-async def person_id(w: World, name: str) -> int:
-    async with w.app.db.read() as s:
-        return await s.scalar(select(Person.id).where(Person.name == name))
-
-
-async def team(w: World, *, sup_lang: str | None = None, eng_lang: str | None = None,
-               second_engineer: bool = False) -> None:
-    await w.join(SUP, Role.SUPERVISOR, "Wang Wei", lang=sup_lang)
-    await w.join(ENG, Role.ENGINEER, "Li Lei", lang=eng_lang)
-    if second_engineer:
-        await w.join(ENG2, Role.ENGINEER, "Zhao Min")
-
-
-async def ticket(w: World, status: TicketStatus = TicketStatus.ACCEPTED, *, engineer: str = "Li Lei",
-                 service: ServiceType = ServiceType.ONSITE, model: str = "X100") -> T:
-    """A ticket of team North, assigned to ``engineer`` and moved to ``status``."""
-    eng_id = await person_id(w, engineer)
-    now = w.clock.now()
-    async with w.app.db.write() as s:
-        north = await team_by_name(s, "North", create=True)
-        reg = Registration(customer="Acme Plant", phone="+86 138 0013 8000", address="1 River Road",
-                           model=model, fault="No power", severity=2, service=service, team_id=north.id)
-        row = await register_ticket(s, reg, now=now, today=w.app.today(), warranty=w.app.config.bot.warranty)
-        for action in PATHS[status]:
-            if action is Action.DEPART:
-                apply_action(s, row, action, now=now, actor_id=eng_id, eta_at=now + timedelta(hours=1))
-            else:
-                apply_action(s, row, action, now=now, actor_id=eng_id, assignee_id=eng_id
-                             if action is Action.DISPATCH else None)
-        return T(row.id, row.number, row.customer_id)
-
-
-async def join_customer(w: World, t: T, uid: int = CUST, name: str = "Zhang San", lang: str | None = None) -> None:
-    async with w.app.db.write() as s:
-        token = await create_invite(s, role=Role.CUSTOMER, name=name, now=w.clock.now(), ttl=timedelta(days=1),
-                                    customer_id=t.customer_id, ticket_id=t.id)
-    w.say(uid, f"/start {token}", first_name=name, language_code=lang or w.language)
-    await w.settle()
-    w.seen[uid] = len(w.emu.bot_messages(uid))
-
-
-async def load(w: World, t: T) -> Ticket:
-    async with w.app.db.read() as s:
-        return await s.get(Ticket, t.id)
-
-
-async def events(w: World, t: T) -> list[TicketEvent]:
-    async with w.app.db.read() as s:
-        return list((await s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
-                                     .order_by(TicketEvent.id))).all())
-
-
-async def card_of(w: World, uid: int, t: T) -> dict:
-    """Ask for the ticket list (one message, see ``handlers/flows/board.py``), press ``t``'s line
-    button and return the card it opens."""
-    w.say(uid, "/tickets")
-    [listing] = await w.quiet(uid)
-    if t.number not in button_labels(listing):
-        raise AssertionError(f"no line for {t.number}: {button_labels(listing)}")
-    w.press(uid, listing, t.number)
-    [card] = await w.quiet(uid)
-    assert card["text"].startswith(t.number), card["text"]
-    return card
-
-
-def card_text(t: T, status: str, *extra: str) -> str:
-    return "\n".join([
-        f"{t.number} · X100 · 1 River Road", f"Status: {status}", "Severity: 2 – risk of going down",
-        "Service: on-site", "Contact: Acme Plant, +8613800138000", "Fault: No power", *extra,
-    ])
+from tests.support.cast import CUST, ENG, ENG2, SUP, join_customer, team
+from tests.support.chat import card_of, card_text
+from tests.support.tickets import events, load, ticket
+from tests.support.world import World, button_labels
 
 
 # -- /tickets and the card -----------------------------------------------------------------------
@@ -175,7 +79,7 @@ async def test_on_my_way_asks_an_eta_and_tells_the_customer(tmp_path: Path) -> N
     async with World(tmp_path) as w:
         await team(w)
         t = await ticket(w)
-        await join_customer(w, t)
+        await join_customer(w, CUST, t, "Zhang San")
         card = await card_of(w, ENG, t)
         w.press(ENG, card, "On my way")
         [ask] = await w.expect(ENG)

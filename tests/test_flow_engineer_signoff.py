@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from models.enums import Action, SignoffMethod, TicketStatus
 from models.work import Attachment, Signoff
-from tests.test_flow_engineer import CUST, ENG, card_of, card_text, events, join_customer, load, person_id, team, ticket
-from tests.world import World, button_labels, png
+from tests.support.cast import CUST, ENG, join_customer, person_id, team
+from tests.support.chat import card_of, card_text
+from tests.support.tickets import events, load, ticket
+from tests.support.world import World, button_labels, png
 
 
 async def resolve(w: World, card: dict, findings: str, actions: str, parts: str) -> dict:
@@ -28,7 +30,7 @@ async def test_resolve_asks_the_report_and_tells_the_customer(tmp_path: Path) ->
     async with World(tmp_path) as w:
         await team(w)
         t = await ticket(w, TicketStatus.ON_SITE)
-        await join_customer(w, t)
+        await join_customer(w, CUST, t, "Zhang San")
         card = await card_of(w, ENG, t)
         w.press(ENG, card, "Resolve")
         [ask] = await w.expect(ENG)
@@ -107,7 +109,7 @@ async def test_signoff_asks_the_customer_who_joined(tmp_path: Path) -> None:
     async with World(tmp_path) as w:
         await team(w)
         t = await ticket(w, TicketStatus.ON_SITE)
-        await join_customer(w, t, lang="zh-CN")
+        await join_customer(w, CUST, t, "Zhang San", lang="zh-CN")
         card = await card_of(w, ENG, t)
         done = await resolve(w, card, "Blown fuse", "Replaced it", "Fuse 5A")
         await w.expect(CUST)
@@ -190,7 +192,7 @@ async def test_paper_signoff_thanks_the_customer_and_cancel_mid_dialog_writes_no
     async with World(tmp_path) as w:
         await team(w)
         t = await ticket(w, TicketStatus.RESOLVED)
-        await join_customer(w, t)
+        await join_customer(w, CUST, t, "Zhang San")
         card = await card_of(w, ENG, t)
         w.press(ENG, card, "Sign-off")
         [choice] = await w.expect(ENG)

@@ -9,9 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from models.enums import Role, TicketStatus
-from tests.test_flow_dispatch import T0, join_customer, menu, new_ticket, world
-from tests.test_kb import past_fix
-from tests.world import World
+from tests.support.cast import join_customer
+from tests.support.chat import menu
+from tests.support.history import past_fix
+from tests.support.tickets import new_ticket
+from tests.support.world import T0, World, world
 
 SUP, DSP, ENG, ENG2, CUST, SOUTH_ENG, STRANGER = 100, 101, 102, 103, 104, 105, 106
 SECRETS = ("Harbour Foods", "Mrs Zhou", "8 Dock Road", "13912345678", "139 1234 5678", "周女士", "海港食品", "码头路8号")

@@ -11,8 +11,10 @@ from sqlalchemy import select
 from models.enums import Action, PartsStatus, Role, ServiceType, TicketStatus
 from models.tickets import Ticket
 from models.work import PartsRequest
-from tests.test_flow_dispatch import T0, events, get, last_id, move, new_ticket, pid, world
-from tests.world import World, button_labels
+from tests.support.cast import pid
+from tests.support.chat import last_id
+from tests.support.tickets import events, get, move, new_ticket
+from tests.support.world import T0, World, button_labels, world
 
 SUP, DSP, ENG, ENG2, OTHER_SUP = 300, 301, 302, 303, 304
 

@@ -17,8 +17,10 @@ from models.invites import team_by_name
 from models.people import Person
 from models.registry import Registration, register_ticket
 from models.tickets import Ticket
-from tests.test_flow_dispatch import T0, checkin, events, get, join_customer, last_id, move, new_ticket, pid
-from tests.world import World, button_data, button_labels
+from tests.support.cast import join_customer, pid
+from tests.support.chat import last_id
+from tests.support.tickets import checkin, events, get, move, new_ticket
+from tests.support.world import T0, World, button_data, button_labels
 
 SUP, DSP, ENG, ENG2, ENG3, ENG4, CUST = 400, 401, 402, 403, 404, 405, 406
 SOUTH_SUP, SOUTH_ENG, MGR = 410, 411, 412

@@ -23,8 +23,9 @@ from models.enums import OutboxStatus, Role, ServiceType, TicketStatus
 from models.people import Invite, Team
 from models.runtime import ConversationState, OutboxMessage
 from models.tickets import Ticket, TicketEvent
-from tests.test_flow_dispatch import T0, join_customer, new_ticket, pid, world
-from tests.world import World, button_data, button_labels
+from tests.support.cast import join_customer, pid
+from tests.support.tickets import new_ticket
+from tests.support.world import T0, World, button_data, button_labels, world
 
 SUP, DSP, ENG, CUST, FOREIGN_DSP = 200, 201, 202, 203, 204
 LINK_PREFIX = "https://t.me/FieldbotDemoBot?start="

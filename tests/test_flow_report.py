@@ -5,7 +5,7 @@ Then the chart itself: labels the font cannot draw, a configured font, a chart t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib
@@ -16,37 +16,22 @@ from bot.app import App, FixedClock
 from bot.config import ConfigError, parse_config
 from handlers.report_chart import bar_labels, draw_chart, glyph_check, report_message
 from handlers.report_view import row_label
-from models.enums import Role, ServiceType
+from models.enums import Role
 from models.reports import Month, MonthlyReport, ReportRow
 from models.runtime import OutboxMessage
-from tests.test_flow_dispatch import join_customer, menu, new_ticket, pid
-from tests.test_reports import job, utc
-from tests.world import World
+from tests.support.cast import join_customer
+from tests.support.chat import menu
+from tests.support.history import PNG, october
+from tests.support.tickets import new_ticket
+from tests.support.world import World
 
 #: Monday 2 November 2026, 10:30 in Shanghai: "last month" is October.
 T0 = datetime(2026, 11, 2, 2, 30, tzinfo=timezone.utc)
 SUP, DSP, MGR, ENG, ENG2, CUST, SOUTH_ENG, ZH_SUP = 200, 201, 202, 203, 204, 205, 206, 207
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def world(tmp_path: Path) -> World:
     return World(tmp_path, clock=FixedClock(T0))
-
-
-async def october(w: World) -> None:
-    """Three counted North jobs, one with an incomplete report, one South job."""
-    li, wang, sun = await pid(w, ENG), await pid(w, ENG2), await pid(w, SOUTH_ENG)
-    db = w.app.db
-    await job(db, li, model="X200", fault="power", created=utc(10, 5, 1), resolved=utc(10, 5, 5),
-              signed=utc(10, 5, 6), ratings=(5,))
-    await job(db, li, model="X200", fault="power", created=utc(10, 10), resolved=utc(10, 10, 10),
-              signed=utc(10, 11), arrivals=2, paused=timedelta(hours=2), late=True, ratings=(2, 4), complaints=1)
-    await job(db, wang, model="Z9", fault=None, created=utc(10, 20), resolved=utc(10, 20, 1), signed=utc(10, 21),
-              service=ServiceType.PHONE, arrivals=0, ratings=(4,))
-    await job(db, wang, model="Z9", fault="display", created=utc(10, 22), resolved=utc(10, 22, 1),
-              signed=utc(10, 22, 2), findings="")
-    await job(db, sun, model="Q1", fault="power", created=utc(10, 9), resolved=utc(10, 9, 3),
-              signed=utc(10, 9, 4), team="South", ratings=(1,))
 
 
 async def crew(w: World) -> None:

@@ -16,8 +16,9 @@ from models.enums import Role
 from models.invites import create_invite, hash_token
 from models.people import ChannelIdentity, Invite, Person
 from models.runtime import InboundEvent
-from tests.test_flow_dispatch import events, get, join_customer, new_ticket, pid, world
-from tests.world import World
+from tests.support.cast import join_customer, pid
+from tests.support.tickets import events, get, new_ticket
+from tests.support.world import World, world
 
 
 async def test_stranger_is_told_to_ask_the_supervisor(tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ from sqlalchemy import select
 from models.enums import Action, CheckinKind, Role
 from models.people import Team
 from models.work import Acknowledgement
-from tests.test_flow_dispatch import T0, checkin, events, join_customer, last_id, move, new_ticket, pid, world
-from tests.world import World, button_labels
+from tests.support.cast import join_customer, pid
+from tests.support.chat import last_id
+from tests.support.tickets import checkin, events, move, new_ticket
+from tests.support.world import T0, World, button_labels, world
 
 SUP, DSP, ENG, MGR, OTHER_SUP, CUST = 200, 201, 202, 203, 204, 205
 

@@ -20,8 +20,9 @@ from models.runtime import OutboxMessage
 from models.still import applies, still
 from models.tickets import Ticket
 from models.transitions import apply_action
-from tests.test_flow_engineer import ENG, SUP, person_id, team, ticket
-from tests.world import World
+from tests.support.cast import DSP, ENG, ENG2, SUP, person_id, team
+from tests.support.tickets import new_ticket, ticket
+from tests.support.world import World
 
 HOURS = "[bot.working_hours]\n" + "".join(f'{d} = "08:30-22:00"\n' for d in ("mon", "tue", "wed", "thu", "fri"))
 NIGHT = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)  # Mon 23:00 in Shanghai
@@ -118,8 +119,6 @@ async def test_conditions(tmp_path: Path) -> None:
 async def test_a_night_of_declines_and_re_dispatches_leaves_only_what_still_applies(tmp_path: Path) -> None:
     """The case seen in a real trial: "declined, please re-dispatch" and a "New job" card both
     waited for the morning, for a ticket re-dispatched in the night."""
-    from tests.test_flow_dispatch import DSP, ENG2, new_ticket
-
     w = night_world(tmp_path)
     w.clock.at = datetime(2026, 3, 2, 13, 50, tzinfo=timezone.utc)  # Mon 21:50, still working hours
     async with w:

@@ -11,8 +11,9 @@ import pytest
 from handlers.i18n import PREVIEW_LIMIT, error_text, preview
 from models.enums import Action, Role
 from models.errors import DomainError
-from tests.test_flow_dispatch import move, new_ticket, pid, world
-from tests.world import World
+from tests.support.cast import join_customer, pid
+from tests.support.tickets import move, new_ticket
+from tests.support.world import World, world
 
 SUP, ENG, CUST = 800, 801, 802
 ZH = "zh-hans"  # what a Chinese Telegram client reports
@@ -134,8 +135,6 @@ async def test_dialog_answers_echo_a_preview(tmp_path: Path, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", ["en", ZH])
 async def test_a_customer_command_echoes_a_preview(tmp_path: Path, lang: str) -> None:
-    from tests.test_flow_dispatch import join_customer
-
     async with world(tmp_path) as w:
         ticket = await new_ticket(w)
         await join_customer(w, CUST, ticket, "Mr Lin", lang=lang)

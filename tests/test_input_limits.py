@@ -11,8 +11,8 @@ from sqlalchemy import select
 from handlers.messages import Msg, Raw
 from models.enums import Role
 from models.people import ChannelIdentity
-from tests.test_flow_dispatch import as_person
-from tests.world import World
+from tests.support.tickets import as_person
+from tests.support.world import World
 
 SUP = 10
 

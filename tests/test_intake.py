@@ -22,7 +22,7 @@ from sqlalchemy import select
 from bot.cli import main
 from models.enums import Channel, InboxStatus, OutboxStatus, Role
 from models.runtime import InboundEvent, Instance, OutboxMessage
-from tests.world import RUNTIMES, World
+from tests.support.world import RUNTIMES, World
 
 ENG, SUP = 300, 301
 

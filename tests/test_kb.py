@@ -1,54 +1,19 @@
 """The knowledge base's search (models/kb.py): terms for Chinese and English, the pure ranking,
 masking of customer data, and the SQL narrowing on a real database (SQLite; PostgreSQL in CI).
-
-:func:`past_fix` (a resolved ticket with its service report) is shared with tests/test_flow_kb.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from models import kb
 from models.db import Database
-from models.enums import Action, Role, ServiceType, TicketStatus
+from models.enums import TicketStatus
 from models.kb import Fix, Query, find_fixes, mask, rank, score, terms
-from models.people import Person
-from models.registry import Registration, register_ticket
-from models.tickets import Ticket
-from models.transitions import apply_action
-
-NOW = datetime(2026, 3, 2, 2, 30, tzinfo=timezone.utc)
-
-
-async def past_fix(db: Database, *, model: str = "X200", findings: str, actions: str, fault: str = "Display flickers",
-                   fault_type: str | None = None, parts: str | None = None, result: str | None = None,
-                   resolved: datetime = NOW - timedelta(days=10), status: TicketStatus = TicketStatus.CLOSED,
-                   customer: str = "Acme Ltd", phone: str = "+8613800000001", address: str = "1 Harbour Rd",
-                   contact: str | None = None, team_id: int | None = None) -> Ticket:
-    """A phone ticket registered a day before ``resolved``, resolved with this service report,
-    then signed off / closed as ``status`` asks."""
-    async with db.write() as s:
-        engineer = Person(name="Old Hand", role=Role.ENGINEER)
-        s.add(engineer)
-        await s.flush()
-        reg = Registration(customer=customer, phone=phone, address=address, model=model, fault=fault,
-                           fault_type=fault_type, contact=contact, severity=3, service=ServiceType.PHONE,
-                           team_id=team_id)
-        ticket = await register_ticket(s, reg, now=resolved - timedelta(days=1), today=resolved.date(),
-                                       warranty=timedelta(days=365))
-        apply_action(s, ticket, Action.DISPATCH, now=resolved - timedelta(hours=5), assignee_id=engineer.id)
-        apply_action(s, ticket, Action.ACCEPT, now=resolved - timedelta(hours=4), actor_id=engineer.id)
-        if status is not TicketStatus.ACCEPTED:
-            apply_action(s, ticket, Action.RESOLVE, now=resolved, actor_id=engineer.id, findings=findings,
-                         actions_taken=actions, parts_replaced=parts, result=result)
-        if status in (TicketStatus.SIGNED_OFF, TicketStatus.CLOSED):
-            apply_action(s, ticket, Action.SIGN_OFF, now=resolved + timedelta(hours=1))
-        if status is TicketStatus.CLOSED:
-            apply_action(s, ticket, Action.CLOSE, now=resolved + timedelta(hours=2))
-        return ticket
+from tests.support.history import NOW, past_fix
 
 
 def fix(ident: int, *, model: str = "X200", fault_type: str | None = None, symptom: str = "",

@@ -185,3 +185,13 @@ def test_import_depth_inside_handlers() -> None:
     chain = longest_chain(handlers_graph())
     print(f"\nhandlers import depth: {len(chain) - 1} ({' -> '.join(chain)})")
     assert len(chain) - 1 <= MAX_DEPTH, chain
+
+
+def test_no_test_module_imports_another() -> None:
+    """Test support is a package of its own (``tests/support/``: the world, the usual cast, ticket
+    moves, the calendars); a test module imports from it and from ``tests.conftest``, never from
+    another test module, so no test's helpers live in — or drag in — someone else's tests."""
+    test_modules = {module_name(p) for p in (ROOT / "tests").rglob("test_*.py")}
+    found = {str(p.relative_to(ROOT)): sorted(imported_modules(p) & test_modules)
+             for p in sorted((ROOT / "tests").rglob("*.py")) if imported_modules(p) & test_modules}
+    assert found == {}

@@ -19,9 +19,9 @@ from models.enums import Role
 from models.runtime import OutboxMessage
 from scheduler import monthly_report
 from scheduler.monthly_report import first_working_day
-from tests.test_flow_dispatch import pid
-from tests.test_flow_report import ENG, ENG2, PNG, SOUTH_ENG, october
-from tests.world import World
+from tests.support.cast import pid
+from tests.support.history import ENG, ENG2, PNG, SOUTH_ENG, october
+from tests.support.world import World
 
 SHANGHAI = "Asia/Shanghai"
 SUP, MGR, DSP, LATE_SUP = 300, 301, 302, 303

@@ -16,7 +16,7 @@ from handlers.messages import Msg
 from models.enums import OutboxStatus, Role
 from models.people import ChannelIdentity
 from models.runtime import OutboxMessage
-from tests.world import World
+from tests.support.world import World
 
 
 async def rows(w: World) -> list[OutboxMessage]:

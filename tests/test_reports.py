@@ -7,75 +7,25 @@ October 2026 in Shanghai is 2026-09-30 16:00 UTC to 2026-10-31 16:00 UTC.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from models.db import Database
-from models.enums import CheckinKind, FeedbackSource, Role, ServiceType, SignoffMethod, TicketStatus
+from models.enums import ServiceType
 from models.invites import team_by_name
-from models.people import Person
-from models.registry import Registration, register_ticket
 from models.reports import Month, ReportRow, month_before, monthly_report, parse_month
-from models.work import Checkin, Complaint, Feedback, Signoff
+from tests.support.history import engineer, job, utc
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OCTOBER = Month(2026, 10)
 
 
-def utc(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=timezone.utc)
-
-
-async def _person(db: Database, name: str, team: str) -> int:
-    async with db.write() as s:
-        team_row = await team_by_name(s, team, create=True)
-        person = Person(name=name, role=Role.ENGINEER, team_id=team_row.id)
-        s.add(person)
-        await s.flush()
-        return person.id
-
-
-async def job(db: Database, engineer: int, *, model: str, fault: str | None, created: datetime,
-              resolved: datetime, signed: datetime | None, team: str = "North",
-              service: ServiceType = ServiceType.ONSITE, arrivals: int = 1, paused: timedelta = timedelta(0),
-              late: bool = False, ratings: tuple[int, ...] = (), complaints: int = 0,
-              findings: str = "Loose power connector", signoff: bool = True) -> int:
-    """A finished job written as the flows leave it: registration, clocks, check-ins, the report,
-    the sign-off record, ratings and complaints."""
-    async with db.write() as s:
-        team_row = await team_by_name(s, team, create=True)
-        reg = Registration(customer="Acme Ltd", phone="+8613800000001", address="1 Harbour Rd", model=model,
-                           fault="Display flickers", fault_type=fault, severity=3, service=service,
-                           team_id=team_row.id)
-        t = await register_ticket(s, reg, now=created, today=date(2026, 11, 1), warranty=timedelta(days=365))
-        t.assignee_id = engineer
-        t.findings, t.actions_taken = findings, "Replaced the connector"
-        t.resolved_at, t.paused_seconds = resolved, int(paused.total_seconds())
-        t.respond_due_at, t.respond_met_at, t.respond_diff_min = created + timedelta(hours=4), created, 240
-        t.resolve_due_at, t.resolve_met_at = resolved + timedelta(minutes=30 if late else -30), resolved
-        t.resolve_diff_min = -30 if late else 30
-        t.signed_off_at = signed
-        t.status = TicketStatus.CLOSED if signed else TicketStatus.RESOLVED
-        for n in range(arrivals):
-            s.add(Checkin(ticket_id=t.id, engineer_id=engineer, kind=CheckinKind.ARRIVAL,
-                          server_at=created + timedelta(minutes=10 + n)))
-        s.add(Checkin(ticket_id=t.id, engineer_id=engineer, kind=CheckinKind.PROGRESS, server_at=resolved))
-        if signed and signoff:
-            s.add(Signoff(ticket_id=t.id, method=SignoffMethod.CHAT, at=signed))
-        for n, rating in enumerate(ratings):
-            source = FeedbackSource.SIGNOFF if n == 0 else FeedbackSource.CALLBACK
-            s.add(Feedback(ticket_id=t.id, source=source, rating=rating, at=signed or resolved))
-        for _ in range(complaints):
-            s.add(Complaint(ticket_id=t.id, engineer_id=engineer, text="Came late", created_at=resolved))
-        return t.id
-
-
 @pytest.fixture
 async def october(db: Database) -> dict[str, int]:
-    li, wang = await _person(db, "Li Lei", "North"), await _person(db, "Wang Fang", "North")
-    sun = await _person(db, "Sun Qi", "South")
+    li, wang = await engineer(db, "Li Lei", "North"), await engineer(db, "Wang Fang", "North")
+    sun = await engineer(db, "Sun Qi", "South")
     # Counted (team North): four jobs signed off in October, Shanghai time.
     await job(db, li, model="X200", fault="power", created=utc(10, 5, 1), resolved=utc(10, 5, 5),
               signed=utc(10, 5, 6), ratings=(5,))

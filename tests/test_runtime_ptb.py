@@ -31,7 +31,7 @@ from models.invites import create_invite, team_by_name
 from models.registry import Registration, register_ticket
 from models.tickets import Ticket
 from models.work import Attachment, Checkin
-from tests.world import World, button_labels, png
+from tests.support.world import World, button_labels, png
 
 #: 10:30 in Shanghai (the default team time zone), so message times are exact.
 T0 = datetime(2026, 3, 2, 2, 30, tzinfo=timezone.utc)

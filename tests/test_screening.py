@@ -15,8 +15,10 @@ from models.enums import Role, TicketStatus
 from models.people import ChannelIdentity, Invite
 from models.runtime import ConversationState
 from models.work import Checkin
-from tests.test_flow_engineer import ENG, SUP, card_of, team, ticket
-from tests.world import World
+from tests.support.cast import ENG, SUP, team
+from tests.support.chat import card_of
+from tests.support.tickets import ticket
+from tests.support.world import World
 
 GROUP = -500
 ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}

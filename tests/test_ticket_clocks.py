@@ -3,7 +3,7 @@ the team's zone, met (minutes early / late), or time left / overdue — working 
 clocks, wall time for 24×7 ones — and the chase level; in both languages.
 
 The command is run through the real argument parser and handler with an app on a fixed clock
-(the calendar of tests/test_chase_sla.py: March 2026, Shanghai, 08:30–22:00 Mon–Fri), so "time
+(the calendar of tests/support/sla.py: March 2026, Shanghai, 08:30–22:00 Mon–Fri), so "time
 left" is exact; one test goes through ``main`` with the wall clock, as a user runs it.
 """
 
@@ -23,7 +23,7 @@ from handlers.views import ticket_fields
 from models.enums import Action, ServiceType
 from models.tickets import Ticket
 from scheduler import sla
-from tests.test_chase_sla import Crew, act, app, crew, register, run_every, sh, ticket  # noqa: F401 (fixtures)
+from tests.support.sla import Crew, act, app, crew, register, run_every, sh, ticket  # noqa: F401 (fixtures)
 
 Show = Callable[..., Awaitable[str]]
 

@@ -458,6 +458,9 @@ BAD_IDS = {"zero": "0", "minus_one": "-1", "missing_row": "999999", "not_a_numbe
 #: Button codes whose target is a page number (a bad page is clamped, the view is shown) or that
 #: answer with a whole view.
 PAGED = {"tks", "brd", "pnd"}
+#: Tap targets that do nothing and say nothing, whatever they carry and whoever taps them ("Got it",
+#: which 微信客服 puts under a message so a tap reopens the customer's window).
+SILENT = {"ok"}
 
 
 def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> list[Case]:
@@ -475,12 +478,12 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
         for k, label in enumerate((*core, *((rare[n // 3 % len(rare)],) if n % 3 == 0 else ()))):
             sender = allowed[(k + n) % len(allowed)] if rng.random() < 0.5 else rng.choice(allowed)
             add(Case("buttons", f"bad_id/{prefix}/{label}", sender, Press(f"{prefix}:{BAD_IDS[label]}"),
-                     long_ok=prefix in PAGED))
+                     long_ok=prefix in PAGED, silent=prefix in SILENT))
         label, data = shapes[n % len(shapes)]
         if n % 2:
             continue
         add(Case("buttons", f"shape/{prefix}/{label}", rng.choice(allowed), Press(data.replace("{p}", prefix)),
-                 long_ok=prefix in PAGED))
+                 long_ok=prefix in PAGED, silent=prefix in SILENT))
     for label, data in (("unknown_prefix", "zzz:1"), ("empty", ""), ("colon", ":"), ("upper_case", "ACC:{T_disp}"),
                         ("leading_space", " acc:{T_disp}"), ("unicode_prefix", "аcc:{T_disp}")):
         add(Case("buttons", f"shape/{label}", "eng_en", Press(data)))
@@ -559,12 +562,14 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
         ("bdt:{S_site}", ("sup_en", "dsp_zh")),
         ("bdt:{T_site}", ("eng_en", "sup_s_zh")),
         ("pnd:1", ("dsp_zh", "mgr_en")),
+        ("ok", ("cust_zh", "eng_en", "str_en")),
     ]
     for data, pressers in wrong:
         for sender in pressers:
             raw = BY_KEY[sender].role is None
-            add(Case("buttons", f"wrong_person/{data.split(':')[0]}/{sender}/{_slug(data)}", sender,
-                     Press(data, raw=raw)))
+            prefix = data.split(":")[0]
+            add(Case("buttons", f"wrong_person/{prefix}/{sender}/{_slug(data)}", sender,
+                     Press(data, raw=raw), silent=prefix in SILENT))
     add(Case("buttons", "wrong_person/reg/other_desk_dialog", "dsp_zh", Press("reg:abc123:v:2"),
              dialog=("sup_en", "register", "severity", REGISTER_DATA)))
     add(Case("buttons", "wrong_person/done/other_engineer_dialog", "eng_en", Press("done:{Z_site}"),

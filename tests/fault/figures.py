@@ -122,3 +122,12 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(extra)
 
 
+def check(result: dict) -> None:
+    """The promises, with the figures in every failure message."""
+    shown = f"\n{table([result])}\n{report(result)}"
+    assert result["pending_at_end"] == 0, "updates left unconfirmed at the emulator" + shown
+    assert result["lost"] == 0, "confirmed updates lost" + shown
+    assert result["duplicated"] <= result["sends_in_flight_at_kills"], "more duplicates than sends cut short" + shown
+    assert result["unexplained"] == 0, "duplicates or unrecorded sends no kill accounts for" + shown
+    assert result["unanswered_restarts"] == [], "a restart never answered /help" + shown
+    assert result["anomalies"] == [], "anomalies" + shown

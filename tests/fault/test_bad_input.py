@@ -1,6 +1,6 @@
 """Fault suite: the bad-input corpus (:mod:`tests.fault.corpus`) played against the real bot.
 
-Each family runs in a world of its own (:class:`tests.world.World`: the Bot API emulator, the real
+Each family runs in a world of its own (:class:`tests.support.world.World`: the Bot API emulator, the real
 bot polling through aiogram, a real SQLite file; the scheduler off so no chase comes due mid-run)
 with a cast in both languages — two teams, every role, two customers of different companies,
 strangers with and without a language — and tickets in every state, check-ins, parts requests,
@@ -67,8 +67,8 @@ from models.tickets import Ticket
 from models.transitions import apply_action
 from models.work import Acknowledgement, Complaint, Feedback, PartsRequest
 from tests.fault import corpus as C
-from tests.test_flow_dispatch import checkin as record_checkin_as
-from tests.world import World, png
+from tests.support.tickets import checkin as record_checkin_as
+from tests.support.world import World, png
 
 router = build_router(FLOWS)  # every flow the bot runs: the corpus covers every prefix and command
 

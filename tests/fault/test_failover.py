@@ -25,8 +25,7 @@ import pytest
 
 from tests.conftest import PG_URL
 from tests.fault.failover import FAILOVER_COLUMNS, FailoverSpec, run_failover
-from tests.fault.figures import report, table
-from tests.fault.test_kill import check
+from tests.fault.figures import check, report, table
 
 def failover_kills() -> int:
     if "FIELDBOT_FAULT_FAILOVER_KILLS" in os.environ:

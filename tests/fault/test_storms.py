@@ -49,7 +49,7 @@ from handlers.messages import Msg
 from models.enums import OutboxStatus, Role
 from models.people import ChannelIdentity
 from models.runtime import OutboxMessage
-from tests.world import World
+from tests.support.world import World
 
 CHATS = 20
 PER_CHAT = 5
