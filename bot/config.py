@@ -9,20 +9,14 @@ log line.  Secrets may also come from environment variables ``FIELDBOT_<SECTION>
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import os
-import re
 import tomllib
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -31,7 +25,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bot.durations import DurationError, parse_duration
+from bot.config_channels import TelegramSection, WecomSection, ptb_missing  # noqa: F401  (re-exported)
+from bot.config_types import ClockTime, Duration, Hours, Section  # noqa: F401  (re-exported)
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
@@ -42,63 +37,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    try:
-        return parse_duration(value)
-    except DurationError as exc:
-        raise PydanticCustomError("duration", str(exc)) from None
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-_RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-
-
-def _hours(value: Any) -> tuple[time, time] | None:
-    """``"08:30-22:00"`` → (08:30, 22:00); ``"off"`` or ``""`` → not a working day."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "off")):
-        return None
-    if isinstance(value, tuple):
-        return value
-    m = _RANGE.match(str(value).strip())
-    bad = PydanticCustomError(
-        "hours", '"{value}" is not a time range; write e.g. "08:30-22:00" or "off"', {"value": value}
-    )
-    if not m:
-        raise bad
-    h1, m1, h2, m2 = map(int, m.groups())
-    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
-        raise bad
-    start = time(h1, m1)
-    end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
-    if end <= start:
-        raise PydanticCustomError(
-            "hours", '"{value}": the end must be after the start', {"value": value}
-        )
-    return (start, end)
-
-
-def _clock(value: Any) -> time:
-    if isinstance(value, time):
-        return value
-    m = re.match(r"^(\d{2}):(\d{2})$", str(value).strip())
-    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise PydanticCustomError("clock", '"{value}" is not a time of day; write e.g. "18:00"', {"value": value})
-    return time(int(m.group(1)), int(m.group(2)))
-
-
-Hours = Annotated[tuple[time, time] | None, BeforeValidator(_hours)]
-ClockTime = Annotated[time, BeforeValidator(_clock)]
-
-
-class Section(BaseModel):
-    """Base for every section: unknown keys are errors, values are validated on assignment too."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
 
 class WorkingHours(Section):
@@ -176,83 +114,6 @@ class DatabaseSection(Section):
                 "use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER:PASSWORD@HOST/DB",
             )
         return value
-
-
-class TelegramSection(Section):
-    token: SecretStr = SecretStr("")
-    bot_username: str = "FieldbotDemoBot"
-    runtime: Literal["aiogram", "ptb"] = "aiogram"
-    mode: Literal["polling", "webhook"] = "polling"
-    api_base: str = ""
-    webhook_url: str = ""
-    webhook_secret: SecretStr = SecretStr("")
-    webhook_listen: str = "127.0.0.1:8080"
-    rate: float = Field(25.0, gt=0)
-    chat_interval: Duration = timedelta(seconds=1)
-    group_per_minute: int = Field(20, gt=0)
-
-    @field_validator("runtime")
-    @classmethod
-    def _installed(cls, value: str) -> str:
-        """A runtime whose SDK is missing is a config problem, so ``check-config`` and
-        ``fieldbot run`` (which both read the config through here) say so alike, in one line."""
-        problem = ptb_missing() if value == "ptb" else None
-        if problem:
-            raise PydanticCustomError("runtime", problem)
-        return value
-
-
-#: The python-telegram-bot releases the ``ptb`` runtime is written for.
-PTB_MAJOR = 22
-
-
-def ptb_missing() -> str | None:
-    """Why ``telegram.runtime = "ptb"`` cannot run here; None if it can.  Looked up without
-    importing the SDK (no import-time side effects, and check-config stays fast)."""
-    install = 'install the ptb extra (pip install "fieldbot[ptb]") or use runtime = "aiogram"'
-    try:
-        version = importlib.metadata.version("python-telegram-bot")
-        found = importlib.util.find_spec("telegram") is not None
-    except (importlib.metadata.PackageNotFoundError, ValueError):
-        found = False
-    if not found:
-        return f"python-telegram-bot is not installed; {install}"
-    major = version.split(".", 1)[0]
-    if major != str(PTB_MAJOR):
-        return f"python-telegram-bot {version} is installed, the ptb runtime needs {PTB_MAJOR}.x; {install}"
-    return None
-
-
-class WecomSection(Section):
-    enabled: bool = False
-    corp_id: str = ""
-    agent_id: int = 0
-    secret: SecretStr = SecretStr("")
-    token: SecretStr = SecretStr("")
-    aes_key: SecretStr = SecretStr("")
-    api_base: str = "https://qyapi.weixin.qq.com"
-    callback_url: str = "https://fieldbot.example.com/wecom/callback"
-    callback_listen: str = "127.0.0.1:8081"
-    kf_open_kfid: str = ""
-    kf_link: str = ""
-    kf_secret: SecretStr = SecretStr("")
-    link_secret: SecretStr = SecretStr("")
-
-    @model_validator(mode="after")
-    def _complete(self) -> WecomSection:
-        if self.enabled:
-            missing = [name for name, value in (("corp_id", self.corp_id), ("agent_id", self.agent_id),
-                                                ("secret", self.secret.get_secret_value()),
-                                                ("token", self.token.get_secret_value()),
-                                                ("aes_key", self.aes_key.get_secret_value())) if not value]
-            if missing:
-                raise PydanticCustomError("wecom_incomplete", "wecom is enabled but {missing} is empty",
-                                          {"missing": ", ".join(missing)})
-            if len(self.aes_key.get_secret_value()) != 43:
-                raise PydanticCustomError("wecom_aes_key", "wecom.aes_key (EncodingAESKey) has 43 characters")
-            if bool(self.kf_open_kfid) != bool(self.kf_link):
-                raise PydanticCustomError("wecom_kf", "set both wecom.kf_open_kfid and wecom.kf_link, or neither")
-        return self
 
 
 class SlaLevel(Section):
