@@ -1,5 +1,7 @@
 """Shared fixtures: a real SQLite file always, a real PostgreSQL database when
-``FIELDBOT_TEST_PG_URL`` is set (CI starts a throwaway server and sets it).
+``FIELDBOT_TEST_PG_URL`` is set (CI starts a throwaway server and sets it); and the channels the
+end-to-end scenarios run on (``channel``: every one in ``FIELDBOT_TEST_CHANNELS``, both Telegram
+runtimes — aiogram and python-telegram-bot — unless told otherwise).
 
 Each PostgreSQL test gets a database of its own, created and dropped around it, so tests stay
 independent and can run in any order.
@@ -19,6 +21,7 @@ from bot.app import App, Clock, build_app
 from bot.config import Config, parse_config
 from models.db import Database
 from models.migrate import upgrade
+from tests.support.channels import CHANNELS, driver_class
 
 PG_URL = os.environ.get("FIELDBOT_TEST_PG_URL", "")
 
@@ -54,6 +57,19 @@ def _fresh_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield f"{base}/{name}"
     finally:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "telegram: the scenario needs Telegram itself (its client's profile, "
+                            "reply keyboards, callback answers, groups, raw updates): on Telegram channels only")
+
+
+@pytest.fixture(params=CHANNELS)
+def channel(request: pytest.FixtureRequest) -> str:
+    """The channel a :class:`tests.support.world.World` plays people on (its driver's name)."""
+    if request.node.get_closest_marker("telegram") and driver_class(request.param).platform != "telegram":
+        pytest.skip(f"Telegram-only scenario; {request.param} is not Telegram")
+    return request.param
 
 
 @pytest.fixture(params=BACKENDS)

@@ -25,10 +25,10 @@ from tests.support import chase
 from tests.support.calendars import DAILY_CHASE, at, calendar_app, calendar_app_fixture, shown
 from tests.support.cast import join_customer, pid
 from tests.support.chase import Outbox, act, outbox_keys, person, tick, timed_events
-from tests.support.chat import last_id, menu
+from tests.support.chat import last_id
 from tests.support.tickets import new_ticket as desk_ticket
 from tests.support.tickets import resolved
-from tests.support.world import T0, World, button_labels
+from tests.support.world import T0, World
 
 capp = calendar_app_fixture(DAILY_CHASE)  # the callback survey's calendar: a fixture of this module
 DONE = (Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.RESOLVE, Action.SIGN_OFF)
@@ -161,8 +161,8 @@ WORKDAYS = ("[bot.working_hours]\n" + "".join(f'{d} = "08:30-22:00"\n' for d in 
             + "[scheduler]\nenabled = false\n")
 
 
-def world(tmp_path: Path) -> World:
-    return World(tmp_path, clock=FixedClock(T0), extra_config=WORKDAYS)
+def world(tmp_path: Path, channel: str) -> World:
+    return World(tmp_path, channel, clock=FixedClock(T0), extra_config=WORKDAYS)
 
 
 async def signed_off(w: World, ticket: Ticket) -> None:
@@ -185,8 +185,8 @@ async def run_callbacks(w: World, moment) -> int:  # noqa: ANN001
     return acted
 
 
-async def test_survey_answered_in_chat(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_survey_answered_in_chat(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         ticket = await desk_ticket(w)
@@ -199,32 +199,32 @@ async def test_survey_answered_in_chat(tmp_path: Path) -> None:
         assert await w.quiet(CUST) == []
         assert await run_callbacks(w, T0 + timedelta(days=3)) == 1  # Thursday 10:30
         [asked] = await w.expect(CUST)
-        assert asked["text"] == survey(ticket) and button_labels(asked) == ["1", "2", "3", "4", "5"]
+        assert asked.text == survey(ticket) and asked.buttons == ["1", "2", "3", "4", "5"]
 
         # Someone else's ticket, a bad rating: refused, nothing stored.
         w.press_data(CUST2, last_id(w, CUST2), f"cbr:{ticket.id}:4")
         [reply] = await w.expect(CUST2)
-        assert reply["text"] == "That ticket is not (or no longer) available to you."
-        w.press_data(CUST, asked["message_id"], f"cbr:{ticket.id}:9")
+        assert reply.text == "That ticket is not (or no longer) available to you."
+        w.press_data(CUST, asked.id, f"cbr:{ticket.id}:9")
         [reply] = await w.expect(CUST)
-        assert reply["text"] == "Ratings go from 1 to 5."
+        assert reply.text == "Ratings go from 1 to 5."
 
         w.press(CUST, asked, "4")
         [comment_ask] = await w.expect(CUST)
-        assert comment_ask["text"] == (f"Thank you! Anything else you'd like to tell us about {ticket.number}? "
-                                       "Write a comment, or press No comment.")
-        assert button_labels(comment_ask) == ["No comment"]
+        assert comment_ask.text == (f"Thank you! Anything else you'd like to tell us about {ticket.number}? "
+                                    "Write a comment, or press No comment.")
+        assert comment_ask.buttons == ["No comment"]
         answered = w.current(CUST, asked)
-        assert answered["text"] == f"Your callback rating for {ticket.number}: 4/5." and button_labels(answered) == []
+        assert answered.text == f"Your callback rating for {ticket.number}: 4/5." and answered.buttons == []
         w.say(CUST, "Still working fine, thanks")
         [thanks] = await w.expect(CUST)
-        assert thanks["text"] == f"Thank you for your answer about {ticket.number}!"
-        assert w.current(CUST, comment_ask)["text"] == "Comment received."
+        assert thanks.text == f"Thank you for your answer about {ticket.number}!"
+        assert w.current(CUST, comment_ask).text == "Comment received."
 
         # A second answer, a late No comment: one clear line each, nothing changes.
-        w.press_data(CUST, asked["message_id"], f"cbr:{ticket.id}:1")
-        w.press_data(CUST, comment_ask["message_id"], f"cbn:{ticket.id}")
-        assert [m["text"] for m in await w.expect(CUST, 2)] == [
+        w.press_data(CUST, asked.id, f"cbr:{ticket.id}:1")
+        w.press_data(CUST, comment_ask.id, f"cbn:{ticket.id}")
+        assert [m.text for m in await w.expect(CUST, 2)] == [
             f"You already answered the callback survey for {ticket.number} (4/5). Thank you!"] * 2
         async with w.app.db.read() as s:
             feedback = (await s.execute(select(Feedback.source, Feedback.rating, Feedback.comment, Feedback.person_id)
@@ -239,8 +239,9 @@ async def test_survey_answered_in_chat(tmp_path: Path) -> None:
         assert await w.quiet(CUST) == [] and await w.quiet(SUP) == []
 
 
-async def test_unanswered_callback_goes_to_the_dispatcher_and_a_late_answer_still_counts(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_unanswered_callback_goes_to_the_dispatcher_and_a_late_answer_still_counts(tmp_path: Path,
+                                                                                         channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         await w.join(DSP, Role.DISPATCHER, "Chen Jing")
@@ -253,24 +254,24 @@ async def test_unanswered_callback_goes_to_the_dispatcher_and_a_late_answer_stil
             for action in (Action.DISPATCH, Action.ACCEPT, Action.DEPART, Action.ARRIVE, Action.RESOLVE,
                            Action.SIGN_OFF):
                 apply_action(s, row, action, now=T0, assignee_id=await pid(w, ENG), clocks=w.app.sla)
-        assert {"callbacks"} <= menu(w, DSP) and {"callbacks"} <= menu(w, SUP) and "callbacks" not in menu(w, ENG)
+        assert {"callbacks"} <= w.menu(DSP) and {"callbacks"} <= w.menu(SUP) and "callbacks" not in w.menu(ENG)
         w.say(DSP, "/callbacks")
         [reply] = await w.expect(DSP)
-        assert reply["text"] == "No unanswered callbacks."
+        assert reply.text == "No unanswered callbacks."
 
         assert await run_callbacks(w, T0 + timedelta(days=3)) == 2
         [asked] = await w.expect(CUST)
         [no_chat] = await w.expect(DSP)
-        assert no_chat["text"] == (f"Callback for {beta.number} cannot be done in chat: nobody from Beta Co can be "
-                                   "reached there. Please call Beta Co at +8613800000002. /callbacks lists every open callback.")
+        assert no_chat.text == (f"Callback for {beta.number} cannot be done in chat: nobody from Beta Co can be "
+                                "reached there. Please call Beta Co at +8613800000002. /callbacks lists every open callback.")
         # Unanswered until Saturday 10:30: expired then, but the desk hears it on Monday morning.
         assert await run_callbacks(w, T0 + timedelta(days=5)) == 1
         assert await w.quiet(DSP) == [] and await w.quiet(SUP) == []
         assert await run_callbacks(w, T0 + timedelta(days=7) - timedelta(hours=2)) == 0  # Monday 08:30
         [told] = await w.expect(DSP)
-        assert told["text"] == (f"Callback unanswered: Acme Ltd did not answer the survey for {ticket.number} "
-                                "(sent 2026-03-05 10:30). Please call Acme Ltd at +8613800000001. "
-                                "/callbacks lists every open callback.")
+        assert told.text == (f"Callback unanswered: Acme Ltd did not answer the survey for {ticket.number} "
+                             "(sent 2026-03-05 10:30). Please call Acme Ltd at +8613800000001. "
+                             "/callbacks lists every open callback.")
         assert await w.quiet(SUP) == []  # the team has a dispatcher
 
         w.say(DSP, "/callbacks")
@@ -281,22 +282,22 @@ async def test_unanswered_callback_goes_to_the_dispatcher_and_a_late_answer_stil
         listing = (f"Callbacks to make by phone (2, oldest first):\n{acme}\n{beta.number} · Beta Co · Beta Co "
                    "+8613800000002 · signed off 2026-03-02 10:30, customer not in chat")
         [dsp_list] = await w.expect(DSP)
-        assert dsp_list["text"] == listing
-        assert button_labels(dsp_list) == [f"Record the call: {ticket.number}", f"Record the call: {beta.number}"]
-        assert [m["text"] for m in await w.expect(SUP)] == [listing]
-        assert [m["text"] for m in await w.expect(ENG)] == ["You can't do that with your role."]
+        assert dsp_list.text == listing
+        assert dsp_list.buttons == [f"Record the call: {ticket.number}", f"Record the call: {beta.number}"]
+        assert [m.text for m in await w.expect(SUP)] == [listing]
+        assert [m.text for m in await w.expect(ENG)] == ["You can't do that with your role."]
 
         # The dispatcher phones Beta Co and records the answer; it leaves the list.
         w.press(DSP, dsp_list, f"Record the call: {beta.number}")
         [phone_ask] = await w.expect(DSP)
-        assert phone_ask["text"] == (f"{beta.number}: how did Beta Co rate the service on the phone? "
-                                     "1 = very unsatisfied, 5 = very satisfied.")
+        assert phone_ask.text == (f"{beta.number}: how did Beta Co rate the service on the phone? "
+                                  "1 = very unsatisfied, 5 = very satisfied.")
         w.press(DSP, phone_ask, "3")
         await w.settle()
-        assert w.current(DSP, phone_ask)["text"] == f"Recorded: {beta.number} rated 3/5 on the phone. It is off the list."
+        assert w.current(DSP, phone_ask).text == f"Recorded: {beta.number} rated 3/5 on the phone. It is off the list."
         w.press(DSP, dsp_list, f"Record the call: {beta.number}")
         w.say(DSP, "/callbacks")
-        assert [m["text"] for m in await w.expect(DSP, 2)] == [
+        assert [m.text for m in await w.expect(DSP, 2)] == [
             f"The callback for {beta.number} is already answered (3/5).",
             f"Callbacks to make by phone (1, oldest first):\n{acme}"]
         assert (await state(w.app, beta))[0] == "answered"
@@ -306,14 +307,14 @@ async def test_unanswered_callback_goes_to_the_dispatcher_and_a_late_answer_stil
         [comment_ask] = await w.expect(CUST)
         w.press(CUST, comment_ask, "No comment")
         [thanks] = await w.expect(CUST)
-        assert thanks["text"] == f"Thank you for your answer about {ticket.number}!"
-        assert w.current(CUST, comment_ask)["text"] == "No comment."
+        assert thanks.text == f"Thank you for your answer about {ticket.number}!"
+        assert w.current(CUST, comment_ask).text == "No comment."
         [late] = await w.expect(DSP)
-        assert late["text"] == f"Mr Lin answered the callback survey for {ticket.number} after all: 2/5. No need to call."
+        assert late.text == f"Mr Lin answered the callback survey for {ticket.number} after all: 2/5. No need to call."
         assert (await state(w.app, ticket))[0] == "answered"
         w.say(DSP, "/callbacks")
         [reply] = await w.expect(DSP)
-        assert reply["text"] == "No unanswered callbacks."
+        assert reply.text == "No unanswered callbacks."
         async with w.app.db.read() as s:
             row = await s.get(Ticket, ticket.id)
         assert row.status is TicketStatus.CLOSED

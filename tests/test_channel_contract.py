@@ -30,7 +30,7 @@ from bot.config import parse_config
 from bot.emulator import BotApiEmulator
 from handlers.channel import Button, DeliveryError, Inbound, Location, Outbound, render_text
 from models.enums import Channel
-from tests.support.world import RUNTIMES, TOKEN, button_labels, png
+from tests.support.telegram import RUNTIMES, TOKEN, button_labels, png
 
 USER, OTHER = 11, 12
 BOT_NAME = "fieldbot_test_bot"

@@ -28,7 +28,7 @@ from tests.support.chase import Outbox, ack_row, acknowledge, chase_events, chec
 from tests.support.tickets import move
 from tests.support.tickets import checkin as world_checkin
 from tests.support.tickets import new_ticket as world_ticket
-from tests.support.world import World, button_labels
+from tests.support.world import World
 
 capp = calendar_app_fixture(ACK_CHASE)  # an App on the calendar, its clock moved by the test
 
@@ -245,12 +245,12 @@ async def test_every_reminder_is_sent_once_by_repeated_and_concurrent_runs(capp:
 
 
 # -- in real time, through the emulator ----------------------------------------------------------
-async def test_real_time_reminded_then_escalated_and_acknowledging_stops_it(tmp_path: Path) -> None:
+async def test_real_time_reminded_then_escalated_and_acknowledging_stops_it(tmp_path: Path, channel: str) -> None:
     """The real runtime's scheduler (ticking every second) with chase durations of seconds."""
     sup, eng, mgr = 400, 401, 402
     fast = ('[chase]\nack_reminder = "1s"\nack_repeat = "2s"\nack_max_reminders = 1\n'
             '[scheduler]\ntick = "1s"\n')
-    async with World(tmp_path, extra_config=fast) as w:
+    async with World(tmp_path, channel, extra_config=fast) as w:
         await w.join(sup, Role.SUPERVISOR, "Wang Wei")
         await w.join(eng, Role.ENGINEER, "Li Lei")
         await w.join(mgr, Role.MANAGER, "Zhou Yu")
@@ -261,12 +261,12 @@ async def test_real_time_reminded_then_escalated_and_acknowledging_stops_it(tmp_
         cid = await world_checkin(w, eng, ticket)
         [first] = await w.expect(sup)
         [reminder] = await w.expect(sup, timeout=15)
-        assert reminder["text"].startswith("Reminder 1 of 1: Li Lei's arrival check-in at ")
-        assert button_labels(reminder) == ["Acknowledge"]
+        assert reminder.text.startswith("Reminder 1 of 1: Li Lei's arrival check-in at ")
+        assert reminder.buttons == ["Acknowledge"]
         [escalation] = await w.expect(mgr, timeout=15)
-        assert escalation["text"].startswith("Escalated to you: Li Lei's arrival check-in at ")
+        assert escalation.text.startswith("Escalated to you: Li Lei's arrival check-in at ")
         [told] = await w.expect(eng, timeout=15)
-        assert told["text"].endswith("was not acknowledged by Wang Wei, so it has been escalated to Zhou Yu.")
+        assert told.text.endswith("was not acknowledged by Wang Wei, so it has been escalated to Zhou Yu.")
         assert (await ack_row(w.app, cid)).escalation_level == 1
 
         # A second check-in: acknowledged from its reminder, it is never escalated.
@@ -275,7 +275,7 @@ async def test_real_time_reminded_then_escalated_and_acknowledging_stops_it(tmp_
         [reminder2] = await w.expect(sup, timeout=15)
         w.press(sup, reminder2, "Acknowledge")
         [told2] = await w.expect(eng)
-        assert told2["text"].startswith("Wang Wei acknowledged your progress check-in")
+        assert told2.text.startswith("Wang Wei acknowledged your progress check-in")
         await asyncio.sleep(2.5)  # longer than ack_repeat: the escalation would have come by now
         assert await w.quiet(mgr) == [] and await w.quiet(sup) == []
         row = await ack_row(w.app, cid2)

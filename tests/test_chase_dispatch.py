@@ -23,7 +23,7 @@ from tests.support.cast import pid
 from tests.support.chase import Outbox, as_person, chase_events, new_ticket, outbox_keys, staff, tick, title
 from tests.support.tickets import events
 from tests.support.tickets import new_ticket as world_ticket
-from tests.support.world import T0, World, button_labels
+from tests.support.world import T0, World
 
 capp = calendar_app_fixture(ACK_CHASE)
 
@@ -166,8 +166,10 @@ async def chase(w: World, minutes: int) -> None:
     w.rt.sender.wake()
 
 
-async def test_reassign_end_to_end(tmp_path: Path) -> None:
-    async with World(tmp_path, clock=FixedClock(T0), extra_config="[scheduler]\nenabled = false\n") as w:
+# Also on PostgreSQL (``db_url``), one of the handful of end-to-end scenarios CI runs on both databases.
+async def test_reassign_end_to_end(tmp_path: Path, channel: str, db_url: str) -> None:
+    async with World(tmp_path, channel, db_url=db_url, clock=FixedClock(T0),
+                     extra_config="[scheduler]\nenabled = false\n") as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(DSP, Role.DISPATCHER, "Chen Jing")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
@@ -181,59 +183,59 @@ async def test_reassign_end_to_end(tmp_path: Path) -> None:
         [picker] = await w.expect(DSP)
         w.press(DSP, picker, "Li Lei · 0 open")
         [done] = await w.expect(DSP)
-        assert done["text"].startswith(f"{n} dispatched to Li Lei.")
+        assert done.text.startswith(f"{n} dispatched to Li Lei.")
         [card] = await w.expect(ENG)
 
         await chase(w, 14)
         assert await w.quiet(ENG) == []
         await chase(w, 15)
         [reminder] = await w.expect(ENG)
-        assert reminder["text"].startswith(
+        assert reminder.text.startswith(
             f"Reminder: {n} was dispatched to you at 10:30. Please accept or decline it.\n"
             f"{n} · X200 · 1 Harbour Rd\nStatus: dispatched")
-        assert button_labels(reminder) == ["Accept", "Decline"]
+        assert reminder.buttons == ["Accept", "Decline"]
 
         await chase(w, 60)
         [alert_dsp], [alert_sup] = await w.expect(DSP), await w.expect(SUP)
-        assert alert_sup["text"] == (f"{n} was dispatched to Li Lei at 10:30 and has not been accepted yet. "
-                                     f"Reassign it to another engineer?\n{n} · X200 · 1 Harbour Rd")
-        assert button_labels(alert_sup) == button_labels(alert_dsp) == ["Reassign"]
+        assert alert_sup.text == (f"{n} was dispatched to Li Lei at 10:30 and has not been accepted yet. "
+                                  f"Reassign it to another engineer?\n{n} · X200 · 1 Harbour Rd")
+        assert alert_sup.buttons == alert_dsp.buttons == ["Reassign"]
 
         # Only the desk may press it.
-        w.press_data(ENG, reminder["message_id"], f"rsg:{ticket.id}")
-        assert [m["text"] for m in await w.expect(ENG)] == ["You can't do that with your role."]
+        w.press_data(ENG, reminder.id, f"rsg:{ticket.id}")
+        assert [m.text for m in await w.expect(ENG)] == ["You can't do that with your role."]
 
         # The supervisor picks another engineer of the team (not Li Lei, not the other team's).
         w.clock.at = T0 + timedelta(minutes=61)
         w.press(SUP, alert_sup, "Reassign")
         [pick] = await w.expect(SUP)
-        assert pick["text"] == (f"Reassign {n} (X200, 1 Harbour Rd) to which engineer? "
-                                "It was dispatched to Li Lei at 2026-03-02 10:30 and not accepted.")
-        assert button_labels(pick) == ["Zhao Min · 0 open"]
-        w.press_data(SUP, pick["message_id"], f"rsa:{ticket.id}:{await pid(w, SOUTH_ENG)}")
-        w.press_data(SUP, pick["message_id"], f"rsa:{ticket.id}:{await pid(w, ENG)}")
-        assert [m["text"] for m in await w.expect(SUP, 2)] == [
+        assert pick.text == (f"Reassign {n} (X200, 1 Harbour Rd) to which engineer? "
+                             "It was dispatched to Li Lei at 2026-03-02 10:30 and not accepted.")
+        assert pick.buttons == ["Zhao Min · 0 open"]
+        w.press_data(SUP, pick.id, f"rsa:{ticket.id}:{await pid(w, SOUTH_ENG)}")
+        w.press_data(SUP, pick.id, f"rsa:{ticket.id}:{await pid(w, ENG)}")
+        assert [m.text for m in await w.expect(SUP, 2)] == [
             f"That engineer is not an active engineer of {n}'s team.", f"{n} is already with Li Lei."]
 
         w.press(SUP, pick, "Zhao Min · 0 open")
         [confirm] = await w.expect(SUP)
-        assert confirm["text"] == (f"{n} reassigned from Li Lei to Zhao Min. "
-                                   "I'll tell you when they accept or decline.")
-        assert w.current(SUP, pick)["text"] == f"{n}: Zhao Min chosen."
+        assert confirm.text == (f"{n} reassigned from Li Lei to Zhao Min. "
+                                "I'll tell you when they accept or decline.")
+        assert w.current(SUP, pick).text == f"{n}: Zhao Min chosen."
         [new_card] = await w.expect(ENG2)
-        assert new_card["text"].startswith(f"您有新的派单：\n{n} · X200 · 1 Harbour Rd\n状态：已派单")
-        assert button_labels(new_card) == ["接单", "拒单"]
+        assert new_card.text.startswith(f"您有新的派单：\n{n} · X200 · 1 Harbour Rd\n状态：已派单")
+        assert new_card.buttons == ["接单", "拒单"]
         [told] = await w.expect(ENG)
-        assert told["text"] == f"{n} has been reassigned to another engineer. You no longer need to accept it."
+        assert told.text == f"{n} has been reassigned to another engineer. You no longer need to accept it."
         [others] = await w.expect(DSP)
-        assert others["text"] == f"Wang Wei reassigned {n} from Li Lei to Zhao Min."
+        assert others.text == f"Wang Wei reassigned {n} from Li Lei to Zhao Min."
 
         # Stale buttons: the dispatcher's alert, Li Lei's reminder.
         w.press(DSP, alert_dsp, "Reassign")
-        assert [m["text"] for m in await w.expect(DSP)] == [
+        assert [m.text for m in await w.expect(DSP)] == [
             f"{n} has been reassigned meanwhile (now with Zhao Min); that button is out of date."]
         w.press(ENG, reminder, "Accept")
-        assert [m["text"] for m in await w.expect(ENG)] == ["That ticket is not (or no longer) available to you."]
+        assert [m.text for m in await w.expect(ENG)] == ["That ticket is not (or no longer) available to you."]
 
         reassigned = [e for e in await events(w, ticket) if e.action is Action.REASSIGN]
         assert [(e.actor_id, e.details["assignee_id"], e.details["reason"]) for e in reassigned] == [
@@ -246,17 +248,17 @@ async def test_reassign_end_to_end(tmp_path: Path) -> None:
         # The new dispatch is chased anew; Zhao Min accepts from the reminder and the chase ends.
         await chase(w, 76)
         [again] = await w.expect(ENG2)
-        assert again["text"].startswith(f"提醒：{n} 已于 11:31 派给您，请接单或拒单。")
+        assert again.text.startswith(f"提醒：{n} 已于 11:31 派给您，请接单或拒单。")
         w.clock.at = T0 + timedelta(minutes=80)
         w.press(ENG2, again, "接单")
         [accepted] = await w.expect(SUP)
-        assert accepted["text"] == f"Zhao Min accepted {n}."
+        assert accepted.text == f"Zhao Min accepted {n}."
         await chase(w, 200)
         for uid in (SUP, DSP, ENG, ENG2):
-            extra = [m["text"] for m in await w.quiet(uid)]
+            extra = [m.text for m in await w.quiet(uid)]
             assert not any("Reminder" in t or "提醒" in t or "Reassign" in t for t in extra), extra
         w.press(SUP, alert_sup, "Reassign")
-        assert [m["text"] for m in await w.expect(SUP)] == [
+        assert [m.text for m in await w.expect(SUP)] == [
             f"{n} is no longer waiting for acceptance (now accepted); there is nothing to reassign."]
         async with w.app.db.read() as s:
             kinds = (await s.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id,
@@ -267,4 +269,4 @@ async def test_reassign_end_to_end(tmp_path: Path) -> None:
         assert ("2026-03-02 11:30  system  not accepted in time: Chen Jing, Wang Wei alerted\n"
                 "2026-03-02 11:31  Wang Wei  reassign → dispatched → Zhao Min (from Li Lei)"
                 " — reason: not accepted in time\n"
-                "2026-03-02 11:50  Zhao Min  accept → accepted") in view["text"]
+                "2026-03-02 11:50  Zhao Min  accept → accepted") in view.text

@@ -42,40 +42,40 @@ async def arrive(w: World, seed: int) -> None:
     [card] = await w.expect(ENG)
     w.press(ENG, card, "Arrived")
     await w.expect(ENG)
-    w.photo(ENG, seed)
+    w.send_photo(ENG, seed)
     await w.expect(ENG)
-    w.location(ENG, 31.23, 121.47)
+    w.send_location(ENG, 31.23, 121.47)
     await w.expect(ENG, 2)  # recorded (keyboard removed), then the card
 
 
-async def test_unacknowledged_arrival_is_reminded_then_escalated(tmp_path: Path) -> None:
-    async with World(tmp_path, extra_config=FAST) as w:
+async def test_unacknowledged_arrival_is_reminded_then_escalated(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel, extra_config=FAST) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang")
         await w.join(MGR, Role.MANAGER, "Zhao")
         await w.join(ENG, Role.ENGINEER, "Li")
         await arrive(w, 1)
         checkin_text = (await w.expect(SUP, 2))[-1]  # photo, then the check-in with Acknowledge
-        assert checkin_text["text"].startswith("Arrival check-in from Li")
+        assert checkin_text.text.startswith("Arrival check-in from Li")
 
         [reminder] = await w.expect(SUP, 1, timeout=10)
-        assert reminder["text"].startswith("Reminder 1 of 1:") and "Acknowledge" in str(reminder["reply_markup"])
+        assert reminder.text.startswith("Reminder 1 of 1:") and "Acknowledge" in reminder.buttons
         [escalation] = await w.expect(MGR, 1, timeout=10)
-        assert "Wang" in escalation["text"] and "Li" in escalation["text"]
+        assert "Wang" in escalation.text and "Li" in escalation.text
         [told] = await w.expect(ENG, 1, timeout=10)
-        assert "Zhao" in told["text"]
+        assert "Zhao" in told.text
 
         # The manager acknowledges; the engineer hears who did, and the chase is over.
         w.press(MGR, escalation, "Acknowledge")
         [acked] = await w.expect(ENG, 1)
-        assert acked["text"].startswith("Zhao acknowledged")
+        assert acked.text.startswith("Zhao acknowledged")
         runs = w.rt.scheduler.runs["ack-chase"]
-        await w.emu.wait_until(lambda: w.rt.scheduler.runs["ack-chase"] >= runs + 3, timeout=10, what="3 ticks")
-        extra = {uid: [m.get("text") for m in await w.quiet(uid)] for uid in (SUP, ENG)}
+        await w.wait_until(lambda: w.rt.scheduler.runs["ack-chase"] >= runs + 3, timeout=10, what="3 ticks")
+        extra = {uid: [m.text for m in await w.quiet(uid)] for uid in (SUP, ENG)}
         assert extra == {SUP: [], ENG: []}
 
 
-async def test_acknowledging_stops_the_chase(tmp_path: Path) -> None:
-    async with World(tmp_path, extra_config=FAST.replace('ack_reminder = "1s"', 'ack_reminder = "2s"')) as w:
+async def test_acknowledging_stops_the_chase(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel, extra_config=FAST.replace('ack_reminder = "1s"', 'ack_reminder = "2s"')) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang")
         await w.join(MGR, Role.MANAGER, "Zhao")
         await w.join(ENG, Role.ENGINEER, "Li")
@@ -83,9 +83,9 @@ async def test_acknowledging_stops_the_chase(tmp_path: Path) -> None:
         checkin_text = (await w.expect(SUP, 2))[-1]
         w.press(SUP, checkin_text, "Acknowledge")
         [acked] = await w.expect(ENG)
-        assert acked["text"].startswith("Wang acknowledged")
+        assert acked.text.startswith("Wang acknowledged")
         # Well past the reminder and escalation times: the scheduler has ticked several times.
         runs = w.rt.scheduler.runs["ack-chase"]
-        await w.emu.wait_until(lambda: w.rt.scheduler.runs["ack-chase"] >= runs + 4, timeout=10, what="4 ticks")
-        extra = {uid: [m.get("text") for m in await w.quiet(uid)] for uid in (SUP, MGR, ENG)}
+        await w.wait_until(lambda: w.rt.scheduler.runs["ack-chase"] >= runs + 4, timeout=10, what="4 ticks")
+        extra = {uid: [m.text for m in await w.quiet(uid)] for uid in (SUP, MGR, ENG)}
         assert extra == {SUP: [], MGR: [], ENG: []}

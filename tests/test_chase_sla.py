@@ -12,7 +12,7 @@ text (in the recipient's language) and not-before time.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -25,7 +25,11 @@ from models.runtime import OutboxMessage
 from models.tickets import Ticket, TicketEvent
 from scheduler import sla
 from scheduler.runner import Scheduler
-from tests.support.sla import MINUTE, SH, Crew, act, app, crew, new_app, register, run_every, sh, ticket  # noqa: F401 (fixtures)
+from tests.support import sla as sla_world
+from tests.support.sla import MINUTE, SH, Crew, act, new_app, register, run_every, sh, ticket
+
+app = sla_world.app  # the fixtures, found by pytest under these names
+crew = sla_world.crew
 
 
 async def outbox(app: App) -> list[tuple[str, str, str]]:

@@ -7,7 +7,7 @@ import pytest
 
 from bot.cli import main
 from bot.demo import run_demo
-from tests.support.world import RUNTIMES
+from tests.support.telegram import RUNTIMES
 
 LINES = {
     "en": ["── Li Lei (engineer)", "Li Lei ▸ [Accept]", "Arrival check-in from Li Lei",

@@ -1,5 +1,5 @@
-"""The views end to end (emulator + real aiogram client + SQLite): the engineer's ``/tickets``,
-the desk's ``/board`` and the supervisor's ``/pending`` — grouped mine / to follow / paused /
+"""The views end to end (emulator + the real bot on each channel + SQLite): the engineer's
+``/tickets``, the desk's ``/board`` and the supervisor's ``/pending`` — grouped mine / to follow / paused /
 closed, overdue first, each clock's due time in the team's time zone (Shanghai) with the time
 left, paged with ◀ / ▶ (edited in place), in English and Chinese; people who must not see a view
 or a ticket are refused, and forged buttons change nothing.
@@ -22,9 +22,8 @@ from models.tickets import Ticket
 from models.transitions import apply_action
 from models.work import Acknowledgement, Complaint
 from tests.support.cast import join_customer, pid
-from tests.support.chat import menu
 from tests.support.tickets import checkin
-from tests.support.world import World, button_data, button_labels
+from tests.support.world import Message, World
 
 #: Monday 2026-03-02 10:30 in Shanghai (UTC+8), the team's time zone.
 T0 = datetime(2026, 3, 2, 2, 30, tzinfo=timezone.utc)
@@ -45,9 +44,9 @@ PATHS = {
 }
 
 
-def world(tmp_path: Path, language: str = "en") -> World:
+def world(tmp_path: Path, channel: str, language: str = "en") -> World:
     """The stage at T0; the scheduler stays off, so no SLA chase writes into the chats under test."""
-    return World(tmp_path, language=language, clock=FixedClock(T0), extra_config=NO_SCHEDULER)
+    return World(tmp_path, channel, language=language, clock=FixedClock(T0), extra_config=NO_SCHEDULER)
 
 
 async def make(w: World, status: TicketStatus, *, engineer: int | None = ENG, at: datetime = T0,
@@ -89,27 +88,27 @@ async def ack_row(w: World, checkin_id: int) -> Acknowledgement:
         return await s.scalar(select(Acknowledgement).where(Acknowledgement.checkin_id == checkin_id))
 
 
-async def ask(w: World, uid: int, text: str) -> dict:
+async def ask(w: World, uid: int, text: str) -> Message:
     w.say(uid, text)
     [reply] = await w.expect(uid)
     assert await w.quiet(uid) == []
     return reply
 
 
-async def press(w: World, uid: int, message: dict, label: str) -> dict:
+async def press(w: World, uid: int, message: Message, label: str) -> Message:
     """Press a button; return what came back (a new message, or the pressed one edited)."""
-    before = len(w.emu.bot_messages(uid))
+    before = len(w.messages(uid))
     w.press(uid, message, label)
     await w.settle()
-    after = w.emu.bot_messages(uid)
+    after = w.messages(uid)
     if len(after) > before:
-        w.seen[uid] = len(after)
+        w.mark_seen(uid)
         return after[-1]
     return w.current(uid, message)
 
 
-def lines(message: dict) -> list[str]:
-    return message["text"].split("\n")
+def lines(message: Message) -> list[str]:
+    return message.text.split("\n")
 
 
 ARRIVE_24H = "   ⏱ arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left"
@@ -117,12 +116,13 @@ LATE_CLOCKS = "   ⏱ arrive by 04:30: overdue by 6 h; resolve by 03-03 04:30: 1
 
 
 # -- /tickets ------------------------------------------------------------------------------------
-async def test_engineer_tickets_grouped_overdue_first_and_each_line_opens_its_card(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_engineer_tickets_grouped_overdue_first_and_each_line_opens_its_card(tmp_path: Path,
+                                                                                   channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         await w.join(ENG2, Role.ENGINEER, "Zhao Min")
-        assert (await ask(w, ENG, "/tickets"))["text"] == "You have no open tickets."
+        assert (await ask(w, ENG, "/tickets")).text == "You have no open tickets."
 
         fresh = await make(w, TicketStatus.ACCEPTED)
         late = await make(w, TicketStatus.ACCEPTED, at=T0 - timedelta(hours=30))  # arrival 6 h overdue
@@ -147,21 +147,21 @@ async def test_engineer_tickets_grouped_overdue_first_and_each_line_opens_its_ca
             "Closed in the last 7 days (1)",
             f"{closed.number} · closed 03-01 10:30 · X200 · 1 Harbour Rd",
         ]
-        assert button_labels(listing) == [late.number, fresh.number, resolved.number, paused.number, closed.number]
-        assert button_data(listing, late.number) == f"card:{late.id}"
+        assert listing.buttons == [late.number, fresh.number, resolved.number, paused.number, closed.number]
+        assert listing.button_data(late.number) == f"card:{late.id}"
 
         card = await press(w, ENG, listing, late.number)
-        assert card["text"].startswith(f"{late.number} · X200 · 1 Harbour Rd\nStatus: accepted")
-        assert button_labels(card) == ["On my way"]
+        assert card.text.startswith(f"{late.number} · X200 · 1 Harbour Rd\nStatus: accepted")
+        assert card.buttons == ["On my way"]
         # Another engineer pressing the same pointer learns nothing.
         theirs = await ask(w, ENG2, "/tickets")
-        w.press_data(ENG2, theirs["message_id"], f"card:{late.id}")
+        w.press_data(ENG2, theirs.id, f"card:{late.id}")
         [refused] = await w.expect(ENG2)
-        assert refused["text"] == "That ticket is not (or no longer) available to you."
+        assert refused.text == "That ticket is not (or no longer) available to you."
 
 
-async def test_tickets_and_board_in_chinese(tmp_path: Path) -> None:
-    async with world(tmp_path, language="zh-CN") as w:
+async def test_tickets_and_board_in_chinese(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel, language="zh-CN") as w:
         await w.join(SUP, Role.SUPERVISOR, "王伟")
         await w.join(ENG, Role.ENGINEER, "李雷")
         fresh = await make(w, TicketStatus.ACCEPTED)
@@ -192,25 +192,25 @@ async def test_tickets_and_board_in_chinese(tmp_path: Path) -> None:
             f"{new.number} · 新建 · X200 · 未指派",
             "   ⏱ 响应时限 11:30：剩余 1 小时；到场时限 03-03 10:30：剩余 24 小时；解决时限 03-04 10:30：剩余 48 小时",
         ]
-        assert button_data(board, f"答复 {fresh.number}") == f"cpa:{complaint_id}"
+        assert board.button_data(f"答复 {fresh.number}") == f"cpa:{complaint_id}"
         view = await press(w, SUP, board, late.number)  # the desk's ticket view, as /ticket shows it
         assert lines(view)[:2] == [f"工单: {late.number}", "状态: 已接单"]
         # Bad input: a page that is not a number.
-        w.press_data(SUP, board["message_id"], "brd:x")
+        w.press_data(SUP, board.id, "brd:x")
         [stale] = await w.expect(SUP)
-        assert stale["text"] == "该按钮已过期。"
+        assert stale.text == "该按钮已过期。"
 
 
 # -- /board --------------------------------------------------------------------------------------
-async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(DSP, Role.DISPATCHER, "Chen Jing")
         await w.join(MGR, Role.MANAGER, "Zhou Hua")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         await w.join(ENG2, Role.ENGINEER, "Zhao Min")
         await w.join(SOUTH_SUP, Role.SUPERVISOR, "Sun Qi", team="South")
-        assert (await ask(w, SUP, "/board"))["text"] == (
+        assert (await ask(w, SUP, "/board")).text == (
             "The board is empty: no open tickets, no complaints to answer, nothing closed in the last 7 days.")
 
         registered = await make(w, TicketStatus.ACCEPTED, by=DSP)                    # the dispatcher's own
@@ -250,14 +250,14 @@ async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path) -> 
             "   ⏱ respond by 11:30: 1 h left; arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left",
             "", "Page 1 of 2",
         ]
-        labels = button_labels(board)
+        labels = board.buttons
         assert labels == [f"Answer {others.number}", f"Answer {late.number}", registered.number,
                           others.number, dispatched.number, late.number, waiting.number, new.number, "Next ▶"]
-        assert button_data(board, f"Answer {others.number}") == f"cpa:{first}"
-        assert button_data(board, f"Answer {late.number}") == f"cpa:{second}"
-        assert button_data(board, late.number) == f"bdt:{late.id}"
+        assert board.button_data(f"Answer {others.number}") == f"cpa:{first}"
+        assert board.button_data(f"Answer {late.number}") == f"cpa:{second}"
+        assert board.button_data(late.number) == f"bdt:{late.id}"
         page2 = await press(w, SUP, board, "Next ▶")
-        assert page2["message_id"] == board["message_id"]  # edited in place
+        assert page2.id == board.id  # edited in place
         assert lines(page2) == [
             "Board — team North", "",
             "Paused (1)",
@@ -267,14 +267,14 @@ async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path) -> 
             f"{cancelled.number} · cancelled 02-27 10:30 · X200 · not assigned", "",
             "Page 2 of 2",
         ]
-        assert button_labels(page2) == [paused.number, cancelled.number, "◀ Previous"]
+        assert page2.buttons == [paused.number, cancelled.number, "◀ Previous"]
 
         # The dispatcher's "mine": only what they registered or dispatched.
         mine = lines(await ask(w, DSP, "/board"))
         assert mine[6:11] == ["Mine (2)", f"{registered.number} · accepted · X200 · Li Lei", ARRIVE_24H,
                               f"{dispatched.number} · on site · X200 · Zhao Min",
                               "   ⏱ resolve by 03-04 10:30: 48 h left"]
-        assert (await ask(w, MGR, "/board"))["text"].startswith("Board — team North\n\nComplaints to answer (2)")
+        assert (await ask(w, MGR, "/board")).text.startswith("Board — team North\n\nComplaints to answer (2)")
 
         # A supervisor of another team sees theirs only, and cannot open North's tickets.
         theirs = await ask(w, SOUTH_SUP, "/board")
@@ -283,14 +283,14 @@ async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path) -> 
             f"{south.number} · 10:30 · not assigned: “South's own”",
             "", "To follow (1)", f"{south.number} · new · X200 · not assigned",
             "   ⏱ respond by 11:30: 1 h left; arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left"]
-        w.press_data(SOUTH_SUP, theirs["message_id"], f"bdt:{late.id}")
+        w.press_data(SOUTH_SUP, theirs.id, f"bdt:{late.id}")
         [refused] = await w.expect(SOUTH_SUP)
-        assert refused["text"] == "That ticket is not (or no longer) available to you."
+        assert refused.text == "That ticket is not (or no longer) available to you."
 
 
 # -- paging --------------------------------------------------------------------------------------
-async def test_long_lists_are_paged_in_place_and_forged_pages_are_clamped(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_long_lists_are_paged_in_place_and_forged_pages_are_clamped(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         tickets = [await make(w, TicketStatus.ACCEPTED, at=T0 - timedelta(minutes=n)) for n in range(10)]
@@ -300,10 +300,10 @@ async def test_long_lists_are_paged_in_place_and_forged_pages_are_clamped(tmp_pa
         listing = await ask(w, ENG, "/tickets")
         assert lines(listing)[:3] == ["Your tickets", "", "Mine (10)"]
         assert lines(listing)[-2:] == ["", "Page 1 of 2"]
-        assert button_labels(listing) == order[:8] + ["Next ▶"]
+        assert listing.buttons == order[:8] + ["Next ▶"]
 
         page2 = await press(w, ENG, listing, "Next ▶")
-        assert page2["message_id"] == listing["message_id"]  # the same message, edited
+        assert page2.id == listing.id  # the same message, edited
         assert lines(page2) == [
             "Your tickets", "", "Mine (10)",
             f"{order[8]} · accepted · X200 · 1 Harbour Rd",
@@ -311,32 +311,32 @@ async def test_long_lists_are_paged_in_place_and_forged_pages_are_clamped(tmp_pa
             f"{order[9]} · accepted · X200 · 1 Harbour Rd",
             "   ⏱ arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left",
             "", "Page 2 of 2"]
-        assert button_labels(page2) == order[8:] + ["◀ Previous"]
+        assert page2.buttons == order[8:] + ["◀ Previous"]
         back = await press(w, ENG, page2, "◀ Previous")
-        assert back["text"] == listing["text"] and button_labels(back) == button_labels(listing)
+        assert back.text == listing.text and back.buttons == listing.buttons
 
         # A forged page number is clamped to the pages there are; garbage is refused.
-        w.press_data(ENG, listing["message_id"], "tks:99")
+        w.press_data(ENG, listing.id, "tks:99")
         await w.settle()
         assert lines(w.current(ENG, listing))[-1] == "Page 2 of 2"
-        w.press_data(ENG, listing["message_id"], "tks:0")
+        w.press_data(ENG, listing.id, "tks:0")
         await w.settle()
         assert lines(w.current(ENG, listing))[-1] == "Page 1 of 2"
-        w.press_data(ENG, listing["message_id"], "tks:-1")
+        w.press_data(ENG, listing.id, "tks:-1")
         [stale] = await w.expect(ENG)
-        assert stale["text"] == "That button is out of date."
+        assert stale.text == "That button is out of date."
         # Typed as a command (channels without buttons): answered as a new message.
         typed = await ask(w, ENG, "/_tks_2")
-        assert typed["message_id"] != listing["message_id"] and lines(typed)[-1] == "Page 2 of 2"
+        assert typed.id != listing.id and lines(typed)[-1] == "Page 2 of 2"
 
         # The list shrinks under a stale ▶: the last page there is now is shown.
         async with w.app.db.write() as s:
             for t in tickets[:3]:
                 apply_action(s, await s.get(Ticket, t.id), Action.CANCEL, now=T0 - timedelta(days=10),
                              reason="duplicate", clocks=w.app.sla)  # long enough ago to leave the view
-        assert "Next ▶" in button_labels(w.current(ENG, listing))  # still showing page 1 of 2
+        assert "Next ▶" in w.current(ENG, listing).buttons  # still showing page 1 of 2
         again = await press(w, ENG, w.current(ENG, listing), "Next ▶")
-        assert lines(again)[2] == "Mine (7)" and "Page" not in again["text"]
+        assert lines(again)[2] == "Mine (7)" and "Page" not in again.text
 
         # Long registered fields are cut, so a full page stays one chat message.
         address = "Building 7, Harbour Industrial Park, " * 10
@@ -344,55 +344,56 @@ async def test_long_lists_are_paged_in_place_and_forged_pages_are_clamped(tmp_pa
             await make(w, TicketStatus.PAUSED, model="Model " * 20, address=address)
         full = await ask(w, ENG, "/tickets")
         assert f"· paused (waiting for parts) · {('Model ' * 7)[:39]}… · Building 7, Harbour Industrial Park, Bu…" \
-            in full["text"]
-        assert len(full["text"]) < 4096
+            in full.text
+        assert len(full.text) < 4096
 
 
 # -- who may see what ----------------------------------------------------------------------------
-async def test_views_refuse_the_wrong_roles(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_views_refuse_the_wrong_roles(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(DSP, Role.DISPATCHER, "Chen Jing")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         ticket = await make(w, TicketStatus.ACCEPTED)
         await join_customer(w, CUST, ticket, "Mr Lin")
-        assert {"board", "pending"} <= menu(w, SUP) and "board" in menu(w, DSP) and "pending" not in menu(w, DSP)
-        assert "tickets" in menu(w, ENG) and not {"board", "pending"} & (menu(w, ENG) | menu(w, CUST))
+        assert {"board", "pending"} <= w.menu(SUP) and "board" in w.menu(DSP) and "pending" not in w.menu(DSP)
+        assert "tickets" in w.menu(ENG) and not {"board", "pending"} & (w.menu(ENG) | w.menu(CUST))
         refused = "You can't do that with your role."
-        assert (await ask(w, ENG, "/board"))["text"] == refused
-        assert (await ask(w, CUST, "/pending"))["text"] == refused
-        assert (await ask(w, CUST, "/board"))["text"] == refused
-        assert (await ask(w, CUST, "/tickets"))["text"] == refused
-        assert (await ask(w, DSP, "/pending"))["text"] == refused
-        assert (await ask(w, SUP, "/tickets"))["text"] == refused
+        assert (await ask(w, ENG, "/board")).text == refused
+        assert (await ask(w, CUST, "/pending")).text == refused
+        assert (await ask(w, CUST, "/board")).text == refused
+        assert (await ask(w, CUST, "/tickets")).text == refused
+        assert (await ask(w, DSP, "/pending")).text == refused
+        assert (await ask(w, SUP, "/tickets")).text == refused
         # Buttons are pointers: the role is checked again when pressed.
         mine = await ask(w, ENG, "/tickets")
         for data in ("brd:1", f"bdt:{ticket.id}", "pnd:1"):
-            w.press_data(ENG, mine["message_id"], data)
+            w.press_data(ENG, mine.id, data)
             [reply] = await w.expect(ENG)
-            assert reply["text"] == refused
+            assert reply.text == refused
         board = await ask(w, SUP, "/board")
-        w.press_data(SUP, board["message_id"], "tks:1")
+        w.press_data(SUP, board.id, "tks:1")
         [reply] = await w.expect(SUP)
-        assert reply["text"] == refused
-        assert w.current(SUP, board)["text"] == board["text"]  # nothing edited
-        w.press_data(CUST, last_message(w, CUST)["message_id"], f"bdt:{ticket.id}")
+        assert reply.text == refused
+        assert w.current(SUP, board).text == board.text  # nothing edited
+        w.press_data(CUST, last_message(w, CUST).id, f"bdt:{ticket.id}")
         [reply] = await w.expect(CUST)
-        assert reply["text"] == refused
+        assert reply.text == refused
 
 
-def last_message(w: World, uid: int) -> dict:
-    return w.emu.bot_messages(uid)[-1]
+def last_message(w: World, uid: int) -> Message:
+    return w.messages(uid)[-1]
 
 
 # -- /pending ------------------------------------------------------------------------------------
-async def test_pending_lists_own_unacknowledged_checkins_oldest_first_and_acknowledges(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_pending_lists_own_unacknowledged_checkins_oldest_first_and_acknowledges(tmp_path: Path,
+                                                                                       channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         await w.join(SOUTH_SUP, Role.SUPERVISOR, "Sun Qi", team="South")
         await w.join(ENG2, Role.ENGINEER, "Zhao Min", team="South")
-        assert (await ask(w, SUP, "/pending"))["text"] == "No check-ins are waiting for your acknowledgement."
+        assert (await ask(w, SUP, "/pending")).text == "No check-ins are waiting for your acknowledgement."
         north = await make(w, TicketStatus.ON_SITE)
         south = await make(w, TicketStatus.ON_SITE, team="South", engineer=ENG2)
         ids = []
@@ -412,19 +413,19 @@ async def test_pending_lists_own_unacknowledged_checkins_oldest_first_and_acknow
             f"2. Li Lei · arrival · {north.number} · 09:30", "   “Replaced the board”",
             f"3. Li Lei · arrival · {north.number} · 10:00",
         ]
-        assert button_labels(pending) == ["Acknowledge 1", "Acknowledge 2", "Acknowledge 3"]
-        assert button_data(pending, "Acknowledge 1") == f"ack:{ids[0]}"
+        assert pending.buttons == ["Acknowledge 1", "Acknowledge 2", "Acknowledge 3"]
+        assert pending.button_data("Acknowledge 1") == f"ack:{ids[0]}"
 
         await w.quiet(ENG)
         reply = await press(w, SUP, pending, "Acknowledge 1")
-        assert reply["text"] == f"Check-in on {north.number} acknowledged at 10:30."
+        assert reply.text == f"Check-in on {north.number} acknowledged at 10:30."
         row = await ack_row(w, ids[0])
         assert row.acked_at == T0 and row.acked_by_id == await pid(w, SUP)
         [told] = await w.expect(ENG)
-        assert told["text"] == f"Wang Wei acknowledged your arrival check-in on {north.number} at 10:30."
+        assert told.text == f"Wang Wei acknowledged your arrival check-in on {north.number} at 10:30."
         # Pressed again: nothing changes, and it says so.
         again = await press(w, SUP, pending, "Acknowledge 1")
-        assert again["text"] == "Already acknowledged by Wang Wei at 10:30."
+        assert again.text == "Already acknowledged by Wang Wei at 10:30."
 
         assert lines(await ask(w, SUP, "/pending"))[:2] == [
             "Check-ins waiting for your acknowledgement (2), oldest first:",
@@ -433,14 +434,14 @@ async def test_pending_lists_own_unacknowledged_checkins_oldest_first_and_acknow
         theirs = await ask(w, SOUTH_SUP, "/pending")
         assert lines(theirs) == ["Check-ins waiting for your acknowledgement (1), oldest first:",
                                  f"1. Zhao Min · arrival · {south.number} · 09:45", "   “South's own”"]
-        w.press_data(SOUTH_SUP, theirs["message_id"], f"ack:{ids[1]}")
+        w.press_data(SOUTH_SUP, theirs.id, f"ack:{ids[1]}")
         [refused] = await w.expect(SOUTH_SUP)
-        assert refused["text"] == "This check-in is waiting for another supervisor's acknowledgement."
+        assert refused.text == "This check-in is waiting for another supervisor's acknowledgement."
         assert (await ack_row(w, ids[1])).acked_at is None
 
 
-async def test_pending_in_chinese_is_paged(tmp_path: Path) -> None:
-    async with world(tmp_path, language="zh-CN") as w:
+async def test_pending_in_chinese_is_paged(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel, language="zh-CN") as w:
         await w.join(SUP, Role.SUPERVISOR, "王伟")
         await w.join(ENG, Role.ENGINEER, "李雷")
         ticket = await make(w, TicketStatus.ON_SITE)
@@ -453,22 +454,22 @@ async def test_pending_in_chinese_is_paged(tmp_path: Path) -> None:
         assert lines(first)[:3] == ["待您确认的报到（9 条），按时间先后排列：",
                                     f"1. 李雷 · 到场 · {ticket.number} · 09:00", "   “第 1 次进展”"]
         assert lines(first)[-2:] == ["", "第 1 页，共 2 页"]
-        assert button_labels(first) == [f"确认 {n}" for n in range(1, 9)] + ["下一页 ▶"]
+        assert first.buttons == [f"确认 {n}" for n in range(1, 9)] + ["下一页 ▶"]
         second = await press(w, SUP, first, "下一页 ▶")
-        assert second["message_id"] == first["message_id"]
+        assert second.id == first.id
         assert lines(second) == ["待您确认的报到（9 条），按时间先后排列：",
                                  f"9. 李雷 · 到场 · {ticket.number} · 10:20", "   “第 9 次进展”",
                                  "", "第 2 页，共 2 页"]
-        assert button_labels(second) == ["确认 9", "◀ 上一页"]
+        assert second.buttons == ["确认 9", "◀ 上一页"]
         reply = await press(w, SUP, second, "确认 9")
-        assert reply["text"] == f"{ticket.number} 的报到已于 10:30 确认。"
+        assert reply.text == f"{ticket.number} 的报到已于 10:30 确认。"
 
 
 # -- the queries use the indexes -----------------------------------------------------------------
-async def test_view_queries_read_by_index(tmp_path: Path) -> None:
+async def test_view_queries_read_by_index(tmp_path: Path, channel: str) -> None:
     """The open groups, pending acknowledgements and complaints are found through indexes, not by
     reading every ticket (SQLite's own query plan, taken with the real parameters)."""
-    async with world(tmp_path) as w:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(DSP, Role.DISPATCHER, "Chen Jing")
         await w.join(ENG, Role.ENGINEER, "Li Lei")

@@ -8,6 +8,7 @@ import hashlib
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from models.customers import Site
@@ -19,7 +20,7 @@ from models.work import Acknowledgement, Attachment, Checkin
 from tests.support.cast import CUST, ENG, ENG2, SUP, join_customer, person_id, team
 from tests.support.chat import card_of, card_text
 from tests.support.tickets import T, events, load, ticket
-from tests.support.world import World, button_labels, png
+from tests.support.world import World, png
 
 
 async def checkins(w: World, t: T) -> list[Checkin]:
@@ -48,40 +49,42 @@ def local(w: World, moment) -> str:  # noqa: ANN001
 
 
 # -- arrival -------------------------------------------------------------------------------------
-async def test_arrival_photo_then_location_records_the_checkin(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+# Also on PostgreSQL (``db_url``), one of the handful of end-to-end scenarios CI runs on both databases.
+@pytest.mark.telegram  # the location is asked for with a Telegram reply keyboard (request_location)
+async def test_arrival_photo_then_location_records_the_checkin(tmp_path: Path, channel: str, db_url: str) -> None:
+    async with World(tmp_path, channel, db_url=db_url) as w:
         await team(w)
         t = await ticket(w, TicketStatus.EN_ROUTE)
         await join_customer(w, CUST, t, "Zhang San")
         card = await card_of(w, ENG, t)
-        assert button_labels(card) == ["Arrived"]
+        assert card.buttons == ["Arrived"]
         w.press(ENG, card, "Arrived")
         [ask] = await w.expect(ENG)
-        assert ask["text"] == f"Ticket {t.number}: send a photo of the site (the equipment or the entrance)."
+        assert ask.text == f"Ticket {t.number}: send a photo of the site (the equipment or the entrance)."
         w.say(ENG, "I'm here")
-        w.location(ENG, 31.2, 121.5)
+        w.send_location(ENG, 31.2, 121.5)
         replies = await w.expect(ENG, 2)
-        assert [r["text"] for r in replies] == ["Please send a photo of the site first."] * 2
+        assert [r.text for r in replies] == ["Please send a photo of the site first."] * 2
 
-        w.photo(ENG, seed=7)
+        w.send_photo(ENG, seed=7)
         [ask] = await w.expect(ENG)
-        assert ask["text"] == "Got the photo. Now share your location with the button below."
-        keyboard = w.emu.reply_keyboard(ENG)
+        assert ask.text == "Got the photo. Now share your location with the button below."
+        keyboard = w.tg.emu.reply_keyboard(ENG)
         assert keyboard["keyboard"] == [[{"text": "📍 Send my location", "request_location": True}]]
         w.say(ENG, "31.2, 121.5")
         [reply] = await w.expect(ENG)
-        assert reply["text"] == "Please share your location with the button below (📍 Send my location)."
+        assert reply.text == "Please share your location with the button below (📍 Send my location)."
         # Nothing is written before the dialog's last step.
         assert (await load(w, t)).status is TicketStatus.EN_ROUTE
         assert await count(w, Checkin) == 0
 
-        w.emu.press_reply_button(ENG, "📍 Send my location", latitude=31.23041, longitude=121.47370)
-        w.injected += 1
+        w.tg.emu.press_reply_button(ENG, "📍 Send my location", latitude=31.23041, longitude=121.47370)
+        w.tg.injected += 1
         done, card2 = await w.expect(ENG, 2)
-        assert done["text"] == f"Arrival at {t.number} recorded and sent to your supervisor."
-        assert w.emu.reply_keyboard(ENG) is None
-        assert card2["text"] == card_text(t, "on site")
-        assert button_labels(card2) == ["Check in", "Parts", "Pause", "Resolve"]
+        assert done.text == f"Arrival at {t.number} recorded and sent to your supervisor."
+        assert w.tg.emu.reply_keyboard(ENG) is None
+        assert card2.text == card_text(t, "on site")
+        assert card2.buttons == ["Check in", "Parts", "Pause", "Resolve"]
 
         row = await load(w, t)
         assert row.status is TicketStatus.ON_SITE and row.arrived_at is not None
@@ -106,125 +109,126 @@ async def test_arrival_photo_then_location_records_the_checkin(tmp_path: Path) -
         assert kinds == [("transition", Action.ARRIVE), ("checkin_arrival", None)]
 
         pic, text = await w.expect(SUP, 2)
-        assert "photo" in pic
-        assert text["text"] == "\n".join([
+        assert pic.photo
+        assert text.text == "\n".join([
             f"Arrival check-in from Li Lei at {checkin.server_at.astimezone(w.app.tz):%H:%M}",
             f"{t.number} · X100 · 1 River Road", "Location: 31.23041, 121.47370", "Photos: 1"])
-        assert button_labels(text) == ["Acknowledge"]
+        assert text.buttons == ["Acknowledge"]
         [pushed] = await w.expect(CUST)
-        assert pushed["text"] == f"Engineer Li Lei has arrived for ticket {t.number}."
+        assert pushed.text == f"Engineer Li Lei has arrived for ticket {t.number}."
 
 
-async def test_restart_in_the_middle_of_the_arrival_dialog_continues_it(tmp_path: Path) -> None:
-    async with World(tmp_path, language="zh-CN") as w:
+async def test_restart_in_the_middle_of_the_arrival_dialog_continues_it(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel, language="zh-CN") as w:
         await team(w)
         t = await ticket(w, TicketStatus.EN_ROUTE)
         card = await card_of(w, ENG, t)
         w.press(ENG, card, "已到达")
         await w.expect(ENG)
-        w.photo(ENG, seed=3)
-        w.photo(ENG, seed=4)  # an album: the second photo is kept too
+        w.send_photo(ENG, seed=3)
+        w.send_photo(ENG, seed=4)  # an album: the second photo is kept too
         asks = await w.expect(ENG, 2)
-        assert [a["text"] for a in asks] == ["照片已收到。请点击下方按钮发送您的位置。"] * 2
+        assert [a.text for a in asks] == ["照片已收到。请点击下方按钮发送您的位置。"] * 2
         await w.stop_bot()
         await w.start_bot()
-        w.location(ENG, 30.5, 114.3)
+        w.send_location(ENG, 30.5, 114.3)
         done, card2 = await w.expect(ENG, 2)
-        assert done["text"] == f"已记录到达 {t.number}，并已发送给主管。"
-        assert card2["text"].startswith("客户尚未通过工单链接加入，未能通知客户（已记录在工单时间线上）。\n"
-                                        f"{t.number} · X100 · 1 River Road\n状态：已到场")
+        assert done.text == f"已记录到达 {t.number}，并已发送给主管。"
+        assert card2.text.startswith("客户尚未通过工单链接加入，未能通知客户（已记录在工单时间线上）。\n"
+                                     f"{t.number} · X100 · 1 River Road\n状态：已到场")
         [checkin] = await checkins(w, t)
         assert [a.sha256 for a in await attachments(w, checkin.id)] == [
             hashlib.sha256(png(3)).hexdigest(), hashlib.sha256(png(4)).hexdigest()]
         sup = await w.expect(SUP, 3)
-        assert ["photo" in m for m in sup] == [True, True, False]
-        assert sup[2]["text"].startswith("Li Lei 于 ") and "照片：2 张" in sup[2]["text"]
-        assert button_labels(sup[2]) == ["确认收到"]
+        assert [m.photo for m in sup] == [True, True, False]
+        assert sup[2].text.startswith("Li Lei 于 ") and "照片：2 张" in sup[2].text
+        assert sup[2].buttons == ["确认收到"]
         assert ("customer_not_reached", "arrived") in [(e.kind, e.details.get("what")) for e in await events(w, t)]
 
 
-async def test_a_late_arrival_photo_keeps_both_times(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+async def test_a_late_arrival_photo_keeps_both_times(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel) as w:
         await team(w)
         t = await ticket(w, TicketStatus.EN_ROUTE)
         card = await card_of(w, ENG, t)
         w.press(ENG, card, "Arrived")
         await w.expect(ENG)
         taken = (w.clock.now() - timedelta(hours=2)).replace(microsecond=0)
-        w.photo(ENG, date=taken)
+        w.send_photo(ENG, sent_at=taken)
         await w.expect(ENG)
-        w.location(ENG, 31.2, 121.5)
+        w.send_location(ENG, 31.2, 121.5)
         await w.expect(ENG, 2)
         [checkin] = await checkins(w, t)
         assert checkin.client_at == taken
         assert checkin.server_at - taken > timedelta(hours=1, minutes=59)
         _, text = await w.expect(SUP, 2)
-        assert text["text"].startswith(
+        assert text.text.startswith(
             f"Arrival check-in from Li Lei at {local(w, checkin.server_at)} (sent {local(w, taken)})")
         [event] = [e for e in await events(w, t) if e.kind == "checkin_arrival"]
         assert event.details["client_at"] == taken.isoformat()
 
 
-async def test_ticket_taken_away_mid_dialog_ends_it_without_writing(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+@pytest.mark.telegram  # the location is asked for with a Telegram reply keyboard (request_location)
+async def test_ticket_taken_away_mid_dialog_ends_it_without_writing(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel) as w:
         await team(w, second_engineer=True)
         t = await ticket(w, TicketStatus.EN_ROUTE)
         card = await card_of(w, ENG, t)
         w.press(ENG, card, "Arrived")
         await w.expect(ENG)
-        w.photo(ENG)
+        w.send_photo(ENG)
         await w.expect(ENG)
         async with w.app.db.write() as s:
             row = await s.get(Ticket, t.id)
             apply_action(s, row, Action.REASSIGN, now=w.clock.now(), assignee_id=await person_id(w, "Zhao Min"),
                          reason="closer engineer")
-        w.location(ENG, 31.2, 121.5)
+        w.send_location(ENG, 31.2, 121.5)
         [reply] = await w.expect(ENG)
-        assert reply["text"] == f"Ticket {t.number} is no longer assigned to you; nothing was changed."
-        assert w.emu.reply_keyboard(ENG) is None
+        assert reply.text == f"Ticket {t.number} is no longer assigned to you; nothing was changed."
+        assert w.tg.emu.reply_keyboard(ENG) is None
         assert await count(w, Checkin) == 0 and await count(w, Attachment) == 0
-        w.location(ENG, 31.2, 121.5)
+        w.send_location(ENG, 31.2, 121.5)
         [reply] = await w.expect(ENG)
-        assert reply["text"] == "I wasn't expecting a location right now."
+        assert reply.text == "I wasn't expecting a location right now."
 
 
 # -- progress check-in ---------------------------------------------------------------------------
-async def test_progress_checkin_collects_notes_and_photos_until_done(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+async def test_progress_checkin_collects_notes_and_photos_until_done(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel) as w:
         await team(w, sup_lang="zh-CN")
         w.say(ENG, "/checkin")
         [reply] = await w.expect(ENG)
-        assert reply["text"] == ("None of your tickets is being worked on right now, "
-                                 "so there is nothing to check in on.")
+        assert reply.text == ("None of your tickets is being worked on right now, "
+                              "so there is nothing to check in on.")
         first = await ticket(w, TicketStatus.ON_SITE)
         second = await ticket(w, TicketStatus.PAUSED)
         await ticket(w, TicketStatus.EN_ROUTE)  # not workable yet
         w.say(ENG, "/checkin")
         [pick] = await w.expect(ENG)
-        assert pick["text"] == "Which ticket is this check-in for?"
-        assert button_labels(pick) == [first.number, second.number]
+        assert pick.text == "Which ticket is this check-in for?"
+        assert pick.buttons == [first.number, second.number]
         w.press(ENG, pick, second.number)
         [ask] = await w.expect(ENG)
-        assert ask["text"] == (f"Progress check-in for {second.number}: send notes and photos "
-                               "(up to 10 photos), then press Done.")
-        w.location(ENG, 1.0, 2.0)
+        assert ask.text == (f"Progress check-in for {second.number}: send notes and photos "
+                            "(up to 10 photos), then press Done.")
+        w.send_location(ENG, 1.0, 2.0)
         [reply] = await w.expect(ENG)
-        assert reply["text"] == "A progress check-in takes notes and photos. Send those, then press Done."
+        assert reply.text == "A progress check-in takes notes and photos. Send those, then press Done."
 
         w.say(ENG, "Replaced the fuse.")
-        w.photo(ENG, seed=1)
-        w.photo(ENG, seed=2, caption="Board after repair")
+        w.send_photo(ENG, seed=1)
+        w.send_photo(ENG, seed=2, caption="Board after repair")
         acks = await w.expect(ENG, 3)
-        assert [a["text"] for a in acks] == [
+        assert [a.text for a in acks] == [
             "Got it — 0 photo(s), 1 note(s). Send more or press Done.",
             "Got it — 1 photo(s), 1 note(s). Send more or press Done.",
             "Got it — 2 photo(s), 2 note(s). Send more or press Done.",
         ]
-        assert button_labels(acks[-1]) == ["Done"]
+        assert acks[-1].buttons == ["Done"]
         assert await count(w, Checkin) == 0
         w.press(ENG, acks[0], "Done")  # any acknowledgement's Done finishes it
         [sent] = await w.expect(ENG)
-        assert sent["text"] == f"Check-in for {second.number} sent to your supervisor."
+        assert sent.text == f"Check-in for {second.number} sent to your supervisor."
         [checkin] = await checkins(w, second)
         assert checkin.kind is CheckinKind.PROGRESS and checkin.client_at is None
         assert checkin.text == "Replaced the fuse.\nBoard after repair"
@@ -233,68 +237,70 @@ async def test_progress_checkin_collects_notes_and_photos_until_done(tmp_path: P
         ack = await ack_of(w, checkin.id)
         assert ack.due_at == checkin.server_at + timedelta(minutes=30)
         sup = await w.expect(SUP, 3)
-        assert sup[2]["text"] == "\n".join([
+        assert sup[2].text == "\n".join([
             f"Li Lei 于 {checkin.server_at.astimezone(w.app.tz):%H:%M} 报告进展",
             f"{second.number} · X100 · 1 River Road", "Replaced the fuse.", "Board after repair", "照片：2 张"])
-        assert button_labels(sup[2]) == ["确认收到"]
+        assert sup[2].buttons == ["确认收到"]
         assert (await load(w, second)).status is TicketStatus.PAUSED  # a check-in changes no state
 
         # The dialog is over: Done again is stale, a photo is unexpected.
         w.press(ENG, acks[-1], "Done")
-        w.photo(ENG)
+        w.send_photo(ENG)
         replies = await w.expect(ENG, 2)
-        assert [r["text"] for r in replies] == [
+        assert [r.text for r in replies] == [
             "That button is out of date.", "I wasn't expecting a photo. To report progress, send /checkin first."]
         assert await count(w, Checkin) == 1
 
 
-async def test_done_with_nothing_and_cancel_change_nothing(tmp_path: Path) -> None:
-    async with World(tmp_path, language="zh-CN") as w:
+async def test_done_with_nothing_and_cancel_change_nothing(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel, language="zh-CN") as w:
         await team(w, second_engineer=True)
         t = await ticket(w, TicketStatus.ON_SITE)
         card = await card_of(w, ENG, t)
         w.press(ENG, card, "报告进展")
         [ask] = await w.expect(ENG)
-        assert ask["text"].startswith(f"工单 {t.number} 进展报告")
-        w.press_data(ENG, ask["message_id"], f"done:{t.id}")
+        assert ask.text.startswith(f"工单 {t.number} 进展报告")
+        w.press_data(ENG, ask.id, f"done:{t.id}")
         [reply] = await w.expect(ENG)
-        assert reply["text"] == "点击“完成”前，请至少发送一条说明或一张照片。"
+        assert reply.text == "点击“完成”前，请至少发送一条说明或一张照片。"
         w.say(ENG, "检查电源")
         [got] = await w.expect(ENG)
-        assert got["text"] == "已收到 —— 0 张照片，1 条说明。可继续发送，或点击“完成”。"
+        assert got.text == "已收到 —— 0 张照片，1 条说明。可继续发送，或点击“完成”。"
         # Another engineer forging Done: they have no such dialog.
         w.say(ENG2, "/tickets")
         [theirs] = await w.expect(ENG2)
-        w.press_data(ENG2, theirs["message_id"], f"done:{t.id}")
+        w.press_data(ENG2, theirs.id, f"done:{t.id}")
         [reply] = await w.expect(ENG2)
-        assert reply["text"] == "该按钮已过期。"
+        assert reply.text == "该按钮已过期。"
         w.say(ENG, "/cancel")
         [reply] = await w.expect(ENG)
-        assert reply["text"] == "已取消，未做任何更改。"
+        assert reply.text == "已取消，未做任何更改。"
         w.press(ENG, got, "完成")
         [reply] = await w.expect(ENG)
-        assert reply["text"] == "该按钮已过期。"
+        assert reply.text == "该按钮已过期。"
         assert await count(w, Checkin) == 0
         assert await w.quiet(SUP) == []
         # A check-in on a ticket that is not being worked on: refused with the state.
         before = await ticket(w, TicketStatus.ACCEPTED)
-        w.press_data(ENG, card["message_id"], f"chk:{before.id}")
+        w.press_data(ENG, card.id, f"chk:{before.id}")
         [reply] = await w.expect(ENG)
-        assert reply["text"] == f"只有在处理中才能报告 {before.number} 的进展；该工单当前状态为已接单。"
+        assert reply.text == f"只有在处理中才能报告 {before.number} 的进展；该工单当前状态为已接单。"
 
 
-async def test_checkin_command_goes_straight_in_with_one_ticket_and_cancel_in_arrival(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+@pytest.mark.telegram  # the location is asked for with a Telegram reply keyboard (request_location)
+async def test_checkin_command_goes_straight_in_with_one_ticket_and_cancel_in_arrival(tmp_path: Path,
+                                                                                      channel: str) -> None:
+    async with World(tmp_path, channel) as w:
         await team(w)
         t = await ticket(w, TicketStatus.ON_SITE)
         w.say(ENG, "/checkin")
         [ask] = await w.expect(ENG)
-        assert ask["text"].startswith(f"Progress check-in for {t.number}:")
-        w.photo(ENG, seed=5)
+        assert ask.text.startswith(f"Progress check-in for {t.number}:")
+        w.send_photo(ENG, seed=5)
         await w.expect(ENG)
         w.say(ENG, "/cancel")
         [reply] = await w.expect(ENG)
-        assert reply["text"] == "Cancelled. Nothing was changed."
+        assert reply.text == "Cancelled. Nothing was changed."
         assert await count(w, Checkin) == 0 and await count(w, Attachment) == 0
 
         # /checkin NUMBER picks the ticket; the plain-text fallback of Done works like the button.
@@ -304,40 +310,40 @@ async def test_checkin_command_goes_straight_in_with_one_ticket_and_cancel_in_ar
         await w.expect(ENG)
         w.say(ENG, f"/_done_{t.id}")
         [sent] = await w.expect(ENG)
-        assert sent["text"] == f"Check-in for {t.number} sent to your supervisor."
+        assert sent.text == f"Check-in for {t.number} sent to your supervisor."
         [checkin] = await checkins(w, t)
         assert checkin.text == "All good"
         w.say(ENG, "/checkin FS-1999-000001")
         [reply] = await w.expect(ENG)
-        assert reply["text"] == "No ticket FS-1999-000001."
+        assert reply.text == "No ticket FS-1999-000001."
 
         arriving = await ticket(w, TicketStatus.EN_ROUTE)
         card = await card_of(w, ENG, arriving)
         w.press(ENG, card, "Arrived")
         await w.expect(ENG)
-        w.photo(ENG)
+        w.send_photo(ENG)
         await w.expect(ENG)
         w.say(ENG, "/cancel")
         await w.expect(ENG)
-        assert w.emu.reply_keyboard(ENG) is None
+        assert w.tg.emu.reply_keyboard(ENG) is None
         assert (await load(w, arriving)).status is TicketStatus.EN_ROUTE
         assert await count(w, Checkin) == 1 and await count(w, Attachment) == 0
 
 
-async def test_an_eleventh_photo_is_refused_and_the_ten_are_kept(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+async def test_an_eleventh_photo_is_refused_and_the_ten_are_kept(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel) as w:
         await team(w)
         t = await ticket(w, TicketStatus.ON_SITE)
         w.say(ENG, f"/checkin {t.number}")
         await w.expect(ENG)
         for seed in range(10):
-            w.photo(ENG, seed=seed)
+            w.send_photo(ENG, seed=seed)
         await w.expect(ENG, 10)
-        w.photo(ENG, seed=10)
+        w.send_photo(ENG, seed=10)
         [refused] = await w.expect(ENG)
-        assert refused["text"] == ("That is enough photos: at most 10 in one report. "
-                                   "Send the rest with the next one.")
-        w.press(ENG, w.emu.bot_messages(ENG)[-2], "Done")
+        assert refused.text == ("That is enough photos: at most 10 in one report. "
+                                "Send the rest with the next one.")
+        w.press(ENG, w.messages(ENG)[-2], "Done")
         await w.settle()
         [checkin] = await checkins(w, t)
         assert len(await attachments(w, checkin.id)) == 10

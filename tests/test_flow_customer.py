@@ -18,7 +18,7 @@ from models.work import Feedback, Signoff
 from tests.support.cast import join_customer, pid
 from tests.support.chat import last_id
 from tests.support.tickets import as_person, events, get, move, new_ticket
-from tests.support.world import T0, World, button_labels, world
+from tests.support.world import T0, World, world
 
 SUP, ENG, CUST, CUST2, DSP = 300, 301, 302, 303, 304
 REPORT = {"findings": "Loose display cable", "actions_taken": "Reseated and secured the cable",
@@ -44,8 +44,9 @@ async def counts(w: World, ticket: Ticket) -> tuple[int, int]:
                 await s.scalar(select(func.count()).select_from(Feedback).where(Feedback.ticket_id == ticket.id)))
 
 
-async def test_status_then_sign_off_with_rating_and_comment(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+# Also on PostgreSQL (``db_url``), one of the handful of end-to-end scenarios CI runs on both databases.
+async def test_status_then_sign_off_with_rating_and_comment(tmp_path: Path, channel: str, db_url: str) -> None:
+    async with world(tmp_path, channel, db_url=db_url) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         ticket = await new_ticket(w)
@@ -55,15 +56,15 @@ async def test_status_then_sign_off_with_rating_and_comment(tmp_path: Path) -> N
 
         w.say(CUST, "/status")
         [reply] = await w.expect(CUST)
-        assert reply["text"] == f"Your open tickets:\n{ticket.number} · X200: new"
+        assert reply.text == f"Your open tickets:\n{ticket.number} · X200: new"
         await move(w, ticket, Action.DISPATCH, actor_uid=SUP, assignee_id=await pid(w, ENG))
         await move(w, ticket, Action.ACCEPT, actor_uid=ENG)
         async with w.app.db.write() as s:
             apply_action(s, await s.get(Ticket, ticket.id), Action.DEPART, now=T0, eta_at=T0 + timedelta(minutes=45))
         w.say(CUST, "/status")
         [reply] = await w.expect(CUST)
-        assert reply["text"] == (f"Your open tickets:\n{ticket.number} · X200: on the way\n  engineer: Li Lei\n"
-                                 "  expected arrival: 2026-03-02 11:15")
+        assert reply.text == (f"Your open tickets:\n{ticket.number} · X200: on the way\n  engineer: Li Lei\n"
+                              "  expected arrival: 2026-03-02 11:15")
         await move(w, ticket, Action.ARRIVE, actor_uid=ENG)
         await move(w, ticket, Action.RESOLVE, actor_uid=ENG, **REPORT)
 
@@ -72,57 +73,57 @@ async def test_status_then_sign_off_with_rating_and_comment(tmp_path: Path) -> N
             await notify_customer(ctx, row, signoff_request(row), purpose="signoff_request")
         await as_person(w, ENG, request)
         [req] = await w.expect(CUST)
-        assert button_labels(req) == ["Confirm"]
+        assert req.buttons == ["Confirm"]
 
         # Another customer cannot confirm or rate it; a rating before confirming is refused.
         w.press_data(CUST2, last_id(w, CUST2), f"cfm:{ticket.id}")
         w.press_data(CUST2, last_id(w, CUST2), f"rate:{ticket.id}:5")
-        assert [m["text"] for m in await w.expect(CUST2, 2)] == ["That ticket is not (or no longer) available to you."] * 2
-        w.press_data(CUST, req["message_id"], f"rate:{ticket.id}:5")
+        assert [m.text for m in await w.expect(CUST2, 2)] == ["That ticket is not (or no longer) available to you."] * 2
+        w.press_data(CUST, req.id, f"rate:{ticket.id}:5")
         [reply] = await w.expect(CUST)
-        assert reply["text"] == f"Please confirm {ticket.number} first, then rate it."
+        assert reply.text == f"Please confirm {ticket.number} first, then rate it."
         assert await counts(w, ticket) == (0, 0)
 
         w.press(CUST, req, "Confirm")
         [ask] = await w.expect(CUST)
-        assert ask["text"] == (f"Thank you for confirming {ticket.number}. How satisfied are you with the service? "
-                               "1 = very unsatisfied, 5 = very satisfied.")
-        assert button_labels(ask) == ["1", "2", "3", "4", "5"]
+        assert ask.text == (f"Thank you for confirming {ticket.number}. How satisfied are you with the service? "
+                            "1 = very unsatisfied, 5 = very satisfied.")
+        assert ask.buttons == ["1", "2", "3", "4", "5"]
         confirmed = w.current(CUST, req)
-        assert confirmed["text"].startswith(f"Service report for ticket {ticket.number}. Please check it:")
-        assert confirmed["text"].endswith("Confirmed by you at 2026-03-02 10:30.")
-        assert button_labels(confirmed) == []
+        assert confirmed.text.startswith(f"Service report for ticket {ticket.number}. Please check it:")
+        assert confirmed.text.endswith("Confirmed by you at 2026-03-02 10:30.")
+        assert confirmed.buttons == []
         async with w.app.db.read() as s:
             signoff = await s.scalar(select(Signoff).where(Signoff.ticket_id == ticket.id))
         assert (signoff.method, signoff.confirmed_by_id, signoff.at) == (SignoffMethod.CHAT, await pid(w, CUST), T0)
         assert (await get(w, Ticket, ticket.id)).status is TicketStatus.SIGNED_OFF
 
         # Confirm again; a rating of 9; a forged rating; then a real one.
-        w.press_data(CUST, req["message_id"], f"cfm:{ticket.id}")
-        w.press_data(CUST, ask["message_id"], f"rate:{ticket.id}:9")
-        w.press_data(CUST, ask["message_id"], f"rate:{ticket.id}")
-        assert [m["text"] for m in await w.expect(CUST, 3)] == [
+        w.press_data(CUST, req.id, f"cfm:{ticket.id}")
+        w.press_data(CUST, ask.id, f"rate:{ticket.id}:9")
+        w.press_data(CUST, ask.id, f"rate:{ticket.id}")
+        assert [m.text for m in await w.expect(CUST, 3)] == [
             f"{ticket.number} is already signed off. Thank you!", "Ratings go from 1 to 5.", "Ratings go from 1 to 5."]
         assert await counts(w, ticket) == (1, 0)
         w.press(CUST, ask, "4")
         [comment_ask] = await w.expect(CUST)
-        assert comment_ask["text"] == "Anything you'd like to tell us? Write a comment, or press No comment."
-        assert button_labels(comment_ask) == ["No comment"]
-        assert w.current(CUST, ask)["text"] == f"Your rating for {ticket.number}: 4/5."
-        w.press_data(CUST, ask["message_id"], f"rate:{ticket.id}:5")
+        assert comment_ask.text == "Anything you'd like to tell us? Write a comment, or press No comment."
+        assert comment_ask.buttons == ["No comment"]
+        assert w.current(CUST, ask).text == f"Your rating for {ticket.number}: 4/5."
+        w.press_data(CUST, ask.id, f"rate:{ticket.id}:5")
         [reply] = await w.expect(CUST)
-        assert reply["text"] == f"You already rated {ticket.number} (4/5)."
+        assert reply.text == f"You already rated {ticket.number} (4/5)."
         assert await w.quiet(ENG) == [] and await w.quiet(SUP) == []
 
         w.say(CUST, "Quick and friendly, thanks!")
         [thanks] = await w.expect(CUST)
-        assert thanks["text"] == f"Thank you for your feedback! Ticket {ticket.number} is now closed."
-        assert w.current(CUST, comment_ask)["text"] == "Comment received."
-        assert button_labels(w.current(CUST, comment_ask)) == []
+        assert thanks.text == f"Thank you for your feedback! Ticket {ticket.number} is now closed."
+        assert w.current(CUST, comment_ask).text == "Comment received."
+        assert w.current(CUST, comment_ask).buttons == []
         notice = (f"{ticket.number} was signed off by the customer (Mr Lin): rating 4/5.\n"
                   "Comment: Quick and friendly, thanks!")
-        assert [m["text"] for m in await w.expect(ENG)] == [notice]
-        assert [m["text"] for m in await w.expect(SUP)] == [notice]
+        assert [m.text for m in await w.expect(ENG)] == [notice]
+        assert [m.text for m in await w.expect(SUP)] == [notice]
         async with w.app.db.read() as s:
             [feedback] = (await s.scalars(select(Feedback).where(Feedback.ticket_id == ticket.id))).all()
         assert (feedback.source, feedback.rating, feedback.comment, feedback.person_id) == \
@@ -132,15 +133,15 @@ async def test_status_then_sign_off_with_rating_and_comment(tmp_path: Path) -> N
         assert [e.action for e in await events(w, ticket)][-2:] == [Action.SIGN_OFF, Action.CLOSE]
 
         # Afterwards: no open tickets; a late No comment changes nothing.
-        w.press_data(CUST, comment_ask["message_id"], f"nocmt:{ticket.id}")
+        w.press_data(CUST, comment_ask.id, f"nocmt:{ticket.id}")
         w.say(CUST, "/status")
-        assert [m["text"] for m in await w.expect(CUST, 2)] == [
+        assert [m.text for m in await w.expect(CUST, 2)] == [
             f"{ticket.number} is already closed. Thank you!", "You have no open service tickets."]
         assert await w.quiet(ENG) == []
 
 
-async def test_sign_off_without_comment_in_chinese_and_what_customers_may_not_do(tmp_path: Path) -> None:
-    async with world(tmp_path, "zh-CN") as w:
+async def test_sign_off_without_comment_in_chinese_and_what_customers_may_not_do(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel, "zh-CN") as w:
         await w.join(SUP, Role.SUPERVISOR, "王伟")
         await w.join(ENG, Role.ENGINEER, "李雷")
         await w.join(DSP, Role.DISPATCHER, "陈静")
@@ -150,36 +151,36 @@ async def test_sign_off_without_comment_in_chinese_and_what_customers_may_not_do
         # Staff commands are not for customers; staff cannot confirm for the customer.
         w.say(CUST, f"/dispatch {ticket.number}")
         w.say(CUST, f"/ticket {ticket.number}")
-        assert [m["text"] for m in await w.expect(CUST, 2)] == ["您的角色不能执行此操作。"] * 2
+        assert [m.text for m in await w.expect(CUST, 2)] == ["您的角色不能执行此操作。"] * 2
         w.press_data(DSP, last_id(w, DSP), f"cfm:{ticket.id}")
         [reply] = await w.expect(DSP)
-        assert reply["text"] == "您的角色不能执行此操作。"
+        assert reply.text == "您的角色不能执行此操作。"
         # Nothing to confirm while the work is under way.
         w.press_data(CUST, last_id(w, CUST), f"cfm:{ticket.id}")
         [reply] = await w.expect(CUST)
-        assert reply["text"] == f"{ticket.number} 当前为“新建”，暂时没有需要确认的内容。"
+        assert reply.text == f"{ticket.number} 当前为“新建”，暂时没有需要确认的内容。"
         assert await w.quiet(SUP) == []
 
         await resolved(w, ticket)
         [req] = await w.expect(CUST)
         w.press(CUST, req, "确认")
         [ask] = await w.expect(CUST)
-        assert ask["text"].startswith(f"感谢您确认 {ticket.number}。")
+        assert ask.text.startswith(f"感谢您确认 {ticket.number}。")
         w.press(CUST, ask, "5")
         [comment_ask] = await w.expect(CUST)
-        assert button_labels(comment_ask) == ["不评论"]
-        w.photo(CUST)  # not a comment: asked again, with the button
+        assert comment_ask.buttons == ["不评论"]
+        w.send_photo(CUST)  # not a comment: asked again, with the button
         [again] = await w.expect(CUST)
-        assert again["text"] == "请以文字写下您的意见，或点击“不评论”。" and button_labels(again) == ["不评论"]
+        assert again.text == "请以文字写下您的意见，或点击“不评论”。" and again.buttons == ["不评论"]
         w.press(CUST, again, "不评论")
         [thanks] = await w.expect(CUST)
-        assert thanks["text"] == f"感谢您的反馈！工单 {ticket.number} 已关闭。"
+        assert thanks.text == f"感谢您的反馈！工单 {ticket.number} 已关闭。"
         for message in (comment_ask, again):
-            assert w.current(CUST, message)["text"] == "不评论。"
-            assert button_labels(w.current(CUST, message)) == []
+            assert w.current(CUST, message).text == "不评论。"
+            assert w.current(CUST, message).buttons == []
         notice = f"{ticket.number} 已由客户（林先生）签收确认：评分 5/5。"
-        assert [m["text"] for m in await w.expect(ENG)] == [notice]
-        assert [m["text"] for m in await w.expect(SUP)] == [notice]
+        assert [m.text for m in await w.expect(ENG)] == [notice]
+        assert [m.text for m in await w.expect(SUP)] == [notice]
         async with w.app.db.read() as s:
             feedback = await s.scalar(select(Feedback).where(Feedback.ticket_id == ticket.id))
         assert (feedback.rating, feedback.comment) == (5, None)
@@ -188,5 +189,5 @@ async def test_sign_off_without_comment_in_chinese_and_what_customers_may_not_do
         # The dialog is over: text is not taken as a comment any more.
         w.say(CUST, "还有一句")
         [reply] = await w.expect(CUST)
-        assert reply["text"] == "我没看懂。发送 /help 查看可用命令。"
+        assert reply.text == "我没看懂。发送 /help 查看可用命令。"
         assert await counts(w, ticket) == (1, 1)

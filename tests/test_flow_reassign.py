@@ -1,5 +1,5 @@
-"""Dispatch suggestions and **Reassign** on any open ticket, end to end (emulator + real aiogram
-client + SQLite): the picker ordered by load then distance with each engineer's distance and the
+"""Dispatch suggestions and **Reassign** on any open ticket, end to end (emulator + the real bot on
+each channel + SQLite): the picker ordered by load then distance with each engineer's distance and the
 age of their location; ``/ticket``'s **Reassign** button and ``/reassign NUMBER`` asking a reason,
 then the suggestions; the old engineer told and their buttons stale, the new one's card accepted;
 the reason in the event log and the timeline; both languages; bad input, people who must not,
@@ -20,7 +20,7 @@ from models.tickets import Ticket
 from tests.support.cast import join_customer, pid
 from tests.support.chat import last_id
 from tests.support.tickets import checkin, events, get, move, new_ticket
-from tests.support.world import T0, World, button_data, button_labels
+from tests.support.world import T0, World
 
 SUP, DSP, ENG, ENG2, ENG3, ENG4, CUST = 400, 401, 402, 403, 404, 405, 406
 SOUTH_SUP, SOUTH_ENG, MGR = 410, 411, 412
@@ -31,9 +31,10 @@ ORDER_HINT = ("Least busy first; among equally busy, nearest to the site "
               "(from each engineer's last check-in location).")
 
 
-def world(tmp_path: Path, language: str = "en") -> World:
+def world(tmp_path: Path, channel: str, language: str = "en") -> World:
     """The scheduler is off: the clock is moved by hand and no chase should join in."""
-    return World(tmp_path, language=language, clock=FixedClock(T0), extra_config="[scheduler]\nenabled = false\n")
+    return World(tmp_path, channel, language=language, clock=FixedClock(T0),
+                 extra_config="[scheduler]\nenabled = false\n")
 
 
 async def sited_ticket(w: World, address: str = "1 Harbour Rd") -> Ticket:
@@ -53,8 +54,8 @@ async def place(w: World, uid: int, where: tuple[float, float], at: datetime) ->
         person.last_lat, person.last_lon, person.last_located_at = where[0], where[1], at
 
 
-async def test_suggestions_then_reassign_an_accepted_ticket_with_a_reason(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_suggestions_then_reassign_an_accepted_ticket_with_a_reason(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(DSP, Role.DISPATCHER, "Chen Jing")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
@@ -77,15 +78,15 @@ async def test_suggestions_then_reassign_an_accepted_ticket_with_a_reason(tmp_pa
         # /dispatch: least busy first, then nearest; unknown locations after known ones.
         w.say(DSP, f"/dispatch {n}")
         [picker] = await w.expect(DSP)
-        assert picker["text"] == f"Dispatch {n} (X200, 1 Harbour Rd) to which engineer?\n{ORDER_HINT}"
-        assert button_labels(picker) == ["Zhao Min · 0 open · 3 km · 2 h ago", "Li Lei · 0 open",
-                                         "Ma Chao · 0 open", "Wu Fang · 1 open · <1 km · just now"]
+        assert picker.text == f"Dispatch {n} (X200, 1 Harbour Rd) to which engineer?\n{ORDER_HINT}"
+        assert picker.buttons == ["Zhao Min · 0 open · 3 km · 2 h ago", "Li Lei · 0 open",
+                                  "Ma Chao · 0 open", "Wu Fang · 1 open · <1 km · just now"]
         w.press(DSP, picker, "Li Lei · 0 open")
         await w.expect(DSP)
         [card] = await w.expect(ENG)
         w.press(ENG, card, "Accept")
         [eng_card] = await w.expect(ENG)
-        assert "On my way" in button_labels(eng_card)
+        assert "On my way" in eng_card.buttons
         await w.expect(DSP)  # Li Lei accepted
         await w.expect(CUST)
 
@@ -93,16 +94,16 @@ async def test_suggestions_then_reassign_an_accepted_ticket_with_a_reason(tmp_pa
         w.clock.at = T0 + timedelta(minutes=30)
         w.say(SUP, f"/ticket {n}")
         [view] = await w.expect(SUP)
-        assert button_labels(view) == ["Reassign"]
+        assert view.buttons == ["Reassign"]
         w.press(SUP, view, "Reassign")
         [ask] = await w.expect(SUP)
-        assert ask["text"] == (f"Reassign {n} (accepted, with Li Lei): why? Send a short reason, "
-                               "or /cancel to leave it with Li Lei.")
+        assert ask.text == (f"Reassign {n} (accepted, with Li Lei): why? Send a short reason, "
+                            "or /cancel to leave it with Li Lei.")
         # No reason (a photo, a location), then too long: asked again, nothing changes.
-        w.photo(SUP)
-        w.location(SUP, *SITE)
+        w.send_photo(SUP)
+        w.send_location(SUP, *SITE)
         w.say(SUP, "x" * 501)
-        assert [m["text"] for m in await w.expect(SUP, 3)] == [
+        assert [m.text for m in await w.expect(SUP, 3)] == [
             f"A reason is needed to reassign {n}. Please type it (or /cancel).",
             f"A reason is needed to reassign {n}. Please type it (or /cancel).",
             "Please keep the reason under 500 characters."]
@@ -110,31 +111,31 @@ async def test_suggestions_then_reassign_an_accepted_ticket_with_a_reason(tmp_pa
 
         w.say(SUP, "Customer asked for the Pudong engineer")
         [pick] = await w.expect(SUP)
-        assert pick["text"] == (f"Reassign {n} (X200, 1 Harbour Rd) from Li Lei to which engineer?\n"
-                                f"Reason: Customer asked for the Pudong engineer\n{ORDER_HINT}")
-        assert button_labels(pick) == ["Zhao Min · 0 open · 3 km · 2 h ago", "Ma Chao · 0 open",
-                                       "Wu Fang · 1 open · <1 km · 30 min ago"]  # not Li Lei himself
+        assert pick.text == (f"Reassign {n} (X200, 1 Harbour Rd) from Li Lei to which engineer?\n"
+                             f"Reason: Customer asked for the Pudong engineer\n{ORDER_HINT}")
+        assert pick.buttons == ["Zhao Min · 0 open · 3 km · 2 h ago", "Ma Chao · 0 open",
+                                "Wu Fang · 1 open · <1 km · 30 min ago"]  # not Li Lei himself
         w.say(SUP, "Zhao Min please")
         [hint] = await w.expect(SUP)
-        assert hint["text"] == "Please choose the engineer with a button above, or /cancel."
+        assert hint.text == "Please choose the engineer with a button above, or /cancel."
         # Forged: Li Lei himself, someone who is not an engineer.
-        w.press_data(SUP, pick["message_id"], f"rsw:{ticket.id}:{eng}")
-        w.press_data(SUP, pick["message_id"], f"rsw:{ticket.id}:{await pid(w, DSP)}")
-        assert [m["text"] for m in await w.expect(SUP, 2)] == [
+        w.press_data(SUP, pick.id, f"rsw:{ticket.id}:{eng}")
+        w.press_data(SUP, pick.id, f"rsw:{ticket.id}:{await pid(w, DSP)}")
+        assert [m.text for m in await w.expect(SUP, 2)] == [
             f"{n} is already with Li Lei.", f"That engineer is not an active engineer of {n}'s team."]
         assert (await get(w, Ticket, ticket.id)).assignee_id == eng
 
         w.press(SUP, pick, "Zhao Min · 0 open · 3 km · 2 h ago")
         [done] = await w.expect(SUP)
-        assert done["text"] == f"{n} reassigned from Li Lei to Zhao Min. I'll tell you when they accept or decline."
-        assert w.current(SUP, pick)["text"] == f"{n}: Zhao Min chosen."
-        assert button_labels(w.current(SUP, pick)) == []
+        assert done.text == f"{n} reassigned from Li Lei to Zhao Min. I'll tell you when they accept or decline."
+        assert w.current(SUP, pick).text == f"{n}: Zhao Min chosen."
+        assert w.current(SUP, pick).buttons == []
         [told] = await w.expect(ENG)
-        assert told["text"] == (f"Wang Wei has taken {n} off you and given it to another engineer. "
-                                "You no longer need to work on it.")
+        assert told.text == (f"Wang Wei has taken {n} off you and given it to another engineer. "
+                             "You no longer need to work on it.")
         [new_card] = await w.expect(ENG2)
-        assert new_card["text"].startswith(f"New job for you:\n{n} · X200 · 1 Harbour Rd\nStatus: dispatched")
-        assert button_labels(new_card) == ["Accept", "Decline"]
+        assert new_card.text.startswith(f"New job for you:\n{n} · X200 · 1 Harbour Rd\nStatus: dispatched")
+        assert new_card.buttons == ["Accept", "Decline"]
         row = await get(w, Ticket, ticket.id)
         assert (row.status, row.assignee_id, row.accepted_at) == (TicketStatus.DISPATCHED, eng2, None)
         last = (await events(w, ticket))[-1]
@@ -143,13 +144,13 @@ async def test_suggestions_then_reassign_an_accepted_ticket_with_a_reason(tmp_pa
             Action.REASSIGN, sup, TicketStatus.ACCEPTED, "Customer asked for the Pudong engineer", eng, eng2)
 
         # Li Lei's stale buttons (the old card's Accept, his job card's On my way) are refused.
-        w.press_data(ENG, card["message_id"], button_data(card, "Accept"))
-        w.press_data(ENG, eng_card["message_id"], button_data(eng_card, "On my way"))
-        assert [m["text"] for m in await w.expect(ENG, 2)] == [
+        w.press_data(ENG, card.id, card.button_data("Accept"))
+        w.press_data(ENG, eng_card.id, eng_card.button_data("On my way"))
+        assert [m.text for m in await w.expect(ENG, 2)] == [
             "That ticket is not (or no longer) available to you."] * 2
         # The used picker is stale too: the dialog is over.
-        w.press_data(SUP, pick["message_id"], f"rsw:{ticket.id}:{await pid(w, ENG4)}")
-        assert [m["text"] for m in await w.expect(SUP)] == [
+        w.press_data(SUP, pick.id, f"rsw:{ticket.id}:{await pid(w, ENG4)}")
+        assert [m.text for m in await w.expect(SUP)] == [
             f"That list is out of date. Start again with /reassign {n}."]
         assert (await get(w, Ticket, ticket.id)).assignee_id == eng2
 
@@ -158,25 +159,25 @@ async def test_suggestions_then_reassign_an_accepted_ticket_with_a_reason(tmp_pa
         w.press(ENG2, new_card, "Accept")
         await w.expect(ENG2)
         [accepted] = await w.expect(SUP)
-        assert accepted["text"] == f"Zhao Min accepted {n}."
+        assert accepted.text == f"Zhao Min accepted {n}."
         [pushed] = await w.expect(CUST)
-        assert pushed["text"] == f"Engineer Zhao Min accepted your ticket {n}."
+        assert pushed.text == f"Engineer Zhao Min accepted your ticket {n}."
         assert (await get(w, Ticket, ticket.id)).status is TicketStatus.ACCEPTED
 
         w.say(DSP, f"/ticket {n}")
         [view] = await w.expect(DSP)
-        assert "engineer: Zhao Min" in view["text"]
-        assert view["text"].endswith(
+        assert "engineer: Zhao Min" in view.text
+        assert view.text.endswith(
             "2026-03-02 10:30  Chen Jing  dispatch → dispatched → Li Lei\n"
             "2026-03-02 10:30  Li Lei  accept → accepted\n"
             "2026-03-02 11:00  Wang Wei  reassign → dispatched → Zhao Min (from Li Lei)"
             " — reason: Customer asked for the Pudong engineer\n"
             "2026-03-02 11:10  Zhao Min  accept → accepted")
-        assert button_labels(view) == ["Reassign"]
+        assert view.buttons == ["Reassign"]
 
 
-async def test_reassign_command_in_chinese_with_cancel_and_an_unknown_site(tmp_path: Path) -> None:
-    async with world(tmp_path, "zh-CN") as w:
+async def test_reassign_command_in_chinese_with_cancel_and_an_unknown_site(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel, "zh-CN") as w:
         await w.join(SUP, Role.SUPERVISOR, "王伟")
         await w.join(DSP, Role.DISPATCHER, "陈静")
         await w.join(ENG, Role.ENGINEER, "李雷")
@@ -192,15 +193,15 @@ async def test_reassign_command_in_chinese_with_cancel_and_an_unknown_site(tmp_p
         # /cancel at the reason: nothing changes.
         w.say(DSP, f"/reassign {n}")
         [ask] = await w.expect(DSP)
-        assert ask["text"] == f"改派 {n}（已暂停，负责人：李雷）的原因是什么？请简要说明，或发送 /cancel 仍由 李雷 负责。"
-        w.photo(DSP)
+        assert ask.text == f"改派 {n}（已暂停，负责人：李雷）的原因是什么？请简要说明，或发送 /cancel 仍由 李雷 负责。"
+        w.send_photo(DSP)
         [again] = await w.expect(DSP)
-        assert again["text"] == f"改派 {n} 需要填写原因，请输入（或发送 /cancel）。"
+        assert again.text == f"改派 {n} 需要填写原因，请输入（或发送 /cancel）。"
         w.say(DSP, "/cancel")
         await w.expect(DSP)
         w.say(DSP, "随便说一句")
         [lost] = await w.expect(DSP)
-        assert lost["text"] == "我没看懂。发送 /help 查看可用命令。"
+        assert lost.text == "我没看懂。发送 /help 查看可用命令。"
         row = await get(w, Ticket, ticket.id)
         assert (row.status, row.assignee_id) == (TicketStatus.PAUSED, eng)
 
@@ -209,35 +210,35 @@ async def test_reassign_command_in_chinese_with_cancel_and_an_unknown_site(tmp_p
         w.say(DSP, "李雷请病假")
         [pick] = await w.expect(DSP)
         # The site has no coordinates: by load only, no distances, no ordering note.
-        assert pick["text"] == f"将 {n}（X200，1 Harbour Rd）从 李雷 改派给哪位工程师？\n原因：李雷请病假"
-        assert button_labels(pick) == ["Wu Fang · 进行中 0", "赵敏 · 进行中 0"]
+        assert pick.text == f"将 {n}（X200，1 Harbour Rd）从 李雷 改派给哪位工程师？\n原因：李雷请病假"
+        assert pick.buttons == ["Wu Fang · 进行中 0", "赵敏 · 进行中 0"]
         w.press(DSP, pick, "Wu Fang · 进行中 0")
         [done] = await w.expect(DSP)
-        assert done["text"] == f"{n} 已从 李雷 改派给 Wu Fang。对方接单或拒单时会通知您。"
+        assert done.text == f"{n} 已从 李雷 改派给 Wu Fang。对方接单或拒单时会通知您。"
         [told] = await w.expect(ENG)
-        assert told["text"] == f"陈静 已将 {n} 从您名下撤回，改派给其他工程师，您无需再处理该工单。"
+        assert told.text == f"陈静 已将 {n} 从您名下撤回，改派给其他工程师，您无需再处理该工单。"
         [card] = await w.expect(ENG3)  # the new engineer reads English
-        assert card["text"].startswith(f"New job for you:\n{n} · X200") and "Status: dispatched" in card["text"]
+        assert card.text.startswith(f"New job for you:\n{n} · X200") and "Status: dispatched" in card.text
         row = await get(w, Ticket, ticket.id)
         assert (row.status, row.assignee_id, row.paused_at) == (TicketStatus.DISPATCHED, eng3, None)
 
         # Li Lei's Resume (he was paused) is stale now.
         w.press_data(ENG, last_id(w, ENG), f"res:{ticket.id}")
-        assert [m["text"] for m in await w.expect(ENG)] == ["您无权查看该工单（或已不再由您负责）。"]
+        assert [m.text for m in await w.expect(ENG)] == ["您无权查看该工单（或已不再由您负责）。"]
         w.press(ENG3, card, "Accept")
         await w.expect(ENG3)
         [accepted] = await w.expect(DSP)
-        assert accepted["text"] == f"Wu Fang 已接单 {n}。"
+        assert accepted.text == f"Wu Fang 已接单 {n}。"
 
         w.say(SUP, f"/ticket {n}")
         [view] = await w.expect(SUP)
         assert ("陈静  改派 → 已派单 → Wu Fang（原为 李雷） — 原因：李雷请病假\n"
-                "2026-03-02 10:30  Wu Fang  接单 → 已接单") in view["text"]
-        assert button_labels(view) == ["改派"]
+                "2026-03-02 10:30  Wu Fang  接单 → 已接单") in view.text
+        assert view.buttons == ["改派"]
 
 
-async def test_two_at_the_desk_reassign_once(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_two_at_the_desk_reassign_once(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(DSP, Role.DISPATCHER, "Chen Jing")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
@@ -260,11 +261,11 @@ async def test_two_at_the_desk_reassign_once(tmp_path: Path) -> None:
         await w.expect(ENG3)
         w.say(DSP, "Li Lei is ill")
         [late] = await w.expect(DSP)
-        assert late["text"] == (f"{n} changed hands meanwhile (now with Wu Fang), so nothing was done. "
-                                f"Start again with /reassign {n} if it still needs it.")
+        assert late.text == (f"{n} changed hands meanwhile (now with Wu Fang), so nothing was done. "
+                             f"Start again with /reassign {n} if it still needs it.")
         w.say(DSP, "Zhao Min")  # the dialog ended with the refusal
         [lost] = await w.expect(DSP)
-        assert lost["text"] == "I'm not sure what you mean. Send /help to see what you can do."
+        assert lost.text == "I'm not sure what you mean. Send /help to see what you can do."
         reassigned = [e for e in await events(w, ticket) if e.action is Action.REASSIGN]
         assert [(e.actor_id, e.details["reason"]) for e in reassigned] == [(await pid(w, SUP), "Li Lei is ill")]
 
@@ -276,12 +277,12 @@ async def test_two_at_the_desk_reassign_once(tmp_path: Path) -> None:
         await w.expect(DSP)
         w.say(DSP, "Wu Fang is ill")
         [nobody] = await w.expect(DSP)
-        assert nobody["text"] == "There is no other active engineer in team North."
+        assert nobody.text == "There is no other active engineer in team North."
         assert (await get(w, Ticket, ticket.id)).assignee_id == await pid(w, ENG3)
 
 
-async def test_who_may_reassign_and_what(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_who_may_reassign_and_what(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         await w.join(ENG2, Role.ENGINEER, "Zhao Min")
@@ -299,20 +300,20 @@ async def test_who_may_reassign_and_what(tmp_path: Path) -> None:
         w.say(ENG, f"/reassign {n}")
         w.press_data(ENG, last_id(w, ENG), f"rsr:{ticket.id}")
         w.press_data(ENG, last_id(w, ENG), f"rsw:{ticket.id}:{eng2}")
-        assert [m["text"] for m in await w.expect(ENG, 3)] == ["You can't do that with your role."] * 3
+        assert [m.text for m in await w.expect(ENG, 3)] == ["You can't do that with your role."] * 3
         w.say(CUST, f"/reassign {n}")
         w.say(MGR, f"/reassign {n}")
-        assert [m["text"] for m in await w.expect(CUST)] == ["You can't do that with your role."]
-        assert [m["text"] for m in await w.expect(MGR)] == ["You can't do that with your role."]
+        assert [m.text for m in await w.expect(CUST)] == ["You can't do that with your role."]
+        assert [m.text for m in await w.expect(MGR)] == ["You can't do that with your role."]
         w.say(ENG, f"/ticket {n}")
         [view] = await w.expect(ENG)
-        assert button_labels(view) == []
+        assert view.buttons == []
 
         # Another team's supervisor: the ticket does not exist for them, nor its buttons.
         w.say(SOUTH_SUP, f"/reassign {n}")
         w.press_data(SOUTH_SUP, last_id(w, SOUTH_SUP), f"rsr:{ticket.id}")
         w.press_data(SOUTH_SUP, last_id(w, SOUTH_SUP), f"rsw:{ticket.id}:{await pid(w, SOUTH_ENG)}")
-        assert [m["text"] for m in await w.expect(SOUTH_SUP, 3)] == [
+        assert [m.text for m in await w.expect(SOUTH_SUP, 3)] == [
             f"No ticket {n}.", "That ticket is not (or no longer) available to you.",
             "That ticket is not (or no longer) available to you."]
 
@@ -321,16 +322,16 @@ async def test_who_may_reassign_and_what(tmp_path: Path) -> None:
         w.say(SUP, "/reassign")
         w.say(SUP, "/reassign FS-2026-999")
         w.press_data(SUP, last_id(w, SUP), f"rsw:{ticket.id}:{eng2}")
-        assert [m["text"] for m in await w.expect(SUP, 3)] == [
+        assert [m.text for m in await w.expect(SUP, 3)] == [
             "Which ticket? Give its number, e.g. FS-2026-000123.", "No ticket FS-2026-999.",
             f"That list is out of date. Start again with /reassign {n}."]
         w.say(SUP, f"/reassign {n}")
         await w.expect(SUP)
         w.say(SUP, "testing")
         [pick] = await w.expect(SUP)
-        assert button_labels(pick) == ["Zhao Min · 0 open"]
-        w.press_data(SUP, pick["message_id"], f"rsw:{ticket.id}:{await pid(w, SOUTH_ENG)}")
-        assert [m["text"] for m in await w.expect(SUP)] == [f"That engineer is not an active engineer of {n}'s team."]
+        assert pick.buttons == ["Zhao Min · 0 open"]
+        w.press_data(SUP, pick.id, f"rsw:{ticket.id}:{await pid(w, SOUTH_ENG)}")
+        assert [m.text for m in await w.expect(SUP)] == [f"That engineer is not an active engineer of {n}'s team."]
         w.say(SUP, "/cancel")
         await w.expect(SUP)
         row = await get(w, Ticket, ticket.id)
@@ -340,27 +341,27 @@ async def test_who_may_reassign_and_what(tmp_path: Path) -> None:
         # A new ticket is dispatched, not reassigned; resolved, closed and cancelled ones stay put.
         fresh = await new_ticket(w, address="9 Pier St")
         w.say(SUP, f"/reassign {fresh.number}")
-        assert [m["text"] for m in await w.expect(SUP)] == [
+        assert [m.text for m in await w.expect(SUP)] == [
             f"{fresh.number} has no engineer yet; dispatch it with /dispatch {fresh.number}."]
         await move(w, ticket, Action.DEPART, Action.ARRIVE, Action.RESOLVE, actor_uid=ENG)
         w.say(SUP, f"/reassign {n}")
         w.press_data(SUP, last_id(w, SUP), f"rsr:{ticket.id}")
-        assert [m["text"] for m in await w.expect(SUP, 2)] == [
+        assert [m.text for m in await w.expect(SUP, 2)] == [
             f"{n} is resolved; only open tickets can be reassigned."] * 2
         await move(w, ticket, Action.SIGN_OFF, Action.CLOSE, actor_uid=ENG)
         w.say(SUP, f"/ticket {n}")
         [view] = await w.expect(SUP)
-        assert view["text"].startswith(f"ticket: {n}\nstatus: closed") and button_labels(view) == []
+        assert view.text.startswith(f"ticket: {n}\nstatus: closed") and view.buttons == []
         w.say(SUP, f"/reassign {n}")
-        w.press_data(SUP, view["message_id"], f"rsr:{ticket.id}")
-        assert [m["text"] for m in await w.expect(SUP, 2)] == [
+        w.press_data(SUP, view.id, f"rsr:{ticket.id}")
+        assert [m.text for m in await w.expect(SUP, 2)] == [
             f"{n} is closed; only open tickets can be reassigned."] * 2
         await move(w, fresh, Action.DISPATCH, assignee_id=eng2, actor_uid=SUP)
         w.say(SUP, f"/reassign {fresh.number}")
         await w.expect(SUP)
         await move(w, fresh, Action.CANCEL, reason="duplicate")
         w.say(SUP, "Zhao Min is away")  # cancelled while the reason was being typed
-        assert [m["text"] for m in await w.expect(SUP)] == [
+        assert [m.text for m in await w.expect(SUP)] == [
             f"{fresh.number} is cancelled; only open tickets can be reassigned."]
         assert (await get(w, Ticket, ticket.id)).status is TicketStatus.CLOSED
         assert (await get(w, Ticket, fresh.id)).status is TicketStatus.CANCELLED

@@ -1,4 +1,4 @@
-"""``/report [YYYY-MM]`` end to end (emulator + real aiogram client + SQLite): the chart as a photo
+"""``/report [YYYY-MM]`` end to end (emulator + the real bot on each channel + SQLite): the chart as a photo
 and the table as text, in English and Chinese; last month by default; the asker's team only (staff
 without a team see every team); bad months get one line; engineers and customers are refused.
 Then the chart itself: labels the font cannot draw, a configured font, a chart that fails."""
@@ -20,7 +20,6 @@ from models.enums import Role
 from models.reports import Month, MonthlyReport, ReportRow
 from models.runtime import OutboxMessage
 from tests.support.cast import join_customer
-from tests.support.chat import menu
 from tests.support.history import PNG, october
 from tests.support.tickets import new_ticket
 from tests.support.world import World
@@ -30,8 +29,8 @@ T0 = datetime(2026, 11, 2, 2, 30, tzinfo=timezone.utc)
 SUP, DSP, MGR, ENG, ENG2, CUST, SOUTH_ENG, ZH_SUP = 200, 201, 202, 203, 204, 205, 206, 207
 
 
-def world(tmp_path: Path) -> World:
-    return World(tmp_path, clock=FixedClock(T0))
+def world(tmp_path: Path, channel: str) -> World:
+    return World(tmp_path, channel, clock=FixedClock(T0))
 
 
 async def crew(w: World) -> None:
@@ -48,13 +47,13 @@ async def crew(w: World) -> None:
 async def chart_and_text(w: World, uid: int) -> str:
     """The two messages a report is: the chart (a real PNG) first, then the text."""
     photo, text = await w.expect(uid, 2)
-    assert w.emu.file_bytes(photo["photo"][-1]["file_id"]).startswith(PNG)
-    assert "photo" not in text
-    return text["text"]
+    assert w.photo_bytes(photo).startswith(PNG)
+    assert not text.photo
+    return text.text
 
 
-async def test_last_months_report_in_english(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_last_months_report_in_english(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await crew(w)
         w.say(SUP, "/report")
         text = await chart_and_text(w, SUP)
@@ -93,14 +92,14 @@ async def test_last_months_report_in_english(tmp_path: Path) -> None:
         assert "2. Sun Qi: jobs 1 " in text
         w.say(DSP, "/report 2026-9")
         [empty] = await w.expect(DSP)
-        assert empty["text"] == "No completed jobs with a full report in September 2026 (North)."
+        assert empty.text == "No completed jobs with a full report in September 2026 (North)."
         assert await w.quiet(DSP) == []
-        assert "report" in menu(w, SUP) and "report" in menu(w, DSP) and "report" in menu(w, MGR)
-        assert "report" not in menu(w, ENG)
+        assert "report" in w.menu(SUP) and "report" in w.menu(DSP) and "report" in w.menu(MGR)
+        assert "report" not in w.menu(ENG)
 
 
-async def test_report_in_chinese(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_report_in_chinese(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await crew(w)
         w.say(ZH_SUP, "/report 2026-10")
         text = await chart_and_text(w, ZH_SUP)
@@ -114,24 +113,24 @@ async def test_report_in_chinese(tmp_path: Path) -> None:
         assert lines[-1] == "服务单不完整、未计入统计的工单：1 单。"
         w.say(ZH_SUP, "/report abc")
         [bad] = await w.expect(ZH_SUP)
-        assert bad["text"] == "“abc”不是有效的月份。请按 年-月 的格式填写，例如 /report 2026-10。"
+        assert bad.text == "“abc”不是有效的月份。请按 年-月 的格式填写，例如 /report 2026-10。"
         assert await w.quiet(ZH_SUP) == []
 
 
-async def test_bad_months_and_people_who_may_not(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_bad_months_and_people_who_may_not(tmp_path: Path, channel: str) -> None:
+    async with world(tmp_path, channel) as w:
         await crew(w)
         ticket = await new_ticket(w)
         await join_customer(w, CUST, ticket, "Mr Lin")
         for bad in ("2026-13", "abc", "2026-10-01"):
             w.say(SUP, f"/report {bad}")
             [reply] = await w.expect(SUP)
-            assert reply["text"] == f'"{bad}" is not a month. Write it as YYYY-MM, e.g. /report 2026-10.'
+            assert reply.text == f'"{bad}" is not a month. Write it as YYYY-MM, e.g. /report 2026-10.'
         w.say(ENG, "/report")
         w.say(CUST, "/report 2026-10")
         [eng] = await w.expect(ENG)
         [cust] = await w.expect(CUST)
-        assert eng["text"] == cust["text"] == "You can't do that with your role."
+        assert eng.text == cust.text == "You can't do that with your role."
         for uid in (SUP, ENG, CUST):
             assert await w.quiet(uid) == []
         async with w.app.db.read() as s:

@@ -30,8 +30,8 @@ MORNING = datetime(2026, 3, 3, 0, 31, tzinfo=timezone.utc)  # Tue 08:31
 OPENING = datetime(2026, 3, 3, 0, 30, tzinfo=timezone.utc)
 
 
-def night_world(tmp_path: Path) -> World:
-    return World(tmp_path, extra_config=HOURS, clock=FixedClock(NIGHT))
+def night_world(tmp_path: Path, channel: str) -> World:
+    return World(tmp_path, channel, extra_config=HOURS, clock=FixedClock(NIGHT))
 
 
 async def outbox(w: World, purpose: str) -> list[OutboxMessage]:
@@ -46,8 +46,8 @@ async def say(w: World, person: int, text: str, *, key: str, valid_if=None, supe
                    dedupe=key, now=w.clock.now(), valid_if=valid_if, supersede=supersede)
 
 
-async def test_a_push_whose_ticket_moved_on_in_the_night_is_dropped(tmp_path: Path) -> None:
-    w = night_world(tmp_path)
+async def test_a_push_whose_ticket_moved_on_in_the_night_is_dropped(tmp_path: Path, channel: str) -> None:
+    w = night_world(tmp_path, channel)
     w.clock.at = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # set up in the day
     async with w:
         await team(w)
@@ -67,37 +67,37 @@ async def test_a_push_whose_ticket_moved_on_in_the_night_is_dropped(tmp_path: Pa
         assert await w.quiet(ENG) == [] and await w.quiet(SUP) == []  # nothing at night
         w.clock.at = MORNING
         await w.settle()
-        assert [m["text"] for m in await w.quiet(ENG)] == ["Welcome back, no condition."]
-        assert [m["text"] for m in await w.quiet(SUP)] == ["Welcome back, still with Li."]
+        assert [m.text for m in await w.quiet(ENG)] == ["Welcome back, no condition."]
+        assert [m.text for m in await w.quiet(SUP)] == ["Welcome back, still with Li."]
         states = {r.dedupe_key: (r.status, r.last_error) for r in await outbox(w, "test")}
         assert states["a"] == (OutboxStatus.DROPPED, "no longer applies (the ticket moved on while it waited)")
         assert states["b"][0] is OutboxStatus.SENT and states["c"][0] is OutboxStatus.SENT
 
 
-async def test_a_newer_push_replaces_a_waiting_one_but_not_in_working_hours(tmp_path: Path) -> None:
-    w = night_world(tmp_path)
+async def test_a_newer_push_replaces_a_waiting_one_but_not_in_working_hours(tmp_path: Path, channel: str) -> None:
+    w = night_world(tmp_path, channel)
     w.clock.at = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # Mon 10:00: working hours
     async with w:
         await team(w)
         eng = await person_id(w, "Li Lei")
         await say(w, eng, "accepted", key="d1", supersede="status:1")
         await say(w, eng, "on the way", key="d2", supersede="status:1")
-        assert [m["text"] for m in await w.expect(ENG, 2)] == ["Welcome back, accepted.",
-                                                               "Welcome back, on the way."]
+        assert [m.text for m in await w.expect(ENG, 2)] == ["Welcome back, accepted.",
+                                                            "Welcome back, on the way."]
         w.clock.at = NIGHT
         await say(w, eng, "arrived", key="n1", supersede="status:1")
         await say(w, eng, "resolved", key="n2", supersede="status:1")
         await say(w, eng, "other ticket", key="n3", supersede="status:2")
         w.clock.at = MORNING
         await w.settle()
-        assert [m["text"] for m in await w.quiet(ENG)] == ["Welcome back, resolved.", "Welcome back, other ticket."]
+        assert [m.text for m in await w.quiet(ENG)] == ["Welcome back, resolved.", "Welcome back, other ticket."]
         states = {r.dedupe_key: r.status for r in await outbox(w, "test")}
         assert states == {"d1": OutboxStatus.SENT, "d2": OutboxStatus.SENT, "n1": OutboxStatus.DROPPED,
                           "n2": OutboxStatus.SENT, "n3": OutboxStatus.SENT}
 
 
-async def test_conditions(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+async def test_conditions(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel) as w:
         await team(w)
         t = await ticket(w, TicketStatus.ON_SITE)
         eng = await person_id(w, "Li Lei")
@@ -116,10 +116,11 @@ async def test_conditions(tmp_path: Path) -> None:
             assert await applies(s, {"ticket": t.id, "future_key": 1})  # unknown parts never block
 
 
-async def test_a_night_of_declines_and_re_dispatches_leaves_only_what_still_applies(tmp_path: Path) -> None:
+async def test_a_night_of_declines_and_re_dispatches_leaves_only_what_still_applies(tmp_path: Path,
+                                                                                    channel: str) -> None:
     """The case seen in a real trial: "declined, please re-dispatch" and a "New job" card both
     waited for the morning, for a ticket re-dispatched in the night."""
-    w = night_world(tmp_path)
+    w = night_world(tmp_path, channel)
     w.clock.at = datetime(2026, 3, 2, 13, 50, tzinfo=timezone.utc)  # Mon 21:50, still working hours
     async with w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
@@ -131,7 +132,7 @@ async def test_a_night_of_declines_and_re_dispatches_leaves_only_what_still_appl
         [picker] = await w.expect(DSP)
         w.press(DSP, picker, "Li Lei · 0 open")
         [done] = await w.expect(DSP)
-        assert done["text"] == f"{t.number} dispatched to Li Lei. I'll tell you when they accept or decline."
+        assert done.text == f"{t.number} dispatched to Li Lei. I'll tell you when they accept or decline."
         [card] = await w.expect(ENG)  # in working hours: at once
 
         w.clock.at = datetime(2026, 3, 2, 14, 30, tzinfo=timezone.utc)  # 22:30: quiet hours
@@ -146,14 +147,14 @@ async def test_a_night_of_declines_and_re_dispatches_leaves_only_what_still_appl
         [picker] = await w.expect(SUP)
         w.press(SUP, picker, "Zhao Min · 0 open")
         [done] = await w.expect(SUP)
-        assert done["text"] == (f"{t.number} dispatched to Zhao Min. I'll tell you when they accept or decline.\n"
-                                "Outside working hours: Zhao Min will get it at 03-03 08:30.")
+        assert done.text == (f"{t.number} dispatched to Zhao Min. I'll tell you when they accept or decline.\n"
+                             "Outside working hours: Zhao Min will get it at 03-03 08:30.")
         assert await w.quiet(ENG2) == []
 
         w.clock.at = MORNING
         await w.settle()
         [morning_card] = await w.quiet(ENG2)
-        assert morning_card["text"].startswith(f"New job for you:\n{t.number}")
+        assert morning_card.text.startswith(f"New job for you:\n{t.number}")
         assert await w.quiet(DSP) == []  # "declined, please re-dispatch" no longer applies
         [dropped] = await outbox(w, "declined")
         assert dropped.status is OutboxStatus.DROPPED

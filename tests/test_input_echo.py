@@ -29,9 +29,9 @@ def short_line(text: str) -> bool:
 
 
 async def one_reply(w: World, uid: int, text: str, lang: str) -> str:
-    w.say(uid, text, language_code=lang)
+    w.say(uid, text)
     [reply] = await w.expect(uid)
-    return reply["text"]
+    return reply.text
 
 
 def test_preview_is_one_short_line_cut_between_characters() -> None:
@@ -60,8 +60,8 @@ def test_error_text_cuts_every_text_parameter(lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", ZH])
-async def test_commands_echo_a_preview_of_what_was_typed(tmp_path: Path, lang: str) -> None:
-    async with world(tmp_path) as w:
+async def test_commands_echo_a_preview_of_what_was_typed(tmp_path: Path, channel: str, lang: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei", lang=lang)
         await w.join(ENG, Role.ENGINEER, "Li Lei", lang=lang)
         head = "a" * (PREVIEW_LIMIT - 1) + "…"
@@ -90,25 +90,25 @@ async def test_commands_echo_a_preview_of_what_was_typed(tmp_path: Path, lang: s
 
 
 @pytest.mark.parametrize("lang", ["en", ZH])
-async def test_dialog_answers_echo_a_preview(tmp_path: Path, lang: str) -> None:
-    async with world(tmp_path) as w:
+async def test_dialog_answers_echo_a_preview(tmp_path: Path, channel: str, lang: str) -> None:
+    async with world(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei", lang=lang)
         await w.join(ENG, Role.ENGINEER, "Li Lei", lang=lang)
 
         # /new: a new customer's name (the registry takes up to 200 characters) is echoed as a
         # preview in the next question; the summary at the end still shows it whole.
         name = "Very Long Company Name\nBranch Office " + "Z" * 150
-        w.say(SUP, "/new", language_code=lang)
+        w.say(SUP, "/new")
         await w.expect(SUP)
-        w.say(SUP, name, language_code=lang)
+        w.say(SUP, name)
         [asked] = await w.expect(SUP)
-        assert len(asked["text"]) <= SHORT and name not in asked["text"], asked["text"]
-        assert preview(name) in asked["text"]
+        assert len(asked.text) <= SHORT and name not in asked.text, asked.text
+        assert preview(name) in asked.text
         # A bad phone number with line breaks: the reason is one line.
-        w.say(SUP, "call\nme\nmaybe", language_code=lang)
+        w.say(SUP, "call\nme\nmaybe")
         [refused] = await w.expect(SUP)
-        reason = refused["text"].split("\n")[0]
-        assert "call me maybe" in reason and len(refused["text"]) <= SHORT, refused["text"]
+        reason = refused.text.split("\n")[0]
+        assert "call me maybe" in reason and len(refused.text) <= SHORT, refused.text
         w.say(SUP, "/cancel")
         await w.expect(SUP)
 
@@ -117,7 +117,7 @@ async def test_dialog_answers_echo_a_preview(tmp_path: Path, lang: str) -> None:
         await move(w, ticket, Action.DISPATCH, actor_uid=SUP, assignee_id=await pid(w, ENG))
         await move(w, ticket, Action.ACCEPT, Action.DEPART, Action.ARRIVE, actor_uid=ENG)
         part = "Display cable assembly\n" + "Q" * 170
-        w.say(ENG, f"/parts {ticket.number}", language_code=lang)
+        w.say(ENG, f"/parts {ticket.number}")
         await w.expect(ENG)
         text = await one_reply(w, ENG, part, lang)
         assert short_line(text) and preview(part) in text, text
@@ -127,15 +127,15 @@ async def test_dialog_answers_echo_a_preview(tmp_path: Path, lang: str) -> None:
         other = await new_ticket(w, model="Z9")
         await move(w, other, Action.DISPATCH, actor_uid=SUP, assignee_id=await pid(w, ENG))
         await move(w, other, Action.ACCEPT, actor_uid=ENG)
-        w.press_data(ENG, w.emu.bot_messages(ENG)[-1]["message_id"], f"go:{other.id}")
+        w.press_data(ENG, w.messages(ENG)[-1].id, f"go:{other.id}")
         await w.expect(ENG)
         text = await one_reply(w, ENG, "soon\nish\n" + "9" * 25, lang)
         assert short_line(text), text
 
 
 @pytest.mark.parametrize("lang", ["en", ZH])
-async def test_a_customer_command_echoes_a_preview(tmp_path: Path, lang: str) -> None:
-    async with world(tmp_path) as w:
+async def test_a_customer_command_echoes_a_preview(tmp_path: Path, channel: str, lang: str) -> None:
+    async with world(tmp_path, channel) as w:
         ticket = await new_ticket(w)
         await join_customer(w, CUST, ticket, "Mr Lin", lang=lang)
         for command in ("/complain", "/" + LONG):

@@ -17,31 +17,31 @@ from tests.support.world import World
 SUP = 10
 
 
-async def test_an_over_long_text_is_cut_and_the_chat_stays_reachable(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+async def test_an_over_long_text_is_cut_and_the_chat_stays_reachable(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         # An echo of what was typed is a short preview (tests/test_input_echo.py) ...
         w.say(SUP, "/report " + "9" * 4090)
         [reply] = await w.expect(SUP)
-        assert len(reply["text"]) < 200
+        assert len(reply.text) < 200
 
         # ... and any text that still comes out over Telegram's limit is cut by the channel.
         async def long_reply(ctx, _session) -> None:  # noqa: ANN001
             ctx.reply(Msg(body=Raw("9" * 5000)))
         await as_person(w, SUP, long_reply)
         [reply] = await w.expect(SUP)
-        assert len(reply["text"]) == 4096 and reply["text"].endswith("…")
+        assert len(reply.text) == 4096 and reply.text.endswith("…")
         async with w.app.db.read() as s:
             identity = await s.scalar(select(ChannelIdentity).where(ChannelIdentity.chat_id == str(SUP)))
         assert identity.unreachable_reason is None
 
 
-async def test_ids_that_only_look_like_numbers_are_stale_buttons(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+async def test_ids_that_only_look_like_numbers_are_stale_buttons(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         w.say(SUP, "/help")
         [help_message] = await w.expect(SUP)
         for data in ("pra:²", "cpa:" + "9" * 25, "card:３", "ack:¹²"):
-            w.press_data(SUP, help_message["message_id"], data)
+            w.press_data(SUP, help_message.id, data)
             [reply] = await w.expect(SUP)
-            assert reply["text"] != "Sorry, something went wrong on our side. Please try again in a minute.", data
+            assert reply.text != "Sorry, something went wrong on our side. Please try again in a minute.", data

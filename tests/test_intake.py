@@ -22,7 +22,7 @@ from sqlalchemy import select
 from bot.cli import main
 from models.enums import Channel, InboxStatus, OutboxStatus, Role
 from models.runtime import InboundEvent, Instance, OutboxMessage
-from tests.support.world import RUNTIMES, World
+from tests.support.telegram import RUNTIMES, TelegramWorld
 
 ENG, SUP = 300, 301
 
@@ -64,7 +64,7 @@ def raw_text(update_id: int, uid: int, text: str, *, lang: str = "en") -> dict:
         "from": {"id": uid, "is_bot": False, "first_name": "Li", "language_code": lang}}}
 
 
-async def inbox(w: World) -> list[InboundEvent]:
+async def inbox(w: TelegramWorld) -> list[InboundEvent]:
     async with w.app.db.read() as s:
         return list((await s.scalars(select(InboundEvent).order_by(InboundEvent.id))).all())
 
@@ -74,7 +74,7 @@ async def inbox(w: World) -> list[InboundEvent]:
 async def test_nothing_is_confirmed_before_it_is_stored(tmp_path: Path, mode: str, runtime: str) -> None:
     extra = 'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}/tg"\nwebhook_listen = "127.0.0.1:{port}"\n'
     port = _free_port()
-    async with World(tmp_path, database_extra='busy_timeout = "1s"\n', runtime=runtime,
+    async with TelegramWorld(tmp_path, database_extra='busy_timeout = "1s"\n', runtime=runtime,
                      telegram_extra=extra.format(port=port) if mode == "webhook" else "") as w:
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         with WriteLock(tmp_path / "world.db"):
@@ -92,7 +92,7 @@ async def test_nothing_is_confirmed_before_it_is_stored(tmp_path: Path, mode: st
 
 
 async def test_stored_updates_left_by_a_crash_are_handled_on_start_in_order(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         await w.stop_bot()
         async with w.app.db.write() as s:  # what a killed instance stored but never handled
@@ -114,7 +114,7 @@ async def test_stored_updates_left_by_a_crash_are_handled_on_start_in_order(tmp_
 
 
 async def test_an_update_that_crashed_the_process_again_and_again_is_parked(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         await w.stop_bot()
         async with w.app.db.write() as s:
@@ -137,7 +137,7 @@ async def test_an_update_that_crashed_the_process_again_and_again_is_parked(tmp_
 
 
 async def test_unreadable_updates_are_parked_and_the_rest_handled(tmp_path: Path, capsys) -> None:  # noqa: ANN001
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         bad = {"update_id": 8001, "message": {"message_id": 1, "text": "no chat, no date"}}
         ignored = {"update_id": 8002, "edited_message": raw_text(1, ENG, "edited")["message"]}
@@ -169,7 +169,7 @@ async def test_unreadable_updates_are_parked_and_the_rest_handled(tmp_path: Path
 
 
 async def test_a_parked_update_retried_by_the_operator_is_handled(tmp_path: Path, capsys) -> None:  # noqa: ANN001
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         async with w.app.db.write() as s:
             s.add(InboundEvent(channel=Channel.TELEGRAM, external_id="6001", status=InboxStatus.PARKED,
@@ -186,7 +186,7 @@ async def test_a_parked_update_retried_by_the_operator_is_handled(tmp_path: Path
 
 
 async def test_messages_leased_by_a_dead_instance_go_out_at_once(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         await w.stop_bot()
         far = w.clock.now() + timedelta(minutes=10)
@@ -219,7 +219,7 @@ async def test_an_earlier_update_of_the_session_goes_first_whichever_instance_st
     """Behind a load balancer: another instance stored this engineer's /help and died before
     handling it; the engineer's next message reaches us first.  It waits for the earlier one
     (handled here once the other instance is known dead), so the answers come in order."""
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(ENG, Role.ENGINEER, "Li Lei")
         await w.stop_bot()
         async with w.app.db.write() as s:

@@ -49,8 +49,8 @@ async def report_rows(w: World) -> list[OutboxMessage]:
                                      .order_by(OutboxMessage.id))).all())
 
 
-async def test_sent_once_on_the_first_working_day(tmp_path: Path) -> None:
-    async with World(tmp_path, clock=FixedClock(sh(10, 30, 10)), extra_config=CONFIG) as w:
+async def test_sent_once_on_the_first_working_day(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel, clock=FixedClock(sh(10, 30, 10)), extra_config=CONFIG) as w:
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         await w.join(MGR, Role.MANAGER, "Zhou Lin", team=None, lang="zh-CN")
         await w.join(DSP, Role.DISPATCHER, "Chen Jing")
@@ -78,14 +78,14 @@ async def test_sent_once_on_the_first_working_day(tmp_path: Path) -> None:
 
         assert await at(w, sh(11, 2, 9)) == 0  # a second run sends nothing more…
         photo, text = await w.expect(SUP, 2)
-        assert w.emu.file_bytes(photo["photo"][-1]["file_id"]).startswith(PNG)
-        assert text["text"].split("\n")[:2] == [
+        assert w.photo_bytes(photo).startswith(PNG)
+        assert text.text.split("\n")[:2] == [
             "Monthly service report for October 2026 · North",
             "Completed jobs with a full report: 3 · average handling time 4.3 h · first-visit fix 50% · "
             "SLA met 67% · satisfaction 3.8/5 · complaints 1"]
         photo, text = await w.expect(MGR, 2)
-        assert "photo" in photo
-        assert text["text"].split("\n")[:2] == [
+        assert photo.photo
+        assert text.text.split("\n")[:2] == [
             "2026年10月服务月报 · 全部班组",
             "已完工且服务单完整的工单：4 单 · 平均处理时长 4.0 小时 · 一次上门解决率 67% · SLA 达标率 75% · "
             "满意度 3.2/5 · 投诉 1 次"]
@@ -99,11 +99,11 @@ async def test_sent_once_on_the_first_working_day(tmp_path: Path) -> None:
         # December 1st is a Tuesday; a bot that was down until the 3rd still sends November's.
         assert await at(w, sh(12, 3, 9)) == 3
         [sup_nov] = await w.expect(SUP)
-        assert sup_nov["text"] == "No completed jobs with a full report in November 2026 (North)."
+        assert sup_nov.text == "No completed jobs with a full report in November 2026 (North)."
         [late_nov] = await w.expect(LATE_SUP)
-        assert late_nov["text"] == sup_nov["text"]
+        assert late_nov.text == sup_nov.text
         [mgr_nov] = await w.expect(MGR)
-        assert mgr_nov["text"] == "2026年11月没有已完工且服务单完整的工单（全部班组）。"
+        assert mgr_nov.text == "2026年11月没有已完工且服务单完整的工单（全部班组）。"
         assert await at(w, sh(12, 4, 9)) == 0
         assert len(await report_rows(w)) == 7  # two charts (October) and their tables, three November notes
 

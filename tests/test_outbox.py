@@ -16,20 +16,20 @@ from handlers.messages import Msg
 from models.enums import OutboxStatus, Role
 from models.people import ChannelIdentity
 from models.runtime import OutboxMessage
-from tests.support.world import World
+from tests.support.telegram import TelegramWorld
 
 
-async def rows(w: World) -> list[OutboxMessage]:
+async def rows(w: TelegramWorld) -> list[OutboxMessage]:
     async with w.app.db.read() as s:
         return list((await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
 
 
-def sent_texts(w: World, chat_id: int) -> list[str]:
+def sent_texts(w: TelegramWorld, chat_id: int) -> list[str]:
     return [m.get("text", "") for m in w.emu.bot_messages(chat_id)]
 
 
 async def test_429_is_honoured_and_nothing_is_lost_or_doubled(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(10, Role.ENGINEER, "Li")
         w.emu.fail_next(2, status=429, retry_after=1, method="sendMessage")
         for _ in range(3):
@@ -49,7 +49,7 @@ async def test_429_is_honoured_and_nothing_is_lost_or_doubled(tmp_path: Path) ->
 
 
 async def test_a_retried_message_is_not_overtaken_in_its_chat(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(12, Role.ENGINEER, "Li")
         await w.stop_bot()
         now = w.clock.now()
@@ -67,7 +67,7 @@ async def test_a_retried_message_is_not_overtaken_in_its_chat(tmp_path: Path) ->
 
 
 async def test_server_errors_back_off_and_retry(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(11, Role.ENGINEER, "Li")
         w.emu.fail_next(2, status=502, method="sendMessage")
         w.say(11, "/help")
@@ -79,7 +79,7 @@ async def test_server_errors_back_off_and_retry(tmp_path: Path) -> None:
 
 
 async def test_blocked_chat_fails_once_and_the_supervisor_is_told(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(20, Role.SUPERVISOR, "Wang")
         await w.join(21, Role.ENGINEER, "Li")
         w.emu.block_chat(21)
@@ -96,7 +96,7 @@ async def test_blocked_chat_fails_once_and_the_supervisor_is_told(tmp_path: Path
 
 
 async def test_rows_left_by_a_crash_are_sent_on_restart_exactly_once(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(30, Role.ENGINEER, "Li")
         await w.stop_bot()
         now = w.clock.now()
@@ -112,7 +112,7 @@ async def test_rows_left_by_a_crash_are_sent_on_restart_exactly_once(tmp_path: P
 
 
 async def test_delayed_rows_wait_for_their_time(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(40, Role.ENGINEER, "Li")
         now = w.clock.now()
         async with w.app.db.write() as s:
@@ -136,7 +136,7 @@ async def test_webhook_mode_with_secret(tmp_path: Path) -> None:
     port = _free_port()
     extra = (f'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}/tg"\n'
              f'webhook_secret = "s3cret-token"\nwebhook_listen = "127.0.0.1:{port}"\n')
-    async with World(tmp_path, telegram_extra=extra) as w:
+    async with TelegramWorld(tmp_path, telegram_extra=extra) as w:
         assert w.emu.webhook()["url"] == f"http://127.0.0.1:{port}/tg"
         await w.join(50, Role.ENGINEER, "Li")
         w.say(50, "/help")
@@ -157,7 +157,7 @@ async def test_webhook_mode_with_secret(tmp_path: Path) -> None:
 
 async def test_a_push_held_for_quiet_hours_does_not_hold_back_replies(tmp_path: Path) -> None:
     """Only a row waiting for a *retry* holds its chat back; one scheduled for the morning does not."""
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(60, Role.ENGINEER, "Li")
         now = w.clock.now()
         async with w.app.db.write() as s:
@@ -175,7 +175,7 @@ async def test_a_reply_goes_ahead_of_a_bulk_wave_and_the_wave_is_claimed_in_slic
     from handlers.channel import Outbound
     from models.enums import Channel
 
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await w.join(70, Role.ENGINEER, "Li")
         await w.stop_bot()
         w.app.config.telegram.rate = 10.0  # 60 messages take ~6 s at this pace
@@ -205,7 +205,7 @@ async def test_a_reply_goes_ahead_of_a_bulk_wave_and_the_wave_is_claimed_in_slic
         assert sorted(u for u in per_chat if u in set(wave)) == wave  # each exactly once
 
 
-def reply_at(w: World, chat_id: int) -> float:
+def reply_at(w: TelegramWorld, chat_id: int) -> float:
     return [c["at"] for c in w.emu.api_calls("sendMessage") if int(c["params"]["chat_id"]) == chat_id and c["ok"]][-1]
 
 

@@ -4,9 +4,10 @@ location, the supervisor acknowledges the check-in — played against the Bot AP
 polling and by webhook, with PTB's real HTTP client making every call (menus, inline and reply
 keyboards, edits, callback answers, the photo download and re-send).
 
-The rest of the end-to-end suite runs on aiogram; the flows are channel-neutral, and
-``tests/test_channel_contract.py`` holds both runtimes to one contract.  Expected texts are the
-ones the aiogram tests assert (test_flow_dispatch, test_flow_engineer, test_flow_checkins).
+The end-to-end flow scenarios run on both runtimes by polling (the ``channel`` fixture); this day
+adds the webhook mode and ``fieldbot run``, and ``tests/test_channel_contract.py`` holds both
+runtimes to one contract.  Expected texts are the ones the flow tests assert (test_flow_dispatch,
+test_flow_engineer, test_flow_checkins).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from models.invites import create_invite, team_by_name
 from models.registry import Registration, register_ticket
 from models.tickets import Ticket
 from models.work import Attachment, Checkin
-from tests.support.world import World, button_labels, png
+from tests.support.telegram import TelegramWorld, button_labels, png
 
 #: 10:30 in Shanghai (the default team time zone), so message times are exact.
 T0 = datetime(2026, 3, 2, 2, 30, tzinfo=timezone.utc)
@@ -44,15 +45,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def ptb_world(tmp_path: Path, mode: str) -> World:
+def ptb_world(tmp_path: Path, mode: str) -> TelegramWorld:
     extra = ""
     if mode == "webhook":
         port = _free_port()
         extra = f'mode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}/tg"\nwebhook_listen = "127.0.0.1:{port}"\n'
-    return World(tmp_path, runtime="ptb", clock=FixedClock(T0), telegram_extra=extra)
+    return TelegramWorld(tmp_path, runtime="ptb", clock=FixedClock(T0), telegram_extra=extra)
 
 
-async def new_ticket(w: World) -> Ticket:
+async def new_ticket(w: TelegramWorld) -> Ticket:
     async with w.app.db.write() as s:
         north = await team_by_name(s, "North", create=True)
         reg = Registration(customer="Acme Ltd", phone="+8613800000001", address="1 Harbour Rd", model="X200",
@@ -60,7 +61,7 @@ async def new_ticket(w: World) -> Ticket:
         return await register_ticket(s, reg, now=w.clock.now(), today=date(2026, 3, 2), warranty=timedelta(days=365))
 
 
-async def join_customer(w: World, ticket: Ticket) -> None:
+async def join_customer(w: TelegramWorld, ticket: Ticket) -> None:
     async with w.app.db.write() as s:
         token = await create_invite(s, role=Role.CUSTOMER, name="Mr Lin", now=w.clock.now(), ttl=timedelta(days=1),
                                     customer_id=ticket.customer_id, ticket_id=ticket.id)

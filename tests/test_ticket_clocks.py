@@ -22,14 +22,17 @@ from bot.cli import build_parser, main
 from handlers.views import ticket_fields
 from models.enums import Action, ServiceType
 from models.tickets import Ticket
-from scheduler import sla
-from tests.support.sla import Crew, act, app, crew, register, run_every, sh, ticket  # noqa: F401 (fixtures)
+from tests.support import sla as sla_world
+from tests.support.sla import Crew, act, register, run_every, sh
+
+app = sla_world.app  # the fixtures, found by pytest under these names
+crew = sla_world.crew
 
 Show = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
-def show(app: App, capsys: pytest.CaptureFixture[str]) -> Show:  # noqa: F811
+def show(app: App, capsys: pytest.CaptureFixture[str]) -> Show:
     async def run(number: str, *, at: datetime, lang: str = "en", as_json: bool = False) -> str:
         app.clock.at = at
         args = build_parser().parse_args(["--lang", lang, "ticket", "show", number, *(["--json"] if as_json else [])])
@@ -48,7 +51,7 @@ def field(out: str, label: str) -> str:
     raise AssertionError(f"no {label!r} line in:\n{out}")
 
 
-async def worked_ticket(app: App, crew: Crew) -> str:  # noqa: F811
+async def worked_ticket(app: App, crew: Crew) -> str:
     """Severity 2 on site, Monday 2 March 09:00: respond due 10:00, arrive 14:00, resolve 19:00;
     accepted 10 min early, arrived 20 min late; the chase runs at each step."""
     number = await register(app, crew, sh(2, 9), 2)
@@ -63,7 +66,7 @@ async def worked_ticket(app: App, crew: Crew) -> str:  # noqa: F811
     return number
 
 
-async def test_show_lists_met_and_open_clocks_in_both_languages(app: App, crew: Crew, show: Show) -> None:  # noqa: F811
+async def test_show_lists_met_and_open_clocks_in_both_languages(app: App, crew: Crew, show: Show) -> None:
     number = await worked_ticket(app, crew)
 
     out = await show(number, at=sh(2, 17, 30))
@@ -92,7 +95,7 @@ async def test_show_lists_met_and_open_clocks_in_both_languages(app: App, crew: 
     assert field(out, "resolve by") == "2026-03-02 19:00, met 2026-03-03 09:00 (3 h 30 min late)"
 
 
-async def test_show_json_has_every_clock(app: App, crew: Crew, show: Show) -> None:  # noqa: F811
+async def test_show_json_has_every_clock(app: App, crew: Crew, show: Show) -> None:
     number = await worked_ticket(app, crew)
     shown = json.loads(await show(number, at=sh(2, 17, 30), as_json=True))
     assert shown["sla"] == {
@@ -109,7 +112,7 @@ async def test_show_json_has_every_clock(app: App, crew: Crew, show: Show) -> No
     assert shown["sla"]["resolve"]["remaining_min"] == -180  # 19:00–22:00 is working time, 22:00–22:30 not
 
 
-async def test_round_the_clock_paused_and_cancelled_clocks(app: App, crew: Crew, show: Show) -> None:  # noqa: F811
+async def test_round_the_clock_paused_and_cancelled_clocks(app: App, crew: Crew, show: Show) -> None:
     # Severity 1 counts wall time: registered Monday 21:00, shown at 22:30 (after the day's close).
     fast = await register(app, crew, sh(2, 21), 1)
     out = await show(fast, at=sh(2, 22, 30))
@@ -136,7 +139,7 @@ async def test_round_the_clock_paused_and_cancelled_clocks(app: App, crew: Crew,
     assert json.loads(await show(fast, at=sh(3, 9), as_json=True))["sla"]["arrive"]["remaining_min"] is None
 
 
-async def test_a_step_nobody_could_be_told_is_on_the_timeline(app: App, crew: Crew, show: Show) -> None:  # noqa: F811
+async def test_a_step_nobody_could_be_told_is_on_the_timeline(app: App, crew: Crew, show: Show) -> None:
     number = await register(app, crew, sh(2, 9), 2, ServiceType.PHONE)
     async with app.db.write() as s:  # no team: no supervisor to warn about the unassigned ticket
         await s.execute(update(Ticket).where(Ticket.number == number).values(team_id=None))
@@ -147,7 +150,7 @@ async def test_a_step_nobody_could_be_told_is_on_the_timeline(app: App, crew: Cr
     assert field(out, "respond by") == "2026-03-02 10:00, 10 min of working time left; warned"
 
 
-async def test_chat_view_without_a_clock_shows_due_times(app: App, crew: Crew) -> None:  # noqa: F811
+async def test_chat_view_without_a_clock_shows_due_times(app: App, crew: Crew) -> None:
     """Callers that pass no ``now`` / policy (the safe default) still list every clock's due time."""
     number = await register(app, crew, sh(2, 9), 2)
     async with app.db.read() as s:

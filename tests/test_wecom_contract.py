@@ -66,11 +66,11 @@ async def test_text_buttons_photos_and_edits(stage: WecomStage) -> None:
 
 async def test_errors_map_to_delivery_kinds(stage: WecomStage) -> None:
     wecom = app_adapter(stage)
-    stage.emu.fail_next(1, errcode=45009)
+    stage.emu.fail_next(1, errcode=45009, path="message/send")
     with pytest.raises(DeliveryError) as busy:
         await wecom.deliver(USER, Outbound(text="x"))
     assert busy.value.kind == "transient"
-    stage.emu.fail_next(1, errcode=-1)
+    stage.emu.fail_next(1, errcode=-1, path="message/send")
     with pytest.raises(DeliveryError) as system:
         await wecom.deliver(USER, Outbound(text="x"))
     assert system.value.kind == "transient"

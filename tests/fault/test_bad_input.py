@@ -1,6 +1,6 @@
 """Fault suite: the bad-input corpus (:mod:`tests.fault.corpus`) played against the real bot.
 
-Each family runs in a world of its own (:class:`tests.support.world.World`: the Bot API emulator, the real
+Each family runs in a world of its own (:class:`tests.support.telegram.TelegramWorld`: the Bot API emulator, the real
 bot polling through aiogram, a real SQLite file; the scheduler off so no chase comes due mid-run)
 with a cast in both languages — two teams, every role, two customers of different companies,
 strangers with and without a language — and tickets in every state, check-ins, parts requests,
@@ -27,7 +27,7 @@ complaints and callbacks to point buttons at.  For every case:
    senders' contain no Chinese beyond what they sent and the names and customer data shown back.
 
 Settling: an unreadable update is parked and an ignored kind never stored, so neither is
-"handled" and :meth:`World.settle` (handled ≥ injected) cannot wait for them.  The player waits
+"handled" and :meth:`TelegramWorld.settle` (handled ≥ injected) cannot wait for them.  The player waits
 instead until the emulator's queue is confirmed by the bot (so every update is stored and its
 handling started), the intake has finished every update it started (button answers included),
 and the outbox is drained; then it lines ``w.injected`` up with ``w.handled`` again.
@@ -68,7 +68,7 @@ from models.transitions import apply_action
 from models.work import Acknowledgement, Complaint, Feedback, PartsRequest
 from tests.fault import corpus as C
 from tests.support.tickets import checkin as record_checkin_as
-from tests.support.world import World, png
+from tests.support.telegram import TelegramWorld, png
 
 router = build_router(FLOWS)  # every flow the bot runs: the corpus covers every prefix and command
 
@@ -156,7 +156,7 @@ def corpus() -> list[C.Case]:
 class Env(dict):
     """Ids, numbers and tokens of the world by name, to fill the corpus' placeholders."""
 
-    def __init__(self, w: World) -> None:
+    def __init__(self, w: TelegramWorld) -> None:
         super().__init__()
         self.w = w
         self._mid = 500000
@@ -183,7 +183,7 @@ class Env(dict):
         return value
 
 
-async def make_ticket(w: World, status: TicketStatus, *, engineer: int | None = None, customer: str = "acme",
+async def make_ticket(w: TelegramWorld, status: TicketStatus, *, engineer: int | None = None, customer: str = "acme",
                       service: ServiceType = ServiceType.ONSITE, model: str = "X200") -> Ticket:
     name, phone, address, team = CUSTOMERS[customer]
     now = w.clock.now()
@@ -212,7 +212,7 @@ async def bind_ticket(env: Env, name: str, row: Ticket) -> None:
     env[f"since_{name}"] = row.dispatched_at.isoformat() if row.dispatched_at else ""
 
 
-async def join(w: World, env: Env, m: C.Member, token: str) -> None:
+async def join(w: TelegramWorld, env: Env, m: C.Member, token: str) -> None:
     env[f"tok_{m.key}"] = token
     w.say(m.uid, f"/start {token}", first_name=m.name, **({"language_code": m.lang} if m.lang else {}))
     await w.settle()
@@ -221,7 +221,7 @@ async def join(w: World, env: Env, m: C.Member, token: str) -> None:
             ChannelIdentity.external_user_id == str(m.uid))))
 
 
-async def customer_link(w: World, ticket_id: int, *, ttl: timedelta = timedelta(days=1)) -> str:
+async def customer_link(w: TelegramWorld, ticket_id: int, *, ttl: timedelta = timedelta(days=1)) -> str:
     async with w.app.db.write() as s:
         ticket = await s.get(Ticket, ticket_id)
         customer = await s.get(Customer, ticket.customer_id)
@@ -229,7 +229,7 @@ async def customer_link(w: World, ticket_id: int, *, ttl: timedelta = timedelta(
                                    customer_id=ticket.customer_id, ticket_id=ticket.id)
 
 
-async def build(w: World) -> Env:
+async def build(w: TelegramWorld) -> Env:
     """The cast, and something in every state to point at."""
     env = Env(w)
     w.emu.add_chat(C.GROUP, title="North team", type="supergroup")
@@ -303,7 +303,7 @@ async def build(w: World) -> Env:
     return env
 
 
-async def make_fresh(w: World, env: Env, specs: tuple[str, ...]) -> Env:
+async def make_fresh(w: TelegramWorld, env: Env, specs: tuple[str, ...]) -> Env:
     """Objects made for one case, bound on a copy of ``env``: ``NAME=kind[:args]``."""
     out = Env(w)
     out.update(env)
@@ -391,7 +391,7 @@ _SNAPSHOT_SQL = text(" UNION ALL ".join(
        "SELECT 'inbox', status || '|' || CAST(COUNT(*) AS TEXT) FROM inbound_events GROUP BY status"]))
 
 
-async def snapshot(w: World) -> tuple[dict[str, Any], Counter]:
+async def snapshot(w: TelegramWorld) -> tuple[dict[str, Any], Counter]:
     """The watched tables (one round trip), and the inbox's rows by status."""
     out: dict[str, Any] = {table: set() for table in WATCHED}
     out["conversation_states"] = {}
@@ -444,7 +444,7 @@ class Outcome:
 
 
 class Player:
-    def __init__(self, w: World, env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    def __init__(self, w: TelegramWorld, env: Env, caplog: pytest.LogCaptureFixture) -> None:
         self.w, self.env, self.caplog = w, env, caplog
         self.last_injected: dict | None = None
         self.chats: set[int] = set()
@@ -693,7 +693,7 @@ async def play_all(tmp_path: Path, cases: list[C.Case], caplog: pytest.LogCaptur
     caplog.set_level(logging.WARNING)
     outcomes = []
     # No scheduler: a chase or the monthly report coming due mid-run would write to people out of turn.
-    async with World(tmp_path, telegram_extra="group_per_minute = 6000\n", extra_config=NO_SCHEDULER) as w:
+    async with TelegramWorld(tmp_path, telegram_extra="group_per_minute = 6000\n", extra_config=NO_SCHEDULER) as w:
         env = await build(w)
         player = Player(w, env, caplog)
         for case in cases:

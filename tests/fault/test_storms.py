@@ -49,7 +49,7 @@ from handlers.messages import Msg
 from models.enums import OutboxStatus, Role
 from models.people import ChannelIdentity
 from models.runtime import OutboxMessage
-from tests.support.world import World
+from tests.support.telegram import TelegramWorld
 
 CHATS = 20
 PER_CHAT = 5
@@ -68,7 +68,7 @@ HELP = "You are an engineer."
 
 # -- the people and the wave ----------------------------------------------------------------
 
-async def crew(w: World, uids: list[int], role: Role = Role.ENGINEER) -> dict[int, int]:
+async def crew(w: TelegramWorld, uids: list[int], role: Role = Role.ENGINEER) -> dict[int, int]:
     """Everyone joins through the real /start flow, all at once; chat id -> person id."""
     for uid in uids:
         token = await w.invite(role, f"P{uid}")
@@ -84,7 +84,7 @@ async def crew(w: World, uids: list[int], role: Role = Role.ENGINEER) -> dict[in
     return people
 
 
-async def write_wave(w: World, people: dict[int, int], tag: str, per_chat: int,
+async def write_wave(w: TelegramWorld, people: dict[int, int], tag: str, per_chat: int,
                      photos: list[list[str]] | None = None) -> float:
     """One transaction writing ``per_chat`` pushes to everyone, interleaved across chats as a
     chase wave writes them; push ``n`` carries the photos ``photos[n]`` (file ids) if given."""
@@ -109,7 +109,7 @@ def expected(per_chat: int, photos: list[list[str]] | None = None) -> list[str]:
     return items
 
 
-async def all_sent(w: World, tag: str, count: int, timeout: float = 40.0) -> list[OutboxMessage]:
+async def all_sent(w: TelegramWorld, tag: str, count: int, timeout: float = 40.0) -> list[OutboxMessage]:
     """Wait until the wave's ``count`` rows have all left ``pending`` (``settle`` waits only for
     rows that are due, not for those backing off before a retry)."""
     loop = asyncio.get_running_loop()
@@ -129,7 +129,7 @@ async def all_sent(w: World, tag: str, count: int, timeout: float = 40.0) -> lis
 
 # -- reading the emulator's call log ---------------------------------------------------------
 
-def sends(w: World) -> list[dict[str, Any]]:
+def sends(w: TelegramWorld) -> list[dict[str, Any]]:
     return [c for c in w.emu.api_calls() if c["method"] in SENDS and c.get("via") == "http"]
 
 
@@ -138,7 +138,7 @@ def blind(call: dict[str, Any]) -> bool:
     return call["ok"] and (call["reply_status"] != 200 or bool(call.get("client_gone")) or call["answered"] is None)
 
 
-async def replies_settled(w: World) -> None:
+async def replies_settled(w: TelegramWorld) -> None:
     """Wait for replies the emulator still holds back: a delayed call is logged when its method
     ran and stamped ``answered`` (and ``client_gone``) only when its reply goes out."""
     await w.emu.wait_until(lambda: all(c["answered"] is not None for c in sends(w)), timeout=SLOW + 5,
@@ -159,7 +159,7 @@ class Ledger:
         return sum(n - 1 for n in self.deliveries.values())
 
 
-def ledger(w: World, tag: str, chats: set[int]) -> Ledger:
+def ledger(w: TelegramWorld, tag: str, chats: set[int]) -> Ledger:
     book = Ledger()
     delivered: dict[int, list[tuple[int, str, float]]] = defaultdict(list)
     for call in sends(w):
@@ -192,7 +192,7 @@ def check(book: Ledger, people: dict[int, int], per_chat: int, photos: list[list
     assert not unexplained, f"sent again though the bot had seen it succeed: {unexplained}"
 
 
-def fault_kinds(w: World) -> Counter:
+def fault_kinds(w: TelegramWorld) -> Counter:
     """Faults that hit calls, by kind (``429/before``, ``drop/after``, ``slow/after``, ...)."""
     kinds: Counter = Counter()
     for call in w.emu.api_calls():
@@ -208,7 +208,7 @@ def could_duplicate(kinds: Counter) -> int:
     return sum(n for kind, n in kinds.items() if kind.endswith("/after") or kind == "slow/before")
 
 
-def unprovoked_timeouts(w: World) -> int:
+def unprovoked_timeouts(w: TelegramWorld) -> int:
     """Sends no fault touched whose reply still came after the bot's (short) timeout: an event
     loop busy for a second can do it.  Like an after-fault, the bot could not see them succeed."""
     return sum(1 for c in sends(w) if c.get("client_gone") and not c.get("fault"))
@@ -221,7 +221,7 @@ class Holds:
     peak_after: int  # most sends started in the first second after a hold ended
 
 
-def holds(w: World, retry_after: float) -> Holds:
+def holds(w: TelegramWorld, retry_after: float) -> Holds:
     calls = sends(w)
     windows = [(c["answered"], c["answered"] + retry_after) for c in calls
                if c["reply_status"] == 429 and not c.get("client_gone")]
@@ -271,7 +271,7 @@ SCENARIOS: dict[str, list[tuple[int, list[dict[str, Any]]]]] = {
 async def test_a_wave_through_a_storm_loses_nothing_and_keeps_each_chats_order(
         tmp_path: Path, name: str, record_property) -> None:  # noqa: ANN001
     tag = "W" + re.sub(r"\W", "", name)
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         w.rt.bot.session.timeout = BOT_TIMEOUT
         await crew(w, [PROBE])
         people = await crew(w, list(range(FIRST_UID, FIRST_UID + CHATS)))
@@ -336,7 +336,7 @@ async def test_photo_pushes_through_a_429_send_no_photo_twice(tmp_path: Path, re
     once some pushes are half out, and one photo's reply is dropped after it went out (the one
     duplicate allowed)."""
     chats, per_chat = 6, 2
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await crew(w, [PROBE])
         refs = [w.photo(PROBE, seed=seed)["photo"][-1]["file_id"] for seed in range(2 * per_chat)]
         await w.settle()
@@ -382,7 +382,7 @@ async def test_photo_pushes_through_a_429_send_no_photo_twice(tmp_path: Path, re
 async def test_after_a_429_hold_the_sender_keeps_to_the_overall_rate(
         tmp_path: Path, record_property) -> None:  # noqa: ANN001
     chats, per_chat = 40, 2
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         people = await crew(w, list(range(4001, 4001 + chats)))
         w.emu.enable_rate_limits(RateLimits(overall=(TELEGRAM_PER_SECOND, 1.0), private_chat=(1000, 1.0),
                                             group_chat=(1000, 60.0)))
@@ -405,7 +405,7 @@ async def test_after_a_429_hold_the_sender_keeps_to_the_overall_rate(
 
 
 async def test_the_poller_honours_retry_after_on_getupdates(tmp_path: Path) -> None:
-    async with World(tmp_path) as w:
+    async with TelegramWorld(tmp_path) as w:
         await crew(w, [PROBE])
         w.emu.fail_next(1, status=429, retry_after=3, method="getUpdates")
         w.say(PROBE, "/help")  # the long poll in flight returns it; the next getUpdates meets the 429

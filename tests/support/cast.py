@@ -3,12 +3,9 @@ ids, joining the way people do (an invite, a ticket link), and finding their per
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from models.enums import Role
-from models.invites import create_invite
 from models.people import ChannelIdentity, Person
 from tests.support.world import World
 
@@ -26,13 +23,10 @@ async def team(w: World, *, sup_lang: str | None = None, eng_lang: str | None = 
 
 
 async def join_customer(w: World, uid: int, ticket, name: str, lang: str = "en") -> int:  # noqa: ANN001
-    """The ticket's customer contact opens the ticket link (what ``/new`` hands out) as ``uid``."""
-    async with w.app.db.write() as s:
-        token = await create_invite(s, role=Role.CUSTOMER, name=name, now=w.clock.now(), ttl=timedelta(days=1),
-                                    customer_id=ticket.customer_id, ticket_id=ticket.id)
-    w.say(uid, f"/start {token}", first_name=name, language_code=lang)
-    await w.settle()
-    w.seen[uid] = len(w.emu.bot_messages(uid))
+    """The ticket's customer contact opens the ticket link (what ``/new`` hands out) as ``uid``;
+    the welcome is marked seen."""
+    token = await w.invite(Role.CUSTOMER, name, team=None, customer_id=ticket.customer_id, ticket_id=ticket.id)
+    await w.redeem(uid, token, name=name, lang=lang, customer=True)
     return uid
 
 

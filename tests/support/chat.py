@@ -1,24 +1,22 @@
 """Reading the chat: an engineer's ticket card as ``/tickets`` opens it, the text a card shows,
-a person's command menu, the last message in a chat."""
+the last message in a chat."""
 
 from __future__ import annotations
 
-import json
-
 from tests.support.tickets import T
-from tests.support.world import World, button_labels
+from tests.support.world import Message, World
 
 
-async def card_of(w: World, uid: int, t: T) -> dict:
+async def card_of(w: World, uid: int, t: T) -> Message:
     """Ask for the ticket list (one message, see ``handlers/flows/board.py``), press ``t``'s line
     button and return the card it opens."""
     w.say(uid, "/tickets")
     [listing] = await w.quiet(uid)
-    if t.number not in button_labels(listing):
-        raise AssertionError(f"no line for {t.number}: {button_labels(listing)}")
+    if t.number not in listing.buttons:
+        raise AssertionError(f"no line for {t.number}: {listing.buttons}")
     w.press(uid, listing, t.number)
     [card] = await w.quiet(uid)
-    assert card["text"].startswith(t.number), card["text"]
+    assert card.text.startswith(t.number), card.text
     return card
 
 
@@ -30,13 +28,6 @@ def card_text(t: T, status: str, *extra: str) -> str:
     ])
 
 
-def menu(w: World, uid: int) -> set[str]:
-    """The commands in ``uid``'s chat menu (the last setMyCommands for that chat)."""
-    calls = [c for c in w.emu.api_calls("setMyCommands")
-             if json.loads(c["params"]["scope"]) == {"type": "chat", "chat_id": uid}]
-    return {c["command"] for c in json.loads(calls[-1]["params"]["commands"])}
-
-
-def last_id(w: World, uid: int) -> int:
+def last_id(w: World, uid: int) -> int | str:
     """Some bot message in ``uid``'s chat, to press a forged button under."""
-    return w.emu.bot_messages(uid)[-1]["message_id"]
+    return w.messages(uid)[-1].id

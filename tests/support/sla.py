@@ -3,7 +3,7 @@ Saturday 14 March a make-up working day, short round ``[sla]`` levels), a crew o
 registered and moved at given moments, and the SLA job run minute by minute: shared by the SLA chase
 tests and ``fieldbot ticket show``'s.
 
-A module that uses the fixtures imports them: ``from tests.support.sla import app, crew  # noqa: F401``.
+A module that uses the fixtures binds them under their names: ``app = sla.app; crew = sla.crew``.
 """
 
 from __future__ import annotations
