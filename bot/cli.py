@@ -60,12 +60,15 @@ async def _db_upgrade(app, args) -> int:  # noqa: ANN001
 
 def _check_config(args: argparse.Namespace) -> int:
     try:
-        load_config(args.config)
+        config = load_config(args.config)
     except ConfigError as exc:
         for line in exc.problems:
             print(line)
         return 1
-    print(t(args.lang, "cli.config_ok"))
+    lang = args.lang or config.bot.language
+    for day in config.bot.makeup_on_workdays():
+        print(t(lang, "cli.makeup_on_workday", date=day.isoformat(), weekday=t(lang, f"weekday.{day.weekday()}")))
+    print(t(lang, "cli.config_ok"))
     return 0
 
 

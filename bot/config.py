@@ -52,14 +52,6 @@ class WorkingHours(Section):
         """Hours of a weekday (0 = Monday), ``None`` when it is not a working day."""
         return getattr(self, ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[weekday])
 
-    def first_working(self) -> tuple[time, time]:
-        """Hours used for a make-up working day that normally has none (调休 on a Saturday)."""
-        for day in range(7):
-            hours = self.for_weekday(day)
-            if hours:
-                return hours
-        return (time(8, 30), time(22, 0))
-
 
 class BotSection(Section):
     timezone: str = "Asia/Shanghai"
@@ -85,6 +77,12 @@ class BotSection(Section):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def makeup_on_workdays(self) -> list[date]:
+        """Make-up dates (调休) that already are working weekdays (Monday–Friday with hours): most
+        likely a typo, since a make-up day replaces a day off; ``check-config`` says so."""
+        return sorted(d for d in self.makeup_workdays
+                      if d.weekday() < 5 and self.working_hours.for_weekday(d.weekday()))
 
     @model_validator(mode="after")
     def _calendar_is_usable(self) -> BotSection:

@@ -4,6 +4,7 @@ No chat SDK import and no message text here; handlers and the CLI turn these int
 Importing this package registers every table on ``Base.metadata`` (Alembic needs them all).
 """
 
+from models.approvals import MonthApproval
 from models.base import Base, utcnow
 from models.customers import Asset, Customer, Site
 from models.people import ChannelIdentity, Invite, Person, Team
@@ -21,7 +22,7 @@ from models.work import (
 
 __all__ = [
     "Acknowledgement", "Asset", "Attachment", "Base", "ChannelIdentity", "ChannelState", "Checkin", "Complaint",
-    "ConversationState", "Customer", "Feedback", "InboundEvent", "Instance", "Invite", "OutboxMessage",
+    "ConversationState", "Customer", "Feedback", "InboundEvent", "Instance", "Invite", "MonthApproval", "OutboxMessage",
     "PartsRequest", "Person", "Signoff", "Site", "Team", "Ticket", "TicketCounter", "TicketEvent",
     "utcnow",
 ]

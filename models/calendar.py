@@ -15,14 +15,17 @@ Semantics, chosen so that the tests and the scheduler can rely on them:
   it is no longer working time, and exactly at the opening it is.
 * ``add`` returns the *earliest* moment at which the duration has elapsed, so a span that
   uses up a day exactly ends at that day's close (Thursday 22:00), not at the next opening.
-* A day is a holiday (no working time), else a make-up working day (调休: its weekday's
-  hours, or the first working weekday's hours when the weekday is normally off), else its
-  weekday's hours.
+* A day is a holiday (no working time), else a make-up working day (调休: it stands in for a
+  full working weekday, so it gets the hours of the first working weekday, Monday to Friday —
+  whatever hours its own weekday has; ``check-config`` warns about a make-up date that already is
+  a working weekday), else its weekday's hours.
 * The config writes "24:00" as 23:59:59; an end of 23:59:59 is read as midnight, so a
   round-the-clock business calendar has no one-second gaps.
 * Local opening/closing times are placed on the time line by the zone (DST-correct): a
-  spring-forward Sunday open 00:00–24:00 holds 23 hours, an autumn one 25. A local time that
-  falls into a DST gap or fold follows ``zoneinfo``'s ``fold=0`` rule.
+  spring-forward Sunday open 00:00–24:00 holds 23 hours, an autumn one 25. Each time is placed at
+  the first moment the wall clock reads it or has passed it: a time inside a spring-forward gap
+  (Berlin 02:30 on the last Sunday of March) at the jump itself (03:00 CEST), a time inside an
+  autumn fold at its first occurrence. A day opens once and closes once.
 """
 
 from __future__ import annotations
@@ -89,7 +92,8 @@ class BusinessCalendar:
         working = [h for h in self.week if h is not None]
         if not working:
             raise ValueError("no working hours on any weekday: a business calendar needs at least one working day")
-        self.makeup_hours: tuple[time, time] = working[0]
+        weekdays = [h for h in self.week[:5] if h is not None]
+        self.makeup_hours: tuple[time, time] = (weekdays or working)[0]
         self.holidays = frozenset(holidays)
         self.makeup_workdays = frozenset(makeup_workdays)
         both = self.holidays & self.makeup_workdays
@@ -109,10 +113,9 @@ class BusinessCalendar:
         """Local working hours of a date, ``None`` when it has no working time."""
         if day in self.holidays:
             return None
-        hours = self.week[day.weekday()]
         if day in self.makeup_workdays:
-            return hours or self.makeup_hours
-        return hours
+            return self.makeup_hours
+        return self.week[day.weekday()]
 
     def period(self, day: date) -> Period | None:
         """The UTC ``[open, close)`` of a local date, ``None`` on a day off."""
@@ -122,13 +125,31 @@ class BusinessCalendar:
                 self._cache[day] = None
             else:
                 start, end = hours
-                opens = datetime.combine(day, start, self.tz).astimezone(UTC)
-                if end == _END_OF_DAY:
-                    closes = datetime.combine(day + _DAY, time(0), self.tz).astimezone(UTC)
-                else:
-                    closes = datetime.combine(day, end, self.tz).astimezone(UTC)
+                opens = self._place(day, start)
+                closes = self._place(day + _DAY, time(0)) if end == _END_OF_DAY else self._place(day, end)
                 self._cache[day] = (opens, closes) if closes > opens else None
         return self._cache[day]
+
+    def _place(self, day: date, wall: time) -> datetime:
+        """The first UTC moment at which the local wall clock on ``day`` reads ``wall`` or later.
+
+        An existing time is its first occurrence (``fold=0``); a time the clock skips (a
+        spring-forward gap) is the jump itself, found between the two offsets' readings."""
+        local = datetime.combine(day, wall, self.tz)
+        placed = local.astimezone(UTC)
+        if placed.astimezone(self.tz).replace(tzinfo=None) == local.replace(tzinfo=None):
+            return placed
+        # The transition lies in (lo, hi]: the reading with the later offset is before it, the
+        # reading with the earlier offset after it.  Zone transitions fall on whole seconds.
+        lo, hi = int(local.replace(fold=1).astimezone(UTC).timestamp()), int(placed.timestamp())
+        after = placed.astimezone(self.tz).utcoffset()
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if datetime.fromtimestamp(mid, self.tz).utcoffset() == after:
+                hi = mid
+            else:
+                lo = mid
+        return datetime.fromtimestamp(hi, UTC)
 
     def _local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()

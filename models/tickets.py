@@ -64,7 +64,10 @@ class Ticket(Base):
     purchase_date: Mapped[date | None]
     in_warranty: Mapped[bool | None]
     fault_symptom: Mapped[str] = mapped_column(Text)
+    #: The symptom category chosen at registration (``[faults] types``, or "other").
     fault_type: Mapped[str | None] = mapped_column(String(120), index=True)
+    #: The cause the engineer confirmed at resolve; the statistics count by it (else fault_type).
+    fault_cause: Mapped[str | None] = mapped_column(String(120), index=True)
     severity: Mapped[int]
     service_type: Mapped[ServiceType] = mapped_column(db_enum(ServiceType, "service_type"))
     billable: Mapped[bool] = mapped_column(default=False)

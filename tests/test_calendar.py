@@ -105,11 +105,27 @@ def test_next_opening_and_quiet_hours(cal: BusinessCalendar) -> None:
     assert not cal.in_quiet_hours(sh(2, 12))
 
 
-def test_makeup_day_keeps_its_own_weekday_hours() -> None:
-    week = [DAY, DAY, DAY, DAY, (time(9, 0), time(17, 0)), (time(10, 0), time(12, 0)), None]
-    cal = BusinessCalendar(SH, week, makeup_workdays=[date(2026, 3, 8)])  # a Sunday
-    assert cal.hours_on(date(2026, 3, 8)) == DAY  # weekday off → the first working weekday's hours
-    assert cal.hours_on(date(2026, 3, 7)) == (time(10, 0), time(12, 0))
+def test_makeup_day_gets_the_first_working_weekdays_hours() -> None:
+    """A 调休 day stands in for a full working weekday, whatever hours its own weekday has."""
+    week = [(time(9, 0), time(17, 0)), DAY, DAY, DAY, DAY, (time(10, 0), time(12, 0)), None]
+    cal = BusinessCalendar(SH, week, makeup_workdays=[date(2026, 3, 8), date(2026, 3, 14)])
+    assert cal.hours_on(date(2026, 3, 8)) == (time(9, 0), time(17, 0))  # a Sunday: Monday's hours
+    assert cal.hours_on(date(2026, 3, 14)) == (time(9, 0), time(17, 0))  # a Saturday with hours of its own
+    assert cal.hours_on(date(2026, 3, 7)) == (time(10, 0), time(12, 0))  # an ordinary Saturday
+    no_monday = BusinessCalendar(SH, [None, DAY, DAY, DAY, DAY, (time(10), time(12)), None],
+                                 makeup_workdays=[date(2026, 3, 8)])
+    assert no_monday.hours_on(date(2026, 3, 8)) == DAY  # the first *working* weekday: Tuesday
+
+
+def test_makeup_saturday_with_short_hours_counts_a_full_day() -> None:
+    """A severity-2 ticket of the default config (respond 1 h, arrive 24 h, resolve 48 h working time) registered Fri 2026-10-09 21:30,
+    Saturday 09:00–12:00 normally, 2026-10-10 a make-up day."""
+    week = [DAY] * 5 + [(time(9, 0), time(12, 0)), None]
+    cal = BusinessCalendar(SH, week, makeup_workdays=[date(2026, 10, 10)])
+    friday = sh(9, 21, 30, month=10)
+    assert cal.add(friday, timedelta(hours=1)) == sh(10, 9, 0, month=10)
+    assert cal.add(friday, timedelta(hours=24)) == sh(12, 18, 30, month=10)
+    assert cal.add(friday, timedelta(hours=48)) == sh(14, 15, 30, month=10)
 
 
 def test_calendar_for_reads_the_bot_section() -> None:
@@ -188,6 +204,24 @@ def test_dst_days_are_23_and_25_hours_long() -> None:
     assert always.working_between(*spring) == timedelta(hours=23)
     assert always.working_between(*autumn) == timedelta(hours=25)
     assert always.add(spring[0], timedelta(hours=23)) == spring[1]
+
+
+def test_times_inside_the_spring_forward_gap_are_placed_at_the_jump() -> None:
+    """Berlin skips 02:00–03:00 on 29 March 2026: a Sunday closing at 02:30 closes at 03:00 CEST
+    (01:00 UTC), the moment the wall clock passes 02:30; an opening at 02:30 opens then too."""
+    closes_in_gap = BusinessCalendar(BERLIN, [None] * 6 + [(time(1, 0), time(2, 30))])
+    assert closes_in_gap.period(date(2026, 3, 29)) == (
+        datetime(2026, 3, 29, 0, 0, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC))
+    assert not closes_in_gap.is_working_time(datetime(2026, 3, 29, 1, 15, tzinfo=UTC))  # 03:15 CEST
+    opens_in_gap = BusinessCalendar(BERLIN, [None] * 6 + [(time(2, 30), time(4, 0))])
+    assert opens_in_gap.period(date(2026, 3, 29)) == (
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC), datetime(2026, 3, 29, 2, 0, tzinfo=UTC))
+    inside = BusinessCalendar(BERLIN, [None] * 6 + [(time(2, 10), time(2, 50))])
+    assert inside.period(date(2026, 3, 29)) is None  # the whole period was skipped
+    # Autumn: a time in the repeated hour is its first occurrence (CEST), and the day closes once.
+    fold = BusinessCalendar(BERLIN, [None] * 6 + [(time(1, 0), time(2, 30))])
+    assert fold.period(date(2026, 10, 25)) == (
+        datetime(2026, 10, 24, 23, 0, tzinfo=UTC), datetime(2026, 10, 25, 0, 30, tzinfo=UTC))
 
 
 # -- properties ---------------------------------------------------------------------------------

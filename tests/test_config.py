@@ -146,6 +146,18 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert out == ['sla.2.arrive: "4 hours" is not a duration; write e.g. "4h"', "chase.foo: unknown key"]
 
 
+def test_check_config_warns_about_a_makeup_date_that_is_already_a_working_weekday(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "makeup.toml"
+    path.write_text('[bot]\nmakeup_workdays = ["2026-10-10", "2026-10-14"]\n[bot.working_hours]\nsat = "09:00-12:00"\n')
+    assert main(["--config", str(path), "--lang", "en", "check-config"]) == 0  # a warning, not an error
+    assert capsys.readouterr().out.splitlines() == [
+        "warning: make-up working day 2026-10-14 is a Wednesday, already a working day; "
+        "a make-up day (调休) replaces a day off — check the date", "ok"]  # Saturday the 10th is fine
+    assert main(["--config", str(path), "--lang", "zh-CN", "check-config"]) == 0
+    assert capsys.readouterr().out.startswith("警告：调休上班日 2026-10-14 是星期三")
+
+
 def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "env.toml"
