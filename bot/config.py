@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bot.config_channels import TelegramSection, WecomSection, ptb_missing  # noqa: F401  (re-exported)
+from bot.config_faults import FaultsSection
 from bot.config_types import ClockTime, Duration, Hours, Section  # noqa: F401  (re-exported)
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -188,6 +189,7 @@ class Config(Section):
     scheduler: SchedulerSection = SchedulerSection()
     storage: StorageSection = StorageSection()
     reports: ReportsSection = ReportsSection()
+    faults: FaultsSection = FaultsSection()
 
 
 _SECRET_SECTIONS = {
