@@ -6,7 +6,9 @@ Header (UTF-8, a BOM from Excel is fine; column order free)::
 
 Required: customer, phone, address, model, fault, severity, service.  ``purchased`` is
 YYYY-MM-DD; ``service`` is onsite|phone|remote (or 上门/电话/远程); ``billable`` is yes/no
-(true/false, 1/0, 是/否; empty = no).  Every row is validated first and every bad row is reported
+(true/false, 1/0, 是/否; empty = no).  ``fault_type`` is optional; when the config lists fault types
+(``[faults] types``: imported tickets have no team, so the common list), it must be one of them or
+``other`` (其他), else it is free text.  Every row is validated first and every bad row is reported
 with its line number; only when all rows are good are they written, in one transaction.
 """
 
@@ -16,6 +18,7 @@ import csv
 import io
 from datetime import date
 
+from handlers.fault_types import checked as checked_fault_type
 from handlers.i18n import error_text, t
 from models.errors import DomainError
 from models.invites import create_invite
@@ -45,7 +48,8 @@ def _bool(value: str) -> bool:
     raise DomainError("bad_bool", field="billable", value=value)
 
 
-def _registration(cells: dict[str, str], today: date) -> tuple[Registration | None, list[DomainError]]:
+def _registration(cells: dict[str, str], today: date,
+                  fault_types: list[str]) -> tuple[Registration | None, list[DomainError]]:
     """Check every field of one row, so a row with three mistakes reports all three."""
     errors: list[DomainError] = []
 
@@ -62,6 +66,7 @@ def _registration(cells: dict[str, str], today: date) -> tuple[Registration | No
     billable = check(_bool, cells.get("billable", ""))
     check(normalise_phone, cells["phone"])
     check(parse_severity, cells["severity"])
+    fault_type = check(checked_fault_type, cells.get("fault_type"), fault_types)
     for name in ("customer", "address", "model", "fault"):
         if not cells.get(name):
             errors.append(DomainError("required", field=name))
@@ -70,7 +75,7 @@ def _registration(cells: dict[str, str], today: date) -> tuple[Registration | No
     reg = Registration(
         customer=cells["customer"], contact=cells.get("contact"), phone=cells["phone"],
         address=cells["address"], model=cells["model"], serial=cells.get("serial"), purchased=purchased,
-        fault=cells["fault"], fault_type=cells.get("fault_type"), severity=cells["severity"],
+        fault=cells["fault"], fault_type=fault_type, severity=cells["severity"],
         service=service, billable=billable,
     )
     try:
@@ -79,8 +84,10 @@ def _registration(cells: dict[str, str], today: date) -> tuple[Registration | No
         return None, [exc]
 
 
-def parse_rows(raw: bytes, *, today: date, lang: str) -> tuple[list[Registration], list[str]]:
-    """Validate the whole file without touching the database."""
+def parse_rows(raw: bytes, *, today: date, lang: str,
+               fault_types: list[str] | None = None) -> tuple[list[Registration], list[str]]:
+    """Validate the whole file without touching the database (``fault_types``: the configured
+    list a ``fault_type`` must come from; empty or None: free text)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -108,7 +115,7 @@ def parse_rows(raw: bytes, *, today: date, lang: str) -> tuple[list[Registration
         cells = {k: (v or "").strip() for k, v in row.items()}
         if not any(cells.values()):
             continue
-        reg, errors = _registration(cells, today)
+        reg, errors = _registration(cells, today, fault_types or [])
         if errors:
             reasons = " ".join(error_text(lang, e) for e in errors)
             problems.append(t(lang, "cli.import_line", line=line, reason=reasons))
@@ -121,7 +128,7 @@ def parse_rows(raw: bytes, *, today: date, lang: str) -> tuple[list[Registration
 
 async def import_csv(app, raw: bytes, *, lang: str) -> tuple[int, list[str]]:  # noqa: ANN001
     """Returns (tickets created, problems); nothing is written when there is any problem."""
-    regs, problems = parse_rows(raw, today=app.today(), lang=lang)
+    regs, problems = parse_rows(raw, today=app.today(), lang=lang, fault_types=app.config.faults.for_team(None))
     if problems:
         return 0, problems
     now = app.clock.now()

@@ -55,7 +55,7 @@ def _registration(ctx: Ctx) -> Registration:
         customer=data["customer"], contact=data.get("contact"), phone=data["phone"], address=data["address"],
         model=data["model"], serial=data.get("serial"),
         purchased=date.fromisoformat(data["purchased"]) if data.get("purchased") else None,
-        fault=data["fault"], severity=data["severity"], service=ServiceType(data["service"]),
+        fault=data["fault"], fault_type=data.get("fault_type"), severity=data["severity"], service=ServiceType(data["service"]),
         billable=data["billable"], team_id=ctx.person.team_id,
     )
 
@@ -69,7 +69,7 @@ async def _facts(ctx: Ctx, ticket: Ticket) -> Facts:
                  address=ticket.address, model=ticket.product_model, serial=ticket.serial,
                  purchased=ticket.purchase_date, warranty_end=asset.warranty_end if asset else None,
                  in_warranty=ticket.in_warranty, fault=ticket.fault_symptom, severity=ticket.severity,
-                 service=ticket.service_type.value, billable=ticket.billable)
+                 service=ticket.service_type.value, billable=ticket.billable, fault_type=ticket.fault_type)
 
 
 async def _close_summary(ctx: Ctx, head: L) -> None:

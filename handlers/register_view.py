@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from handlers.fault_types import buttons as fault_buttons
+from handlers.fault_types import fault_label
 from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
 from models.enums import ServiceType
@@ -37,6 +39,7 @@ class Facts:
     severity: int
     service: str
     billable: bool
+    fault_type: str | None = None  # None: the team has no fault types (not asked)
 
 
 def warranty_of(purchased: date | None, warranty: timedelta, today: date) -> tuple[date | None, bool | None]:
@@ -60,7 +63,7 @@ def facts_from_dialog(data: dict[str, Any], warranty: timedelta, today: date) ->
     return Facts(customer=data["customer"], known=data.get("customer_id") is not None, phone=data["phone"],
                  address=data["address"], model=data["model"], serial=data.get("serial"), purchased=purchased,
                  warranty_end=end, in_warranty=inside, fault=data["fault"], severity=data["severity"],
-                 service=data["service"], billable=data["billable"])
+                 service=data["service"], billable=data["billable"], fault_type=data.get("fault_type"))
 
 
 def summary(facts: Facts) -> Lines:
@@ -73,17 +76,20 @@ def summary(facts: Facts) -> Lines:
         L("reg.summary.product", {"model": Raw(facts.model), "serial": serial}),
         warranty_line(facts.purchased, facts.warranty_end, facts.in_warranty),
         L("reg.summary.fault", {"fault": Raw(facts.fault)}),
+        L("reg.summary.fault_type", {"fault_type": fault_label(facts.fault_type)}) if facts.fault_type else None,
         L("reg.summary.severity", {"severity": L(f"severity.{facts.severity}")}),
         L("reg.summary.service", {"service": L(f"service.{facts.service}")}),
         L("reg.summary.billable" if facts.billable else "reg.summary.free"),
     ))
 
 
-def _buttons(rid: str, step: str) -> list[list[tuple[Any, str]]]:
+def _buttons(rid: str, step: str, data: dict[str, Any]) -> list[list[tuple[Any, str]]]:
     if step == "serial":
         return [[("reg.btn.no_serial", f"reg:{rid}:s")]]
     if step == "purchased":
         return [[("reg.btn.date_unknown", f"reg:{rid}:p")]]
+    if step == "fault_type":
+        return fault_buttons(f"reg:{rid}:f", data.get("fault_types", []))
     if step == "severity":
         return [[(f"severity.{n}", f"reg:{rid}:v:{n}")] for n in SEVERITIES]
     if step == "service":
@@ -103,7 +109,7 @@ def question(step: str, rid: str, data: dict[str, Any], *head: L | Raw | None,
         ask: Any = Lines((L("reg.ask.confirm"), summary(facts)))
     else:
         ask = L(f"reg.ask.{step}", {"customer": Raw(preview(data.get("customer", "")))})  # what was typed
-    return Msg(body=Lines((*head, ask)), buttons=_buttons(rid, step))
+    return Msg(body=Lines((*head, ask)), buttons=_buttons(rid, step, data))
 
 
 def matches_message(rid: str, query: str, customers: list[tuple[int, str, str]], more: bool,

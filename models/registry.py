@@ -105,6 +105,8 @@ class Registration:
         self.contact = (self.contact or "").strip() or self.customer
         self.serial = (self.serial or "").strip() or None
         self.fault_type = (self.fault_type or "").strip() or None
+        if self.fault_type is not None and len(self.fault_type) > 120:
+            raise DomainError("too_long", field="fault_type", limit=120)
         if self.purchased is not None and self.purchased > today:
             raise DomainError("future_date", field="purchased", value=self.purchased.isoformat())
         return self

@@ -3,7 +3,7 @@
 The dialog asks, one at a time: the customer (a known one picked from a search, or a new one),
 the contact phone (skipped for a known customer: theirs is on record), the address, the product
 model, its serial, the purchase date (→ in or out of warranty, shown at once), the fault symptom,
-the severity 1–4 (DESIGN §2 levels as buttons), the service type and whether it is billable; then
+its fault type (buttons: the team's ``[faults]`` list and "other"; not asked without a list), the severity 1–4 (DESIGN §2 levels as buttons), the service type and whether it is billable; then
 a summary with **Confirm** / **Cancel**.  Confirming registers the ticket (:mod:`handlers.register_done`).
 
 Why it looks like this:
@@ -26,6 +26,7 @@ from datetime import date
 
 from handlers.context import Ctx
 from handlers.dialogs import button_args
+from handlers.fault_types import canonical, from_button, team_fault_types
 from handlers.i18n import error_text, preview
 from handlers.messages import L, Raw
 from handlers.register_done import confirm, drop, team_today
@@ -45,7 +46,7 @@ FLOW = "register"
 DESK = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
 #: The step after each step (a known customer jumps from ``customer`` straight to ``address``).
 NEXT = {"phone": "address", "address": "model", "model": "serial", "serial": "purchased",
-        "purchased": "fault", "fault": "severity", "severity": "service", "service": "billable",
+        "purchased": "fault", "fault": "fault_type", "fault_type": "severity", "severity": "service", "service": "billable",
         "billable": "confirm"}
 
 
@@ -109,6 +110,24 @@ def _purchase_answer(ctx: Ctx, iso: str | None) -> None:
     advance(ctx, verdict, purchased=iso)
 
 
+async def _fault(ctx: Ctx) -> None:
+    fault = typed_text(ctx, "fault")
+    offered = await team_fault_types(ctx.session, ctx.app.config.faults, ctx.person.team_id)
+    if offered:  # kept with the question: a button names an entry of the list it was shown with
+        advance(ctx, fault=fault, fault_types=offered)
+    else:
+        ctx.goto(FLOW, "severity", fault=fault, fault_types=[], fault_type=None)
+        ask(ctx, "severity")
+
+
+async def _fault_type(ctx: Ctx) -> None:
+    text = ctx.inbound.text or ""
+    value = canonical(text, ctx.data.get("fault_types", []))  # a list entry's exact name, or "other"
+    if value is None:
+        raise DomainError("reg_bad_fault_type", value=preview(text.strip()))
+    advance(ctx, fault_type=value)
+
+
 async def _severity(ctx: Ctx) -> None:
     advance(ctx, severity=parse_severity(ctx.inbound.text or ""))
 
@@ -126,7 +145,8 @@ async def _confirm_typed(ctx: Ctx) -> None:
 
 
 _TYPED = {"customer": _customer, "phone": _phone, "address": _text_field, "model": _text_field,
-          "serial": _text_field, "purchased": _purchased, "fault": _text_field, "severity": _severity,
+          "serial": _text_field, "purchased": _purchased, "fault": _fault, "fault_type": _fault_type,
+          "severity": _severity,
           "service": _service, "billable": _billable, "confirm": _confirm_typed}
 
 
@@ -174,6 +194,13 @@ async def _date_unknown(ctx: Ctx, value: str) -> None:
     _purchase_answer(ctx, None)
 
 
+async def _fault_type_button(ctx: Ctx, value: str) -> None:
+    fault_type = from_button(value, ctx.data.get("fault_types", []))
+    if fault_type is None:
+        raise DomainError("reg_bad_fault_type", value=preview(value))
+    advance(ctx, fault_type=fault_type)
+
+
 async def _severity_button(ctx: Ctx, value: str) -> None:
     advance(ctx, severity=parse_severity(value))
 
@@ -190,7 +217,8 @@ async def _billable_button(ctx: Ctx, value: str) -> None:
 
 #: Button code → (the step it answers, what it does).
 _BUTTONS = {"c": ("customer", _pick_customer), "n": ("customer", _new_customer), "s": ("serial", _no_serial),
-            "p": ("purchased", _date_unknown), "v": ("severity", _severity_button),
+            "p": ("purchased", _date_unknown), "f": ("fault_type", _fault_type_button),
+            "v": ("severity", _severity_button),
             "t": ("service", _service_button), "b": ("billable", _billable_button),
             "ok": ("confirm", confirm), "x": ("confirm", drop)}
 
