@@ -93,7 +93,7 @@ def apply_action(
     if before is TicketStatus.PAUSED:
         _end_pause(ticket, now)
     if action is Action.RESOLVE:
-        for key in ("findings", "actions_taken", "parts_replaced", "result"):
+        for key in ("findings", "actions_taken", "parts_replaced", "result", "fault_cause"):
             if key in details:
                 setattr(ticket, key, details[key])
     if action is Action.DEPART and details.get("eta_at"):

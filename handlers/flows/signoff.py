@@ -1,5 +1,10 @@
-"""Engineer: **Resolve** (the service report: findings → actions taken → parts replaced) and
-**Sign-off** (ask the customer in chat, or a photo of the signed paper form + the signer's name).
+"""Engineer: **Resolve** (the service report: findings → the confirmed fault type → actions taken →
+parts replaced) and **Sign-off** (ask the customer in chat, or a photo of the signed paper form +
+the signer's name).
+
+The confirmed fault type is asked with buttons — the team's ``[faults]`` list, the registration's
+category first, and "other" — only when the team has a list; it is stored on the ticket
+(``fault_cause``) and in the resolve event's details, which the statistics count by.
 
 The report answers are kept in the dialog and written in one go at the last step, after the
 ticket is re-checked; the customer's own confirmation (``cfm:``) and rating (``rate:``) belong to
@@ -10,8 +15,10 @@ from __future__ import annotations
 
 from handlers.cards import engineer_card, not_told, signoff_request
 from handlers.context import Ctx
-from handlers.dialogs import act, allowed, answer_text, dialog_ticket, pressed_ticket, start_dialog
+from handlers.dialogs import act, allowed, answer_text, button_args, dialog_ticket, pressed_ticket, start_dialog
 from handlers.evidence import photo_record
+from handlers.fault_types import buttons as fault_buttons
+from handlers.fault_types import canonical, fault_label, from_button, team_fault_types
 from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.notify import notify_customer
@@ -42,10 +49,59 @@ async def resolve(ctx: Ctx) -> None:
 
 @routes.step("resolve", "findings")
 async def resolve_findings(ctx: Ctx) -> None:
+    ticket = await dialog_ticket(ctx, allowed(Action.RESOLVE))
+    if ticket is None:
+        return
+    findings = answer_text(ctx, "report_text_expected")
+    offered = await team_fault_types(ctx.session, ctx.app.config.faults, ticket.team_id)
+    if not offered:  # the team keeps no fault types: nothing to confirm
+        ctx.goto("resolve", "actions", findings=findings)
+        ctx.reply("eng.resolve_ask_actions")
+        return
+    if ticket.fault_type in offered:  # the registration's category first
+        offered.insert(0, offered.pop(offered.index(ticket.fault_type)))
+    # The list is kept with the question: a button names an entry of the list it was shown with.
+    ctx.goto("resolve", "cause", findings=findings, fault_types=offered)
+    registered = L("eng.resolve_registered_as", {"fault_type": fault_label(ticket.fault_type)}) \
+        if ticket.fault_type else None
+    ctx.reply(Msg(body=Lines((registered, L("eng.resolve_ask_cause"))),
+                  buttons=fault_buttons(f"rsvf:{ticket.id}", offered)), ticket_id=ticket.id)
+
+
+def _cause_chosen(ctx: Ctx, cause: str) -> None:
+    ctx.goto("resolve", "actions", fault_cause=cause)
+    ctx.reply(Msg(body=Lines((L("eng.resolve_cause_set", {"fault_type": fault_label(cause)}),
+                              L("eng.resolve_ask_actions")))))
+
+
+@routes.step("resolve", "cause")
+async def resolve_cause_typed(ctx: Ctx) -> None:
+    """A typed answer is taken when it is a list entry's exact name (or "other")."""
     if await dialog_ticket(ctx, allowed(Action.RESOLVE)) is None:
         return
-    ctx.goto("resolve", "actions", findings=answer_text(ctx, "report_text_expected"))
-    ctx.reply("eng.resolve_ask_actions")
+    text = (ctx.inbound.text or "").strip()
+    if not text or ctx.inbound.photos or ctx.inbound.location:
+        raise DomainError("cause_expected")
+    cause = canonical(text, ctx.data.get("fault_types", []))
+    if cause is None:
+        raise DomainError("cause_bad", value=preview(text))
+    _cause_chosen(ctx, cause)
+
+
+@routes.callback("rsvf", roles=ENGINEER)
+async def resolve_cause(ctx: Ctx) -> None:
+    """A fault type button ``rsvf:TICKET:INDEX`` (``o``: other), valid only at this step of this
+    ticket's resolve dialog."""
+    args = button_args(ctx)
+    ticket_id, value = (args + ["", ""])[:2]
+    if (ctx.flow, ctx.step) != ("resolve", "cause") or ticket_id != str(ctx.data.get("ticket_id")):
+        raise DomainError("stale_button")
+    if await dialog_ticket(ctx, allowed(Action.RESOLVE)) is None:
+        return
+    cause = from_button(value, ctx.data.get("fault_types", []))
+    if cause is None:
+        raise DomainError("stale_button")
+    _cause_chosen(ctx, cause)
 
 
 @routes.step("resolve", "actions")
@@ -62,8 +118,9 @@ async def resolve_parts(ctx: Ctx) -> None:
     if ticket is None:
         return
     parts = answer_text(ctx, "report_text_expected")
+    confirmed = {"fault_cause": ctx.data["fault_cause"]} if "fault_cause" in ctx.data else {}
     act(ctx, ticket, Action.RESOLVE, findings=ctx.data["findings"], actions_taken=ctx.data["actions_taken"],
-        parts_replaced=None if parts.lower().strip(" .。") in NO_PARTS else parts)
+        parts_replaced=None if parts.lower().strip(" .。") in NO_PARTS else parts, **confirmed)
     ctx.end_flow()
     reached = await notify_customer(ctx, ticket, Msg("eng.customer_resolved", {"number": Raw(ticket.number)}),
                                     purpose="resolved", status_update=True)
