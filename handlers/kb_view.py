@@ -9,6 +9,7 @@ from datetime import tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.fault_types import fault_label
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.views import local_time
 from models.kb import Fix, Query, find_fixes
@@ -35,7 +36,7 @@ def snippet(text: str | None, limit: int = SNIPPET) -> str:
 def fix_lines(fix: Fix, tz: tzinfo) -> Lines:
     """One result: a heading line, then the report's technical lines that are filled in."""
     head = {"number": fix.number, "model": Raw(fix.model), "date": local_time(fix.resolved_at, tz)[:10]}
-    parts = [L("kb.entry_typed", {**head, "fault_type": Raw(fix.fault_type)}) if fix.fault_type
+    parts = [L("kb.entry_typed", {**head, "fault_type": fault_label(fix.fault_type)}) if fix.fault_type
              else L("kb.entry", head)]
     for key, text in (("kb.symptom", fix.symptom), ("kb.findings", fix.findings), ("kb.actions", fix.actions),
                       ("kb.parts", fix.parts), ("kb.result", fix.result)):

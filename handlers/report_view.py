@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.fault_types import OTHER
 from handlers.i18n import t
 from handlers.messages import L, Lines, Raw
 from models.reports import DIMENSIONS, Month, MonthlyReport, ReportRow
@@ -43,7 +44,9 @@ def _figures(row: ReportRow) -> dict[str, Any]:
 
 def row_label(dimension: str, row: ReportRow, limit: int | None = None) -> Any:
     """The row's name (cut to ``limit`` characters); a row without one is a ticket without a
-    fault type (or an engineer)."""
+    fault type (or an engineer).  The fault type "other" is shown in the reader's language."""
+    if dimension == "fault" and row.label == OTHER:
+        return L("fault.other")
     if row.label:
         cut = limit is not None and len(row.label) > limit
         return Raw(row.label[:limit - 1] + "…" if cut else row.label)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from handlers.fault_types import fault_text
 from handlers.i18n import t
 from models.calendar import TwentyFourSeven
 from models.enums import Action
@@ -57,13 +58,15 @@ def ticket_fields(lang: str, ticket: Ticket, tz: ZoneInfo, names: dict[int, str]
         (t(lang, "field.purchased"), ticket.purchase_date.isoformat() if ticket.purchase_date else ""),
         (t(lang, "view.warranty"), _yes_no(lang, ticket.in_warranty)),
         (t(lang, "field.fault"), ticket.fault_symptom),
-        (t(lang, "field.fault_type"), ticket.fault_type or ""),
+        (t(lang, "field.fault_type"), fault_text(lang, ticket.fault_type)),
         (t(lang, "field.severity"), t(lang, f"severity.{ticket.severity}")),
         (t(lang, "field.service"), t(lang, f"service.{ticket.service_type.value}")),
         (t(lang, "field.billable"), _yes_no(lang, ticket.billable)),
         (t(lang, "view.assignee"), names.get(ticket.assignee_id, "") if ticket.assignee_id else ""),
         *clock_rows(lang, ticket, tz, now=now, policy=policy),
     ]
+    if ticket.fault_cause:  # confirmed at resolve
+        rows.append((t(lang, "field.fault_cause"), fault_text(lang, ticket.fault_cause)))
     for key in ("findings", "actions_taken", "parts_replaced", "result", "cancel_reason"):
         value = getattr(ticket, key)
         if value:
@@ -128,6 +131,7 @@ def ticket_json(ticket: Ticket, tz: ZoneInfo, names: dict[int, str], events: Ite
         "in_warranty": ticket.in_warranty,
         "fault": ticket.fault_symptom,
         "fault_type": ticket.fault_type,
+        "fault_cause": ticket.fault_cause,
         "severity": ticket.severity,
         "service": ticket.service_type.value,
         "billable": ticket.billable,

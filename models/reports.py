@@ -1,6 +1,7 @@
 """The monthly service statistics the regulations ask for (DESIGN §2): by product model, fault
 type and engineer — jobs, average handling time, first-visit resolution rate, SLA met share,
-average satisfaction and complaints.
+average satisfaction and complaints.  A job's fault type is the one the engineer confirmed at
+resolve (``Ticket.fault_cause``), else the category chosen at registration (``fault_type``).
 
 What counts (DESIGN §2, "an incomplete report does not count"): a *completed job with a complete
 report* — signed off or closed, with the symptom, the findings and the actions taken recorded at
@@ -179,7 +180,8 @@ async def monthly_report(session: AsyncSession, month: Month, tz: ZoneInfo, *,
     """The month's figures (``team_id``: that team's jobs and those without a team; None: all)."""
     start, end = month.bounds(tz)
     jobs = (select(
-        Ticket.id.label("id"), Ticket.product_model.label("model"), Ticket.fault_type.label("fault"),
+        Ticket.id.label("id"), Ticket.product_model.label("model"),
+        func.coalesce(Ticket.fault_cause, Ticket.fault_type).label("fault"),
         Ticket.assignee_id.label("engineer_id"),
         case((Ticket.service_type == ServiceType.ONSITE, 1), else_=0).label("onsite"),
         (seconds_between(Ticket.created_at, Ticket.resolved_at) - Ticket.paused_seconds).label("handling"),
