@@ -12,7 +12,9 @@ from datetime import date
 
 from bot.csv_import import import_csv
 from handlers.i18n import t
-from handlers.views import local_time, ticket_fields, ticket_json, timeline_lines
+from handlers.verdict_text import explain_lines
+from handlers.views import local_time, ticket_clocks, ticket_fields, ticket_json, timeline_lines
+from models.verdicts import explain, story_json
 from models.enums import Role, ServiceType, TicketStatus
 from models.errors import DomainError
 from models.invites import create_invite, team_by_name
@@ -66,6 +68,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     show = tsub.add_parser("show", help="a ticket's fields and timeline")
     show.add_argument("number")
     show.add_argument("--json", action="store_true")
+    show.add_argument("--explain", action="store_true",
+                      help="for each SLA clock, the working time counted and the pauses not counted")
     show.set_defaults(handler=_show)
 
     imp = tsub.add_parser("import", help="register tickets from a CSV file (all or nothing)")
@@ -153,14 +157,20 @@ async def _show(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         events = await timeline(session, ticket.id)
         names = await people_names(session, {ticket.assignee_id} | {e.actor_id for e in events}
                                    | {e.details.get("assignee_id") for e in events})
+    stories = [explain(ticket, events, app.sla, clock, now) for clock in ticket_clocks(ticket)] if args.explain else []
     if args.json:
-        print(json.dumps(ticket_json(ticket, app.tz, names, events, now=now, policy=app.sla),
-                         ensure_ascii=False, indent=2))
+        shown = ticket_json(ticket, app.tz, names, events, now=now, policy=app.sla)
+        if args.explain:
+            shown["sla_explain"] = {story.clock: story_json(story) for story in stories}
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
         return 0
     fields = ticket_fields(args.lang, ticket, app.tz, names, now=now, policy=app.sla)
     width = max(_display_width(label) for label, _ in fields)
     for label, value in fields:
         print(f"{label}{' ' * (width - _display_width(label))}  {value}")
+    for story in stories:
+        print()
+        print("\n".join(explain_lines(args.lang, story, ticket, app.tz, now=now, policy=app.sla)))
     print()
     print(t(args.lang, "cli.timeline"))
     for line in timeline_lines(args.lang, events, app.tz, names):

@@ -8,12 +8,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.context import Ctx
 from handlers.messages import Msg, Raw
-from handlers.views import ticket_fields, timeline_lines
+from handlers.verdict_text import explain_lines
+from handlers.views import ticket_clocks, ticket_fields, timeline_lines
 from models.customers import Customer
 from models.enums import Action, Role
 from models.lifecycle import allowed_actions
 from models.queries import people_names, timeline
 from models.tickets import Ticket
+from models.verdicts import explain
 
 #: The newest timeline entries shown in chat (a Telegram message holds 4096 characters).
 TIMELINE_LIMIT = 40
@@ -42,7 +44,26 @@ async def ticket_message(ctx: Ctx, ticket: Ticket) -> Msg:
     if len(text) > TEXT_LIMIT:
         text = text[:TEXT_LIMIT - 1] + "…"
     buttons = []
+    if ticket_clocks(ticket):
+        buttons.append([("desk.ticket.explain_btn", f"tkx:{ticket.id}")])
     if ctx.person.role in (Role.SUPERVISOR, Role.DISPATCHER) and Action.REASSIGN in allowed_actions(
             ticket.status, ticket.service_type):
         buttons.append([("assign.btn.reassign", f"rsr:{ticket.id}")])
     return Msg(body=Raw(text), buttons=buttons)
+
+
+async def explain_message(ctx: Ctx, ticket: Ticket) -> Msg:
+    """``/ticket NUMBER sla``: for each SLA clock, the working time counted and the pauses not,
+    the due time they add up to and the verdict — so a disputed verdict can be checked by hand."""
+    events = list(await timeline(ctx.session, ticket.id))
+    clocks = ticket_clocks(ticket)
+    if not clocks:
+        return Msg(body=Raw(ctx.t("desk.ticket.no_clocks", number=ticket.number)))
+    lines = [ctx.t("desk.ticket.explain_title", number=ticket.number)]
+    for clock in clocks:
+        story = explain(ticket, events, ctx.app.sla, clock, ctx.now)
+        lines += ["", *explain_lines(ctx.lang, story, ticket, ctx.app.tz, now=ctx.now, policy=ctx.app.sla)]
+    text = "\n".join(lines)
+    if len(text) > TEXT_LIMIT:
+        text = text[:TEXT_LIMIT - 1] + "…"
+    return Msg(body=Raw(text))

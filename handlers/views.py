@@ -177,7 +177,7 @@ def clock_remaining_minutes(ticket: Ticket, clock: str, now: datetime | None,
     return None if left is None else left // _MINUTE
 
 
-def _span(lang: str, minutes: int) -> str:
+def span_text(lang: str, minutes: int) -> str:
     hours, rest = divmod(abs(minutes), 60)
     if not hours:
         return t(lang, "sla.show.minutes", minutes=rest)
@@ -194,7 +194,7 @@ def clock_value(lang: str, ticket: Ticket, clock: str, tz: ZoneInfo, *, now: dat
     if met is not None:
         diff = getattr(ticket, f"{clock}_diff_min") or 0
         key = "sla.show.met_early" if diff > 0 else "sla.show.met_late" if diff < 0 else "sla.show.met_on_time"
-        return t(lang, key, due=due, met=local_time(met, tz), span=_span(lang, diff))
+        return t(lang, key, due=due, met=local_time(met, tz), span=span_text(lang, diff))
     if ticket.status in FINAL_STATES:
         return t(lang, "sla.show.not_met", due=due)
     left = clock_remaining_minutes(ticket, clock, now, policy)
@@ -203,7 +203,7 @@ def clock_value(lang: str, ticket: Ticket, clock: str, tz: ZoneInfo, *, now: dat
     else:
         working = "" if isinstance(policy.calendar(ticket), TwentyFourSeven) else "_working"
         key = f"sla.show.left{working}" if left >= 0 else f"sla.show.overdue{working}"
-        text = t(lang, key, due=due, span=_span(lang, left))
+        text = t(lang, key, due=due, span=span_text(lang, left))
     level = getattr(ticket, f"{clock}_level") or 0
     if level:
         text += t(lang, "sla.show.sep") + t(lang, f"sla.level.{LEVELS[level]}")

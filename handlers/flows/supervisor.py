@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from handlers.cards import checkin_message, hhmm
 from handlers.context import Ctx
-from handlers.dialogs import button_arg, own_message, visible_ticket_by_number
+from handlers.dialogs import button_arg, own_message, visible_ticket, visible_ticket_by_number
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import Routes
-from handlers.ticket_page import ticket_message
+from handlers.ticket_page import explain_message, ticket_message
 from models.enums import Role
 from models.errors import DomainError
 from models.queries import person_name, team_of
@@ -27,6 +27,8 @@ routes = Routes()
 
 ACKERS = frozenset({Role.SUPERVISOR, Role.MANAGER})
 VIEWERS = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.MANAGER, Role.ENGINEER})
+#: ``/ticket NUMBER sla`` (or 时限): the clocks explained.
+EXPLAIN_WORDS = frozenset({"sla", "时限"})
 #: A reply relayed to the engineer is one chat message.
 TEXT_LIMIT = 4000
 
@@ -112,5 +114,18 @@ async def reply_to_checkin(ctx: Ctx) -> bool:
 # -- /ticket ----------------------------------------------------------------------------------
 @routes.command("ticket", roles=VIEWERS, menu="desk.menu.ticket")
 async def ticket_command(ctx: Ctx) -> None:
+    """``/ticket NUMBER`` — fields and timeline; ``/ticket NUMBER sla`` — each clock explained."""
+    number, _, rest = (ctx.inbound.args or "").strip().partition(" ")
+    if rest.strip().lower() in EXPLAIN_WORDS:
+        ticket = await visible_ticket_by_number(ctx, number)
+        ctx.reply(await explain_message(ctx, ticket), ticket_id=ticket.id)
+        return
     ticket = await visible_ticket_by_number(ctx, ctx.inbound.args)
     ctx.reply(await ticket_message(ctx, ticket), ticket_id=ticket.id)
+
+
+@routes.callback("tkx", roles=VIEWERS)
+async def explain_pressed(ctx: Ctx) -> None:
+    """The ticket page's **SLA details** button."""
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
+    ctx.reply(await explain_message(ctx, ticket), ticket_id=ticket.id)
