@@ -5,16 +5,25 @@ replay agrees with the stored due time, and says so when the rules changed since
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
-from sqlalchemy import update
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
 
 from bot.app import App
 from bot.cli import build_parser
-from models.enums import Action
+from handlers.views import ticket_clocks
+from models.enums import Action, ServiceType
+from models.lifecycle import allowed_actions
+from models.queries import timeline
+from models.sla import met_diff_minutes
 from models.tickets import Ticket
+from models.transitions import apply_action
+from models.verdicts import explain
 from tests.support import sla as sla_world
-from tests.support.sla import Crew, act, register, sh
+from tests.support.sla import MINUTE, Crew, act, register, sh
 
 app = sla_world.app  # the fixtures, found by pytest under these names
 crew = sla_world.crew
@@ -119,3 +128,42 @@ async def test_a_stored_due_time_the_rules_no_longer_give_is_pointed_out(app: Ap
     lines = block(await explained(app, capsys, number), "response:")
     assert lines[-1] == ("  note: the stored due time is 2026-03-02 11:00; today's [sla] rules give 2026-03-02 10:00 "
                          "— the rules changed after this ticket was registered")
+
+
+# -- the replay agrees with the clocks for any history ---------------------------------------------
+
+STEPS = st.lists(st.tuples(st.integers(0, 3 * 24 * 60), st.integers(0, 99)), min_size=1, max_size=14)
+SKIPPED = {Action.CANCEL, Action.CLOSE, Action.SIGN_OFF}
+
+
+@settings(max_examples=int(os.environ.get("FIELDBOT_VERDICT_EXAMPLES", "30")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(severity=st.integers(1, 4), service=st.sampled_from(list(ServiceType)), steps=STEPS,
+       start=st.integers(0, 9 * 24 * 60))
+async def test_the_replay_agrees_with_the_stored_clocks_for_any_history(
+        app: App, crew: Crew, severity: int, service: ServiceType, steps: list[tuple[int, int]], start: int) -> None:
+    when = sh(2, 0) + start * MINUTE
+    number = await register(app, crew, when, severity, service)
+    for gap, pick in steps:
+        when += gap * MINUTE
+        async with app.db.write() as s:
+            row = await s.scalar(select(Ticket).where(Ticket.number == number))
+            choices = [a for a in allowed_actions(row.status, row.service_type) if a not in SKIPPED]
+            if not choices:
+                break
+            action = choices[pick % len(choices)]
+            extra = {"assignee_id": crew.engineer if row.assignee_id != crew.engineer else crew.supervisor} \
+                if action in (Action.DISPATCH, Action.REASSIGN) else {}
+            apply_action(s, row, action, now=when, clocks=app.sla, reason="r", findings="f", actions_taken="a",
+                         pause_reason="parts", **extra)
+    async with app.db.read() as s:
+        row = await s.scalar(select(Ticket).where(Ticket.number == number))
+        events = await timeline(s, row.id)
+    for clock in ticket_clocks(row):
+        story = explain(row, events, app.sla, clock, when)
+        assert story.due == getattr(row, f"{clock}_due_at"), (clock, [(e.action, e.at) for e in events])
+        if story.met is not None:
+            calendar = app.sla.calendar(row)
+            assert met_diff_minutes(story.due, story.met, calendar) == getattr(row, f"{clock}_diff_min")
+        if not any(s.kind in ("holding", "held_overdue") for s in story.stretches):
+            assert story.counted == story.duration  # the counted lines add up to the clock's duration
