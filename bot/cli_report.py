@@ -30,6 +30,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--team", help="only this team's jobs (default: every team)")
     report.add_argument("--csv", type=Path, help="also write the figures to this CSV file")
     report.add_argument("--xlsx", type=Path, help="also write the figures to this Excel workbook")
+    report.add_argument("--verify", action="store_true",
+                        help="rebuild the month's figures from the event log and compare (exit 1 on a difference)")
     report.set_defaults(handler=_report)
 
 
@@ -52,6 +54,10 @@ async def _report(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         team = await team_by_name(session, args.team.strip()) if args.team else None
         if args.team and team is None:
             raise UsageError(t(args.lang, "report.cli.no_team", team=args.team))
+        if args.verify:
+            from bot.cli_verify import verify
+
+            return await verify(app, session, args, month, team)
         report = await monthly_report(session, month, app.tz, team_id=team.id if team else None)
     print(report_text(report, team.name if team else None, top=10_000, chart=False,
                       label_limit=None).render(args.lang))

@@ -194,6 +194,10 @@ async def register_ticket(
     await session.flush()
     session.add(TicketEvent(
         ticket_id=ticket.id, at=now, actor_id=actor_id, kind="registered",
-        details={"severity": reg.severity, "service": reg.service.value, "in_warranty": ticket.in_warranty},
+        details={"severity": reg.severity, "service": reg.service.value, "in_warranty": ticket.in_warranty,
+                 # What the statistics are broken down by, so they can be rebuilt from the log
+                 # alone (models.rebuild): the model, the symptom and its category, the team.
+                 "product_model": ticket.product_model, "fault_type": ticket.fault_type,
+                 "fault_symptom": ticket.fault_symptom, "team_id": ticket.team_id},
     ))
     return ticket

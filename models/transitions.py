@@ -19,6 +19,8 @@ from models.tickets import Ticket, TicketEvent
 if TYPE_CHECKING:
     from models.clocks import SlaPolicy
 
+#: The SLA clocks, in the order they run (models.sla.CLOCKS).
+SLA_CLOCKS = ("respond", "arrive", "resolve")
 #: Actions whose reason is required and kept (DESIGN: "decline … reason kept", "cancel … reason kept").
 NEEDS_REASON = frozenset({Action.DECLINE, Action.CANCEL, Action.REOPEN, Action.REASSIGN})
 
@@ -40,6 +42,21 @@ def _end_pause(ticket: Ticket, now: datetime) -> None:
         ticket.paused_seconds += max(0, int((now - ticket.paused_at).total_seconds()))
         ticket.paused_at = None
         ticket.pause_reason = None
+
+
+def _record_verdicts(ticket: Ticket, action: Action, met_before: dict[str, datetime | None],
+                     details: dict[str, Any]) -> None:
+    """The SLA verdicts go into the log (``details["sla"]``: clock → minutes early (+) / late (-)):
+    the clock a move met (accept, arrive), and at resolve every clock the ticket has, ``None`` for
+    one with a due time that was never met — what the statistics' "SLA met" is rebuilt from."""
+    verdicts: dict[str, int | None] = {}
+    for clock in SLA_CLOCKS:
+        due, met = getattr(ticket, f"{clock}_due_at"), getattr(ticket, f"{clock}_met_at")
+        newly_met = met is not None and met_before[clock] is None
+        if newly_met or (action is Action.RESOLVE and due is not None):
+            verdicts[clock] = getattr(ticket, f"{clock}_diff_min") if met is not None else None
+    if verdicts or action is Action.RESOLVE:
+        details["sla"] = verdicts
 
 
 def record_event(session: AsyncSession, ticket: Ticket, kind: str, *, now: datetime,
@@ -80,6 +97,7 @@ def apply_action(
             raise DomainError("same_assignee")
         details["from_assignee_id"] = ticket.assignee_id
         details["assignee_id"] = assignee_id
+        details["team_id"] = ticket.team_id  # an unteamed ticket joins the dispatching team first
         ticket.assignee_id = assignee_id
         ticket.accepted_at = ticket.departed_at = ticket.eta_at = None
     if action is Action.DECLINE:
@@ -110,8 +128,10 @@ def apply_action(
         details["reason"] = reason
     ticket.status = after
     ticket.updated_at = now
+    met_before = {c: getattr(ticket, f"{c}_met_at") for c in SLA_CLOCKS}
     if clocks is not None:
         clocks.on_transition(ticket, action, now, paused_from)
+    _record_verdicts(ticket, action, met_before, details)
     event = TicketEvent(
         ticket_id=ticket.id, at=now, actor_id=actor_id, kind="transition", action=action,
         from_status=before, to_status=after, details=details,

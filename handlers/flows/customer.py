@@ -24,6 +24,7 @@ from models.errors import DomainError
 from models.lifecycle import FINAL_STATES
 from models.queries import feedback_of, person_name
 from models.tickets import Ticket
+from models.transitions import record_event
 from models.work import Feedback, Signoff
 
 routes = Routes()
@@ -89,6 +90,7 @@ async def rate(ctx: Ctx) -> None:
         raise DomainError("desk_confirm_first", number=ticket.number)
     ctx.session.add(Feedback(ticket_id=ticket.id, source=FeedbackSource.SIGNOFF, rating=rating,
                              person_id=ctx.person.id, at=ctx.now))
+    record_event(ctx.session, ticket, "rated", now=ctx.now, actor_id=ctx.person.id, rating=rating)
     asked = await own_message(ctx, ref=f"rate:{ticket.id}")
     if asked:
         ctx.reply(Msg("desk.customer.rated_line", {"number": ticket.number, "rating": rating}, edit_message_id=asked))
