@@ -32,6 +32,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--xlsx", type=Path, help="also write the figures to this Excel workbook")
     report.add_argument("--verify", action="store_true",
                         help="rebuild the month's figures from the event log and compare (exit 1 on a difference)")
+    report.add_argument("--performance", action="store_true",
+                        help="the monthly performance sheet (月度绩效) per engineer instead")
+    report.add_argument("--approve", action="store_true",
+                        help="with --performance: approve the month's sheet (needs --month and --by)")
+    report.add_argument("--by", help="with --approve: the approving manager's name")
     report.set_defaults(handler=_report)
 
 
@@ -50,6 +55,10 @@ async def _report(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     from bot.cli import UsageError
 
     month = _month(app, args)
+    if args.performance:
+        from bot.cli_performance import performance
+
+        return await performance(app, args, month)
     async with app.db.read() as session:
         team = await team_by_name(session, args.team.strip()) if args.team else None
         if args.team and team is None:

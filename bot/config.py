@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from bot.config_channels import TelegramSection, WecomSection, ptb_missing  # noqa: F401  (re-exported)
 from bot.config_faults import FaultsSection
+from bot.config_pay import PaySection
 from bot.config_types import ClockTime, Duration, Hours, Section  # noqa: F401  (re-exported)
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -190,6 +191,7 @@ class Config(Section):
     storage: StorageSection = StorageSection()
     reports: ReportsSection = ReportsSection()
     faults: FaultsSection = FaultsSection()
+    pay: PaySection = PaySection()
 
 
 _SECRET_SECTIONS = {
