@@ -88,7 +88,9 @@ async def _random_history(data: st.DataObject, play: Play, engineers: list[int])
             await play.pause(data.draw(st.sampled_from(list(PauseReason)), label="why"))
         elif step is Action.RESOLVE:
             blank = data.draw(st.integers(0, 5), label="blank") == 0
-            await play.resolve(findings="  " if blank else "Loose connector")
+            cause = data.draw(st.sampled_from([None, "power", "mechanical"]), label="cause")
+            await play.resolve(findings="  " if blank else "Loose connector",
+                               **({"fault_cause": cause} if cause else {}))
         elif step is Action.SIGN_OFF:
             await play.sign_off(paper=signed or data.draw(st.booleans(), label="paper"))
             signed = True
