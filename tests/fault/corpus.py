@@ -511,7 +511,8 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
     rid_dialog = (None, "register", "severity", REGISTER_DATA)
     for label, data in (("severity_7", "reg:abc123:v:7"), ("severity_0", "reg:abc123:v:0"),
                         ("severity_word", "reg:abc123:v:high"), ("step_mismatch", "reg:abc123:b:1"),
-                        ("pick_unoffered_customer", "reg:abc123:c:{T_new}"), ("other_rid", "reg:000000:v:2")):
+                        ("pick_unoffered_customer", "reg:abc123:c:{T_new}"), ("other_rid", "reg:000000:v:2"),
+                        ("fault_type_at_severity", "reg:abc123:f:0")):
         add(Case("buttons", f"register_in_dialog/{label}", "sup_en", Press(data), dialog=rid_dialog))
 
     # 2. The right id, the wrong person, team or role.
@@ -527,6 +528,7 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
         ("chk:{T_site}", ("eng_zh", "dsp_en")),
         ("done:{T_site}", ("eng_zh",)),
         ("rsv:{T_site}", ("eng_s_en", "sup_en")),
+        ("rsvf:{T_site}:0", ("eng_s_en", "sup_en")),
         ("sgn:{T_res}", ("eng_zh", "cust_en")),
         ("sgnc:{T_res}", ("eng_s_en",)),
         ("sgnp:{T_res}", ("eng_zh", "str_en")),
@@ -551,6 +553,7 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
         ("cbn:{T_cb}", ("cust_zh",)),
         ("cbd:{T_cbx}", ("sup_s_zh", "mgr_en", "eng_en")),
         ("cbp:{T_cbx}:3", ("sup_s_zh", "cust_en")),
+        ("pfa:202610", ("sup_en", "dsp_zh", "eng_en", "cust_en")),  # approving the sheet: managers only
         ("rsr:{T_acc}", ("sup_s_zh", "mgr_en", "eng_en")),
         ("rsw:{T_acc}:{p_eng_zh}", ("dsp_en", "sup_s_zh")),
         ("rsg:{T_disp}", ("sup_s_zh", "mgr_en", "eng_zh")),
@@ -643,6 +646,7 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
         ("cfm:{T_closed}", "cust_en"), ("rate:{T_res}:3", "cust_en"), ("nocmt:{T_res}", "cust_en"),
         ("cbr:{T_closed}:3", "cust_en"), ("cbn:{T_closed}", "cust_en"), ("cbd:{T_closed}", "sup_en"),
         ("cbp:{T_cb}:3", "dsp_zh"), ("cpn:{T_closed}", "cust_en"), ("done:{T_res}", "eng_en"),
+        ("rsvf:{T_site}:0", "eng_en"), ("rsvf:{T_res}:o", "eng_en"),  # no resolve dialog at its fault type step
     ]
     for data, sender in stale:
         add(Case("buttons", f"stale/{data.split(':')[0]}/{_slug(data)}", sender, Press(data)))
