@@ -12,6 +12,7 @@ from datetime import date
 
 from bot.csv_import import import_csv
 from handlers.i18n import t
+from handlers.fault_types import checked, team_fault_types
 from handlers.verdict_text import explain_lines
 from handlers.views import local_time, ticket_clocks, ticket_fields, ticket_json, timeline_lines
 from models.verdicts import explain, story_json
@@ -103,6 +104,7 @@ async def _create(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     now = app.clock.now()
     async with app.db.write() as session:
         reg.team_id = await _team_id(session, args.team)
+        reg.fault_type = checked(reg.fault_type, await team_fault_types(session, app.config.faults, reg.team_id))
         ticket = await register_ticket(session, reg, now=now, today=app.today(), warranty=app.config.bot.warranty,
                                        clocks=app.sla)
         token = await create_invite(session, role=Role.CUSTOMER, name=reg.contact or reg.customer, now=now,

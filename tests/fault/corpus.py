@@ -565,6 +565,7 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
         ("bdt:{S_site}", ("sup_en", "dsp_zh")),
         ("bdt:{T_site}", ("eng_en", "sup_s_zh")),
         ("pnd:1", ("dsp_zh", "mgr_en")),
+        ("tkx:{T_site}", ("eng_s_en", "sup_s_zh", "cust_en", "str_zh")),  # SLA details of another team's ticket
         ("ok", ("cust_zh", "eng_en", "str_en")),
     ]
     for data, pressers in wrong:
