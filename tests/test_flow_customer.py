@@ -130,7 +130,9 @@ async def test_status_then_sign_off_with_rating_and_comment(tmp_path: Path, chan
             (FeedbackSource.SIGNOFF, 4, "Quick and friendly, thanks!", await pid(w, CUST))
         row = await get(w, Ticket, ticket.id)
         assert (row.status, row.closed_at) == (TicketStatus.CLOSED, T0)
-        assert [e.action for e in await events(w, ticket)][-2:] == [Action.SIGN_OFF, Action.CLOSE]
+        logged = await events(w, ticket)
+        assert [e.action for e in logged if e.kind == "transition"][-2:] == [Action.SIGN_OFF, Action.CLOSE]
+        assert [e.details["rating"] for e in logged if e.kind == "rated"] == [4]  # the rating is in the log
 
         # Afterwards: no open tickets; a late No comment changes nothing.
         w.press_data(CUST, comment_ask.id, f"nocmt:{ticket.id}")
