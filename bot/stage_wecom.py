@@ -3,7 +3,8 @@ the company app, customers in WeChat customer service), the bot with its WeCom a
 database, and helpers to act and to wait — the WeCom counterpart of :class:`bot.stage.Stage`.
 
 The application clock follows the emulator's clock (real time plus whatever the emulator was
-advanced by), so a test can jump two days ahead on both sides at once (the 48 h window).
+advanced by), so a test can jump two days ahead on both sides at once (the 48 h window); or, given
+a clock of its own (a test's FixedClock), the emulator follows the bot's.
 
     async with WecomStage(tmp_path) as s:
         await s.join("wangwei", Role.SUPERVISOR, "Wang Wei")
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -57,13 +59,21 @@ class _MemoryStore:
 
 class WecomStage:
     def __init__(self, tmp_path: Path, *, db_url: str | None = None, language: str = "en",
-                 extra_config: str = ""):
+                 extra_config: str = "", clock: Clock | None = None, chat_interval: float | None = None):
+        """``clock``: the bot's clock, which the emulator then follows (a test's FixedClock); by
+        default the bot follows the emulator's clock instead.  ``chat_interval``: the seconds the
+        sender keeps between two messages to one chat instead of the adapters' own (0: none, as the
+        Telegram stage's ``chat_interval = "0s"``); the per-member windows WeCom enforces stay."""
         self.tmp_path = tmp_path
+        self.chat_interval = chat_interval
         self.db_url = db_url or f"sqlite+aiosqlite:///{tmp_path / 'wecom.db'}"
         self.language = language
         self.extra_config = extra_config
         self.port = _free_port()
         self.emu = WeComEmulator(callback_url=f"http://127.0.0.1:{self.port}/wecom/callback")
+        if clock is not None:
+            self.emu.follow_clock(lambda: clock.now().timestamp())
+        self.clock: Clock = clock or EmulatorClock(self.emu)
         self.seen: dict[str, int] = {}
         self.rt: Runtime | None = None
         self.app: App
@@ -82,7 +92,7 @@ class WecomStage:
             f'[storage]\nmedia_dir = "{self.tmp_path / "media"}"\n' + self.extra_config
             + ("" if "[bot.working_hours]" in self.extra_config else ALL_DAY),
             environ={})
-        self.app = build_app(config, EmulatorClock(self.emu))
+        self.app = build_app(config, self.clock)
         await upgrade(self.app.db)
         await self.start_bot()
         return self
@@ -99,6 +109,9 @@ class WecomStage:
 
     async def start_bot(self) -> None:
         self.rt = build_runtime(self.app)
+        if self.chat_interval is not None:  # read by the sender when a chat's first message goes
+            for adapter in self.rt.adapters.values():
+                adapter.pacing = replace(adapter.pacing, chat_interval=self.chat_interval)
         self._task = asyncio.create_task(serve(self.rt))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 10

@@ -32,7 +32,8 @@ ACTIONS = (
     "verify_url", "user_text", "user_image", "user_location", "user_location_event", "enter_agent",
     "menu_click", "menu_location_select", "card_click",
     # the customers' side
-    "customer_open_link", "customer_text", "customer_tap", "set_service_state",
+    "customer_open_link", "customer_text", "customer_tap", "customer_image", "customer_location",
+    "set_service_state",
     # reading
     "messages_to", "card_state", "kf_messages_to", "kf_session", "violations", "dropped", "deliveries",
     "api_calls", "menu", "counters", "now",

@@ -9,9 +9,10 @@ minutes, then pulls with ``kf/sync_msg``.
   bytes) → an ``enter_session`` event echoing scene and scene_param, with a ``welcome_code`` (20 s)
   if the customer had no message and no welcome in the past 48 h. It does **not** open the send
   window (⚠ the notes describe the window as following the customer's *messages*).
-- ``customer_text`` / ``customer_tap(menu_id)``: a customer message (origin 3) that opens the 48 h
-  window and resets the 5-message quota; a tap is a text with ``menu_id``, the item's content as
-  text, and only items of a msgmenu the bot actually sent to this customer can be tapped. A message
+- ``customer_text`` / ``customer_tap(menu_id)`` / ``customer_image`` / ``customer_location``: a
+  customer message (origin 3) that opens the 48 h window and resets the 5-message quota; a tap is a
+  text with ``menu_id``, the item's content as text, and only items of a msgmenu the bot actually
+  sent to this customer can be tapped; a photo is ``image.media_id`` (media/get serves it). A message
   after an ended session (state 4) starts a new session in state 0.
 """
 
@@ -23,6 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import kf
 from .device import render
+from .errors import WeComError
+from .media import store
 from .state import KfCustomer, random_id
 
 if TYPE_CHECKING:
@@ -101,14 +104,15 @@ class CustomerActions:
         delivery = await self._notify(open_kfid, ext, wait)
         return {"external_userid": ext, "open_kfid": open_kfid, "event": entry["event"], "delivery": delivery}
 
-    async def _customer_message(self, external_userid: str, text: dict[str, Any], wait: bool) -> dict[str, Any]:
+    async def _customer_message(self, external_userid: str, text: dict[str, Any], wait: bool,
+                                msgtype: str = "text") -> dict[str, Any]:
         person = self._customer(external_userid)
         if person.state == 4:
             person.state, person.servicer = 0, ""
         person.last_customer_msg_at = self.world.now()
         person.sends_since = 0
         entry = self._append(person.open_kfid, {"external_userid": external_userid, "origin": 3,
-                                                "msgtype": "text", "text": text})
+                                                "msgtype": msgtype, msgtype: text})
         delivery = await self._notify(person.open_kfid, external_userid, wait)
         return {"message": entry, "delivery": delivery}
 
@@ -117,6 +121,23 @@ class CustomerActions:
         if not text:
             raise ValueError("text must not be empty")
         return await self._customer_message(external_userid, {"content": text}, wait)
+
+    async def customer_image(self, external_userid: str, data: bytes, *, filename: str = "photo.jpg",
+                             wait: bool = True) -> dict[str, Any]:
+        """The customer sends a photo: stored as media (3 days), pulled as ``image.media_id``."""
+        self._customer(external_userid)
+        try:
+            media = store(self, "image", data, filename)  # type: ignore[arg-type]
+        except WeComError as exc:  # WeChat would not send it: a bad argument here
+            raise ValueError(f"not a photo WeChat would send: {exc}") from None
+        record = await self._customer_message(external_userid, {"media_id": media.media_id}, wait, "image")
+        return {**record, "media_id": media.media_id}
+
+    async def customer_location(self, external_userid: str, latitude: float, longitude: float, name: str = "",
+                                address: str = "", *, wait: bool = True) -> dict[str, Any]:
+        """The customer shares a location (``location``: latitude, longitude, name, address)."""
+        place = {"latitude": float(latitude), "longitude": float(longitude), "name": name, "address": address}
+        return await self._customer_message(external_userid, place, wait, "location")
 
     async def customer_tap(self, external_userid: str, menu_id: str, *, wait: bool = True) -> dict[str, Any]:
         """The customer taps a ``click`` item of a msgmenu the bot sent them (a text with menu_id)."""

@@ -75,10 +75,11 @@ class DeviceActions:
         return {"userid": member.userid, "name": member.name, "departments": member.departments,
                 "tags": member.tags}
 
-    def _head(self, userid: str, msgtype: str) -> list[Field]:
+    def _head(self, userid: str, msgtype: str, create_time: float | None = None) -> list[Field]:
         member = self.add_member(userid)
+        at = self.world.now() if create_time is None else create_time
         return [("ToUserName", self.world.corp_id), ("FromUserName", member["userid"]),
-                ("CreateTime", int(self.world.now())), ("MsgType", msgtype)]
+                ("CreateTime", int(at)), ("MsgType", msgtype)]
 
     def _msgid(self) -> int:
         return secrets.randbits(63)
@@ -101,13 +102,15 @@ class DeviceActions:
         return await self._deliver(fields, "text", userid, wait)
 
     async def user_image(self, userid: str, data: bytes, *, filename: str = "photo.jpg",
-                         wait: bool = True) -> dict[str, Any]:
-        """The member sends a photo: stored as media (MediaId, 3 days) with a PicUrl served here."""
+                         create_time: float | None = None, wait: bool = True) -> dict[str, Any]:
+        """The member sends a photo: stored as media (MediaId, 3 days) with a PicUrl served here.
+        ``create_time``: the CreateTime to put on it if not now (a message sent earlier than it
+        reaches the bot; ⚠ whether WeCom ever delivers such a CreateTime is not documented)."""
         try:
             media = store(self, "image", data, filename)  # type: ignore[arg-type]
         except WeComError as exc:  # the client would not send it: a bad argument here
             raise ValueError(f"not a photo WeCom would accept: {exc}") from None
-        fields = self._head(userid, "image") + [("PicUrl", f"{self.base_url}/_pic/{media.media_id}"),
+        fields = self._head(userid, "image", create_time) + [("PicUrl", f"{self.base_url}/_pic/{media.media_id}"),
                                                 ("MediaId", media.media_id), ("MsgId", self._msgid()),
                                                 ("AgentID", self.world.agent_id)]
         record = await self._deliver(fields, "image", userid, wait)

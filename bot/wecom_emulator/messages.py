@@ -67,7 +67,7 @@ def send(emu: WeComEmulator, call: Call) -> dict[str, Any]:
             world.dropped.append({"userid": userid, "msgid": msgid, "msgtype": msgtype,
                                   "reason": reason, "at": world.now()})
             continue
-        world.send_times.setdefault(userid, deque()).append(world.now())
+        world.send_times.setdefault(userid, deque()).append(world.clock.ticks())
         world.inbox.setdefault(userid, []).append({"msgid": msgid, "via": "message/send"})
         delivered.append(userid)
     world.sent[msgid] = Sent(msgid, msgtype, payload, world.now(), delivered, task_id)
@@ -151,7 +151,7 @@ def _over_limit(emu: WeComEmulator, userid: str) -> str | None:
     times = emu.world.send_times.get(userid)
     if not times:
         return None
-    now = emu.world.now()
+    now = emu.world.clock.ticks()
     while times and times[0] <= now - 3600:
         times.popleft()
     if sum(1 for t in times if t > now - 60) >= PER_MINUTE:

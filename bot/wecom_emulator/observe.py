@@ -124,6 +124,13 @@ class Observing:
         self.world.changed.notify()
         return now
 
+    def follow_clock(self, source: Callable[[], float] | None) -> None:
+        """Tell the time by ``source`` (unix seconds), e.g. the bot's clock in a test that sets it,
+        so the bot and WeCom agree on every timestamp; None: back to the own fake clock.  Python
+        only (a callable does not travel over HTTP); ``advance_clock`` refuses while following."""
+        self.world.clock.follow(source)
+        self.world.changed.notify()
+
     def invalidate_token(self) -> None:
         """WeCom revokes the current tokens early: the next call with one gets 40014."""
         for value in self.world.current_token.values():

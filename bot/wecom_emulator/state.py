@@ -26,15 +26,43 @@ def random_id(length: int, alphabet: str = ALNUM) -> str:
 
 
 class FakeClock:
-    """Real time plus an offset that only grows."""
+    """Real time plus an offset that only grows — or, following another clock (:meth:`follow`),
+    that clock's reading."""
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self._source: Callable[[], float] | None = None
+        self._reading = self._anchor = 0.0
+        self._last = self._ticks = time.time()
 
     def now(self) -> float:
-        return time.time() + self.offset
+        if self._source is None:
+            return time.time() + self.offset
+        reading, real = self._source(), time.time()
+        if reading != self._reading:
+            self._reading, self._anchor = reading, real
+        return reading + (real - self._anchor)
+
+    def follow(self, source: Callable[[], float] | None) -> None:
+        """Tell the time by ``source`` (unix seconds; None: real time plus the offset again): the
+        bot's clock in a test that sets it.  A reading that stays the same (a clock a test holds
+        still) still ticks here in real seconds from the moment it was first seen, as WeCom's own
+        time would while a test runs; a reading that moves (forward or back) is taken as it is."""
+        self._source = source
+        self._reading = self._anchor = 0.0
+
+    def ticks(self) -> float:
+        """Seconds for rate windows (the per-member limits): :meth:`now`, except that it never goes
+        back — a followed clock set back leaves what was counted counted, as real time would."""
+        now = self.now()
+        if now > self._last:
+            self._ticks += now - self._last
+        self._last = now
+        return self._ticks
 
     def advance(self, seconds: float) -> float:
+        if self._source is not None:
+            raise RuntimeError("the emulator follows another clock: move that one")
         if seconds < 0:
             raise ValueError("the clock only moves forward")
         self.offset += seconds
