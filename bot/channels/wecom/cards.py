@@ -2,7 +2,8 @@
 ``button_interaction`` for a message with buttons (PROTOCOL.md §3.2).
 
 A card has a short title (the message's first line, cut at 36 characters; then the whole text
-below it) and at most 6 buttons whose text WeCom wants within 10 characters: one long label is
+below it), the rest of the text as it is below the title (its blank lines and indents kept), and at
+most 6 buttons whose text WeCom wants within 10 characters: one long label is
 cut, several long labels become numbers with the full options listed in the card's text.
 """
 
@@ -53,7 +54,9 @@ def card_body(message: Outbound, task_id: str) -> dict[str, Any]:
             "main_title": {"title": title or "Fieldbot"},
             "button_list": [{"text": label, "style": 1, "key": b.data} for label, b in zip(labels, buttons)]}
     body = lines[1:] if title == lines[0] else lines  # a cut title: the whole text below it
-    rest = "\n".join([*body, *extra]).strip()
+    # Only trailing space goes: a blank line after the heading and an indented first line stay,
+    # so the card says exactly what the message says.
+    rest = "\n".join([*body, *extra]).rstrip()
     if rest:
         card["sub_title_text"] = rest[:1000]
     return card

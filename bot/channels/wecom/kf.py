@@ -5,7 +5,8 @@
   sends an ``enter_session`` event echoing ``scene_param``; a valid one becomes ``/start TOKEN``
   from that WeChat user, so the usual join flow binds them to the ticket.
 * **In**: WeCom only *notifies* (``kf_msg_or_event`` at the app's callback URL, with a short-lived
-  token); the messages are pulled with ``kf/sync_msg`` from a cursor kept in the database.  Each
+  token); the messages are pulled with ``kf/sync_msg`` from a cursor kept in the database.  Text,
+  menu taps, photos (``media_id``, fetched with ``media/get``) and locations become updates.  Each
   page is stored in the inbox before the cursor moves, so a crash re-reads, never skips; a re-read
   message is dropped by its ``msgid``.  On start the adapter catches up from the cursor.
 * **Out**: ``kf/send_msg``.  Buttons are ``msgmenu`` click items (≤ 10); a tap comes back as the
@@ -33,7 +34,7 @@ from sqlalchemy import func, select, update
 from bot.channels.base import Capabilities, ChannelAdapter, Pacing
 from bot.channels.wecom.client import WecomClient, delivery_error
 from bot.channels.wecom.state import StateStore
-from handlers.channel import ChannelTraits, DeliveryError, Inbound, Outbound, session_key
+from handlers.channel import ChannelTraits, DeliveryError, Inbound, Location, Outbound, Photo, session_key
 from handlers.i18n import t
 from models.enums import Channel, OutboxStatus
 from models.people import ChannelIdentity
@@ -186,7 +187,8 @@ class WecomKfAdapter(ChannelAdapter):
             return Inbound(**base, command="start", args=token or "")
         if raw.get("origin") != 3:
             return None  # a servicer's message, or a system notice
-        if raw.get("msgtype") == "text":
+        kind = raw.get("msgtype")
+        if kind == "text":
             text = raw.get("text") or {}
             content, menu_id = str(text.get("content") or ""), text.get("menu_id")
             if menu_id:
@@ -195,7 +197,18 @@ class WecomKfAdapter(ChannelAdapter):
                 head, _, rest = content.partition(" ")
                 return Inbound(**base, command=head[1:].lower() or None, args=rest.strip())
             return Inbound(**base, text=content)
-        return None  # images, voice… from customers are not part of any dialog yet
+        if kind == "image":  # a complaint's photo (downloaded with media/get, like a member's)
+            media_id = (raw.get("image") or {}).get("media_id")
+            if not isinstance(media_id, str) or not media_id:
+                raise ValueError("an image without a media_id")
+            return Inbound(**base, photos=[Photo(file_ref=media_id)])
+        if kind == "location":
+            place = raw.get("location") or {}
+            try:
+                return Inbound(**base, location=Location(float(place["latitude"]), float(place["longitude"])))
+            except (KeyError, TypeError, ValueError):
+                raise ValueError("a location without latitude and longitude") from None
+        return None  # voice, video, files… from customers are not part of any dialog
 
     # -- out ----------------------------------------------------------------------------------
     async def send(self, chat_id: str, message: Outbound) -> str | None:

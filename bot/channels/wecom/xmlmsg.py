@@ -3,13 +3,20 @@
 A 20-line ElementTree reader instead of wechatpy's parser (which lacks ``template_card_event``):
 flat ``<Tag>`` children become strings (CDATA or bare numbers alike), nested blocks
 (``SendLocationInfo``, ``SendPicsInfo``) become dicts.  A document with a DOCTYPE or an entity is
-refused (no entity expansion, ever).
+refused (no entity expansion, ever).  Characters XML 1.0 cannot carry (C0 controls but tab and
+line breaks, lone surrogates, U+FFFE/U+FFFF) are dropped before parsing: a member's text pasted
+with a control character in it would otherwise be refused as "not XML" and never answered, however
+often WeCom re-delivered it.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
+
+#: What XML 1.0 does not allow anywhere in a document.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class BadXml(ValueError):
@@ -20,7 +27,7 @@ def read(plaintext: str) -> dict[str, Any]:
     if "<!DOCTYPE" in plaintext or "<!ENTITY" in plaintext:
         raise BadXml("a DOCTYPE or entity in a WeCom message")
     try:
-        root = ET.fromstring(plaintext)
+        root = ET.fromstring(NOT_XML.sub("", plaintext))
     except ET.ParseError as exc:
         raise BadXml(f"not XML: {exc}") from None
     if root.tag != "xml":
