@@ -7,7 +7,8 @@ send_photo, send_location, expect) runs on every channel that has a driver; what
 has (Telegram's forged callback data, reply keyboards, callback answers) is reached through the
 driver's own object (``w.tg`` for Telegram) and keeps that test on that channel.
 
-Adding a channel (WeCom next): subclass :class:`Driver` in ``tests/support/<channel>.py``, map a
+Adding a channel: subclass :class:`Driver` in ``tests/support/<channel>.py`` (as ``telegram.py`` and
+``wecom.py`` do), map a
 test's person (an int) to the channel's user id in :meth:`Driver.address`, turn the emulator's
 messages into :class:`Message` in :meth:`Driver.messages`, and register the class in
 :data:`DRIVERS` under the name the ``channel`` fixture uses (``FIELDBOT_TEST_CHANNELS``).
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from bot.app import App, Clock
     from bot.runtime import Runtime
+    from models.enums import Channel
 
 
 @dataclass
@@ -58,13 +60,17 @@ class Driver(ABC):
     return at once, in order: the World waits with ``settle`` / ``expect``.  A person is the int
     a test calls them by; :meth:`address` is their user id on the channel."""
 
-    #: the name of the channel (``aiogram``, ``ptb``; ``wecom`` next)
+    #: the name of the channel (``aiogram``, ``ptb``, ``wecom``)
     name: str
     #: the platform it is (``telegram`` for both Telegram runtimes): tests marked
     #: ``@pytest.mark.telegram`` run only on Telegram platforms
     platform: str
     #: the bot's clock (a FixedClock a test moves, or the wall clock), there from the start
     clock: Clock
+    #: whether the channel tells the bot the language of the person's app (Telegram's
+    #: ``language_code``); where it does not, a person who reads another language than the bot's
+    #: sets it with ``/lang`` on joining (:meth:`tests.support.world.World.redeem`)
+    client_language: bool = True
 
     @abstractmethod
     def __init__(self, tmp_path: Path, *, db_url: str | None, language: str, extra_config: str,
@@ -99,9 +105,22 @@ class Driver(ABC):
         """The person's user id on this channel (``ChannelIdentity.external_user_id``)."""
 
     @abstractmethod
+    def chat_channel(self, person: int) -> Channel:
+        """The channel the person's chat is on (``Inbound.channel`` of what they send)."""
+
+    @abstractmethod
+    def session_key(self, person: int) -> str:
+        """The key of the person's dialog in their private chat (``ConversationState``)."""
+
+    @abstractmethod
     def open_link(self, person: int, token: str, *, name: str | None, lang: str | None, customer: bool) -> None:
         """The person opens an invite (``customer``: a ticket link) the way this channel does it
         (Telegram: the deep link's ``/start TOKEN``, with the client's name and language)."""
+
+    @abstractmethod
+    def link_token(self, link: str) -> str:
+        """The invite token in a customer's ticket link as this channel's bot hands it out (the
+        ``/new`` confirmation); fails if ``link`` is not such a link."""
 
     # -- acting ----------------------------------------------------------------------------------
     @abstractmethod
@@ -110,6 +129,16 @@ class Driver(ABC):
     @abstractmethod
     def press(self, person: int, message: Message, label: str, **extra: Any) -> Any:  # noqa: ANN401
         """Press the button labelled ``label``; returns the channel's handle of the press."""
+
+    def shown(self, labels: list[str]) -> list[str]:
+        """The button labels of one message as this channel shows them (a channel may cut a long
+        label: WeCom, a lone one over 10 characters)."""
+        return list(labels)
+
+    def shown_label(self, message: Message, label: str) -> str | None:
+        """The label under which ``message`` shows the button ``label`` (None: it does not); a
+        channel that cuts long labels shows them cut."""
+        return label if label in message.buttons else None
 
     @abstractmethod
     def press_data(self, person: int, message: Message | Any, data: str, **extra: Any) -> Any:  # noqa: ANN401
@@ -151,8 +180,9 @@ class Driver(ABC):
 
 def _drivers() -> dict[str, type[Driver]]:
     from tests.support.telegram import AiogramDriver, PtbDriver
+    from tests.support.wecom import WecomDriver
 
-    return {"aiogram": AiogramDriver, "ptb": PtbDriver}
+    return {"aiogram": AiogramDriver, "ptb": PtbDriver, "wecom": WecomDriver}
 
 
 #: Every channel a World can run on, by name.
@@ -168,6 +198,6 @@ def driver_class(channel: str) -> type[Driver]:
 
 
 #: The channels the end-to-end scenarios run on: ``FIELDBOT_TEST_CHANNELS`` (comma-separated),
-#: both Telegram runtimes by default.
+#: both Telegram runtimes by default (``wecom`` too when named).
 CHANNELS: tuple[str, ...] = tuple(
     c.strip() for c in os.environ.get("FIELDBOT_TEST_CHANNELS", "aiogram,ptb").split(",") if c.strip())

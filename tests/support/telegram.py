@@ -13,6 +13,7 @@ from typing import Any
 from bot.app import Clock
 from bot.runtime import Runtime
 from bot.stage import RUNTIMES, TOKEN, Stage, button_data, button_labels, png
+from models.enums import Channel
 from tests.support.channels import Driver, Message
 
 __all__ = ["RUNTIMES", "TOKEN", "AiogramDriver", "PtbDriver", "TelegramDriver", "TelegramWorld", "button_data",
@@ -82,6 +83,18 @@ class TelegramDriver(Driver):
 
     def address(self, person: int) -> str:
         return str(person)
+
+    def chat_channel(self, person: int) -> Channel:
+        return Channel.TELEGRAM
+
+    def session_key(self, person: int) -> str:
+        return f"tg:{person}:{person}"
+
+    def link_token(self, link: str) -> str:
+        base, _, token = link.partition("?start=")
+        assert base.startswith("https://t.me/") and token, f"not a Telegram deep link: {link!r}"
+        assert self.app.join_link(token, customer=True) == link, link
+        return token
 
     def open_link(self, person: int, token: str, *, name: str | None, lang: str | None, customer: bool) -> None:
         # a t.me deep link opens the chat with "/start TOKEN", the client's profile attached

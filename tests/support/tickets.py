@@ -13,7 +13,7 @@ from handlers.channel import Inbound
 from handlers.context import Ctx
 from handlers.evidence import record_checkin
 from handlers.notify import notify_customer
-from models.enums import Action, Channel, CheckinKind, ServiceType, TicketStatus
+from models.enums import Action, CheckinKind, ServiceType, TicketStatus
 from models.invites import team_by_name
 from models.people import Person
 from models.registry import Registration, register_ticket
@@ -111,8 +111,8 @@ async def as_person(w: World, uid: int, fn) -> object:  # noqa: ANN001
     _calls += 1
     async with w.app.db.write() as s:
         person = await s.get(Person, await pid(w, uid))
-        inbound = Inbound(channel=Channel.TELEGRAM, update_id=f"test-{_calls}-{id(fn)}", session_key=f"test:{uid}",
-                          user_id=str(uid), chat_id=str(uid), received_at=w.clock.now())
+        inbound = Inbound(channel=w.chat_channel(uid), update_id=f"test-{_calls}-{id(fn)}", session_key=f"test:{uid}",
+                          user_id=w.address(uid), chat_id=w.address(uid), received_at=w.clock.now())
         ctx = Ctx(app=w.app, session=s, inbound=inbound, person=person,
                   state=ConversationState(session_key=f"test:{uid}", data={}))
         result = await fn(ctx, s)

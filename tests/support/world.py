@@ -1,7 +1,7 @@
 """The end-to-end World: the real bot on a real database behind one channel's emulator, and the
 people in it, played with neutral verbs so one scenario runs on every channel.
 
-    async with World(tmp_path, channel) as w:      # channel: "aiogram", "ptb" (the conftest fixture)
+    async with World(tmp_path, channel) as w:      # channel: "aiogram", "ptb", "wecom" (the conftest fixture)
         await w.join(SUP, Role.SUPERVISOR, "Wang Wei")
         w.say(SUP, "/help")
         [reply] = await w.expect(SUP)              # tests.support.channels.Message
@@ -24,7 +24,7 @@ from typing import Any
 from bot.app import App, Clock, FixedClock
 from bot.runtime import Runtime
 from bot.stage import png
-from models.enums import Role
+from models.enums import Channel, Role
 from models.invites import create_invite, team_by_name
 from tests.support.channels import CHANNELS, Driver, Message, driver_class
 
@@ -79,6 +79,26 @@ class World:
         """The person's user id on the channel (``ChannelIdentity.external_user_id``)."""
         return self.driver.address(person)
 
+    def chat_channel(self, person: int) -> Channel:
+        """The channel the person's chat is on."""
+        return self.driver.chat_channel(person)
+
+    def session_key(self, person: int) -> str:
+        """The key of the person's dialog in their private chat (``ConversationState``)."""
+        return self.driver.session_key(person)
+
+    def link_token(self, link: str) -> str:
+        """The invite token in a customer's ticket link as the bot hands it out on this channel."""
+        return self.driver.link_token(link)
+
+    def shown(self, labels: list[str]) -> list[str]:
+        """Button labels of one message as the channel shows them (WeCom cuts a lone long one)."""
+        return self.driver.shown(labels)
+
+    def shows(self, message: Message, label: str) -> bool:
+        """Whether ``message`` shows the button ``label`` (perhaps cut, as the channel shows it)."""
+        return self.driver.shown_label(message, label) is not None
+
     async def invite(self, role: Role, name: str, team: str | None = "North", **kw: Any) -> str:
         """An invite token (``kw``: ``customer_id``, ``ticket_id`` for a ticket link)."""
         async with self.app.db.write() as session:
@@ -97,6 +117,10 @@ class World:
         """The person opens an invite (``customer``: a ticket link); the answer is marked seen."""
         self.open_link(person, token, name=name, lang=lang or self.language, customer=customer)
         await self.settle()
+        if lang and lang != self.language and not self.driver.client_language:
+            # The app does not tell the bot its language: the person says so.
+            self.say(person, "/lang zh" if lang.lower().startswith("zh") else "/lang en")
+            await self.settle()
         self.mark_seen(person)
 
     def open_link(self, person: int, token: str, *, name: str | None = None, lang: str | None = None,
