@@ -22,6 +22,10 @@ from models.performance import EngineerSheet, PerformanceSheet, Rules
 from models.reports import Month
 from models.sheet_approval import Change, approval_of, changes
 
+#: A chat message of the sheet stays well under Telegram's 4096 characters (WeCom: 2048 bytes,
+#: cut by its adapter into several messages).
+PAGE_LIMIT = 3500
+
 
 def money(rules: Rules, amount: Decimal | None) -> str:
     if amount is None:
@@ -72,23 +76,52 @@ def engineer_lines(row: EngineerSheet, rules: Rules) -> list[Any]:
 def sheet_text(sheet: PerformanceSheet, team_id: int | None, team_name: str | None, *,
                approved: tuple[str, str] | None = None, changed: list[Change] | None = None) -> Lines:
     """The sheet for a team (every engineer when ``team_id`` is None); ``approved``: (by, when)."""
+    blocks = _blocks(sheet, team_id, team_name, approved=approved, changed=changed)
+    return Lines(tuple(part for i, block in enumerate(blocks) for part in ([Raw("")] if i else []) + block))
+
+
+def sheet_pages(sheet: PerformanceSheet, team_id: int | None, team_name: str | None, lang: str, *,
+                approved: tuple[str, str] | None = None, changed: list[Change] | None = None,
+                limit: int = PAGE_LIMIT) -> list[Lines]:
+    """The sheet as chat messages of at most ``limit`` characters in ``lang``, in order, split
+    between engineers (inside one engineer's lines only when they alone are over the limit)."""
+    pages: list[list[Any]] = []
+    size = 0
+    for block in _blocks(sheet, team_id, team_name, approved=approved, changed=changed):
+        length = len(Lines(tuple(block)).render(lang))
+        if pages and size + 2 + length <= limit:
+            pages[-1] += [Raw(""), *block]
+            size += 2 + length
+            continue
+        pages.append([])
+        size = -1
+        for line in block:  # one engineer's lines alone over the limit: split between lines
+            width = len(line.render(lang)) + 1
+            if pages[-1] and size + width > limit:
+                pages.append([])
+                size = -1
+            pages[-1].append(line)
+            size += width
+    return [Lines(tuple(page)) for page in pages]
+
+
+def _blocks(sheet: PerformanceSheet, team_id: int | None, team_name: str | None, *,
+            approved: tuple[str, str] | None, changed: list[Change] | None) -> list[list[Any]]:
+    """The heading, one block per engineer, the changes since the approval."""
     scope = {"month": month_name(sheet.month), "team": team_label(team_name)}
     rows = sheet.for_team(team_id)
-    parts: list[Any] = [L("perf.title", scope)]
-    parts.append(L("perf.approved", {"by": Raw(approved[0]), "at": Raw(approved[1])}) if approved
-                 else L("perf.not_approved"))
+    head: list[Any] = [L("perf.title", scope)]
+    head.append(L("perf.approved", {"by": Raw(approved[0]), "at": Raw(approved[1])}) if approved
+                else L("perf.not_approved"))
     if not rows:
-        parts.append(L("perf.empty", scope))
-    for row in rows:
-        parts.append(Raw(""))
-        parts.extend(engineer_lines(row, sheet.rules))
+        head.append(L("perf.empty", scope))
+    blocks = [head] + [list(engineer_lines(row, sheet.rules)) for row in rows]
     if approved is not None:
         names = {r.name for r in rows}
         mine = [c for c in changed or [] if team_id is None or c.engineer in names]
-        parts.append(Raw(""))
-        parts.append(L("perf.changes", {"count": len(mine)}) if mine else L("perf.no_changes"))
-        parts.extend(change_line(c, sheet.rules) for c in mine)
-    return Lines(tuple(parts))
+        blocks.append([L("perf.changes", {"count": len(mine)}) if mine else L("perf.no_changes"),
+                       *(change_line(c, sheet.rules) for c in mine)])
+    return blocks
 
 
 def change_line(c: Change, rules: Rules) -> L:

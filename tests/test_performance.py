@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from bot.config_pay import PaySection
-from handlers.performance_view import approved_view, sheet_text
+from handlers.performance_view import approved_view, sheet_pages, sheet_text
 from models.db import Database
 from models.enums import Action, Role, ServiceType
 from models.errors import DomainError
@@ -174,3 +174,20 @@ async def test_approval_freezes_the_sheet_and_a_correction_is_a_listed_differenc
                          "  Wang Fang · deductions: approved ¥0, now ¥20",
                          "  Wang Fang · total: approved ¥250, now ¥230"]
     assert PerformanceSheet.from_json(shown.to_json()) == shown
+
+
+async def test_a_long_sheet_is_split_between_engineers_for_chat(db: Database, app) -> None:  # noqa: ANN001
+    await seed_month(db, app.sla)
+    async with db.read() as s:
+        sheet = await performance_sheet(s, OCTOBER, app.tz, PAY)
+    whole = sheet_text(sheet, None, None).render("en")
+    for limit in (200, 400, 900):
+        pages = [p.render("en") for p in sheet_pages(sheet, None, None, "en", limit=limit)]
+        assert len(pages) >= 2 and all(len(p) <= limit for p in pages), (limit, [len(p) for p in pages])
+        lines = [line for p in pages for line in p.split("\n") if line]
+        assert lines == [line for line in whole.split("\n") if line]  # nothing lost or repeated, in order
+    engineers = {r.name for r in sheet.engineers}
+    pages = [p.render("en") for p in sheet_pages(sheet, None, None, "en", limit=900)]
+    assert [p.split("\n")[0] for p in pages][1:] and all(
+        p.split("\n")[0] in engineers for p in pages[1:])  # blocks fit: pages start at an engineer
+    assert [p.render("en") for p in sheet_pages(sheet, None, None, "en")] == [whole]  # short: one message

@@ -16,7 +16,7 @@ from handlers.dialogs import button_arg
 from handlers.i18n import preview
 from handlers.registry import Routes
 from handlers.messages import Msg, Raw
-from handlers.performance_view import approved_view, sheet_text
+from handlers.performance_view import approved_view, sheet_pages
 from handlers.report_chart import report_message
 from handlers.report_view import month_name
 from models.enums import Role
@@ -66,11 +66,14 @@ async def _performance(ctx: Ctx, asked: str) -> None:
     live = await performance_sheet(ctx.session, month, ctx.app.tz, ctx.app.config.pay)
     shown, approved, changed = await approved_view(ctx.session, ctx.app.tz, live, month)
     team = await ctx.session.get(Team, ctx.person.team_id) if ctx.person.team_id is not None else None
-    body = sheet_text(shown, ctx.person.team_id, team.name if team else None, approved=approved, changed=changed)
+    pages = sheet_pages(shown, ctx.person.team_id, team.name if team else None, ctx.lang,
+                        approved=approved, changed=changed)
     buttons = []
     if approved is None and ctx.person.role is Role.MANAGER:
         buttons = [[("perf.approve_button", f"pfa:{month.year:04d}{month.month:02d}")]]
-    ctx.reply(Msg(body=body, buttons=buttons))
+    for page in pages[:-1]:
+        ctx.reply(Msg(body=page))
+    ctx.reply(Msg(body=pages[-1], buttons=buttons))  # Approve under the end of the sheet
 
 
 @routes.callback("pfa", roles=frozenset({Role.MANAGER}))
