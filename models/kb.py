@@ -175,7 +175,9 @@ def rank(fixes: Iterable[Fix], query: Query, *, limit: int, relevant_only: bool 
 
 
 # -- SQL ----------------------------------------------------------------------------------------
-_TEXT_COLUMNS = (Ticket.fault_type, Ticket.fault_symptom, Ticket.findings, Ticket.actions_taken,
+#: A past fix's fault type: the one the engineer confirmed at resolve, else the registration's.
+_FAULT = func.coalesce(Ticket.fault_cause, Ticket.fault_type)
+_TEXT_COLUMNS = (_FAULT, Ticket.fault_symptom, Ticket.findings, Ticket.actions_taken,
                  Ticket.parts_replaced, Ticket.result)
 
 
@@ -231,11 +233,11 @@ def _candidates(query: Query, model: str | None, exclude_ticket_id: int | None, 
     sql_terms = sorted(query.words, key=lambda w: (-len(w), w))[:MAX_SQL_TERMS]
     term_hits = [text.ilike(f"%{w}%") for w in sql_terms]
     term_count = reduce(lambda a, b: a + b, [case((hit, 1), else_=0) for hit in term_hits], literal(0))
-    fault_hit = and_(Ticket.fault_type.is_not(None), Ticket.fault_type != "",
-                     literal(query.fault, String).contains(func.lower(func.replace(Ticket.fault_type, " ", ""))))
+    fault_hit = and_(_FAULT.is_not(None), _FAULT != "",
+                     literal(query.fault, String).contains(func.lower(func.replace(_FAULT, " ", ""))))
     model_hit = func.lower(func.replace(Ticket.product_model, " ", "")).in_(sorted(query.models))
     stmt = (
-        select(Ticket.id, Ticket.number, Ticket.product_model, Ticket.fault_type, Ticket.fault_symptom,
+        select(Ticket.id, Ticket.number, Ticket.product_model, _FAULT.label("fault_type"), Ticket.fault_symptom,
                Ticket.findings, Ticket.actions_taken, Ticket.parts_replaced, Ticket.result,
                Ticket.resolved_at, Ticket.updated_at,
                # Read only to mask them in the report text; never part of a Fix.

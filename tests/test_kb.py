@@ -8,9 +8,11 @@ from dataclasses import fields
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from models import kb
 from models.db import Database
+from models.tickets import Ticket
 from models.enums import TicketStatus
 from models.kb import Fix, Query, find_fixes, mask, rank, score, terms
 from tests.support.history import NOW, past_fix
@@ -148,3 +150,17 @@ async def test_customer_details_never_come_out(db: Database) -> None:
         assert secret not in shown
     assert found.findings == "*** unit: PSU dead; called *** on ***"
     assert found.symptom == "*** says screen dark" and found.actions == "Replaced PSU at ***"
+
+
+async def test_a_past_fix_is_known_by_the_fault_type_confirmed_at_resolve(db: Database) -> None:
+    """Registered as "display", confirmed as "power supply": /kb and the tips go by the confirmed one."""
+    confirmed = await past_fix(db, findings="PSU capacitor bulged", actions="Replaced the PSU", fault_type="display")
+    async with db.write() as s:
+        await s.execute(update(Ticket).where(Ticket.id == confirmed.id).values(fault_cause="power supply"))
+    unconfirmed = await past_fix(db, model="Y300", findings="Panel cracked", actions="Replaced it", fault_type="display")
+    async with db.read() as s:
+        by_cause = await find_fixes(s, Query.like_ticket("Q1", "power supply", ""), limit=5)
+        assert [(f.ticket_id, f.fault_type) for f in by_cause] == [(confirmed.id, "power supply")]
+        by_category = await find_fixes(s, Query.like_ticket("Q1", "display", ""), limit=5)
+        # The category leads to the fix still filed under it; the other only by its symptom's words.
+        assert [f.ticket_id for f in by_category] == [unconfirmed.id, confirmed.id]
