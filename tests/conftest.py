@@ -1,7 +1,7 @@
 """Shared fixtures: a real SQLite file always, a real PostgreSQL database when
 ``FIELDBOT_TEST_PG_URL`` is set (CI starts a throwaway server and sets it); and the channels the
 end-to-end scenarios run on (``channel``: every one in ``FIELDBOT_TEST_CHANNELS``, both Telegram
-runtimes — aiogram and python-telegram-bot — unless told otherwise).
+runtimes — aiogram and python-telegram-bot — and WeCom unless told otherwise).
 
 Each PostgreSQL test gets a database of its own, created and dropped around it, so tests stay
 independent and can run in any order.
@@ -62,13 +62,19 @@ def _fresh_url(backend: str, tmp_path: Path) -> Iterator[str]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "telegram: the scenario needs Telegram itself (its client's profile, "
                             "reply keyboards, callback answers, groups, raw updates): on Telegram channels only")
+    config.addinivalue_line("markers", "skipif_platform(platform, reason): a product defect shows on that "
+                            "platform (reason names it): the scenario is skipped there, and runs elsewhere")
 
 
 @pytest.fixture(params=CHANNELS)
 def channel(request: pytest.FixtureRequest) -> str:
     """The channel a :class:`tests.support.world.World` plays people on (its driver's name)."""
-    if request.node.get_closest_marker("telegram") and driver_class(request.param).platform != "telegram":
+    platform = driver_class(request.param).platform
+    if request.node.get_closest_marker("telegram") and platform != "telegram":
         pytest.skip(f"Telegram-only scenario; {request.param} is not Telegram")
+    for mark in request.node.iter_markers("skipif_platform"):
+        if mark.args[0] == platform:
+            pytest.skip(f"product defect on {platform}: {mark.kwargs['reason']}")
     return request.param
 
 

@@ -211,7 +211,7 @@ async def test_reassign_end_to_end(tmp_path: Path, channel: str, db_url: str) ->
         [pick] = await w.expect(SUP)
         assert pick.text == (f"Reassign {n} (X200, 1 Harbour Rd) to which engineer? "
                              "It was dispatched to Li Lei at 2026-03-02 10:30 and not accepted.")
-        assert pick.buttons == ["Zhao Min · 0 open"]
+        assert pick.buttons == w.shown(["Zhao Min · 0 open"])
         w.press_data(SUP, pick.id, f"rsa:{ticket.id}:{await pid(w, SOUTH_ENG)}")
         w.press_data(SUP, pick.id, f"rsa:{ticket.id}:{await pid(w, ENG)}")
         assert [m.text for m in await w.expect(SUP, 2)] == [

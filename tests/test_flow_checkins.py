@@ -113,11 +113,17 @@ async def test_arrival_photo_then_location_records_the_checkin(tmp_path: Path, c
         assert text.text == "\n".join([
             f"Arrival check-in from Li Lei at {checkin.server_at.astimezone(w.app.tz):%H:%M}",
             f"{t.number} · X100 · 1 River Road", "Location: 31.23041, 121.47370", "Photos: 1"])
-        assert text.buttons == ["Acknowledge"]
+        assert text.buttons == w.shown(["Acknowledge"])
         [pushed] = await w.expect(CUST)
         assert pushed.text == f"Engineer Li Lei has arrived for ticket {t.number}."
 
 
+@pytest.mark.skipif_platform("wecom", reason=(
+    "the arrival dialog names a location button WeCom cannot show (location_request=False): "
+    "handlers/flows/checkins.py:69/80 ask with eng.arrive_ask_location (locales/*/engineer.toml:14, "
+    "'share your location with the button below'), WeCom appending the how-to hint after it, and "
+    "checkins.py:84 answers text with arrive_location_expected (engineer.toml:59, '…with the button below "
+    "(📍 Send my location)'), which has no hint at all"))
 async def test_restart_in_the_middle_of_the_arrival_dialog_continues_it(tmp_path: Path, channel: str) -> None:
     async with World(tmp_path, channel, language="zh-CN") as w:
         await team(w)
@@ -168,7 +174,6 @@ async def test_a_late_arrival_photo_keeps_both_times(tmp_path: Path, channel: st
         assert event.details["client_at"] == taken.isoformat()
 
 
-@pytest.mark.telegram  # the location is asked for with a Telegram reply keyboard (request_location)
 async def test_ticket_taken_away_mid_dialog_ends_it_without_writing(tmp_path: Path, channel: str) -> None:
     async with World(tmp_path, channel) as w:
         await team(w, second_engineer=True)
@@ -185,7 +190,8 @@ async def test_ticket_taken_away_mid_dialog_ends_it_without_writing(tmp_path: Pa
         w.send_location(ENG, 31.2, 121.5)
         [reply] = await w.expect(ENG)
         assert reply.text == f"Ticket {t.number} is no longer assigned to you; nothing was changed."
-        assert w.tg.emu.reply_keyboard(ENG) is None
+        if w.driver.platform == "telegram":  # the location keyboard is gone (WeCom shows none)
+            assert w.tg.emu.reply_keyboard(ENG) is None
         assert await count(w, Checkin) == 0 and await count(w, Attachment) == 0
         w.send_location(ENG, 31.2, 121.5)
         [reply] = await w.expect(ENG)
@@ -217,13 +223,16 @@ async def test_progress_checkin_collects_notes_and_photos_until_done(tmp_path: P
 
         w.say(ENG, "Replaced the fuse.")
         w.send_photo(ENG, seed=1)
-        w.send_photo(ENG, seed=2, caption="Board after repair")
-        acks = await w.expect(ENG, 3)
-        assert [a.text for a in acks] == [
-            "Got it — 0 photo(s), 1 note(s). Send more or press Done.",
-            "Got it — 1 photo(s), 1 note(s). Send more or press Done.",
-            "Got it — 2 photo(s), 2 note(s). Send more or press Done.",
-        ]
+        got = ["0 photo(s), 1 note(s)", "1 photo(s), 1 note(s)"]
+        if w.driver.platform == "telegram":
+            w.send_photo(ENG, seed=2, caption="Board after repair")
+        else:  # a WeCom photo has no caption: the note comes after it
+            w.send_photo(ENG, seed=2)
+            w.say(ENG, "Board after repair")
+            got.append("2 photo(s), 1 note(s)")
+        got.append("2 photo(s), 2 note(s)")
+        acks = await w.expect(ENG, len(got))
+        assert [a.text for a in acks] == [f"Got it — {counts}. Send more or press Done." for counts in got]
         assert acks[-1].buttons == ["Done"]
         assert await count(w, Checkin) == 0
         w.press(ENG, acks[0], "Done")  # any acknowledgement's Done finishes it
@@ -287,7 +296,6 @@ async def test_done_with_nothing_and_cancel_change_nothing(tmp_path: Path, chann
         assert reply.text == f"只有在处理中才能报告 {before.number} 的进展；该工单当前状态为已接单。"
 
 
-@pytest.mark.telegram  # the location is asked for with a Telegram reply keyboard (request_location)
 async def test_checkin_command_goes_straight_in_with_one_ticket_and_cancel_in_arrival(tmp_path: Path,
                                                                                       channel: str) -> None:
     async with World(tmp_path, channel) as w:
@@ -325,7 +333,8 @@ async def test_checkin_command_goes_straight_in_with_one_ticket_and_cancel_in_ar
         await w.expect(ENG)
         w.say(ENG, "/cancel")
         await w.expect(ENG)
-        assert w.tg.emu.reply_keyboard(ENG) is None
+        if w.driver.platform == "telegram":  # the location keyboard is gone (WeCom shows none)
+            assert w.tg.emu.reply_keyboard(ENG) is None
         assert (await load(w, arriving)).status is TicketStatus.EN_ROUTE
         assert await count(w, Checkin) == 1 and await count(w, Attachment) == 0
 

@@ -192,10 +192,17 @@ async def test_complaint_without_photo_answered_by_the_desk_in_chinese(tmp_path:
         [complaint] = await complaints(w)
         assert (complaint.answered_by_id, complaint.answered_at) == (await pid(w, DSP), T0)
 
-        # A photo with a caption is a whole complaint in one message.
+        # A photo with a caption is a whole complaint in one message (WeChat has no captions: the
+        # photo, then the words).
         w.say(CUST, f"/complain {ticket.number}")
         await w.expect(CUST)
-        w.send_photo(CUST, seed=2, caption="柜门没有关好")
+        if w.driver.platform == "telegram":
+            w.send_photo(CUST, seed=2, caption="柜门没有关好")
+        else:
+            w.send_photo(CUST, seed=2)
+            [words_ask] = await w.expect(CUST)
+            assert words_ask.text == "已收到 1 张照片。请再用文字描述一下问题。"
+            w.say(CUST, "柜门没有关好")
         [confirmed] = await w.expect(CUST)
         assert confirmed.text.startswith(f"您对工单 {ticket.number} 的投诉已记录")
         photo, alert = await w.expect(SUP, 2)

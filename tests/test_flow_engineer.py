@@ -173,7 +173,6 @@ def test_eta_parsing() -> None:
     assert err.value.code == "eta_too_far"
 
 
-@pytest.mark.telegram  # checks the callback answer (the toast over the pressed button)
 async def test_stale_and_foreign_on_my_way_buttons_change_nothing(tmp_path: Path, channel: str) -> None:
     async with World(tmp_path, channel) as w:
         await team(w, second_engineer=True)
@@ -200,7 +199,8 @@ async def test_stale_and_foreign_on_my_way_buttons_change_nothing(tmp_path: Path
         [reply] = await w.expect(ENG)
         assert reply.text == "Cannot set off for this ticket: it is cancelled (on-site)."
         await w.settle()
-        assert w.tg.emu.callback_answer(qid)["text"] == reply.text
+        if w.driver.platform == "telegram":  # the toast over the pressed button (WeCom has none)
+            assert w.tg.emu.callback_answer(qid)["text"] == reply.text
         assert (await load(w, t)).status is TicketStatus.CANCELLED
         # The fallback text command works like the button (and is checked the same way).
         w.say(ENG, f"/_go_{t.id}")

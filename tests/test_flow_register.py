@@ -14,6 +14,7 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 import segno
 from sqlalchemy import func, select
 
@@ -53,7 +54,7 @@ async def counts(w: World) -> tuple[int, int, int]:
 
 async def dialog_step(w: World, uid: int) -> str | None:
     async with w.app.db.read() as s:
-        state = await s.get(ConversationState, f"tg:{uid}:{uid}")  # a private chat's session key
+        state = await s.get(ConversationState, w.session_key(uid))  # the private chat's dialog
         return state.step if state and state.flow == "register" else None
 
 
@@ -139,7 +140,9 @@ async def test_whole_dialog_in_english(tmp_path: Path, channel: str) -> None:
         assert done.text.startswith(f"Ticket {ticket.number} registered.\nCustomer: Acme Ltd (new)\n")
         assert "The customer's link (valid until 2026-04-01 10:30)" in done.text
         link = done.text.splitlines()[-1]
-        assert link.startswith(LINK_PREFIX)
+        token = w.link_token(link)  # the channel's customer link (WeCom: 微信客服's, the invite signed in it)
+        if w.driver.platform == "telegram":
+            assert link == LINK_PREFIX + token
         assert done.buttons == ["Dispatch"]
         assert w.current(DSP, summary).text.startswith(f"Confirmed: registered as {ticket.number}.")
         assert w.current(DSP, summary).buttons == []
@@ -159,7 +162,7 @@ async def test_whole_dialog_in_english(tmp_path: Path, channel: str) -> None:
             payloads = [json.dumps(p) for p in (await s.scalars(select(OutboxMessage.payload))).all()]
         assert [(r.status, r.payload) for r in rows] == [
             (OutboxStatus.SENT, {"text": "", "secret": True, "forgotten": True})]
-        assert not any(link.removeprefix(LINK_PREFIX) in p for p in payloads)
+        assert not any(token in p for p in payloads)
         qr_digest = hashlib.sha256(png).hexdigest()
         assert not [f for f in (tmp_path / "media").rglob("*.png") if f.stem == qr_digest]
 
@@ -185,8 +188,8 @@ async def test_whole_dialog_in_english(tmp_path: Path, channel: str) -> None:
         # Dispatch from the same message, and the link works for the customer.
         picker = await press(w, DSP, done, "Dispatch")
         assert picker.text == f"Dispatch {ticket.number} (X200, 1 Harbour Rd, Shanghai) to which engineer?"
-        assert picker.buttons == ["Li Lei · 0 open"]
-        w.open_link(CUST, link.removeprefix(LINK_PREFIX), name="Mr Lin", lang="en", customer=True)
+        assert picker.buttons == w.shown(["Li Lei · 0 open"])
+        w.open_link(CUST, token, name="Mr Lin", lang="en", customer=True)
         welcome = (await w.expect(CUST))[0]
         assert welcome.text == f"Hello Acme Ltd. You will get updates on ticket {ticket.number} here."
 
@@ -231,7 +234,9 @@ async def test_whole_dialog_in_chinese_with_buttons(tmp_path: Path, channel: str
         ticket = await only_ticket(w)
         assert done.text.startswith(f"工单 {ticket.number} 已登记。\n客户：华东机电（新客户）")
         assert "客户专属链接（有效期至 2026-04-01 10:30）" in done.text
-        assert done.text.splitlines()[-1].startswith(LINK_PREFIX)
+        token = w.link_token(done.text.splitlines()[-1])
+        if w.driver.platform == "telegram":
+            assert done.text.splitlines()[-1] == LINK_PREFIX + token
         assert photo.photo and done.buttons == ["派单"]
         assert (ticket.serial, ticket.purchase_date, ticket.in_warranty) == (None, date(2024, 1, 5), False)
         assert (ticket.severity, ticket.service_type, ticket.billable) == (1, ServiceType.PHONE, False)
@@ -251,7 +256,7 @@ async def test_unknown_purchase_date_and_a_known_customer_picked_from_a_search(t
                                 "Tap the customer, or register a new one.")
         assert matches.buttons == ["Acme Ltd · +8613800000001", "New customer: acme"]
         by_phone = await say(w, DSP, "138 0000 0001")
-        assert by_phone.buttons == ["Acme Ltd · +8613800000001"]  # no name: no "new customer"
+        assert by_phone.buttons == w.shown(["Acme Ltd · +8613800000001"])  # no name: no "new customer"
         none = await say(w, DSP, "139 0000 0002")  # the South team's customer stays hidden
         assert none.text.startswith("No known customer has the phone number 139 0000 0002.")
         address_ask = await press(w, DSP, by_phone, "Acme Ltd · +8613800000001")
@@ -279,6 +284,8 @@ async def test_unknown_purchase_date_and_a_known_customer_picked_from_a_search(t
         assert (ticket.severity, ticket.service_type, ticket.billable) == (4, ServiceType.PHONE, True)
 
 
+@pytest.mark.telegram  # ~45 messages to one dispatcher in seconds: WeCom takes 30 a minute per member (the bot
+# keeps to 25), so there the scenario would wait over a minute for its replies
 async def test_cancel_and_stale_buttons_store_nothing(tmp_path: Path, channel: str) -> None:
     async with world(tmp_path, channel) as w:
         await w.join(DSP, Role.DISPATCHER, "Chen Jing")

@@ -79,7 +79,7 @@ async def test_last_months_report_in_english(tmp_path: Path, channel: str) -> No
             "The chart shows the jobs per row; its bars are numbered like the rows.\n"
             "Jobs left out because their service report is incomplete: 1.")
         async with w.app.db.read() as s:
-            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == str(SUP)))).all()
+            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == w.address(SUP)))).all()
         [photos] = [r.payload["photos"] for r in rows if r.payload.get("photos")]
         stored = w.app.config.storage.media_dir / photos[0]["path"]
         assert stored.read_bytes().startswith(PNG)

@@ -198,6 +198,6 @@ def driver_class(channel: str) -> type[Driver]:
 
 
 #: The channels the end-to-end scenarios run on: ``FIELDBOT_TEST_CHANNELS`` (comma-separated),
-#: both Telegram runtimes by default (``wecom`` too when named).
+#: both Telegram runtimes and WeCom by default.
 CHANNELS: tuple[str, ...] = tuple(
-    c.strip() for c in os.environ.get("FIELDBOT_TEST_CHANNELS", "aiogram,ptb").split(",") if c.strip())
+    c.strip() for c in os.environ.get("FIELDBOT_TEST_CHANNELS", "aiogram,ptb,wecom").split(",") if c.strip())
