@@ -34,6 +34,10 @@ class TelegramWorld(Stage):
         """The person's user id on the channel (``ChannelIdentity.external_user_id``)."""
         return str(uid)
 
+    def chat_channel(self, uid: int) -> Channel:
+        """The channel the person's chat is on (the World's helpers write there)."""
+        return Channel.TELEGRAM
+
     async def __aexit__(self, *exc: object) -> None:
         await super().__aexit__(*exc)
         problems = self.emu.spec_mismatches()
