@@ -68,12 +68,13 @@ async def test_arrival_photo_then_location_records_the_checkin(tmp_path: Path, c
 
         w.send_photo(ENG, seed=7)
         [ask] = await w.expect(ENG)
-        assert ask.text == "Got the photo. Now share your location with the button below."
+        assert ask.text == "Got the photo. Now send your location."
         keyboard = w.tg.emu.reply_keyboard(ENG)
         assert keyboard["keyboard"] == [[{"text": "📍 Send my location", "request_location": True}]]
         w.say(ENG, "31.2, 121.5")
         [reply] = await w.expect(ENG)
-        assert reply.text == "Please share your location with the button below (📍 Send my location)."
+        assert reply.text == "Please send your location to finish the arrival."
+        assert w.tg.emu.reply_keyboard(ENG)["keyboard"] == [[{"text": "📍 Send my location", "request_location": True}]]
         # Nothing is written before the dialog's last step.
         assert (await load(w, t)).status is TicketStatus.EN_ROUTE
         assert await count(w, Checkin) == 0
@@ -118,12 +119,6 @@ async def test_arrival_photo_then_location_records_the_checkin(tmp_path: Path, c
         assert pushed.text == f"Engineer Li Lei has arrived for ticket {t.number}."
 
 
-@pytest.mark.skipif_platform("wecom", reason=(
-    "the arrival dialog names a location button WeCom cannot show (location_request=False): "
-    "handlers/flows/checkins.py:69/80 ask with eng.arrive_ask_location (locales/*/engineer.toml:14, "
-    "'share your location with the button below'), WeCom appending the how-to hint after it, and "
-    "checkins.py:84 answers text with arrive_location_expected (engineer.toml:59, '…with the button below "
-    "(📍 Send my location)'), which has no hint at all"))
 async def test_restart_in_the_middle_of_the_arrival_dialog_continues_it(tmp_path: Path, channel: str) -> None:
     async with World(tmp_path, channel, language="zh-CN") as w:
         await team(w)
@@ -134,7 +129,12 @@ async def test_restart_in_the_middle_of_the_arrival_dialog_continues_it(tmp_path
         w.send_photo(ENG, seed=3)
         w.send_photo(ENG, seed=4)  # an album: the second photo is kept too
         asks = await w.expect(ENG, 2)
-        assert [a.text for a in asks] == ["照片已收到。请点击下方按钮发送您的位置。"] * 2
+        # Telegram shows the location button under it; WeCom, which has none, says how to send one.
+        hint = "\n请发送您的位置：点击附件（＋）→ 位置。" if w.driver.platform == "wecom" else ""
+        assert [a.text for a in asks] == ["照片已收到。请发送您的位置。" + hint] * 2
+        w.say(ENG, "我到了")  # words are not a location: asked again, the same way
+        [again] = await w.expect(ENG)
+        assert again.text == "请发送您的位置以完成到场登记。" + hint
         await w.stop_bot()
         await w.start_bot()
         w.send_location(ENG, 30.5, 114.3)

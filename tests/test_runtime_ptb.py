@@ -124,7 +124,7 @@ async def test_a_short_day_on_ptb(tmp_path: Path, mode: str) -> None:
         assert ask["text"] == f"Ticket {n}: send a photo of the site (the equipment or the entrance)."
         w.photo(ENG, seed=7)
         [ask] = await w.expect(ENG)
-        assert ask["text"] == "Got the photo. Now share your location with the button below."
+        assert ask["text"] == "Got the photo. Now send your location."
         assert w.emu.reply_keyboard(ENG)["keyboard"] == [[{"text": "📍 Send my location", "request_location": True}]]
         w.injected += 1
         w.emu.press_reply_button(ENG, "📍 Send my location", latitude=31.23041, longitude=121.47370)

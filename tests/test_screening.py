@@ -133,4 +133,4 @@ async def test_a_photo_the_bot_cannot_fetch_is_asked_for_again(tmp_path: Path, c
         assert (after.flow, after.step, after.data) == (before.flow, before.step, before.data)
         w.send_photo(ENG, seed=2)  # sent again: taken
         [ask] = await w.expect(ENG)
-        assert ask.text == "Got the photo. Now share your location with the button below."
+        assert ask.text == "Got the photo. Now send your location."

@@ -80,8 +80,9 @@ async def arrive_location(ctx: Ctx) -> None:
         ctx.reply(Msg("eng.arrive_ask_location", request_location="btn.location"))
         return
     where = ctx.inbound.location
-    if where is None:
-        raise DomainError("arrive_location_expected")
+    if where is None:  # asked again the way the channel can ask (a button, or how to send one)
+        ctx.reply(Msg("error.arrive_location_expected", request_location="btn.location"))
+        return
     # The photo's phone time counts when it came late; otherwise the location message's own time
     # (a minute spent between photo and location is not "late evidence").
     client_at = _when(ctx.data.get("late_at")) or ctx.inbound.client_at
