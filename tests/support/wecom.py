@@ -18,9 +18,12 @@ typed as its command (``/_cfm_12``), as anyone can in WeCom.  What WeCom cannot 
 (``@pytest.mark.telegram``) or branches on ``w.driver.platform``: a photo's caption, the client's
 details (Telegram's ``reply_to``…).  A person's commands (:meth:`menu`) are those their latest help
 lists: WeCom has one app menu for everyone, and the bot sends each person their role's list.
-Actions are delivered one after another in the order they were made
-(each is an HTTP callback the bot answers once it stored the update).  :meth:`stop` fails the test on
-anything the emulator found wrong with what the bot sent (``violations``) or threw away (``dropped``).
+
+Actions are delivered one after another in the order they were made (each is an HTTP callback the
+bot answers once it stored the update).  The sender keeps no gap between two messages to one member
+(as the Telegram stage's ``chat_interval = "0s"``); WeCom's per-member limits stay.  :meth:`stop`
+fails the test on anything the emulator found wrong with what the bot sent (``violations``) or threw
+away (``dropped``).
 """
 
 from __future__ import annotations
@@ -52,12 +55,9 @@ class WecomDriver(Driver):
 
     def __init__(self, tmp_path: Path, *, db_url: str | None, language: str, extra_config: str,
                  clock: Clock | None, **options: Any) -> None:
-        """``options``: none on WeCom (``telegram_extra`` is Telegram's and is not used here)."""
-        options.pop("telegram_extra", None)
+        """``options``: none on WeCom (``telegram_extra`` and ``database_extra`` are Telegram's)."""
         if options:
-            raise TypeError(f"WeCom has no options {sorted(options)}")
-        # No gap between two messages to one member (as the Telegram stage's chat_interval = "0s"):
-        # WeCom's own per-member limits are still kept by the sender and checked by the emulator.
+            raise TypeError(f"the WeCom driver takes no {sorted(options)}")
         self.stage = WecomStage(tmp_path, db_url=db_url, language=language, extra_config=extra_config, clock=clock,
                                 chat_interval=0.0)
         self.emu = self.stage.emu
