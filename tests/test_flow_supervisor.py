@@ -66,6 +66,7 @@ async def test_acknowledge_button_once_and_only_by_the_right_person(tmp_path: Pa
         assert told.text == f"Wang Wei acknowledged your arrival check-in on {ticket.number} at 10:30."
         if w.driver.platform == "telegram":  # the toast over the pressed button (WeCom has none)
             assert await w.tg.emu.wait_for_callback_answer(callback) is not None
+        await w.settle()  # the supervisor's edit need not come before the engineer's message
         now = w.current(SUP, msg)
         assert now.text.endswith("Location: 31.23000, 121.47000\nAcknowledged by Wang Wei at 10:30")
         assert now.buttons == []
