@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.cli import main
 from models.calendar import calendar_for
 from models.clocks import SlaPolicy
 from models.db import Database
 from models.enums import Role
 from tests.conftest import make_config
+from tests.support.cli import cli_runner
 from tests.support.logged import october_jobs, staff
 
 PAY = '[pay]\nallowance_per_job = "50"\nno_complaint_bonus = "200"\ncomplaint_deduction = "12.50"\nbonus_lost_from = 2\n'
@@ -25,18 +25,7 @@ PAY = '[pay]\nallowance_per_job = "50"\nno_complaint_bonus = "200"\ncomplaint_de
 
 @pytest.fixture
 def cli(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # noqa: ANN201
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[bot]\nlanguage = "en"\n[database]\nurl = "{db_url}"\n{PAY}')
-
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            code = main(["--config", str(cfg), *args])
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    assert run("db", "upgrade")[0] == 0
+    run = cli_runner(db_url, tmp_path, capsys, PAY)
     return run
 
 

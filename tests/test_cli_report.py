@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.cli import main
 from models.db import Database
 from models.enums import ServiceType
+from tests.support.cli import cli_runner
 from tests.support.history import engineer, job, utc
 
 
@@ -41,18 +41,7 @@ async def _seed(db_url: str) -> None:
 
 @pytest.fixture
 def cli(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # noqa: ANN201
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[bot]\nlanguage = "en"\n[database]\nurl = "{db_url}"\n')
-
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            code = main(["--config", str(cfg), *args])
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    assert run("db", "upgrade")[0] == 0
+    run = cli_runner(db_url, tmp_path, capsys)
     asyncio.run(_seed(db_url))
     return run
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from models.calendar import calendar_for
 from models.clocks import SlaPolicy
 from models.db import Database
 from models.tickets import Ticket
 from tests.conftest import make_config
+from tests.support.cli import cli_runner
 from tests.support.logged import make_legacy, october_jobs
 
 
@@ -27,18 +27,7 @@ def _policy(db_url: str, tmp_path: Path) -> SlaPolicy:
 # -- the command line --------------------------------------------------------------------------------
 @pytest.fixture
 def cli(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # noqa: ANN201
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[bot]\nlanguage = "en"\n[database]\nurl = "{db_url}"\n')
-
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            code = main(["--config", str(cfg), *args])
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    assert run("db", "upgrade")[0] == 0
+    run = cli_runner(db_url, tmp_path, capsys)
     return run
 
 

@@ -16,6 +16,7 @@
 * :mod:`tests.support.calendars` — the business calendar of the scheduler tests and an App on it;
 * :mod:`tests.support.chase` — people, tickets and outbox rows for scheduler jobs run without a chat;
 * :mod:`tests.support.sla` — the SLA fortnight and its crew;
+* :mod:`tests.support.cli` — ``fieldbot`` run on the command line against the test's database;
 * :mod:`tests.support.history` — finished work written straight into the database (reports, the
   knowledge base).
 """
