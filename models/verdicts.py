@@ -72,7 +72,7 @@ class ClockStory:
         return self.stored_due is None or self.stored_due == self.due
 
 
-def holds(events: Sequence[TicketEvent], clock: str, now: datetime) -> list[Hold]:
+def holds(events: Sequence[TicketEvent], clock: str) -> list[Hold]:
     """The ticket's pauses (every clock) and resolved-then-reopened stretches (resolve clock)."""
     found: list[Hold] = []
     paused: TicketEvent | None = None
@@ -104,9 +104,10 @@ def explain(ticket: Ticket, events: Sequence[TicketEvent], policy: SlaPolicy, cl
     met = getattr(ticket, f"{clock}_met_at")
     due = calendar.add(start, duration)
     still: list[Hold] = []  # holds the clock was running into (not yet due)
+    held: list[Stretch] = []  # the finished ones of those, with the working time they took
     late: list[Stretch] = []
     counted_until: datetime | None = None  # the due time when the first overdue hold began
-    for hold in holds(events, clock, now):
+    for hold in holds(events, clock):
         if met is not None and hold.start >= met:
             break  # met before this hold: it did not move the clock
         if hold.end is None:  # paused now: the clock stands still until the resume
@@ -115,16 +116,14 @@ def explain(ticket: Ticket, events: Sequence[TicketEvent], policy: SlaPolicy, cl
                 still.append(hold)
             continue
         lost = calendar.working_between(hold.start, hold.end)
-        if hold.start < due:
+        before, due = due, shift_for_pause(due, hold.start, hold.end, calendar)
+        if hold.start >= before:  # began overdue: the due time moves, the overdue time stands
+            counted_until = counted_until or before
+            late.append(Stretch("held_overdue", hold.start, hold.end, lost, hold.reason, due_after=due))
+        else:
             still.append(hold)
-            due = shift_for_pause(due, hold.start, hold.end, calendar)
-            continue
-        counted_until = counted_until or due
-        due = shift_for_pause(due, hold.start, hold.end, calendar)
-        late.append(Stretch("held_overdue", hold.start, hold.end, lost, hold.reason, due_after=due))
-    stretches = list(_counted(calendar, start, counted_until or due, still, now))
-    stretches += [Stretch("held", h.start, h.end, calendar.working_between(h.start, h.end), h.reason)
-                  for h in still if h.end is not None]
+            held.append(Stretch("held", hold.start, hold.end, lost, hold.reason))
+    stretches = list(_counted(calendar, start, counted_until or due, still, now)) + held
     stretches = sorted(stretches, key=lambda s: s.start) + late
     return ClockStory(clock, not isinstance(calendar, BusinessCalendar), start, duration, due,
                       getattr(ticket, f"{clock}_due_at"), met, getattr(ticket, f"{clock}_diff_min"), stretches)
