@@ -24,6 +24,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     wemu.add_argument("--host", default="127.0.0.1")
     wemu.add_argument("--port", type=int, default=8082)
     wemu.add_argument("--callback-url", default=None, help="the bot's callback URL (wecom.callback_url)")
+    wemu.add_argument("--retry-delay", type=float, default=0.1, metavar="SECONDS",
+                      help="pause before each of WeCom's 3 re-deliveries of an unanswered callback (default 0.1)")
     wemu.set_defaults(standalone=_wecom_emulator)
 
     demo = sub.add_parser("demo", help="play a whole field-service day against a local emulator")
@@ -51,9 +53,10 @@ async def _run(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     # One line per job run every tick is noise; failures are still logged (by the runner too).
     logging.getLogger("apscheduler.executors.default").setLevel(max(logging.WARNING, logging.getLogger().level))
     cfg = app.config.telegram
-    if not cfg.token.get_secret_value():
-        raise UsageError("telegram.token is empty; set it in the config or FIELDBOT_TELEGRAM_TOKEN")
-    if cfg.mode == "webhook" and not cfg.webhook_url:
+    if not cfg.token.get_secret_value() and not app.config.wecom.enabled:
+        raise UsageError("no channel to serve: telegram.token is empty (set it in the config or "
+                         "FIELDBOT_TELEGRAM_TOKEN) and wecom.enabled is false")
+    if cfg.token.get_secret_value() and cfg.mode == "webhook" and not cfg.webhook_url:
         raise UsageError("telegram.mode is webhook but telegram.webhook_url is empty")
     runtime = build_runtime(app)
     # Start-up objects (imports, aiogram's types, config) live for the whole run: moved out of the
@@ -72,7 +75,8 @@ def _wecom_emulator(args: argparse.Namespace) -> int:
     from bot.wecom_emulator import run_wecom_emulator
 
     try:
-        asyncio.run(run_wecom_emulator(args.host, args.port, callback_url=args.callback_url))
+        asyncio.run(run_wecom_emulator(args.host, args.port, callback_url=args.callback_url,
+                                       retry_delay=args.retry_delay))
     except KeyboardInterrupt:
         pass
     return 0

@@ -243,18 +243,23 @@ class Effects:
     inbox_missing: list[int] = field(default_factory=list)
 
 
-def analyse_effects(obs: Observed, sent: list[Sent], cycles: list[Cycle], probes: list[Probe]) -> Effects:
+def analyse_effects(obs: Observed, sent: list[Sent], cycles: list[Cycle], probes: list[Probe],
+                    confirmed: set | None = None) -> Effects:
+    """``confirmed``: the keys of the updates the channel holds as confirmed, when they are not
+    Telegram's (the emulator's pending list); the caller then checks the inbox itself."""
     eff = Effects()
-    pending = {update_key(u) for u in obs.pending}
-    eff.confirmed = {s.key for s in sent} - pending
-
-    # The inbox: every confirmed update stored once and handled.  The emulator numbers the
-    # updates 1, 2, … in the order they were queued, and only the harness queues any.
-    pending_ids = {u["update_id"] for u in obs.pending}
-    done = {int(r["external_id"]) for r in obs.inbox if r["status"] == "done"}
-    eff.inbox_not_done = [r for r in obs.inbox if r["status"] != "done"]
-    eff.inbox_missing = sorted(set(range(1, len(sent) + 1)) - pending_ids - done
-                               - {int(r["external_id"]) for r in eff.inbox_not_done})
+    if confirmed is not None:
+        eff.confirmed = set(confirmed)
+    else:
+        pending = {update_key(u) for u in obs.pending}
+        eff.confirmed = {s.key for s in sent} - pending
+        # The inbox: every confirmed update stored once and handled.  The emulator numbers the
+        # updates 1, 2, … in the order they were queued, and only the harness queues any.
+        pending_ids = {u["update_id"] for u in obs.pending}
+        done = {int(r["external_id"]) for r in obs.inbox if r["status"] == "done"}
+        eff.inbox_not_done = [r for r in obs.inbox if r["status"] != "done"]
+        eff.inbox_missing = sorted(set(range(1, len(sent) + 1)) - pending_ids - done
+                                   - {int(r["external_id"]) for r in eff.inbox_not_done})
 
     # Check-ins: the ticket JSON's timeline names them (with photo counts); texts from the database.
     progress = [c for c in obs.checkins if c["kind"] == "progress"]

@@ -56,20 +56,22 @@ def port_open(port: int) -> bool:
 
 # -- the emulator --------------------------------------------------------------------------------
 class Emulator:
-    """``fieldbot emulator`` in its own process; :meth:`call` is its control API over HTTP."""
+    """``fieldbot emulator`` (or ``command``: ``("wecom-emulator", ...)``, whose control API has the
+    same shape) in its own process; :meth:`call` is its control API over HTTP."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, command: tuple[str, ...] = ("emulator",), log: str = "emulator.log"):
         self.workdir = workdir
+        self.command = list(command)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / "emulator.log"
+        self.log = workdir / log
         self.proc: subprocess.Popen | None = None
         self.session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
-                fieldbot_command() + ["emulator", "--host", "127.0.0.1", "--port", str(self.port)],
+                fieldbot_command() + self.command + ["--host", "127.0.0.1", "--port", str(self.port)],
                 stdout=out, stderr=subprocess.STDOUT, env=clean_env(), cwd=self.workdir, start_new_session=True)
         self.session = aiohttp.ClientSession()
         deadline = time.monotonic() + 60

@@ -2,7 +2,8 @@
 models (as ``bench/throughput.py`` does): teams of ``team_size`` engineers, each team with its
 supervisor, one manager over them all, every engineer on an on-site ticket (so ``/checkin`` goes
 straight into the check-in dialog), and one prober per restart who asks ``/help`` right after it.
-Everyone has a Telegram identity; their private chat id is their user id.
+Everyone has a Telegram identity (their private chat id is their user id), or for the WeCom run a
+WeCom one (a member of the app, :func:`wecom_userid`).
 
 Why several teams: every check-in goes to the team's supervisor, one chat; twenty engineers
 checking in every few seconds would send one supervisor more than Telegram lets a bot send to one
@@ -69,8 +70,16 @@ def write_config(path: Path, *, db_url: str, api_base: str, media: Path, mode: s
     return path
 
 
-async def seed(config_path: Path, engineers: int, probers: int, team_size: int = 5) -> Cast:
-    """People and tickets, straight into the (upgraded) database through the project's models."""
+def wecom_userid(uid: int) -> str:
+    """A seeded person's WeCom member userid (the WeCom run's people are members of the app)."""
+    return f"u{uid}"
+
+
+async def seed(config_path: Path, engineers: int, probers: int, team_size: int = 5,
+               channel: str = "telegram") -> Cast:
+    """People and tickets, straight into the (upgraded) database through the project's models;
+    everyone's identity on ``channel`` (``telegram``: user id = chat id = the number; ``wecom``:
+    the member :func:`wecom_userid`)."""
     from bot.app import build_app
     from bot.config import load_config
     from models.enums import Action, Channel, Role, ServiceType
@@ -122,8 +131,9 @@ async def seed(config_path: Path, engineers: int, probers: int, team_size: int =
                 cast.probers.append(uid)
             await s.flush()
             for uid, person in people:
-                s.add(ChannelIdentity(person_id=person.id, channel=Channel.TELEGRAM, external_user_id=str(uid),
-                                      chat_id=str(uid)))
+                ident = wecom_userid(uid) if channel == "wecom" else str(uid)
+                s.add(ChannelIdentity(person_id=person.id, channel=Channel(channel), external_user_id=ident,
+                                      chat_id=ident))
     finally:
         await app.close()
     return cast
