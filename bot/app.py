@@ -57,6 +57,11 @@ class App:
         return [(traits, traits.join_link(token)) for traits in self.channels.values()
                 if traits.join_link is not None and (traits.serves_customers if customer else traits.serves_staff)]
 
+    def join_texts(self, token: str, *, customer: bool) -> list[str]:
+        """:meth:`join_links` as said to the person: each channel's link with what to do with it."""
+        return [traits.join_text(token) if traits.join_text is not None else link
+                for traits, link in self.join_links(token, customer=customer)]
+
     def join_link(self, token: str, *, customer: bool = False) -> str:
         """The first of :meth:`join_links` that is a URL (for a QR code), else the first."""
         links = self.join_links(token, customer=customer)

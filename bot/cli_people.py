@@ -32,12 +32,13 @@ async def _invite(app, args: argparse.Namespace) -> int:  # noqa: ANN001
                                     ttl=app.config.bot.invite_ttl, team_id=team.id if team else None)
     link = app.join_link(token)
     links = [other for _, other in app.join_links(token, customer=False)]
+    ways = app.join_texts(token, customer=False)
     if args.json:
         print(json.dumps({"token": token, "link": link, "links": links}, ensure_ascii=False))
         return 0
     expires = app.local(now + app.config.bot.invite_ttl).strftime("%Y-%m-%d %H:%M")
     print(t(args.lang, "cli.invite_made", name=args.name.strip(), role=t(args.lang, f"role.{role.value}"),
             expires=expires))
-    for line in links:  # every channel the person may join on (a URL, or what to send where)
+    for line in ways:  # every channel the person may join on (a URL, or what to send where)
         print(line)
     return 0

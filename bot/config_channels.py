@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import re
 from datetime import timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -73,6 +75,20 @@ class WecomSection(Section):
     kf_link: str = ""
     kf_secret: SecretStr = SecretStr("")
     link_secret: SecretStr = SecretStr("")
+    oauth_url: str = ""
+
+    @field_validator("oauth_url")
+    @classmethod
+    def _oauth_url(cls, value: str) -> str:
+        """The OAuth landing page (PROTOCOL.md §7(b)): a public https URL with a host and a path of
+        its own; WeCom redirects there with ``?code=…&state=…`` (so no query or fragment of its own)."""
+        value = value.strip()
+        if not value:
+            return value
+        problem = oauth_url_problem(value)
+        if problem:
+            raise PydanticCustomError("wecom_oauth_url", '"{value}": {problem}', {"value": value, "problem": problem})
+        return value
 
     @model_validator(mode="after")
     def _complete(self) -> WecomSection:
@@ -88,6 +104,29 @@ class WecomSection(Section):
                 raise PydanticCustomError("wecom_aes_key", "wecom.aes_key (EncodingAESKey) has 43 characters")
             if bool(self.kf_open_kfid) != bool(self.kf_link):
                 raise PydanticCustomError("wecom_kf", "set both wecom.kf_open_kfid and wecom.kf_link, or neither")
+            if self.oauth_url and urlsplit(self.oauth_url).path == (urlsplit(self.callback_url).path or "/wecom/callback"):
+                raise PydanticCustomError("wecom_oauth_path", "wecom.oauth_url needs a path of its own, not callback_url's")
         return self
+
+
+_PATH = re.compile(r"^/[A-Za-z0-9._~/-]+$")
+
+
+def oauth_url_problem(value: str) -> str | None:
+    """Why ``value`` cannot be the OAuth landing page's URL; None if it can."""
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        return "not a URL"
+    if url.scheme != "https":
+        return "must start with https://"
+    if not url.hostname or url.username is not None or url.password is not None:
+        return "needs a host (the app's trusted domain), e.g. https://fieldbot.example.com/wecom/oauth"
+    if url.query or url.fragment or "?" in value or "#" in value:
+        return "must not have a query (?…) or a fragment (#…): WeCom adds ?code=…&state=…"
+    if url.path in ("", "/") or not _PATH.match(url.path):
+        return "needs a path of letters, digits and - _ . ~ /, e.g. https://fieldbot.example.com/wecom/oauth"
+    return None
 
 

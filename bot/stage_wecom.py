@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.app import App, Clock, build_app
 from bot.channels.wecom.client import WecomClient
@@ -59,11 +60,15 @@ class _MemoryStore:
 
 class WecomStage:
     def __init__(self, tmp_path: Path, *, db_url: str | None = None, language: str = "en",
-                 extra_config: str = "", clock: Clock | None = None, chat_interval: float | None = None):
+                 extra_config: str = "", clock: Clock | None = None, chat_interval: float | None = None,
+                 oauth_url: str = ""):
         """``clock``: the bot's clock, which the emulator then follows (a test's FixedClock); by
         default the bot follows the emulator's clock instead.  ``chat_interval``: the seconds the
         sender keeps between two messages to one chat instead of the adapters' own (0: none, as the
-        Telegram stage's ``chat_interval = "0s"``); the per-member windows WeCom enforces stay."""
+        Telegram stage's ``chat_interval = "0s"``); the per-member windows WeCom enforces stay.
+        ``oauth_url``: ``wecom.oauth_url`` (staff invites become OAuth links, PROTOCOL.md §7(b)); its
+        host is made the app's trusted domain, served by the bot's listener (as a reverse proxy would)."""
+        self.oauth_url = oauth_url
         self.tmp_path = tmp_path
         self.chat_interval = chat_interval
         self.db_url = db_url or f"sqlite+aiosqlite:///{tmp_path / 'wecom.db'}"
@@ -89,9 +94,12 @@ class WecomStage:
             f'secret = "{s["secret"]}"\ntoken = "{s["token"]}"\naes_key = "{s["encoding_aes_key"]}"\n'
             f'api_base = "{s["base_url"]}"\ncallback_url = "{s["callback_url"]}"\n'
             f'callback_listen = "127.0.0.1:{self.port}"\nkf_open_kfid = "{s["open_kfid"]}"\nkf_link = "{kf_link}"\n'
+            f'oauth_url = "{self.oauth_url}"\n'
             f'[storage]\nmedia_dir = "{self.tmp_path / "media"}"\n' + self.extra_config
             + ("" if "[bot.working_hours]" in self.extra_config else ALL_DAY),
             environ={})
+        if self.oauth_url:  # what the admin console's 可信域名 holds, and the proxy in front of the bot
+            self.emu.set_trusted_domain(urlsplit(self.oauth_url).netloc, upstream=f"http://127.0.0.1:{self.port}")
         self.app = build_app(config, self.clock)
         await upgrade(self.app.db)
         await self.start_bot()

@@ -117,6 +117,9 @@ class ChannelTraits:
     reply_window: timedelta | None = None
     #: Whether the join "link" is a URL (a QR code can be made of it) or an instruction to follow.
     link_is_url: bool = True
+    #: How to join on this channel, said to the person: the link with what to do with it (and any
+    #: other way, e.g. WeCom's OAuth link or the invite code sent to the app); None: the link alone.
+    join_text: Callable[[str], str] | None = None
     #: Whom the channel serves: staff, customers, or both.
     serves_staff: bool = True
     serves_customers: bool = True

@@ -15,8 +15,9 @@ fault knobs.
 Modules: server (WeComEmulator, run_wecom_emulator), access (gettoken, token checks, OAuth),
 messages (message/send, recall), cards (template cards, update_template_card), media, menus, kf
 (微信客服 API), callbacks (delivery to the bot, passive replies, URL check), device (members'
-actions), customers (kf customers' actions), observe (inspection, waits, knobs), faults, control,
-state, wire, errors. See README.md for what is emulated and where each fact comes from.
+actions), browser (opening an app's OAuth link), customers (kf customers' actions), observe
+(inspection, waits, knobs), faults, control, state, wire, errors. See README.md for what is
+emulated and where each fact comes from.
 """
 
 from .server import WeComEmulator, run_wecom_emulator

@@ -27,10 +27,10 @@ if TYPE_CHECKING:
 
 ACTIONS = (
     # setup
-    "settings", "set_callback", "add_member", "add_kf_account", "oauth_code",
+    "settings", "set_callback", "add_member", "add_kf_account", "oauth_code", "set_trusted_domain",
     # the members' side
     "verify_url", "user_text", "user_image", "user_location", "user_location_event", "enter_agent",
-    "menu_click", "menu_location_select", "card_click",
+    "menu_click", "menu_location_select", "card_click", "open_oauth_link",
     # the customers' side
     "customer_open_link", "customer_text", "customer_tap", "customer_image", "customer_location",
     "set_service_state",

@@ -29,6 +29,7 @@ from aiohttp import web
 from .crypto import key_bytes as aes_key, new_key as new_encoding_aes_key
 
 from . import access, cards, control, kf, media, menus, messages
+from .browser import BrowserActions
 from .callbacks import CallbackDelivery
 from .customers import CustomerActions
 from .device import DeviceActions
@@ -44,7 +45,7 @@ ROUTES: dict[str, Route] = {**access.ROUTES, **messages.ROUTES, **cards.ROUTES, 
 MASKED = "***"
 
 
-class WeComEmulator(DeviceActions, CustomerActions, Observing):
+class WeComEmulator(DeviceActions, BrowserActions, CustomerActions, Observing):
     """A local WeCom: ``await start()``, point the adapter at ``base_url``, drive people, assert.
 
     ``callback_timeout`` (5 s) and ``redeliveries`` (3) are WeCom's; ``retry_delay`` is the pause
@@ -70,6 +71,8 @@ class WeComEmulator(DeviceActions, CustomerActions, Observing):
         self.switches = Switches()
         self.callbacks = CallbackDelivery(self)
         self.kf_empty_pages = 0
+        self.trusted_domain: str | None = None  # 网页授权及JS-SDK → 可信域名 (see set_trusted_domain)
+        self.trusted_upstream: str | None = None
         self.base_url = ""
         self.open_kfid = self.add_kf_account(kf_account) if kf_account else None
         self._background: set[asyncio.Task[Any]] = set()

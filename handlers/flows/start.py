@@ -88,7 +88,7 @@ async def link(ctx: Ctx) -> None:
     token = await create_invite(ctx.session, role=person.role, name=person.name, now=ctx.now,
                                 ttl=ctx.app.config.bot.invite_ttl, team_id=person.team_id,
                                 customer_id=person.customer_id, created_by_id=person.id, person_id=person.id)
-    ways = [Raw(way) for _, way in ctx.app.join_links(token, customer=person.role is Role.CUSTOMER)]
+    ways = [Raw(way) for way in ctx.app.join_texts(token, customer=person.role is Role.CUSTOMER)]
     ctx.reply(Msg(body=Lines((L("start.link", {"token": Raw(token)}), *ways)), secret=True))
 
 

@@ -7,7 +7,8 @@ only then answered ``200`` with an empty body, well inside WeCom's 5 s; handling
 inbox like any channel's.  A bad signature, another corp's message or a malformed body is refused
 (403/400), nothing stored, one log line.  The URL check (GET) is answered with the bare plaintext.
 Customer-service (微信客服) events arrive at the same URL and are handed to
-:class:`bot.channels.wecom.kf.WecomKfAdapter`, which pulls the messages.
+:class:`bot.channels.wecom.kf.WecomKfAdapter`, which pulls the messages.  With ``oauth_url`` set,
+a staff invite is an OAuth link whose landing page is served here too (:mod:`.oauth`).
 
 What becomes what: text (``/x args``, or a command word without the slash when no dialog is open
 — WeCom has no per-person command menu), images (the ``MediaId``), locations (a location message
@@ -35,7 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.base import Capabilities, ChannelAdapter, Pacing
-from bot.channels.wecom import crypto, xmlmsg
+from bot.channels.wecom import crypto, oauth, xmlmsg
 from bot.channels.wecom.cards import TEXT_BYTES, card_body, split_bytes
 from bot.channels.wecom.client import WecomClient, WecomConfigError, delivery_error, explain
 from bot.channels.wecom.state import StateStore
@@ -74,7 +75,13 @@ class WecomAdapter(ChannelAdapter):
     def traits(cls, config: Any) -> ChannelTraits | None:  # noqa: ANN401
         if not config.wecom.enabled:
             return None
-        lang = config.bot.language
+        lang, cfg = config.bot.language, config.wecom
+        if cfg.oauth_url:  # a trusted domain: the invite is an OAuth link (PROTOCOL.md §7(b)), or the code as text
+            def link(token: str) -> str:
+                return oauth.authorize_url(cfg.corp_id, cfg.agent_id, cfg.oauth_url, token)
+
+            return ChannelTraits(Channel.WECOM, join_link=link, serves_customers=False,
+                                 join_text=lambda token: t(lang, "wecom.join_oauth", url=link(token), token=token))
         # Staff join by sending the invite to the app: there is no link to open (no trusted domain).
         return ChannelTraits(Channel.WECOM, join_link=lambda token: t(lang, "wecom.join", token=token),
                              link_is_url=False, serves_customers=False)
@@ -84,7 +91,10 @@ class WecomAdapter(ChannelAdapter):
         from urllib.parse import urlparse
 
         path = urlparse(self.config.callback_url).path or "/wecom/callback"
-        return [("GET", path, self._verify), ("POST", path, self._callback(intake))]
+        routes = [("GET", path, self._verify), ("POST", path, self._callback(intake))]
+        if self.config.oauth_url:  # the OAuth link's landing page (a member joining by invite)
+            routes.append(("GET", urlparse(self.config.oauth_url).path, oauth.Landing(self, intake).handle))
+        return routes
 
     async def start(self, intake: Any) -> None:  # noqa: ANN401
         try:
@@ -168,6 +178,8 @@ class WecomAdapter(ChannelAdapter):
                                  datetime.now(timezone.utc) + CODE_TTL)
 
     def parse(self, raw: dict[str, Any], received_at: datetime) -> Inbound | None:
+        if "oauth" in raw:  # a member opened an invite's OAuth link: /start TOKEN from them
+            return oauth.inbound(raw, received_at)
         fields = xmlmsg.read(raw["xml"])
         user = str(fields.get("FromUserName") or "")
         if not user:
