@@ -36,6 +36,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--channel", dest="demo_channel", choices=["telegram", "wecom"], default="telegram",
                       help="play the day on Telegram, or on WeCom (staff in the WeCom app, the customer "
                            "in WeChat customer service) against a local WeCom emulator")
+    demo.add_argument("--keep", dest="demo_keep", action="store_true",
+                      help="after the day, keep the emulator and the bot running: open the printed chat "
+                           "page to see everyone's chat and carry on as any of them (Telegram; Ctrl+C stops)")
     demo.set_defaults(standalone=_demo)
 
     from bench.cli import add_arguments
@@ -97,8 +100,15 @@ def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     lang = args.demo_lang or ("zh" if (args.lang or "").startswith("zh") else "en")
+    if args.demo_keep and args.demo_channel != "telegram":
+        print("fieldbot demo: error: --keep is for the Telegram demo (its emulator has the chat page)",
+              file=sys.stderr)
+        return 2
     try:
-        return asyncio.run(run_demo(lang, runtime=args.demo_runtime, channel=args.demo_channel))
+        return asyncio.run(run_demo(lang, runtime=args.demo_runtime, channel=args.demo_channel,
+                                    keep=args.demo_keep))
+    except KeyboardInterrupt:  # --keep: Ctrl+C ends it
+        return 0
     except ConfigError as exc:  # e.g. --runtime ptb without python-telegram-bot: one line, as `run` says it
         for line in exc.problems:
             print(line, file=sys.stderr)

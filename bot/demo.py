@@ -9,6 +9,7 @@ acknowledgement → resolve → customer sign-off with rating.  Then it prints w
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -152,9 +153,12 @@ async def _play(demo: Demo, number: str) -> None:
     await demo.say(CUST, "师傅很专业，谢谢！" if zh else "Quick and tidy, thank you!")
 
 
-async def run_demo(language: str = "en", runtime: str = "aiogram", channel: str = "telegram") -> int:
+async def run_demo(language: str = "en", runtime: str = "aiogram", channel: str = "telegram",
+                   keep: bool = False) -> int:
     """Play the day; 0 if the ticket ended closed.  ``runtime``: ``aiogram`` or ``ptb``;
-    ``channel``: ``telegram`` or ``wecom`` (staff in the WeCom app, the customer in 微信客服)."""
+    ``channel``: ``telegram`` or ``wecom`` (staff in the WeCom app, the customer in 微信客服);
+    ``keep`` (Telegram): then keep the emulator and the bot running, for its chat page, until
+    cancelled (Ctrl+C)."""
     lang = "zh-CN" if language.startswith("zh") else "en"
     with tempfile.TemporaryDirectory(prefix="fieldbot-demo-") as tmp:
         if channel == "wecom":
@@ -183,4 +187,9 @@ async def run_demo(language: str = "en", runtime: str = "aiogram", channel: str 
             done = ticket.status is TicketStatus.CLOSED
             print("\n" + t(lang, "demo.done" if done else "demo.unfinished",
                            status=t(lang, f"status.{ticket.status.value}")))
+            if channel == "telegram":
+                page = f"{stage.emu.base_url}/"
+                print(t(lang, "demo.keep" if keep else "demo.keep_hint", url=page), flush=True)
+                if keep:
+                    await asyncio.Event().wait()
             return 0 if done else 1

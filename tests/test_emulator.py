@@ -88,6 +88,7 @@ def no_spec_file(monkeypatch, tmp_path):
     monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.setattr(spec_module, "DEFAULT_SPEC_PATH", tmp_path / "botapi" / "api.json")
     monkeypatch.setattr(spec_module, "_warned_missing", False)
+    return tmp_path
 
 
 @pytest.fixture
@@ -240,8 +241,9 @@ def test_derive_keeps_names_types_and_required_and_drops_descriptions(tmp_path, 
 
 
 async def test_a_missing_shipped_spec_fails_loudly_by_default(no_spec_file):
-    with pytest.raises(SpecNotFound, match="FIELDBOT_BOTAPI_SPEC"):
+    with pytest.raises(SpecNotFound, match="FIELDBOT_BOTAPI_SPEC") as raised:
         BotApiEmulator()  # require_spec defaults to True, in tests and in the demo
+    assert str(no_spec_file) not in str(raised.value) and "bot/emulator/botapi/api.json" in str(raised.value)
     with pytest.raises(SpecNotFound):
         BotApiEmulator(require_spec=True)
     with pytest.raises(ValueError, match="does not validate"):
@@ -254,7 +256,8 @@ async def test_without_a_spec_the_demo_still_runs_unchecked_and_says_so_once(no_
     async with BotApiEmulator(TOKEN, require_spec=False) as emu:
         assert not emu.spec.validating and not first.spec.validating
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-        assert len(warnings) == 1 and "WITHOUT checking requests" in warnings[0].getMessage()
+        assert len(warnings) == 1 and "without checking them" in warnings[0].getMessage()
+        assert str(no_spec_file) not in warnings[0].getMessage(), "no machine's own path in the warning"
         bot = make_bot(emu)
         try:
             emu.add_user(ALICE)

@@ -33,10 +33,11 @@ ACTIONS = (
     "add_user", "add_chat", "send_text", "send_command", "send_photo", "send_document",
     "send_location", "send_contact", "press_button", "press_reply_button", "inject_update",
     # reading
-    "history", "bot_messages", "reply_keyboard", "api_calls", "callback_answer", "commands",
+    "overview", "history", "bot_messages", "reply_keyboard", "api_calls", "callback_answer", "commands",
     "pending_updates", "webhook", "counters", "spec_mismatches",
     # waiting (long requests: pass timeout)
     "wait_for_messages", "wait_for_calls", "wait_for_callback_answer", "wait_until_consumed",
+    "wait_for_change",
     # knobs
     "block_chat", "fail_next", "storm", "clear_faults", "enable_rate_limits", "disable_rate_limits",
 )

@@ -41,6 +41,21 @@ class Observing:
         ``reply_markup`` (inline keyboard), ``photo``/``document``, ``edit_date``..."""
         return [m for m in self.history(chat_id) if self.world.is_bot_message(m)]
 
+    def overview(self) -> dict[str, Any]:
+        """What the chat page lists: ``{version, bot, users}``. ``users``: every user, by id,
+        as a Bot API User plus ``messages`` and ``bot_messages`` (counts in their private chat)
+        and ``last`` (a one-line preview of its newest message, or None). ``bot``: the bot's
+        User once a token was seen, else None. ``version``: see :meth:`wait_for_change`."""
+        users = []
+        for user_id, user in sorted(self.world.users.items()):
+            chat = self.world.chats.get(user_id)
+            messages = list(chat.messages.values()) if chat else []
+            users.append({**copy.deepcopy(user), "messages": len(messages),
+                          "bot_messages": sum(1 for m in messages if self.world.is_bot_message(m)),
+                          "last": _preview(messages[-1]) if messages else None})
+        return {"version": self.world.changed.version, "bot": copy.deepcopy(self.world.bot_user),
+                "users": users}
+
     def reply_keyboard(self, chat_id: int) -> dict[str, Any] | None:
         """The custom keyboard (ReplyKeyboardMarkup) the user currently sees, if any."""
         chat = self.world.chats.get(chat_id)
@@ -144,6 +159,15 @@ class Observing:
         return await self.wait_until(lambda: self.callback_answer(callback_id), timeout,
                                      f"answerCallbackQuery for {callback_id}")
 
+    async def wait_for_change(self, since: int = 0, timeout: float = 25.0) -> int:
+        """A long poll: the emulator's change counter (``overview()["version"]``) as soon as it
+        is above ``since`` (at once if it already is), or as it is when ``timeout`` (at most
+        60 s) has passed. Any change counts: a message, an edit, a call, a queued update."""
+        changed = self.world.changed
+        await changed.wait_for(lambda: changed.version > since or self.world.closed,
+                               max(0.0, min(float(timeout), 60.0)))
+        return changed.version
+
     async def wait_until_consumed(self, timeout: float = 5.0) -> None:
         """Wait until the bot has confirmed every queued update."""
         await self.wait_until(lambda: not self.world.updates, timeout, "the bot to take all updates")
@@ -200,3 +224,12 @@ class Observing:
 
     def disable_rate_limits(self) -> None:
         self.limiter.set_limits(None)
+
+
+def _preview(message: dict[str, Any]) -> str:
+    """One line for a chat list: the text or caption, or what kind of message it is."""
+    text = message.get("text") or message.get("caption")
+    if text:
+        return " ".join(text.split())[:80]
+    kind = next((k for k in ("photo", "document", "location", "contact") if k in message), "message")
+    return f"[{kind}]"

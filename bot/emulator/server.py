@@ -9,6 +9,7 @@ URL layout, as on api.telegram.org:
     ``{base}/bot{token}/{method}``        Bot API calls (GET or POST; JSON, form, multipart)
     ``{base}/file/bot{token}/{path}``     file downloads (paths from getFile)
     ``{base}/_control/{action}``          test/demo control, see :mod:`.control`
+    ``{base}/`` (or ``/chat``)             the chat page for a person in a browser, see :mod:`.page`
 
 Every call lands in the call log (``api_calls()``) with the times it arrived, finished and was
 answered, and, for a call that produced a message, that message's ``chat_id`` and
@@ -27,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import control, messaging, updates
+from . import control, messaging, page, updates
 from .errors import ApiError, SpecError, not_found, spec_error, unauthorized
 from .limits import DROP, SLOW, Injection, Limiter, is_sending_method
 from .observe import Observing
@@ -83,6 +84,7 @@ class BotApiEmulator(UserActions, Observing):
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         control.add_routes(app, self)
+        page.add_routes(app, self)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -271,15 +273,18 @@ def _loggable(fields: dict[str, Any], uploads: dict[str, Upload]) -> dict[str, A
 async def run_emulator(host: str = "127.0.0.1", port: int = 8081, token: str | None = None) -> None:
     """Serve an emulator until cancelled (the ``fieldbot emulator`` command).
 
-    Prints the base URL so a bot or the demo in another process can be pointed at it, and
-    the control endpoints are under ``{base_url}/_control/``.
+    Prints where everything is: the base URL to point a bot at (``telegram.api_base``), the chat
+    page to talk to that bot in a browser, and the control endpoints for scripts. A person at a
+    broken install still gets a working emulator: unchecked, with one calm warning.
     """
-    emulator = BotApiEmulator(token)
+    emulator = BotApiEmulator(token, require_spec=False)
     base_url = await emulator.start(host, port)
     checking = (f"checking requests against {emulator.spec.version}" if emulator.spec.validating
-                else "NOT checking requests: no Bot API spec")
-    print(f"Telegram Bot API emulator listening on {base_url} "
-          f"(control: {base_url}/_control/help; {checking})", flush=True)
+                else "requests are not checked against the Bot API")
+    print(f"Telegram Bot API emulator listening on {base_url} ({checking})\n"
+          f"  chat page:   {base_url}/  (open it in a browser and talk to the bot as anyone)\n"
+          f'  for the bot: telegram.api_base = "{base_url}", any token like 123456:ABC\n'
+          f"  control API: {base_url}/_control/help", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

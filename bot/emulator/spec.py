@@ -45,6 +45,7 @@ ENV_VAR = "FIELDBOT_BOTAPI_SPEC"
 # The copy shipped in the package (bot/emulator/botapi/api.json). Read at call time, so a
 # test can point it elsewhere.
 DEFAULT_SPEC_PATH = Path(__file__).resolve().parent / "botapi" / "api.json"
+SHIPPED_NAME = "bot/emulator/botapi/api.json"  # how messages name it: no machine's own path
 
 # aiogram compatibility: parameters that Telegram dropped from the documentation (so they are
 # not in api.json) but still honours, and that aiogram 3 still sends when a bot uses them
@@ -117,9 +118,8 @@ class ApiSpec:
         found, origin = locate_spec(path)
         if found is None:
             raise SpecNotFound(
-                f"Bot API spec not found: ${ENV_VAR} is not set and the copy shipped with the "
-                f"emulator, {DEFAULT_SPEC_PATH}, is missing (a broken checkout or install: it is "
-                f"part of the package, see bot/emulator/botapi/README.md)")
+                f"the Bot API description that comes with the emulator ({SHIPPED_NAME}) is not "
+                f"installed and ${ENV_VAR} is not set")
         if not found.is_file():
             raise FileNotFoundError(f"Bot API spec {found} (from {origin}) does not exist")
         return _load_cached(found.resolve())
@@ -149,13 +149,14 @@ class ApiSpec:
             return cls.load()
         except SpecNotFound as exc:
             if require:
-                raise SpecNotFound(f"{exc}; the emulator validates by default (require_spec=True), "
-                                   f"so it cannot run without it. Reinstall the package or set "
-                                   f"{ENV_VAR} to an api.json.") from None
+                raise SpecNotFound(f"{exc}; the emulator checks every request against it by default "
+                                   f"(require_spec=True). Reinstall Fieldbot, or set {ENV_VAR} to "
+                                   f"an api.json.") from None
             if not _warned_missing:
                 _warned_missing = True
-                log.warning("%s. The Telegram emulator runs WITHOUT checking requests against the "
-                            "Bot API; set %s to validate.", exc, ENV_VAR)
+                log.warning("Telegram emulator: the Bot API description (%s) is not installed, so "
+                            "requests are accepted without checking them. To check them, reinstall "
+                            "Fieldbot or set %s to an api.json.", SHIPPED_NAME, ENV_VAR)
             return cls.unvalidated()
 
     def canonical(self, method: str) -> str | None:

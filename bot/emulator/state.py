@@ -26,12 +26,17 @@ CALL_LOG_LIMIT = 10_000  # a demo may run for hours; keep the log bounded
 
 
 class Notifier:
-    """Broadcast "something changed" to any number of async waiters, from sync code."""
+    """Broadcast "something changed" to any number of async waiters, from sync code.
+
+    ``version`` counts the changes, so a waiter in another process (the chat page's long poll)
+    can ask for "anything newer than what I saw"."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self.version = 0
 
     def notify(self) -> None:
+        self.version += 1
         self._event.set()
         self._event = asyncio.Event()
 
