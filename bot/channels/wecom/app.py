@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 CODE_TTL = timedelta(hours=72)
 #: Callbacks older than this (by their signed timestamp) are replays.
 FRESH = timedelta(minutes=10)
+#: The events read (the photos of the menu's photo button arrive as image messages).
+HANDLED_EVENTS = ("template_card_event", "click", "location_select")
 
 
 class WecomAdapter(ChannelAdapter):
@@ -165,7 +167,7 @@ class WecomAdapter(ChannelAdapter):
     def _check_fresh(self, timestamp: str) -> None:
         try:
             sent = datetime.fromtimestamp(int(timestamp), timezone.utc)
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError, OSError):  # OSError: beyond the platform's time_t
             raise ValueError("timestamp is not a number") from None
         if abs(self.app.clock.now() - sent) > FRESH:
             raise ValueError(f"a replay: signed at {sent.isoformat()}")
@@ -181,10 +183,12 @@ class WecomAdapter(ChannelAdapter):
         if "oauth" in raw:  # a member opened an invite's OAuth link: /start TOKEN from them
             return oauth.inbound(raw, received_at)
         fields = xmlmsg.read(raw["xml"])
-        user = str(fields.get("FromUserName") or "")
-        if not user:
-            raise xmlmsg.BadXml("no FromUserName")
         kind, event = str(fields.get("MsgType", "")).lower(), str(fields.get("Event", "")).lower()
+        if not kind or (kind == "event" and event not in HANDLED_EVENTS):
+            return None  # enter_agent, LOCATION reports, photo-menu notices, contact changes…: whoever they name
+        user = fields.get("FromUserName")
+        if not isinstance(user, str) or not user:
+            raise xmlmsg.BadXml("no FromUserName")
         update_id = hashlib.sha256(raw["xml"].encode("utf-8")).hexdigest()
         base = dict(channel=Channel.WECOM, update_id=update_id, session_key=session_key("wc", user, user),
                     user_id=user, chat_id=user, received_at=received_at, private=True, words_as_commands=True,
@@ -200,8 +204,8 @@ class WecomAdapter(ChannelAdapter):
         if kind == "location":
             return Inbound(**base, location=Location(xmlmsg.number(fields, "Location_X"),
                                                      xmlmsg.number(fields, "Location_Y")))
-        if kind != "event":
-            return None
+        if kind != "event":  # voice, video, a file, a link…: answered as on Telegram (the dialog's ask, or help)
+            return Inbound(**base)
         if event == "template_card_event":
             return Inbound(**base, callback_data=str(fields.get("EventKey", "")),
                            callback_id=str(fields.get("ResponseCode", "")) or None,
@@ -212,10 +216,11 @@ class WecomAdapter(ChannelAdapter):
                 return Inbound(**base, command=key[4:] or None)
             return None
         if event == "location_select":
-            info = fields.get("SendLocationInfo") or {}
+            info = fields.get("SendLocationInfo")
+            info = info if isinstance(info, dict) else {}
             return Inbound(**base, location=Location(xmlmsg.number(info, "Location_X"),
                                                      xmlmsg.number(info, "Location_Y")))
-        return None  # enter_agent, LOCATION reports, photo-menu notices (the photos come as images)
+        return None
 
     # -- out ----------------------------------------------------------------------------------
     async def send(self, chat_id: str, message: Outbound) -> str | None:
@@ -300,5 +305,5 @@ class WecomAdapter(ChannelAdapter):
 def _time(value: Any) -> datetime | None:  # noqa: ANN401
     try:
         return datetime.fromtimestamp(int(value), timezone.utc)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, OSError):  # OSError: beyond the platform's time_t
         return None

@@ -48,6 +48,8 @@ BLOCK = 32  # WeCom pads to 32 bytes, not to the AES block size
 PREFIX = 16  # random bytes before the length field
 KEY_RE = re.compile(r"^[A-Za-z0-9+/]{43}$")
 MAX_ENVELOPE = 1024 * 1024  # a callback body larger than this is not WeCom's
+#: An XML declaration's encoding (WeCom's bodies are UTF-8 and declare nothing else).
+DECLARED = re.compile(r"""\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
 
 
 class WeComCryptoError(Exception):
@@ -136,16 +138,26 @@ def parse_envelope(body: bytes | str) -> Envelope:
     """Read ``<xml><ToUserName/><Encrypt/><AgentID/></xml>``; anything else is MalformedMessage.
 
     A DOCTYPE is refused outright (no entity expansion, no external entities), and so is a body
-    over 1 MiB.
+    over 1 MiB.  WeCom sends UTF-8: a body that is not UTF-8 or declares another encoding is
+    refused, and the text is parsed, not the bytes — so no other encoding reaches the parser (UTF-16
+    hid a DOCTYPE from the check below; an encoding the parser does not know raised LookupError,
+    a 500).
     """
     raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     if len(raw) > MAX_ENVELOPE:
         raise MalformedMessage("callback body too large")
-    if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedMessage("callback body is not UTF-8") from None
+    declared = DECLARED.match(text)
+    if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise MalformedMessage(f"callback body declares encoding {declared.group(1)[:40]!r}, not UTF-8")
+    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
         raise MalformedMessage("DOCTYPE/ENTITY not allowed in a callback body")
     try:
-        root = ET.fromstring(raw)
-    except ET.ParseError as exc:
+        root = ET.fromstring(text)
+    except (ET.ParseError, ValueError, LookupError) as exc:
         raise MalformedMessage(f"callback body is not XML: {exc}") from None
     encrypt = root.findtext("Encrypt")
     if root.tag != "xml" or not encrypt:
@@ -249,7 +261,7 @@ class WeComCrypto:
         """Read a passive reply envelope (the emulator's side): verify its own signature, decrypt."""
         raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         envelope = parse_envelope(raw)
-        root = ET.fromstring(raw)
+        root = ET.fromstring(raw.decode("utf-8"))  # parse_envelope read it as UTF-8 XML already
         sig, stamp, nonce = (root.findtext(tag) for tag in ("MsgSignature", "TimeStamp", "Nonce"))
         if not sig or stamp is None or nonce is None:
             raise MalformedMessage("reply envelope lacks MsgSignature, TimeStamp or Nonce")

@@ -32,7 +32,7 @@ from urllib.parse import quote
 from sqlalchemy import func, select, update
 
 from bot.channels.base import Capabilities, ChannelAdapter, Pacing
-from bot.channels.wecom.client import WecomClient, delivery_error
+from bot.channels.wecom.client import WecomClient, WecomError, delivery_error
 from bot.channels.wecom.state import StateStore
 from handlers.channel import ChannelTraits, DeliveryError, Inbound, Location, Outbound, Photo, session_key
 from handlers.i18n import t
@@ -43,6 +43,8 @@ from models.runtime import OutboxMessage
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=48)
+#: kf/sync_msg's answer to a Token that is not (or no longer) good for this account.
+TOKEN_REFUSED = 95007
 PER_MESSAGE = 5
 MENU_ITEMS = 10
 
@@ -123,7 +125,10 @@ class WecomKfAdapter(ChannelAdapter):
 
     async def sync(self) -> int:
         """Pull everything after the stored cursor into the inbox; the cursor moves only after a
-        page is stored."""
+        page is stored.  A Token WeCom refuses (95007: past its 10 minutes, another 微信客服
+        account's — their events reach the same URL — or not one it issued) is dropped, and the
+        pull made without one (allowed, only rate-limited) rather than failing until the next
+        event brings another."""
         taken = 0
         while True:
             body: dict[str, Any] = {"limit": 1000, "open_kfid": self.config.kf_open_kfid}
@@ -132,7 +137,15 @@ class WecomKfAdapter(ChannelAdapter):
                 body["cursor"] = cursor
             if self._sync_token:
                 body["token"] = self._sync_token
-            data = await self.client.call("/cgi-bin/kf/sync_msg", body)
+            try:
+                data = await self.client.call("/cgi-bin/kf/sync_msg", body)
+            except WecomError as exc:
+                if exc.errcode != TOKEN_REFUSED or "token" not in body:
+                    raise
+                log.info("WeCom refused the customer-service Token (%s); pulling without one", exc.errcode)
+                if self._sync_token == body["token"]:
+                    self._sync_token = None
+                continue
             items = [(str(m.get("msgid") or uuid.uuid4().hex), m) for m in data.get("msg_list") or []
                      if isinstance(m, dict)]
             await self._note_window(items)
