@@ -23,7 +23,7 @@ from bot.wecom_emulator.crypto import DeviceCrypto, new_key
 from models.enums import InboxStatus, OutboxStatus, Role, ServiceType, TicketStatus
 from models.invites import team_by_name
 from models.registry import Registration, register_ticket
-from models.runtime import InboundEvent, OutboxMessage
+from models.runtime import ChannelState, InboundEvent, OutboxMessage
 from models.tickets import Ticket
 
 SUP, ENG, CUST = "wangwei", "lilei", "wmCUSTOMERlin"
@@ -170,6 +170,40 @@ async def test_the_callback_refuses_forgeries_and_stores_re_deliveries_once(tmp_
         [answer] = await s.expect(SUP)
         assert text_of(answer).startswith("You are a supervisor.")
         assert s.rt.adapters[next(iter(s.rt.adapters))].refused >= 5
+
+
+async def test_a_re_delivered_card_click_does_not_revive_its_used_code(tmp_path: Path) -> None:
+    """The click's ResponseCode is kept before the click is stored; a re-delivery of that click
+    (WeCom's retry, or a replay) must not put back a code the bot has already used to edit the card."""
+    async with WecomStage(tmp_path) as s:
+        await s.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        await s.join(ENG, Role.ENGINEER, "Li Lei")
+        t = await ticket(s)
+        await s.say(SUP, f"dispatch {t.number}")
+        [picker] = await s.expect(SUP)
+        await s.press(SUP, picker, labels(picker)[0])
+        await s.expect(SUP)
+        [card] = await s.expect(ENG)
+        await s.press(ENG, card, "Accept")
+        await s.settle()
+        task = card["template_card"]["task_id"]
+        assert "Accept" not in [b["text"] for b in s.emu.card_state(task, ENG)["buttons"]]  # the code was used
+        name = f"wecom:card:{task}:{ENG}"
+        async with s.app.db.read() as db:
+            assert await db.scalar(select(ChannelState.value).where(ChannelState.name == name)) is None
+        click = next(d for d in reversed(s.emu.deliveries("template_card_event")) if d["userid"] == ENG)
+        good = DeviceCrypto(s.emu.token, s.emu.encoding_aes_key, s.emu.world.corp_id)
+        stamp, encrypt = str(int(time.time())), good.seal(click["plaintext"])
+        body = f"<xml><ToUserName><![CDATA[x]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        before = await inbox_count(s)
+        async with aiohttp.ClientSession() as http, http.post(
+                s.emu.callback_url, data=body.encode(),
+                params={"msg_signature": good.signature(stamp, "9", encrypt), "timestamp": stamp, "nonce": "9"}) as resp:
+            assert resp.status == 200
+        await s.settle()
+        assert await inbox_count(s) == before  # stored once
+        async with s.app.db.read() as db:
+            assert await db.scalar(select(ChannelState.value).where(ChannelState.name == name)) is None
 
 
 async def test_a_slow_answer_is_re_delivered_and_handled_once(tmp_path: Path) -> None:

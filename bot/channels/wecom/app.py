@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.channels.base import Capabilities, ChannelAdapter, Pacing
 from bot.channels.wecom import crypto, oauth, xmlmsg
@@ -43,6 +44,7 @@ from bot.channels.wecom.state import StateStore
 from handlers.channel import ChannelTraits, DeliveryError, Inbound, Location, Outbound, Photo, session_key
 from handlers.i18n import t
 from models.enums import Channel
+from models.runtime import InboundEvent
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +155,9 @@ class WecomAdapter(ChannelAdapter):
                     self.kf.wake(fields.get("Token") or None)
                 return web.Response(text="")
             try:
-                if str(fields.get("Event", "")).lower() == "template_card_event":
-                    await self._keep_code(fields)
                 key = hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+                if str(fields.get("Event", "")).lower() == "template_card_event" and not await self._seen(key):
+                    await self._keep_code(fields)
                 await intake.accept(Channel.WECOM, [(key, {"xml": plaintext})])
             except Exception:
                 log.exception("could not store a WeCom callback; WeCom will re-deliver it")
@@ -171,6 +173,13 @@ class WecomAdapter(ChannelAdapter):
             raise ValueError("timestamp is not a number") from None
         if abs(self.app.clock.now() - sent) > FRESH:
             raise ValueError(f"a replay: signed at {sent.isoformat()}")
+
+    async def _seen(self, key: str) -> bool:
+        """Whether this plaintext is already in the inbox: a re-delivered click's code was kept
+        (and maybe used) the first time; keeping it again would revive a used code."""
+        async with self.app.db.read() as session:
+            return (await session.execute(select(InboundEvent.id).where(
+                InboundEvent.channel == Channel.WECOM, InboundEvent.external_id == key))).first() is not None
 
     async def _keep_code(self, fields: dict[str, Any]) -> None:
         """A click's fresh single-use ResponseCode: the card can be edited once more (72 h)."""
