@@ -131,6 +131,30 @@ async def test_a_customer_outside_the_window_is_not_written_to(tmp_path: Path) -
         assert not [c for c in s.emu.api_calls() if c.get("errcode") in (95001, 95002)]
 
 
+async def test_a_long_chinese_text_reaches_a_wechat_customer_whole(tmp_path: Path) -> None:
+    """微信客服 takes 2048 bytes of text and 1024 bytes of menu head: a long Chinese text goes in
+    whole pieces with the menu after it — nothing cut, nothing refused."""
+    from handlers.channel import Button, Outbound
+    from models.enums import Channel
+
+    async with WecomStage(tmp_path, language="zh-CN") as s:
+        await s.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        t = await ticket(s)
+        await s.join_customer(CUST, t.id, t.customer_id, "Mr Lin")
+        await s.press(CUST, s.messages(CUST)[0], "收到")  # the window opens
+        await s.settle()
+        seen = len(s.emu.kf_messages_to(CUST))
+        text = "\n".join(f"第{n}行：设备已检查，更换了主板上的电源模块，运行正常。" for n in range(60))  # ~4.9 KB
+        await s.rt.adapters[Channel.WECOM_KF].send(CUST, Outbound(
+            text=text, buttons=[[Button("确认", "ok")]], lang="zh-CN"))
+        got = s.emu.kf_messages_to(CUST)[seen:]
+        assert [m["msgtype"] for m in got] == ["text", "text", "msgmenu"]
+        shown = [m["text"]["content"] for m in got[:-1]] + [got[-1]["msgmenu"]["head_content"]]
+        assert "\n".join(shown) == text
+        assert all(len(p.encode("utf-8")) <= 2048 for p in shown) and len(shown[-1].encode("utf-8")) <= 1024
+        assert s.emu.violations == []
+
+
 async def test_the_callback_refuses_forgeries_and_stores_re_deliveries_once(tmp_path: Path) -> None:
     async with WecomStage(tmp_path) as s:
         await s.join(SUP, Role.SUPERVISOR, "Wang Wei")

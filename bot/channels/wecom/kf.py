@@ -32,6 +32,7 @@ from urllib.parse import quote
 from sqlalchemy import func, select, update
 
 from bot.channels.base import Capabilities, ChannelAdapter, Pacing
+from bot.channels.wecom.cards import TEXT_BYTES, split_bytes
 from bot.channels.wecom.client import WecomClient, WecomError, delivery_error
 from bot.channels.wecom.state import StateStore
 from handlers.channel import ChannelTraits, DeliveryError, Inbound, Location, Outbound, Photo, session_key
@@ -47,6 +48,7 @@ WINDOW = timedelta(hours=48)
 TOKEN_REFUSED = 95007
 PER_MESSAGE = 5
 MENU_ITEMS = 10
+HEAD_BYTES = 1024  # a msgmenu's head_content (PROTOCOL.md §6)
 
 
 def sign_scene(secret: str, token: str) -> str:
@@ -285,15 +287,17 @@ class WecomKfAdapter(ChannelAdapter):
         items = [{"type": "click", "click": {"id": b.data[:64], "content": b.label[:128]}} for b in buttons]
         if not items:  # a tap target on every push: each tap reopens the window
             items = [{"type": "click", "click": {"id": "ok", "content": t(message.lang, "wecom.got_it")}}]
-        head = message.text
         if welcome_code is not None:  # the one answer to a customer's joining (20 s, one message)
             data = await self.client.call("/cgi-bin/kf/send_msg_on_event", {
                 "code": welcome_code, "msgid": uuid.uuid4().hex, "msgtype": "msgmenu",
-                "msgmenu": {"head_content": head[:1000], "list": items}})
+                "msgmenu": {"head_content": split_bytes(message.text, HEAD_BYTES)[0], "list": items}})
             return data.get("msgid")
-        if len(head.encode("utf-8")) > 1000:  # the text on its own, the menu after it
-            await self._post(customer, {"msgtype": "text", "text": {"content": head[:1800]}})
-            head = "…"
+        # A text of up to 2048 bytes per message, the menu's head up to 1024: a long text goes in
+        # whole pieces, the last one as the menu's head if it fits, else a short head of its own.
+        pieces = split_bytes(message.text, TEXT_BYTES)
+        head = pieces.pop() if len(pieces[-1].encode("utf-8")) <= HEAD_BYTES else t(message.lang, "wecom.kf.menu_head")
+        for piece in pieces:
+            await self._post(customer, {"msgtype": "text", "text": {"content": piece}})
         return await self._post(customer, {"msgtype": "msgmenu", "msgmenu": {"head_content": head, "list": items}})
 
     async def _post(self, customer: str, body: dict[str, Any]) -> str | None:
