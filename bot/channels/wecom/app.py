@@ -25,7 +25,6 @@ Pacing per member: 25/min and 900/h, under WeCom's silent 30/min and 1000/h.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import uuid
@@ -40,6 +39,7 @@ from bot.channels.base import Capabilities, ChannelAdapter, Pacing
 from bot.channels.wecom import crypto, oauth, xmlmsg
 from bot.channels.wecom.cards import TEXT_BYTES, card_body, split_bytes
 from bot.channels.wecom.client import WecomClient, WecomConfigError, delivery_error, explain
+from bot.channels.wecom.menu import app_menu
 from bot.channels.wecom.state import StateStore
 from handlers.channel import ChannelTraits, DeliveryError, Inbound, Location, Outbound, Photo, session_key
 from handlers.i18n import t
@@ -102,29 +102,12 @@ class WecomAdapter(ChannelAdapter):
 
     async def start(self, intake: Any) -> None:  # noqa: ANN401
         try:
-            await self.client.call("/cgi-bin/menu/create", self.menu(), params={"agentid": self.config.agent_id})
+            await self.client.call("/cgi-bin/menu/create", app_menu(self.app.config.bot.language),
+                                   params={"agentid": self.config.agent_id})
         except WecomConfigError as exc:
             log.error("%s", explain(exc.errcode, exc.errmsg))
         except Exception as exc:  # the menu is a convenience: commands typed as text still work
             log.warning("creating the WeCom app menu failed: %s", exc)
-
-    def menu(self) -> dict[str, Any]:
-        """The one app menu (3 × 5 at most), in the team's language."""
-        lang = self.app.config.bot.language
-
-        def click(key: str, command: str) -> dict[str, str]:
-            return {"type": "click", "name": t(lang, key), "key": f"cmd:{command}"}
-
-        return {"button": [
-            click("wecom.menu.tickets", "tickets"),
-            {"name": t(lang, "wecom.menu.site"), "sub_button": [
-                {"type": "location_select", "name": t(lang, "wecom.menu.location"), "key": "loc"},
-                {"type": "pic_sysphoto", "name": t(lang, "wecom.menu.photo"), "key": "photo"},
-                click("wecom.menu.checkin", "checkin")]},
-            {"name": t(lang, "wecom.menu.more"), "sub_button": [
-                click("wecom.menu.board", "board"), click("wecom.menu.help", "help"),
-                click("wecom.menu.cancel", "cancel")]},
-        ]}
 
     async def _verify(self, request: web.Request) -> web.Response:
         q = request.query
@@ -268,10 +251,7 @@ class WecomAdapter(ChannelAdapter):
         if photo.get("channel") == Channel.WECOM.value and photo.get("file_ref"):
             media_id = photo["file_ref"]
         elif photo.get("path") and self.media_root is not None:
-            path = self.media_root / photo["path"]
-            data = await asyncio.to_thread(path.read_bytes)
-            kind = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
-            media_id = await self.client.upload("image", path.name, data, kind)
+            media_id = await self.client.upload_image(self.media_root / photo["path"])
         else:
             return None
         return (await self._post(user, {"msgtype": "image", "image": {"media_id": media_id}})).get("msgid")

@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -141,6 +142,12 @@ class WecomClient:
         if code in (40001, 60020):
             raise WecomConfigError(code, message, path)
         raise WecomError(code, message, path)
+
+    async def upload_image(self, path: Path) -> str:
+        """A photo from the media store, uploaded: its ``media_id``."""
+        data = await asyncio.to_thread(path.read_bytes)
+        kind = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+        return await self.upload("image", path.name, data, kind)
 
     async def upload(self, kind: str, filename: str, data: bytes, content_type: str) -> str:
         """``media/upload``: a ``media_id`` valid three days."""

@@ -276,10 +276,7 @@ class WecomKfAdapter(ChannelAdapter):
         sent = None
         for photo in message.photos:
             if photo.get("path") and self.media_root is not None:
-                path = self.media_root / photo["path"]
-                data = await asyncio.to_thread(path.read_bytes)
-                kind = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
-                media_id = await self.client.upload("image", path.name, data, kind)
+                media_id = await self.client.upload_image(self.media_root / photo["path"])
                 sent = await self._post(customer, {"msgtype": "image", "image": {"media_id": media_id}})
         if not message.text:
             return sent
