@@ -39,7 +39,7 @@ async def _inbox(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         return await _list(app, args)
     ids = list(dict.fromkeys(args.ids))
     if command == "retry" and not ids and not args.all:
-        raise UsageError("name the inbox ids to retry, or --all")
+        raise UsageError(key="cli.args.inbox_retry_what")
     where = [InboundEvent.status == InboxStatus.PARKED]
     if ids:
         where.append(InboundEvent.id.in_(ids))

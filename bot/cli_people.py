@@ -24,7 +24,7 @@ async def _invite(app, args: argparse.Namespace) -> int:  # noqa: ANN001
 
     role = Role(args.role)
     if not args.name.strip():
-        raise UsageError("--name must not be empty")
+        raise UsageError(key="cli.args.name_empty")
     now = app.clock.now()
     async with app.db.write() as session:
         team = await team_by_name(session, args.team.strip(), create=True) if args.team else None

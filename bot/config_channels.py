@@ -15,10 +15,14 @@ from pydantic_core import PydanticCustomError
 
 from bot.config_types import Duration, Section
 
+#: Telegram usernames: 5–32 letters, digits and underscores, starting with a letter.
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
+
 
 class TelegramSection(Section):
     token: SecretStr = SecretStr("")
-    bot_username: str = "FieldbotDemoBot"
+    #: Empty: taken from Telegram's getMe when ``fieldbot run`` starts (and remembered for the CLI).
+    bot_username: str = ""
     runtime: Literal["aiogram", "ptb"] = "aiogram"
     mode: Literal["polling", "webhook"] = "polling"
     api_base: str = ""
@@ -28,6 +32,17 @@ class TelegramSection(Section):
     rate: float = Field(25.0, gt=0)
     chat_interval: Duration = timedelta(seconds=1)
     group_per_minute: int = Field(20, gt=0)
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        """The bot's @username as BotFather gave it (the @ is optional)."""
+        value = value.strip().removeprefix("@")
+        if value and not _USERNAME.match(value):
+            raise PydanticCustomError(
+                "bot_username", '"{value}" is not a bot username; write it as @BotFather shows it, e.g. "acme_service_bot"',
+                {"value": value})
+        return value
 
     @field_validator("runtime")
     @classmethod

@@ -32,15 +32,23 @@ log = logging.getLogger(__name__)
 STUCK_AFTER = timedelta(seconds=30)
 
 
+def telegram_adapter_class(runtime: str) -> type[ChannelAdapter]:
+    """The Telegram adapter of ``telegram.runtime`` (its SDK imported only when chosen)."""
+    if runtime == "ptb":
+        from bot.channels.telegram_ptb import PtbTelegramAdapter
+
+        return PtbTelegramAdapter
+    from bot.channels.telegram import TelegramAdapter
+
+    return TelegramAdapter
+
+
 def build_adapters(app: App, media: MediaStore) -> dict[Channel, ChannelAdapter]:
     """Every channel the config turns on, each with the runtime it names."""
     cfg = app.config
     adapters: dict[Channel, ChannelAdapter] = {}
     if cfg.telegram.token.get_secret_value():
-        if cfg.telegram.runtime == "ptb":
-            from bot.channels.telegram_ptb import PtbTelegramAdapter as Telegram
-        else:
-            from bot.channels.telegram import TelegramAdapter as Telegram
+        Telegram = telegram_adapter_class(cfg.telegram.runtime)  # noqa: N806
         adapters[Channel.TELEGRAM] = Telegram(cfg.telegram, media_root=media.root)
     if cfg.wecom.enabled:
         from bot.channels.wecom.app import WecomAdapter
@@ -123,21 +131,39 @@ async def background(rt: Runtime):  # noqa: ANN201
         await rt.instances.unregister()
 
 
-async def serve(rt: Runtime) -> None:
-    """Serve every channel until cancelled (or one fails for good, e.g. a wrong token)."""
-    listeners: dict[str, list] = {}
+def listeners(rt: Runtime) -> dict[str, list]:
+    """The web servers to run: each listening address with the routes mounted on it."""
+    found: dict[str, list] = {}
     for adapter in rt.adapters.values():
         if routes := adapter.routes(rt.intake):
-            listeners.setdefault(adapter.listen, []).extend(routes)
+            found.setdefault(adapter.listen, []).extend(routes)
+    return found
+
+
+async def _blamed(where: object, step):  # noqa: ANN001, ANN202
+    """Await ``step``; an exception it raises carries ``fieldbot_where`` (a channel, or
+    ``("listen", address)``), so ``fieldbot run`` can say in one line what failed."""
+    try:
+        return await step
+    except Exception as exc:
+        if getattr(exc, "fieldbot_where", None) is None:
+            with contextlib.suppress(AttributeError, TypeError):
+                exc.fieldbot_where = where  # type: ignore[attr-defined]
+        raise
+
+
+async def serve(rt: Runtime) -> None:
+    """Serve every channel until cancelled (or one fails for good, e.g. a wrong token)."""
+    servers = listeners(rt)
     try:
         async with background(rt):
             # Receiving starts only once recovery is done: what a crash left goes before new updates.
-            for address, routes in listeners.items():
-                await _listen(rt, address, routes)
-            for adapter in rt.adapters.values():
-                await adapter.start(rt.intake)
+            for address, routes in servers.items():
+                await _blamed(("listen", address), _listen(rt, address, routes))
+            for channel, adapter in rt.adapters.items():
+                await _blamed(channel, adapter.start(rt.intake))
             try:
-                await asyncio.gather(*(adapter.serve() for adapter in rt.adapters.values()))
+                await asyncio.gather(*(_blamed(channel, adapter.serve()) for channel, adapter in rt.adapters.items()))
             finally:
                 for adapter in rt.adapters.values():
                     await adapter.stop()

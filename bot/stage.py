@@ -30,6 +30,8 @@ from models.invites import create_invite, team_by_name
 from models.migrate import upgrade
 
 TOKEN = "123456:TESTTOKEN"
+#: The emulated bot's @username, set in the stage's config too (as getMe would give it).
+BOT_USERNAME = "FieldbotDemoBot"
 #: The Telegram runtimes a stage can run the bot on (``telegram.runtime``).
 RUNTIMES = ("aiogram", "ptb")
 #: By default the stage works round the clock, so no push waits for quiet hours to end
@@ -62,7 +64,7 @@ class Stage:
         self.telegram_extra = telegram_extra
         self.database_extra = database_extra
         self.clock = clock or Clock()
-        self.emu = BotApiEmulator(TOKEN)
+        self.emu = BotApiEmulator(TOKEN, bot_username=BOT_USERNAME)
         self.seen: dict[int, int] = {}
         self.injected = 0
         self._handled_before = 0  # by runtimes that were stopped (restarts)
@@ -86,7 +88,7 @@ class Stage:
         return parse_config(
             f'[bot]\nlanguage = "{self.language}"\n[database]\nurl = "{self.db_url}"\n{self.database_extra}'
             f'[telegram]\ntoken = "{TOKEN}"\nruntime = "{self.runtime}"\napi_base = "{self.emu.base_url}"\n'
-            'chat_interval = "0s"\n'
+            f'bot_username = "{BOT_USERNAME}"\nchat_interval = "0s"\n'
             + self.telegram_extra + f'[storage]\nmedia_dir = "{self.tmp_path / "media"}"\n' + self.extra_config
             + ("" if "[bot.working_hours]" in self.extra_config else ALL_DAY),
             environ={},

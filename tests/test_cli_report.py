@@ -97,7 +97,7 @@ def test_xlsx_of_one_team_in_chinese(cli, tmp_path: Path) -> None:  # noqa: ANN0
 @pytest.mark.parametrize(("args", "message"), [
     (["report", "--month", "2026-13"], 'fieldbot: error: "2026-13" is not a month; write YYYY-MM, e.g. 2026-10\n'),
     (["report", "--month", "abc"], 'fieldbot: error: "abc" is not a month; write YYYY-MM, e.g. 2026-10\n'),
-    (["--lang", "zh-CN", "report", "--month", "abc"], "fieldbot: error: “abc”不是有效的月份；请按 年-月 的格式填写，例如 2026-10\n"),
+    (["--lang", "zh-CN", "report", "--month", "abc"], "fieldbot: 错误：“abc”不是有效的月份；请按 年-月 的格式填写，例如 2026-10\n"),
     (["report", "--month", "2026-10", "--team", "Nowhere"], 'fieldbot: error: no team called "Nowhere"\n'),
 ])
 def test_bad_arguments_get_one_line_and_exit_2(cli, args: list[str], message: str) -> None:  # noqa: ANN001

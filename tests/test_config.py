@@ -133,9 +133,16 @@ def test_missing_explicit_file_is_an_error_but_missing_default_means_defaults(
     assert load_config(None, environ={}).bot.timezone == "Asia/Shanghai"
 
 
-def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
     good = tmp_path / "good.toml"
     good.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the example's SQLite file is relative
+    assert main(["--config", str(good), "--lang", "en", "check-config"]) == 1  # as shipped: no token, no channel
+    assert capsys.readouterr().out == (
+        "telegram.token: no channel to serve: set telegram.token (or FIELDBOT_TELEGRAM_TOKEN), "
+        "or set up and enable [wecom]\n")
+    monkeypatch.setenv("FIELDBOT_TELEGRAM_TOKEN", "123:abc")
     assert main(["--config", str(good), "check-config"]) == 0
     assert capsys.readouterr().out == "ok\n"
 
@@ -149,7 +156,8 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_check_config_warns_about_a_makeup_date_that_is_already_a_working_weekday(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "makeup.toml"
-    path.write_text('[bot]\nmakeup_workdays = ["2026-10-10", "2026-10-14"]\n[bot.working_hours]\nsat = "09:00-12:00"\n')
+    path.write_text('[bot]\nmakeup_workdays = ["2026-10-10", "2026-10-14"]\n[bot.working_hours]\nsat = "09:00-12:00"\n'
+                    f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "f.db"}"\n[telegram]\ntoken = "1:x"\n')
     assert main(["--config", str(path), "--lang", "en", "check-config"]) == 0  # a warning, not an error
     assert capsys.readouterr().out.splitlines() == [
         "warning: make-up working day 2026-10-14 is a Wednesday, already a working day; "

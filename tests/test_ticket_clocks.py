@@ -166,7 +166,7 @@ async def test_chat_view_without_a_clock_shows_due_times(app: App, crew: Crew) -
 
 def test_the_real_command_prints_the_clocks(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[bot]\nlanguage = "en"\n[database]\nurl = "{db_url}"\n')
+    cfg.write_text(f'[bot]\nlanguage = "en"\n[database]\nurl = "{db_url}"\n[telegram]\nbot_username = "FsBot"\n')
     assert main(["--config", str(cfg), "db", "upgrade"]) == 0
     capsys.readouterr()
     assert main(["--config", str(cfg), "ticket", "create", "--customer", "ACME", "--phone", "13800138000",

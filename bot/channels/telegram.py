@@ -87,6 +87,10 @@ class TelegramAdapter(TelegramRuntime):
     def _fatal(self, exc: BaseException) -> bool:
         return isinstance(exc, TelegramUnauthorizedError)
 
+    async def _call_get_me(self) -> tuple[int, str]:
+        me = await self.bot.get_me()
+        return me.id, me.username or ""
+
     async def _call_get_updates(self, offset: int | None, timeout: int, allowed: list[str]) -> list[Any]:
         return await self.bot(RawGetUpdates(offset=offset, timeout=timeout, allowed_updates=allowed),
                               request_timeout=timeout + 15)

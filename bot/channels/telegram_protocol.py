@@ -93,8 +93,17 @@ class TelegramRuntime(ChannelAdapter):
         show links even before a token is set)."""
         if not config.telegram.token.get_secret_value() and config.wecom.enabled:
             return None
-        username = config.telegram.bot_username
-        return ChannelTraits(Channel.TELEGRAM, join_link=lambda token: f"https://t.me/{username}?start={token}")
+        section = config.telegram
+
+        def link(token: str) -> str:  # read when used: `fieldbot run` fills an empty name from getMe
+            if not section.bot_username:  # the CLI makes sure before it writes (bot.bot_name.for_links)
+                from bot.config import ConfigError
+
+                raise ConfigError(["telegram.bot_username: not known; set it, or set telegram.token "
+                                   "and run `fieldbot run` once (it asks Telegram)"])
+            return f"https://t.me/{section.bot_username}?start={token}"
+
+        return ChannelTraits(Channel.TELEGRAM, join_link=link)
 
     def is_group(self, chat_id: str) -> bool:
         return chat_id.startswith("-")
@@ -110,6 +119,10 @@ class TelegramRuntime(ChannelAdapter):
             await self._call_answer_callback(inbound.callback_id, toast or None)
         except Exception as exc:  # too old after a restart, network: the spinner times out by itself
             log.info("answering callback %s failed: %s", inbound.callback_id, exc)
+
+    async def identify(self) -> tuple[int, str]:
+        """``getMe``: the bot's id and @username (without the @) as Telegram knows this token."""
+        return await self._call_get_me()
 
     # -- receiving ----------------------------------------------------------------------------
     async def start(self, intake: Any) -> None:  # noqa: ANN401
@@ -231,6 +244,10 @@ class TelegramRuntime(ChannelAdapter):
     def _fatal(self, exc: BaseException) -> bool:
         """A receive error that retrying cannot fix (a wrong token)."""
         return False
+
+    @abstractmethod
+    async def _call_get_me(self) -> tuple[int, str]:
+        """``getMe``: (id, username)."""
 
     @abstractmethod
     async def _call_get_updates(self, offset: int | None, timeout: int, allowed: list[str]) -> list[Any]:

@@ -158,6 +158,10 @@ class PtbTelegramAdapter(TelegramRuntime):
     def _fatal(self, exc: BaseException) -> bool:
         return isinstance(exc, InvalidToken)
 
+    async def _call_get_me(self) -> tuple[int, str]:
+        me = await self.bot.get_me()
+        return me.id, me.username or ""
+
     async def _call_get_updates(self, offset: int | None, timeout: int, allowed: list[str]) -> list[Any]:
         return await self.bot.get_raw_updates(offset, timeout, allowed)
 

@@ -14,9 +14,11 @@ Run = Callable[..., tuple[int, str, str]]
 
 
 def cli_runner(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra_config: str = "") -> Run:
-    """``extra_config``: TOML appended to the config (``[pay]`` …); the language is English."""
+    """``extra_config``: TOML appended to the config (``[pay]`` …); the language is English, and
+    Telegram links lead to the bot ``FsBot`` unless ``extra_config`` has a ``[telegram]`` of its own."""
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[bot]\nlanguage = "en"\n[database]\nurl = "{db_url}"\n{extra_config}')
+    telegram = "" if "[telegram]" in extra_config else '[telegram]\nbot_username = "FsBot"\n'
+    cfg.write_text(f'[bot]\nlanguage = "en"\n[database]\nurl = "{db_url}"\n{telegram}{extra_config}')
 
     def run(*args: str) -> tuple[int, str, str]:
         try:
