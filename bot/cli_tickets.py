@@ -1,4 +1,4 @@
-"""``fieldbot ticket create|list|show|import``.
+"""``fieldbot ticket create|list|show|import`` (``cancel|reopen|edit``: :mod:`bot.cli_amend`).
 
 Registration goes through :func:`models.registry.register_ticket`, the same rules the chat dialog
 uses; every created ticket also gets a single-use customer link.
@@ -76,6 +76,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     imp = tsub.add_parser("import", help="register tickets from a CSV file (all or nothing)")
     imp.add_argument("file", type=argparse.FileType("rb"))
     imp.set_defaults(handler=_import)
+
+    from bot import cli_amend
+
+    cli_amend.add_commands(tsub)  # cancel, reopen, edit
 
 
 async def _team_id(session, name: str | None) -> int | None:  # noqa: ANN001

@@ -117,7 +117,8 @@ def checkin_message(ticket: Ticket, checkin: Checkin, engineer: str, photos: lis
 
 
 def signoff_request(ticket: Ticket) -> Msg:
-    """The customer's sign-off request: the service report summary and **Confirm**."""
+    """The customer's sign-off request: the service report summary, **Confirm** and **Not fixed**
+    (the customer disputes it: the ticket is reopened, :mod:`handlers.flows.customer`)."""
     body = Lines((
         L("signoff.request_intro", {"number": Raw(ticket.number)}),
         L("signoff.summary_fault", {"text": Raw(ticket.fault_symptom)}),
@@ -127,7 +128,7 @@ def signoff_request(ticket: Ticket) -> Msg:
         L("signoff.summary_result", {"text": Raw(ticket.result)}) if ticket.result else None,
         L("signoff.request_ask"),
     ))
-    return Msg(body=body, buttons=[[("btn.confirm", f"cfm:{ticket.id}")]])
+    return Msg(body=body, buttons=[[("btn.confirm", f"cfm:{ticket.id}"), ("amend.btn.not_fixed", f"nfx:{ticket.id}")]])
 
 
 def rating_buttons(ticket: Ticket, code: str = "rate") -> Buttons:

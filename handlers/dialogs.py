@@ -66,7 +66,7 @@ async def pressed_rating(ctx: Ctx, source: FeedbackSource, *, bad: str, already:
     forged rating, ``already`` a second one (the customer rated this job at ``source`` before)."""
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     rating = button_rating(ctx, bad)
-    given = await feedback_of(ctx.session, ticket.id, source)
+    given = await feedback_of(ctx.session, ticket.id, source, since=ticket.signed_off_at)
     if given is not None:
         raise DomainError(already, number=ticket.number, rating=given.rating)
     return ticket, rating

@@ -18,10 +18,12 @@ from handlers.flows import (  # isort: skip
     customer,
     complaints,
     callback,
+    cancel,
+    edit,
     report,
     kb,
     start,
 )
 
 FLOWS = (dispatch, register, reassign, supervisor, board, engineer, checkins, parts, signoff, customer,
-         complaints, callback, report, kb, start)
+         complaints, callback, cancel, edit, report, kb, start)

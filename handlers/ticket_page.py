@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm.attributes import set_committed_value
 
+from handlers.amend_view import page_buttons
 from handlers.context import Ctx
 from handlers.messages import Msg, Raw
 from handlers.verdict_text import explain_lines
@@ -23,7 +24,8 @@ TEXT_LIMIT = 4000
 
 
 async def ticket_message(ctx: Ctx, ticket: Ticket) -> Msg:
-    """Fields and timeline, cut to one chat message; **Reassign** for the desk while it can be."""
+    """Fields and timeline, cut to one chat message; **Reassign**, **Edit**, **Cancel ticket** and
+    **Reopen** for the desk while they can be."""
     # ``Ticket.customer`` is raise_on_sql (no hidden queries): hand it the row explicitly.
     set_committed_value(ticket, "customer", await ctx.session.get(Customer, ticket.customer_id))
     events = list(await timeline(ctx.session, ticket.id))
@@ -49,6 +51,7 @@ async def ticket_message(ctx: Ctx, ticket: Ticket) -> Msg:
     if ctx.person.role in (Role.SUPERVISOR, Role.DISPATCHER) and Action.REASSIGN in allowed_actions(
             ticket.status, ticket.service_type):
         buttons.append([("assign.btn.reassign", f"rsr:{ticket.id}")])
+    buttons += page_buttons(ctx.person.role, ticket)  # Edit, Cancel ticket, Reopen
     return Msg(body=Raw(text), buttons=buttons)
 
 

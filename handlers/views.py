@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from handlers.amend_view import edited_text
 from handlers.fault_types import fault_text
 from handlers.i18n import t
 from models.calendar import TwentyFourSeven
@@ -79,6 +80,8 @@ def event_text(lang: str, event: TicketEvent, names: dict[int, str], tz: ZoneInf
     d = event.details or {}
     if event.kind in ("sla_warned", "sla_breached", "sla_escalated"):
         return _sla_event_text(lang, event.kind, d, tz)
+    if event.kind == "edited":
+        return edited_text(lang, d, tz)
     if event.kind == "transition" and event.action is not None:
         text = t(lang, "event.transition", action=t(lang, f"action.{event.action.value}"),
                  to=t(lang, f"status.{event.to_status.value}"))
@@ -89,6 +92,8 @@ def event_text(lang: str, event: TicketEvent, names: dict[int, str], tz: ZoneInf
             text += t(lang, "assign.event.from", name=names[d["from_assignee_id"]])
         if d.get("pause_reason"):
             text += f" ({t(lang, 'pause.' + d['pause_reason'])})"
+        if d.get("dispute"):
+            text += t(lang, "amend.dispute.event")
         if d.get("reason"):
             text += " — " + t(lang, "event.reason", reason=d["reason"])
         return text

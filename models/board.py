@@ -153,16 +153,21 @@ async def complaint_page(session: AsyncSession, person: Person, offset: int, lim
 
 # -- pending acknowledgements (supervisor) -------------------------------------------------------
 def pending_select(person: Person) -> Select:
+    """Unacknowledged check-ins of tickets not cancelled (a cancelled job's are not waited for)."""
     return (select(Acknowledgement, Checkin, Ticket.number)
             .join(Checkin, Checkin.id == Acknowledgement.checkin_id)
             .join(Ticket, Ticket.id == Checkin.ticket_id)
-            .where(Acknowledgement.supervisor_id == person.id, Acknowledgement.acked_at.is_(None))
+            .where(Acknowledgement.supervisor_id == person.id, Acknowledgement.acked_at.is_(None),
+                   Ticket.status != S.CANCELLED)
             .order_by(Acknowledgement.due_at, Acknowledgement.id))
 
 
 async def count_pending(session: AsyncSession, person: Person) -> int:
-    return await session.scalar(select(func.count()).select_from(Acknowledgement).where(
-        Acknowledgement.supervisor_id == person.id, Acknowledgement.acked_at.is_(None))) or 0
+    return await session.scalar(select(func.count()).select_from(Acknowledgement)
+                                .join(Checkin, Checkin.id == Acknowledgement.checkin_id)
+                                .join(Ticket, Ticket.id == Checkin.ticket_id).where(
+        Acknowledgement.supervisor_id == person.id, Acknowledgement.acked_at.is_(None),
+        Ticket.status != S.CANCELLED)) or 0
 
 
 async def pending_page(session: AsyncSession, person: Person, offset: int,

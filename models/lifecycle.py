@@ -8,7 +8,8 @@ never disagree about what may happen next, and the table can be checked exhausti
 * decline: dispatched → new (the reason is kept in the event log);
 * reassign: any assigned open state → dispatched (to another engineer);
 * cancel: from any open state (new … paused), reason kept;
-* reopen: resolved / signed_off → accepted, when the customer disputes the fix;
+* reopen: resolved / signed_off / closed → accepted, when the customer disputes the fix (or the
+  desk reopens it with a reason);
 * phone and remote tickets skip en_route / on_site: accepted → resolved directly, and a pause
   returns to accepted.
 """
@@ -36,7 +37,7 @@ ONSITE_TABLE: dict[Action, dict[TicketStatus, TicketStatus]] = {
     A.SIGN_OFF: {S.RESOLVED: S.SIGNED_OFF},
     A.CLOSE: {S.SIGNED_OFF: S.CLOSED},
     A.CANCEL: {s: S.CANCELLED for s in (S.NEW, S.DISPATCHED, S.ACCEPTED, S.EN_ROUTE, S.ON_SITE, S.PAUSED)},
-    A.REOPEN: {S.RESOLVED: S.ACCEPTED, S.SIGNED_OFF: S.ACCEPTED},
+    A.REOPEN: {S.RESOLVED: S.ACCEPTED, S.SIGNED_OFF: S.ACCEPTED, S.CLOSED: S.ACCEPTED},
     A.REASSIGN: {s: S.DISPATCHED for s in (S.DISPATCHED, S.ACCEPTED, S.EN_ROUTE, S.ON_SITE, S.PAUSED)},
 }
 

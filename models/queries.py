@@ -4,6 +4,7 @@ who is to be told about a ticket."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,7 +86,11 @@ async def latest_dispatcher(session: AsyncSession, ticket_id: int) -> int | None
         .order_by(TicketEvent.id.desc()).limit(1))
 
 
-async def feedback_of(session: AsyncSession, ticket_id: int, source: FeedbackSource) -> Feedback | None:
-    """The customer's rating of the job at sign-off or at the callback (the first one counts)."""
-    return await session.scalar(select(Feedback).where(
-        Feedback.ticket_id == ticket_id, Feedback.source == source).order_by(Feedback.id).limit(1))
+async def feedback_of(session: AsyncSession, ticket_id: int, source: FeedbackSource,
+                      since: datetime | None = None) -> Feedback | None:
+    """The customer's rating of the job at sign-off or at the callback (the first one counts);
+    ``since`` the latest sign-off: a ticket reopened and signed off again is rated again."""
+    query = select(Feedback).where(Feedback.ticket_id == ticket_id, Feedback.source == source)
+    if since is not None:
+        query = query.where(Feedback.at >= since)
+    return await session.scalar(query.order_by(Feedback.id).limit(1))

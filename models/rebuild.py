@@ -10,8 +10,10 @@ Every definition is the report's (see its docstring), read off the events:
 * model, fault type (the cause confirmed at resolve, else the registered category), team (the
   registration's, or the one a dispatch gave it) and engineer (the last dispatch or reassignment;
   a decline leaves it unassigned);
+* model: the registered one, or the last correction of it (``edited`` events);
 * handling time: registration to the last resolve, less each pause (to the move that ended it,
-  whole seconds, as the tickets count it); first visit: on site with at most one arrival check-in;
+  whole seconds, as the tickets count it); first visit: on site with at most one arrival check-in
+  and never reopened;
 * SLA met: the verdicts the last resolve recorded (``details["sla"]``); ratings: the ``rated``,
   ``callback_answered`` and ``callback_phoned`` events; complaints: the ``complaint_made`` events.
 
@@ -62,6 +64,7 @@ class JobFacts:
     complete: bool = False
     handling_seconds: float | None = None
     arrivals: int = 0
+    reopened: bool = False
     sla_measured: bool = False
     sla_met: bool = False
     ratings: list[int] = field(default_factory=list)
@@ -69,6 +72,11 @@ class JobFacts:
     #: Why the log cannot rebuild this ticket (None: it can): no_registration, registered_before
     #: (without the model, fault type and team), resolved_before (without the SLA verdicts).
     legacy: str | None = None
+
+    @property
+    def first_visit(self) -> bool:
+        """Resolved on the first visit: at most one arrival, and the fix was never disputed."""
+        return self.arrivals <= 1 and not self.reopened
 
     def in_month(self, start: datetime, end: datetime, team_id: int | None) -> bool:
         if self.status not in DONE or self.signed_off_at is None or not start <= self.signed_off_at < end:
@@ -105,6 +113,8 @@ def rebuild_job(ticket_id: int, events: Sequence[Event]) -> JobFacts:
             job.complaints += 1
         elif e.kind in RATING_EVENTS and isinstance(d.get("rating"), int):
             job.ratings.append(d["rating"])
+        elif e.kind == "edited" and d.get("field") == "model" and d.get("new"):
+            job.model = d["new"]
         if e.kind != "transition" or e.action is None:
             continue
         job.status = e.to_status
@@ -132,6 +142,7 @@ def rebuild_job(ticket_id: int, events: Sequence[Event]) -> JobFacts:
             signed, job.signed_off_at = True, e.at
         elif action is Action.REOPEN:
             resolved = job.signed_off_at = None
+            job.reopened = True
     job.fault = cause if cause is not None else fault_type
     job.complete = _filled(symptom) and _filled(findings) and _filled(actions) and resolved is not None and signed
     if resolved is not None:
@@ -161,7 +172,7 @@ def _row(label: str | None, jobs: Sequence[JobFacts]) -> ReportRow:
     return ReportRow(
         label=label, jobs=n,
         handling_seconds=round(sum(handling) / len(handling), 3) if handling and n else None,
-        first_visit_rate=sum(1 for j in onsite if j.arrivals <= 1) / len(onsite) if onsite else None,
+        first_visit_rate=sum(1 for j in onsite if j.first_visit) / len(onsite) if onsite else None,
         sla_met_rate=sum(1 for j in measured if j.sla_met) / len(measured) if measured else None,
         satisfaction=sum(ratings) / len(ratings) if ratings else None,
         ratings=len(ratings), complaints=sum(j.complaints for j in jobs),

@@ -14,8 +14,10 @@ Definitions, per counted job:
 * handling time: registration to resolution, less the time spent paused (waiting for parts or
   the customer stops the clocks too);
 * first-visit resolution: an on-site job resolved without a second arrival visit (arrivals are
-  the arrival check-ins; a reopen or a hand-over that needed another visit counts against it) —
-  phone and remote jobs have no visits and are left out of this rate;
+  the arrival check-ins; a hand-over that needed another visit counts against it) and never
+  reopened (``Ticket.reopens``: the customer disputed the fix, or the desk reopened it — the fix
+  did not hold, however the rework was done) — phone and remote jobs have no visits and are left
+  out of this rate;
 * SLA met: every clock the job had (respond, arrive, resolve) was met by its due time;
 * satisfaction: every rating the customer gave for the job (at sign-off and at the callback);
 * complaints: complaints recorded against the job.
@@ -184,6 +186,7 @@ async def monthly_report(session: AsyncSession, month: Month, tz: ZoneInfo, *,
         func.coalesce(Ticket.fault_cause, Ticket.fault_type).label("fault"),
         Ticket.assignee_id.label("engineer_id"),
         case((Ticket.service_type == ServiceType.ONSITE, 1), else_=0).label("onsite"),
+        Ticket.reopens.label("reopens"),
         (seconds_between(Ticket.created_at, Ticket.resolved_at) - Ticket.paused_seconds).label("handling"),
         _sla_met().label("sla_met"), _sla_measured().label("sla_measured"),
     ).where(*_in_month(start, end, team_id), _complete()).cte("jobs"))
@@ -198,7 +201,8 @@ async def monthly_report(session: AsyncSession, month: Month, tz: ZoneInfo, *,
                   .join(jobs, jobs.c.id == Complaint.ticket_id).group_by(Complaint.ticket_id)
                   .subquery("complaints"))
 
-    first_visit = case((and_(jobs.c.onsite == 1, func.coalesce(arrivals.c.n, 0) <= 1), 1), else_=0)
+    first_visit = case((and_(jobs.c.onsite == 1, func.coalesce(arrivals.c.n, 0) <= 1, jobs.c.reopens == 0), 1),
+                       else_=0)
     measures = (
         func.count(jobs.c.id), func.avg(jobs.c.handling),
         func.sum(first_visit), func.sum(jobs.c.onsite),

@@ -13,7 +13,8 @@ The condition is plain JSON (it lives in the outbox row), built with :func:`stil
   * ``status`` — the ticket must be in one of these states,
   * ``assignee`` — the ticket must still be with this engineer (``None``: with nobody),
   * ``clock`` — this SLA clock (``respond``/``arrive``/``resolve``) must still be running;
-* ``ack`` — this acknowledgement must still be open (nobody answered the check-in).
+* ``ack`` — this acknowledgement must still be open (nobody answered the check-in, and its ticket
+  was not cancelled).
 
 A message replaced by a newer one about the same thing (a customer's status push) uses a
 supersede key instead (``outbox.supersede_key``): see :func:`models.outbox.supersede`.
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import TicketStatus
 from models.tickets import Ticket
-from models.work import Acknowledgement
+from models.work import Acknowledgement, Checkin
 
 CLOCKS = ("respond", "arrive", "resolve")
 _UNSET = object()
@@ -80,9 +81,10 @@ async def applies(session: AsyncSession, cond: dict[str, Any] | None) -> bool:
                 return False
     if "ack" in cond:
         acked = (await session.execute(
-            select(Acknowledgement.acked_at).where(Acknowledgement.id == cond["ack"])
+            select(Acknowledgement.acked_at, Ticket.status).join(Checkin, Checkin.id == Acknowledgement.checkin_id)
+            .join(Ticket, Ticket.id == Checkin.ticket_id).where(Acknowledgement.id == cond["ack"])
         )).first()
-        if acked is None or acked.acked_at is not None:
+        if acked is None or acked.acked_at is not None or acked.status is TicketStatus.CANCELLED:
             return False
     return True
 

@@ -122,6 +122,9 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    #: How often the ticket was reopened (the customer disputed the fix, or the desk reopened it):
+    #: a reopened job is not a first-visit fix in the statistics.
+    reopens: Mapped[int] = mapped_column(default=0)
 
     # The service report (技术支持现场服务单): filled at resolve.
     findings: Mapped[str | None] = mapped_column(Text)

@@ -120,7 +120,9 @@ def apply_action(
     if action is Action.CANCEL:
         ticket.cancel_reason = reason
     if action is Action.REOPEN:
-        ticket.resolved_at = ticket.signed_off_at = None
+        # The fix did not hold: the job no longer counts as done on the first visit (reports).
+        ticket.resolved_at = ticket.signed_off_at = ticket.closed_at = None
+        ticket.reopens = (ticket.reopens or 0) + 1
     stamp = _STAMP.get(action)
     if stamp:
         setattr(ticket, stamp, now)

@@ -79,7 +79,7 @@ async def live_jobs(session: AsyncSession, month: Month, tz: ZoneInfo, team_id: 
             onsite=t.service_type is ServiceType.ONSITE, complete=bool(complete),
             handling_seconds=(t.resolved_at - t.created_at).total_seconds() - t.paused_seconds
             if t.resolved_at is not None else None,
-            arrivals=int(arrivals.get(t.id, 0)), sla_measured=any(d is not None for d in dues), sla_met=not late,
+            arrivals=int(arrivals.get(t.id, 0)), reopened=bool(t.reopens), sla_measured=any(d is not None for d in dues), sla_met=not late,
             ratings=sorted(ratings.get(t.id, [])), complaints=int(complaints.get(t.id, 0)))
     return out
 
@@ -125,7 +125,7 @@ def _same(figure: str, a: object, b: object) -> bool:
 _PART: dict[str, Callable[[JobFacts], object]] = {
     "jobs": lambda j: True,
     "handling_seconds": lambda j: round(j.handling_seconds or 0.0, 2),
-    "first_visit_rate": lambda j: (j.onsite, j.arrivals <= 1),
+    "first_visit_rate": lambda j: (j.onsite, j.first_visit),
     "sla_met_rate": lambda j: (j.sla_measured, j.sla_met),
     "satisfaction": lambda j: tuple(sorted(j.ratings)),
     "ratings": lambda j: len(j.ratings),

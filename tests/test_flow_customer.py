@@ -73,7 +73,7 @@ async def test_status_then_sign_off_with_rating_and_comment(tmp_path: Path, chan
             await notify_customer(ctx, row, signoff_request(row), purpose="signoff_request")
         await as_person(w, ENG, request)
         [req] = await w.expect(CUST)
-        assert req.buttons == ["Confirm"]
+        assert req.buttons == ["Confirm", "Not fixed"]
 
         # Another customer cannot confirm or rate it; a rating before confirming is refused.
         w.press_data(CUST2, last_id(w, CUST2), f"cfm:{ticket.id}")

@@ -124,8 +124,8 @@ async def test_signoff_asks_the_customer_who_joined(tmp_path: Path, channel: str
         [request] = await w.expect(CUST)
         assert request.text == "\n".join([
             f"工单 {t.number} 的服务报告，请核对：", "故障现象：No power", "检查结果：Blown fuse",
-            "处理措施：Replaced it", "更换备件：Fuse 5A", "如无误，请点击“确认”。"])
-        assert request.buttons == ["确认"]
+            "处理措施：Replaced it", "更换备件：Fuse 5A", "如无误，请点击“确认”；如问题仍未解决，请点击“有问题”。"])
+        assert request.buttons == ["确认", "有问题"]
         assert "signoff_sent" in [e.kind for e in await events(w, t)]
         assert (await load(w, t)).status is TicketStatus.RESOLVED  # the customer's confirmation signs off
         w.press(CUST, request, "确认")  # the seam to the customer flow

@@ -3,7 +3,8 @@ against the live SQL report, on a real SQLite file and (when FIELDBOT_TEST_PG_UR
 
 * a property test: random ticket histories (register, dispatch, decline, reassign, accept, depart,
   arrival check-ins, progress check-ins, pause/resume, resolve with or without findings, sign-off in
-  chat or on paper, ratings, callbacks, complaints, reopen, close, cancel) played through the real
+  chat or on paper, ratings, callbacks, complaints, reopen, close, cancel, corrections of the model and
+  the severity) played through the real
   model functions → the live report equals the rebuilt one, figure by figure
   (``FIELDBOT_VERIFY_EXAMPLES`` examples, 12 by default);
 * a correction made to the rows behind the log's back shows as a difference naming the ticket;
@@ -26,7 +27,7 @@ from models.calendar import calendar_for
 from models.clocks import SlaPolicy
 from models.db import Database
 from models.enums import Action, CheckinKind, PauseReason, ServiceType, TicketStatus
-from models.lifecycle import allowed_actions
+from models.lifecycle import OPEN_STATES, allowed_actions
 from models.migrate import upgrade
 from models.reports import Month, monthly_report
 from models.tickets import Ticket
@@ -61,6 +62,7 @@ async def _random_history(data: st.DataObject, play: Play, engineers: list[int])
         if not moves:
             break
         extras = ["complain"] + (["progress"] if status in (TicketStatus.ON_SITE, TicketStatus.ACCEPTED) else [])
+        extras += ["correct"] if status in OPEN_STATES else []
         if status in (TicketStatus.SIGNED_OFF, TicketStatus.CLOSED):
             extras += ["callback"] + ([] if rated else ["rate"])
         choices = [forward.get(status)] * 4 + [m for m in moves if m is not Action.CANCEL] + extras
@@ -69,6 +71,10 @@ async def _random_history(data: st.DataObject, play: Play, engineers: list[int])
         play.wait(data.draw(st.integers(1, 600), label="minutes"))
         if step == "complain":
             await play.complain()
+        elif step == "correct":
+            field = data.draw(st.sampled_from(["model", "severity"]), label="field")
+            await play.correct(field, data.draw(st.sampled_from(["X200", "Z9", "Q1"]), label="model")
+                               if field == "model" else data.draw(st.integers(1, 4), label="severity"))
         elif step == "progress":
             await play.checkin(engineer, CheckinKind.PROGRESS)
         elif step in ("rate", "callback"):

@@ -43,7 +43,7 @@ LIST_LIMIT = 30
 
 
 async def _feedback(ctx: Ctx, ticket: Ticket) -> Feedback | None:
-    return await feedback_of(ctx.session, ticket.id, FeedbackSource.CALLBACK)
+    return await feedback_of(ctx.session, ticket.id, FeedbackSource.CALLBACK, since=ticket.signed_off_at)
 
 
 def _comment_ask(ticket: Ticket, key: str) -> Msg:

@@ -1,7 +1,10 @@
 """The customer's side: ``/status`` of their open tickets, and sign-off in chat — **Confirm**
 (``cfm:TICKET``), a rating **1**–**5** (``rate:TICKET:N``), an optional comment (dialog
 ``comment``/``text`` or **No comment**, ``nocmt:TICKET``), after which the ticket is closed and the
-engineer and supervisor hear how it went.
+engineer and supervisor hear how it went.  Or **Not fixed** (``nfx:TICKET``) under the service
+report: the customer says what is still wrong (dialog ``dispute``/``text``) and the ticket is
+reopened to its engineer (:func:`handlers.amend.reopen`); the dispute is on the timeline and the job
+no longer counts as fixed on the first visit.
 
 A customer sees only their own company's tickets (:func:`visible_ticket`); a second confirm or
 rating changes nothing and says so.
@@ -11,10 +14,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from handlers import amend
 from handlers.cards import rating_buttons, signoff_request
 from handlers.context import Ctx
-from handlers.dialogs import act, button_arg, leave_flow, own_message, pressed_rating, sent_here, typed_comment
-from handlers.dialogs import visible_ticket
+from handlers.dialogs import act, button_arg, flow_ticket, leave_flow, own_message, pressed_rating, sent_here
+from handlers.dialogs import start_dialog, typed_comment, visible_ticket
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.notify import supervisor_of
 from handlers.registry import Routes
@@ -59,13 +63,14 @@ def _comment_ask(ticket: Ticket, key: str) -> Msg:
 
 
 async def _feedback(ctx: Ctx, ticket: Ticket) -> Feedback | None:
-    return await feedback_of(ctx.session, ticket.id, FeedbackSource.SIGNOFF)
+    return await feedback_of(ctx.session, ticket.id, FeedbackSource.SIGNOFF, since=ticket.signed_off_at)
 
 
 @routes.callback("cfm", roles=CUSTOMER)
 async def confirm(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
-    signed = await ctx.session.scalar(select(Signoff.id).where(Signoff.ticket_id == ticket.id).limit(1))
+    signed = await ctx.session.scalar(select(Signoff.id).where(  # of this resolution (not one before a reopen)
+        Signoff.ticket_id == ticket.id, Signoff.at >= (ticket.resolved_at or ticket.created_at)).limit(1))
     if signed is not None or ticket.status in (TicketStatus.SIGNED_OFF, TicketStatus.CLOSED):
         raise DomainError("desk_already_confirmed", number=ticket.number)
     if ticket.status is not TicketStatus.RESOLVED:
@@ -143,3 +148,42 @@ async def no_comment(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
     await _close(ctx, ticket, None)
     ctx.toast = ctx.t("desk.customer.toast_closed")
+
+
+# -- Not fixed: the customer disputes the service report ---------------------------------------
+def _disputable(ticket: Ticket) -> None:
+    if ticket.status is not TicketStatus.RESOLVED:
+        raise DomainError("amend_nothing_to_dispute", number=ticket.number, status=ticket.status.value)
+
+
+@routes.callback("nfx", roles=CUSTOMER)
+async def not_fixed(ctx: Ctx) -> None:
+    ticket = await visible_ticket(ctx, button_arg(ctx, 0))
+    _disputable(ticket)
+    start_dialog(ctx, "dispute", "text", ticket, report=await own_message(ctx, ticket_id=ticket.id))
+    ctx.reply("amend.dispute.ask", number=ticket.number)
+
+
+@routes.step("dispute", "text")
+async def dispute_text(ctx: Ctx) -> None:
+    ticket = await flow_ticket(ctx)
+    if ticket is None:
+        return
+    if ticket.status is not TicketStatus.RESOLVED:  # confirmed or reopened meanwhile
+        leave_flow(ctx, DomainError("amend_nothing_to_dispute", number=ticket.number, status=ticket.status.value))
+        return
+    text = (ctx.inbound.text or "").strip()
+    if not text or ctx.inbound.photos or ctx.inbound.location:
+        ctx.reply("amend.dispute.ask_again", number=ticket.number)
+        return
+    if len(text) > amend.REASON_LIMIT:
+        ctx.reply("amend.dispute.too_long", limit=amend.REASON_LIMIT)
+        return
+    report = await own_message(ctx, ticket_id=ticket.id, message_id=ctx.data.get("report"))
+    ctx.end_flow()
+    if report:  # the report keeps its summary; its buttons give way to what the customer said
+        ctx.reply(Msg(body=Lines((signoff_request(ticket).body, L("amend.dispute.report_line", {
+            "time": Raw(local_time(ctx.now, ctx.app.tz))}))), edit_message_id=report))
+    await amend.reopen(ctx.session, ctx.app, ticket, reason=text, actor=ctx.person, now=ctx.now,
+                       tell=amend.ctx_tell(ctx, ticket), dispute=True)
+    ctx.reply("amend.dispute.done", number=ticket.number)

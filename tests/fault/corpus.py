@@ -566,6 +566,13 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
         ("bdt:{T_site}", ("eng_en", "sup_s_zh")),
         ("pnd:1", ("dsp_zh", "mgr_en")),
         ("tkx:{T_site}", ("eng_s_en", "sup_s_zh", "cust_en", "str_zh")),  # SLA details of another team's ticket
+        # Cancel / reopen / correct a ticket (desk), and the customer's Not fixed.
+        ("tcn:{T_acc}", ("sup_s_zh", "eng_en", "cust_en", "str_zh")),
+        ("tro:{T_res}", ("sup_s_zh", "eng_zh", "cust_en")),
+        ("tke:{T_site}", ("sup_s_zh", "mgr_en", "eng_en")),
+        ("tkf:{T_site}:address", ("sup_s_zh", "mgr_en", "cust_zh")),
+        ("tkv:{T_site}:1", ("dsp_en", "eng_en")),  # no correction dialog / not the desk
+        ("nfx:{T_res}", ("cust_zh", "eng_en", "sup_en")),
         ("ok", ("cust_zh", "eng_en", "str_en")),
     ]
     for data, pressers in wrong:
@@ -795,6 +802,11 @@ DIALOGS: list[tuple[str, str, str, str, dict, str]] = [
     ("register_severity", "dsp_en", "register", "severity", REGISTER_DATA, "text"),
     ("register_confirm", "dsp_zh", "register", "confirm",
      {**REGISTER_DATA, "severity": 2, "service": "onsite", "billable": False}, "button"),
+    ("cancel_reason", "sup_en", "amend", "cancel", {"ticket_id": "{T_acc}", "number": "{n_T_acc}"}, "text"),
+    ("edit_phone", "dsp_zh", "edit", "value", {"ticket_id": "{T_acc}", "number": "{n_T_acc}", "field": "phone"},
+     "text"),
+    ("dispute_text", "cust_en", "dispute", "text", {"ticket_id": "{T_res}", "number": "{n_T_res}", "report": None},
+     "text"),
 ]
 #: Typed answers each step refuses, by step (beyond the wrong kinds of message every step gets).
 BAD_ANSWERS: dict[str, list[tuple[str, str]]] = {
@@ -805,6 +817,7 @@ BAD_ANSWERS: dict[str, list[tuple[str, str]]] = {
     "register_purchased": [("future", "2099-01-01"), ("words", "yesterday"), ("impossible", "2025-02-30")],
     "register_severity": [("seven", "7"), ("zero", "0"), ("word", "very bad")],
     "register_confirm": [("typed_ok", "ok")],
+    "edit_phone": [("letters", "call me maybe"), ("too_long", "1" * 41)],
 }
 #: Odd-looking answers that are right: digits typed with a Chinese IME (fullwidth) or in another
 #: script are digits (the dialog moves on, nothing is written yet).
@@ -814,11 +827,11 @@ GOOD_ODD_ANSWERS: dict[str, list[tuple[str, str]]] = {
 LIMITED = {"eta": 41, "findings": 2001, "actions": 2001, "parts_replaced": 2001, "paper_name": 121, "part": 201,
            "note": 1001, "decline_reason": 501, "reject_reason": 501, "complaint_text": 2001,
            "complaint_answer": 2001, "signoff_comment": 2001, "callback_comment": 2001, "reassign_reason": 501,
-           "checkin": 3001}
+           "checkin": 3001, "cancel_reason": 501, "dispute_text": 501}
 #: Steps where a text answer is a legitimate step (so odd *text* moves the dialog on).
 FREE_TEXT = {"findings", "actions", "part", "note", "paper_name", "decline_reason", "reject_reason",
              "complaint_text", "complaint_answer", "signoff_comment", "callback_comment", "reassign_reason",
-             "checkin", "parts_replaced"}
+             "checkin", "parts_replaced", "cancel_reason", "dispute_text"}
 
 
 def dialogs(rng: random.Random) -> list[Case]:

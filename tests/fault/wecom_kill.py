@@ -10,7 +10,10 @@ Counted from outside (the emulator's delivery records and call log, ``fieldbot t
 
 * **confirmed**: a callback some attempt of which got a 200; **given up by WeCom**: every attempt
   failed (the bot was down for all of them) — WeCom drops it, Fieldbot never saw it; reported,
-  not Fieldbot's loss (several instances behind a load balancer close that gap: README);
+  not Fieldbot's loss (several instances behind a load balancer close that gap: README).  A
+  check-in cycle with such a message is *broken*: the engineer cancels it (``/cancel``) and starts
+  the next; its effects are not expected, but its messages that got through must be stored and
+  handled like every other;
 * **lost**: a confirmed callback whose effect is missing (note, photo, Done, ``/help`` answer), or
   whose plaintext (sha256) is not a handled inbox row;
 * **re-delivered after a slow answer**: a confirmed callback with an attempt that got no answer
@@ -316,7 +319,8 @@ async def count(spec: WecomSpec, load: WecomLoad, attacker: Attacker, probes: li
     return {
         "channel": "wecom", "db": spec.db, "seed": spec.seed,
         "kills": sum(1 for life in lives if life.how == "killed"), "pauses": len(pauses),
-        "callbacks": len(load.sent), "confirmed": len(confirmed), "given_up_by_wecom": len(given_up),
+        "callbacks": len(load.sent), "confirmed": len(load.delivered_ids()), "given_up_by_wecom": len(given_up),
+        "cycles": len(load.cycles), "cycles_broken_by_wecom": len(load.broken_cycles),
         "lost": len(eff.lost) + len(missing) + len(eff.inbox_not_done),
         "lost_detail": [f"{what}: {detail}" for what, detail, _ in eff.lost[:20]]
                        + [f"callback {k[:12]} confirmed but never stored" for k in missing[:20]],
@@ -342,7 +346,8 @@ COLUMNS = [("channel", "channel"), ("db", "db"), ("kills", "kills"), ("pauses", 
 
 def report(result: dict[str, Any]) -> str:
     lines = [f"  {k}: {json.dumps(result.get(k), default=str)}" for k in
-             ("answers", "checkins", "photos_sent", "photos_stored", "sends_cut_by_kills", "attacks", "phases",
+             ("answers", "cycles", "cycles_broken_by_wecom", "checkins", "photos_sent", "photos_stored",
+              "sends_cut_by_kills", "attacks", "phases",
               "workdir")]
     for key in ("lost_detail", "anomalies", "log_errors"):
         if result.get(key):

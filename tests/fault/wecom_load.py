@@ -65,6 +65,7 @@ class WecomLoad:
         self.records: dict[int, dict] = {}  # delivery id → the emulator's delivery record
         self.stop = asyncio.Event()
         self.anomalies: list[str] = []
+        self.broken_cycles: list[Cycle] = []
         self._photo_seq = 0
 
     async def run(self) -> None:
@@ -93,7 +94,12 @@ class WecomLoad:
                     last = await self.photo(user, seat.uid, cycle)
                 cycle.items.append(last)
                 await pause()
-            cycle.done = await self.press_done(user, seat, since, cycle)
+            if self.broken(cycle):  # WeCom gave up on a message of it: no Done will come
+                await self.abandon(user, seat.uid, cycle)
+            else:
+                cycle.done = await self.press_done(user, seat, since, cycle)
+                if cycle.done is None or self.broken(cycle):
+                    await self.abandon(user, seat.uid, cycle)
             await pause()
             index += 1
 
@@ -134,8 +140,29 @@ class WecomLoad:
         self.anomalies.append(f"{user} cycle {cycle.index}: no card with Done within {self.card_timeout:.0f} s")
         return None
 
+    def broken(self, cycle: Cycle) -> bool:
+        """A message of the cycle never reached the bot (WeCom gave up on all its attempts)."""
+        return any(not self.records[s.message_id].get("delivered") for s in self.sent if s.cycle is cycle)
+
+    async def abandon(self, user: str, uid: int, cycle: Cycle) -> None:
+        """What a person does when the bot did not get part of a check-in: ``/cancel`` it (sent
+        until it gets through) and start the next one.  The cycle is left out of the effect
+        checks (:meth:`confirmed`); its messages that did reach the bot are still checked as
+        stored and handled."""
+        self.broken_cycles.append(cycle)
+        for _ in range(20):
+            if (await self.text(user, uid, "/cancel", "cancel", cycle)).message_id in self.delivered_ids():
+                return
+            await asyncio.sleep(1.0)
+        self.anomalies.append(f"{user}: /cancel never got through to the bot")
+
+    def delivered_ids(self) -> set[int]:
+        return {i for i, r in self.records.items() if r.get("delivered")}
+
     def confirmed(self) -> set:
-        return {s.key for s in self.sent if self.records[s.message_id].get("delivered")}
+        """Keys of the delivered messages, except those of cycles WeCom broke (:meth:`abandon`)."""
+        broken = {id(c) for c in self.broken_cycles}
+        return {s.key for s in self.sent if self.records[s.message_id].get("delivered") and id(s.cycle) not in broken}
 
     def given_up(self) -> list[Sent]:
         return [s for s in self.sent if not self.records[s.message_id].get("delivered")]
@@ -144,7 +171,14 @@ class WecomLoad:
 async def wecom_probe(load: WecomLoad, restart: int, uid: int, timeout: float) -> Probe:
     """``/help`` from a prober member right after a restart; :attr:`Probe.answered` when answered."""
     user = wecom_userid(uid)
-    p = Probe(restart, uid, await load.text(user, uid, "/help", "help"))
+    first = await load.text(user, uid, "/help", "help")
+    sent = first
+    for _ in range(20):  # WeCom gave up on it (the bot was down): the person sends it again
+        if sent.message_id in load.delivered_ids():
+            break
+        await asyncio.sleep(1.0)
+        sent = await load.text(user, uid, "/help", "help")
+    p = Probe(restart, uid, first)
 
     async def watch() -> None:
         try:

@@ -14,6 +14,7 @@ from sqlalchemy import update
 
 from models.checkins import add_checkin
 from models.clocks import SlaPolicy
+from models.corrections import correct
 from models.db import Database
 from models.enums import Action, Channel, CheckinKind, FeedbackSource, PauseReason, Role, ServiceType, SignoffMethod
 from models.invites import team_by_name
@@ -70,6 +71,14 @@ class Play:
             ticket = await s.get(Ticket, self.ticket_id)
             apply_action(s, ticket, action, now=self.now, clocks=self.sla, **details)
         self.log.append(action.value)
+
+    async def correct(self, field: str, value: object) -> None:
+        """A correction of the registration (the desk's Edit), as :mod:`models.corrections` makes it."""
+        async with self.db.write() as s:
+            ticket = await s.get(Ticket, self.ticket_id)
+            await correct(s, ticket, field, value, now=self.now, today=self.now.date(), warranty=timedelta(days=365),
+                          policy=self.sla, actor_id=None)
+        self.log.append(f"correct {field}")
 
     async def checkin(self, engineer_id: int, kind: CheckinKind) -> None:
         async with self.db.write() as s:
