@@ -105,7 +105,7 @@ def test_argparse_errors_are_one_line(tmp_path: Path) -> None:
 
 def test_commands_refuse_an_unmigrated_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/empty.db"\n')
+    cfg.write_text(f'[bot]\nlanguage = "en"\n[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/empty.db"\n')
     assert main(["--config", str(cfg), "ticket", "list"]) == 2
     assert "run `fieldbot db upgrade` first" in capsys.readouterr().err
 
