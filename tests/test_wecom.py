@@ -155,6 +155,27 @@ async def test_a_long_chinese_text_reaches_a_wechat_customer_whole(tmp_path: Pat
         assert s.emu.violations == []
 
 
+async def test_a_text_too_long_for_a_card_goes_before_it_whole(tmp_path: Path) -> None:
+    """A ticket page with a long timeline and buttons: the whole text as text, then the card with
+    the buttons (a card's text was cut at 1000 characters, and the newest lines lost)."""
+    from handlers.channel import Button, Outbound
+    from models.enums import Channel
+
+    async with WecomStage(tmp_path) as s:
+        await s.join(SUP, Role.SUPERVISOR, "Wang Wei")
+        seen = len(s.messages(SUP))
+        text = "Ticket FS-1\n" + "\n".join(f"11-{n:02d} 09:00 check-in: replaced valve {n}" for n in range(80))
+        await s.rt.adapters[Channel.WECOM].send(SUP, Outbound(text=text, buttons=[[Button("Edit", "x:1")]]))
+        got = s.messages(SUP)[seen:]
+        assert [m["msgtype"] for m in got] == ["text", "text", "template_card"]
+        assert "\n".join(m["text"]["content"] for m in got[:2]) == text
+        assert labels(got[-1]) == ["Edit"] and got[-1]["template_card"]["main_title"]["title"] == "Ticket FS-1"
+        short = Outbound(text="Ticket FS-2\nall fine", buttons=[[Button("Edit", "x:2")]])
+        await s.rt.adapters[Channel.WECOM].send(SUP, short)
+        [card] = s.messages(SUP)[seen + 3:]
+        assert card["msgtype"] == "template_card" and text_of(card) == "Ticket FS-2\nall fine"
+
+
 async def test_the_callback_refuses_forgeries_and_stores_re_deliveries_once(tmp_path: Path) -> None:
     async with WecomStage(tmp_path) as s:
         await s.join(SUP, Role.SUPERVISOR, "Wang Wei")

@@ -37,7 +37,7 @@ from sqlalchemy import select
 
 from bot.channels.base import Capabilities, ChannelAdapter, Pacing
 from bot.channels.wecom import crypto, oauth, xmlmsg
-from bot.channels.wecom.cards import TEXT_BYTES, card_body, split_bytes
+from bot.channels.wecom.cards import TEXT_BYTES, card_body, card_text, split_bytes
 from bot.channels.wecom.client import WecomClient, WecomConfigError, delivery_error, explain
 from bot.channels.wecom.menu import app_menu
 from bot.channels.wecom.state import StateStore
@@ -230,10 +230,13 @@ class WecomAdapter(ChannelAdapter):
         sent = None
         for photo in message.photos:
             sent = await self._image(user, photo)
-        if message.edit_message_id:
+        message, long_text = card_text(message) if message.buttons else (message, None)
+        if message.edit_message_id and long_text is None:
             edited = await self._edit(user, message)
             if edited:
                 return message.edit_message_id
+        for piece in split_bytes(long_text) if long_text else []:  # too long for a card: before it
+            await self._post(user, {"msgtype": "text", "text": {"content": piece}})
         if message.buttons:
             return await self._card(user, message)
         for piece in split_bytes(message.text) if message.text else []:

@@ -2,19 +2,31 @@
 ``button_interaction`` for a message with buttons (PROTOCOL.md §3.2).
 
 A card has a short title (the message's first line, cut at 36 characters; then the whole text
-below it), the rest of the text as it is below the title (its blank lines and indents kept), and at
+below it), the rest of the text as it is below the title (its blank lines and indents kept; a text
+too long for a card goes before it as text, :func:`card_text`), and at
 most 6 buttons whose text WeCom wants within 10 characters: one long label is
 cut, several long labels become numbers with the full options listed in the card's text.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from handlers.channel import Outbound
 
 TEXT_BYTES = 2048
 BUTTON_TEXT = 10  # characters WeCom suggests for a card button
+CARD_TEXT = 1000  # characters of text the adapter puts below a card's title
+
+
+def card_text(message: Outbound) -> tuple[Outbound, str | None]:
+    """A message whose text would be cut on a card: the whole text to send first as text, and the
+    card with only its first line (the buttons under it).  Else the message as it is, and None."""
+    lines = message.text.split("\n") if message.text else [""]
+    if len("\n".join(lines[1:])) + 200 <= CARD_TEXT:  # room for numbered long labels
+        return message, None
+    return replace(message, text=lines[0]), message.text
 
 
 def split_bytes(text: str, limit: int = TEXT_BYTES) -> list[str]:
@@ -58,5 +70,5 @@ def card_body(message: Outbound, task_id: str) -> dict[str, Any]:
     # so the card says exactly what the message says.
     rest = "\n".join([*body, *extra]).rstrip()
     if rest:
-        card["sub_title_text"] = rest[:1000]
+        card["sub_title_text"] = rest[:CARD_TEXT]
     return card
