@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import date
+from pathlib import Path
 
+from bot import cli_links
 from bot.csv_import import import_csv
 from handlers.i18n import t
 from handlers.fault_types import checked, team_fault_types
@@ -75,7 +77,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     imp = tsub.add_parser("import", help="register tickets from a CSV file (all or nothing)")
     imp.add_argument("file", type=argparse.FileType("rb"))
+    imp.add_argument("--links", type=Path, metavar="FILE.csv",
+                     help="write each ticket's customer link to this CSV file instead of printing them")
     imp.set_defaults(handler=_import)
+
+    cli_links.add_commands(tsub)  # link
 
     from bot import cli_amend
 
@@ -163,17 +169,21 @@ async def _show(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         events = await timeline(session, ticket.id)
         names = await people_names(session, {ticket.assignee_id} | {e.actor_id for e in events}
                                    | {e.details.get("assignee_id") for e in events})
+        links = await cli_links.show_state(session, ticket, now)
     stories = [explain(ticket, events, app.sla, clock, now) for clock in ticket_clocks(ticket)] if args.explain else []
     if args.json:
         shown = ticket_json(ticket, app.tz, names, events, now=now, policy=app.sla)
         if args.explain:
             shown["sla_explain"] = {story.clock: story_json(story) for story in stories}
+        shown.update(cli_links.show_json(links, app.tz))
         print(json.dumps(shown, ensure_ascii=False, indent=2))
         return 0
     fields = ticket_fields(args.lang, ticket, app.tz, names, now=now, policy=app.sla)
     width = max(_display_width(label) for label, _ in fields)
     for label, value in fields:
         print(f"{label}{' ' * (width - _display_width(label))}  {value}")
+    print()
+    print("\n".join(cli_links.show_lines(args.lang, ticket, links, app.tz)))
     for story in stories:
         print()
         print("\n".join(explain_lines(args.lang, story, ticket, app.tz, now=now, policy=app.sla)))
@@ -194,11 +204,16 @@ def _display_width(text: str) -> int:
 async def _import(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     with args.file as fh:
         raw = fh.read()
-    ok, problems = await import_csv(app, raw, lang=args.lang)
+    hand_out = (lambda made: cli_links.write_links(app, args.links, made, args.lang)) if args.links else None
+    made, problems = await import_csv(app, raw, lang=args.lang, hand_out=hand_out)
     if problems:
         for line in problems:
             print(line)
         print(t(args.lang, "cli.import_bad", count=len(problems)))
         return 1
-    print(t(args.lang, "cli.import_ok", count=ok))
+    print(t(args.lang, "cli.import_ok", count=len(made)))
+    if args.links:
+        print(t(args.lang, "links.cli.import_written", path=str(args.links)))
+    else:
+        print("\n".join(cli_links.import_lines(app, args.lang, made)))
     return 0

@@ -10,13 +10,19 @@ YYYY-MM-DD; ``service`` is onsite|phone|remote (or 上门/电话/远程); ``bill
 (``[faults] types``: imported tickets have no team, so the common list), it must be one of them or
 ``other`` (其他), else it is free text.  Every row is validated first and every bad row is reported
 with its line number; only when all rows are good are they written, in one transaction.
+
+Every ticket gets its customer's single-use link; :func:`import_csv` returns them (the tokens are
+never stored, only their hashes), and a ``hand_out`` callback run before the commit (writing them
+to a file) can still undo the whole import by raising.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from handlers.fault_types import checked as checked_fault_type
 from handlers.i18n import error_text, t
@@ -126,17 +132,34 @@ def parse_rows(raw: bytes, *, today: date, lang: str,
     return regs, problems
 
 
-async def import_csv(app, raw: bytes, *, lang: str) -> tuple[int, list[str]]:  # noqa: ANN001
-    """Returns (tickets created, problems); nothing is written when there is any problem."""
+@dataclass(frozen=True)
+class Imported:
+    """A ticket the import made, with its customer's link (the token, shown once)."""
+
+    number: str
+    customer: str
+    contact: str
+    phone: str
+    token: str
+    expires_at: datetime
+
+
+async def import_csv(app, raw: bytes, *, lang: str,  # noqa: ANN001
+                     hand_out: Callable[[Sequence[Imported]], None] | None = None) -> tuple[list[Imported], list[str]]:
+    """Returns (the tickets made, problems); nothing is written when there is any problem, or when
+    ``hand_out`` (given the tickets before the commit) raises."""
     regs, problems = parse_rows(raw, today=app.today(), lang=lang, fault_types=app.config.faults.for_team(None))
     if problems:
-        return 0, problems
-    now = app.clock.now()
+        return [], problems
+    now, ttl = app.clock.now(), app.config.bot.customer_link_ttl
+    made = []
     async with app.db.write() as session:
         for reg in regs:
             ticket = await register_ticket(session, reg, now=now, today=app.today(),
                                            warranty=app.config.bot.warranty, clocks=app.sla)
-            await create_invite(session, role=Role.CUSTOMER, name=reg.contact or reg.customer, now=now,
-                                ttl=app.config.bot.customer_link_ttl, ticket_id=ticket.id,
-                                customer_id=ticket.customer_id)
-    return len(regs), []
+            token = await create_invite(session, role=Role.CUSTOMER, name=reg.contact or reg.customer, now=now,
+                                        ttl=ttl, ticket_id=ticket.id, customer_id=ticket.customer_id)
+            made.append(Imported(ticket.number, reg.customer, reg.contact or reg.customer, reg.phone, token, now + ttl))
+        if hand_out is not None:
+            hand_out(made)
+    return made, []

@@ -10,6 +10,7 @@ from handlers.flows import (  # isort: skip
     register,
     reassign,
     supervisor,
+    links,
     board,
     engineer,
     checkins,
@@ -25,5 +26,5 @@ from handlers.flows import (  # isort: skip
     start,
 )
 
-FLOWS = (dispatch, register, reassign, supervisor, board, engineer, checkins, parts, signoff, customer,
+FLOWS = (dispatch, register, reassign, supervisor, links, board, engineer, checkins, parts, signoff, customer,
          complaints, callback, cancel, edit, report, kb, start)

@@ -8,6 +8,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.amend_view import page_buttons
 from handlers.context import Ctx
+from handlers.links_view import page_button as link_button
 from handlers.messages import Msg, Raw
 from handlers.verdict_text import explain_lines
 from handlers.views import ticket_clocks, ticket_fields, timeline_lines
@@ -52,6 +53,7 @@ async def ticket_message(ctx: Ctx, ticket: Ticket) -> Msg:
             ticket.status, ticket.service_type):
         buttons.append([("assign.btn.reassign", f"rsr:{ticket.id}")])
     buttons += page_buttons(ctx.person.role, ticket)  # Edit, Cancel ticket, Reopen
+    buttons += link_button(ctx.person.role, ticket)  # Customer link
     return Msg(body=Raw(text), buttons=buttons)
 
 

@@ -56,35 +56,45 @@ async def create_invite(
     return token
 
 
+def _refusal(invite: Invite, why: str) -> DomainError:
+    """``invite_used|invite_expired`` for a staff invite (ask the supervisor for a new one);
+    ``customer_link_used|_expired|_replaced`` for a customer's ticket link (ask the desk)."""
+    return DomainError(f"customer_link_{why}" if invite.role is Role.CUSTOMER else f"invite_{why}")
+
+
 async def open_invite(session: AsyncSession, token: str, *, now: datetime) -> Invite:
-    """The invite ``token`` stands for, if it can still be used; raises
-    ``invite_invalid|invite_used|invite_expired``.  Writes nothing."""
+    """The invite ``token`` stands for, if it can still be used; raises ``invite_invalid`` or
+    :func:`_refusal`'s used / expired / replaced.  Writes nothing."""
     if not token or len(token) > 64 or not set(token) <= TOKEN_ALPHABET:
         raise DomainError("invite_invalid")
     invite = await session.scalar(select(Invite).where(Invite.token_hash == hash_token(token)))
     if invite is None:
         raise DomainError("invite_invalid")
     if invite.used_at is not None:
-        raise DomainError("invite_used")
+        raise _refusal(invite, "used")
+    if invite.revoked_at is not None:
+        raise _refusal(invite, "replaced")
     if invite.expires_at <= now:
-        raise DomainError("invite_expired")
+        raise _refusal(invite, "expired")
     return invite
 
 
 async def claim_invite(session: AsyncSession, invite: Invite, *, now: datetime) -> Invite:
-    """Mark ``invite`` used, once: of two people racing with one link, one gets ``invite_used``."""
+    """Mark ``invite`` used, once: of two people racing with one link, one gets "used"; a link
+    replaced meanwhile (:func:`models.customer_links.issue_link`) is not claimed."""
     claimed = await session.execute(
-        update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=now)
-        .execution_options(synchronize_session=False)
+        update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None), Invite.revoked_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        raise DomainError("invite_used")
+        await session.refresh(invite)
+        raise _refusal(invite, "used" if invite.used_at is not None else "replaced")
     await session.refresh(invite)
     return invite
 
 
 async def redeem_invite(session: AsyncSession, token: str, *, now: datetime) -> Invite:
-    """Mark the invite used (once) and return it; raises ``invite_invalid|invite_used|invite_expired``."""
+    """Mark the invite used (once) and return it; raises as :func:`open_invite`."""
     return await claim_invite(session, await open_invite(session, token, now=now), now=now)
 
 

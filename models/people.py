@@ -91,6 +91,9 @@ class Invite(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    #: A customer's ticket link replaced by a newer one before anyone opened it
+    #: (:func:`models.customer_links.issue_link`): opened, it says so.
+    revoked_at: Mapped[datetime | None]
     #: An invite to add another chat app to an existing person (``/link``): redeemed, it links the
     #: new identity to this person instead of making a new one.
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

@@ -87,8 +87,19 @@ async def confirm(ctx: Ctx) -> None:
     ctx.toast = ctx.t("desk.customer.toast_confirmed")
 
 
+async def _confirmer_only(ctx: Ctx, ticket: Ticket) -> None:
+    """Several people at the customer may follow a ticket: the first to confirm it rates it (and
+    comments); the others are told who confirmed."""
+    by = await ctx.session.scalar(select(Signoff.confirmed_by_id).where(
+        Signoff.ticket_id == ticket.id, Signoff.at >= (ticket.resolved_at or ticket.created_at))
+        .order_by(Signoff.id.desc()).limit(1))
+    if by is not None and by != ctx.person.id:
+        raise DomainError("desk_confirmed_by_other", number=ticket.number, name=await person_name(ctx.session, by))
+
+
 @routes.callback("rate", roles=CUSTOMER)
 async def rate(ctx: Ctx) -> None:
+    await _confirmer_only(ctx, await visible_ticket(ctx, button_arg(ctx, 0)))
     ticket, rating = await pressed_rating(ctx, FeedbackSource.SIGNOFF, bad="desk_bad_rating",
                                           already="desk_already_rated")
     if ticket.status is not TicketStatus.SIGNED_OFF:
@@ -146,6 +157,7 @@ async def comment_text(ctx: Ctx) -> None:
 @routes.callback("nocmt", roles=CUSTOMER)
 async def no_comment(ctx: Ctx) -> None:
     ticket = await visible_ticket(ctx, button_arg(ctx, 0))
+    await _confirmer_only(ctx, ticket)
     await _close(ctx, ticket, None)
     ctx.toast = ctx.t("desk.customer.toast_closed")
 

@@ -565,6 +565,7 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
         ("bdt:{S_site}", ("sup_en", "dsp_zh")),
         ("bdt:{T_site}", ("eng_en", "sup_s_zh")),
         ("pnd:1", ("dsp_zh", "mgr_en")),
+        ("cln:{T_site}", ("sup_s_zh", "eng_en", "cust_zh", "str_en")),  # a customer link: other team, not the desk
         ("tkx:{T_site}", ("eng_s_en", "sup_s_zh", "cust_en", "str_zh")),  # SLA details of another team's ticket
         # Cancel / reopen / correct a ticket (desk), and the customer's Not fixed.
         ("tcn:{T_acc}", ("sup_s_zh", "eng_en", "cust_en", "str_zh")),
@@ -697,7 +698,8 @@ def roles(rng: random.Random, commands: dict[str, frozenset[Role] | None]) -> li
                          ("sup_s_zh", "/reassign"), ("eng_en", "/checkin {n_T_acc}"), ("eng_en", "/checkin {n_Z_site}"),
                          ("eng_zh", "/parts {n_T_res}"), ("eng_en", "/parts {n_S_site}"),
                          ("cust_en", "/complain {n_H_res}"), ("cust_zh", "/complain {n_T_site}"),
-                         ("cust_zh", "/complain X-0000-0000"), ("eng_s_en", "/checkin {n_T_site}")):
+                         ("cust_zh", "/complain X-0000-0000"), ("eng_s_en", "/checkin {n_T_site}"),
+                         ("sup_s_zh", "/customer_link {n_T_site}"), ("dsp_en", "/customer_link {n_T_closed}")):
         add(Case("roles", f"other_team/{_slug(text)}/{sender}", sender, Say(text)))
     # Unknown and disguised commands.
     for n, text in enumerate(("/admin", "/sudo rm -rf /", "/delete_all", "/tickets@SomeOtherBot", "/TICKETS",
@@ -710,6 +712,7 @@ def roles(rng: random.Random, commands: dict[str, frozenset[Role] | None]) -> li
         add(Case("roles", f"lang_before_joining/{sender}", sender, Say("/lang zh")))
     # Staff views in the team's group chat: customer data stays out of groups.
     for sender, text in (("sup_en", "/board"), ("dsp_zh", "/ticket {n_T_site}"), ("eng_en", "/tickets"),
+                         ("sup_en", "/customer_link {n_T_site}"),
                          ("eng_zh", "/checkin"), ("cust_en", "/status"), ("str_zh", "/start abc")):
         add(Case("roles", f"in_a_group/{_slug(text)}/{sender}", sender, Say(text, chat="group")))
     add(Case("roles", "in_a_group/chatter", "sup_en", Say("morning all", chat="group"), silent=True))
