@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.blanks import is_blank
 from models.clocks import NONE, SlaPolicy
 from models.customers import Asset, Site
 from models.errors import DomainError
@@ -77,7 +78,9 @@ def clean(field: str, value: Any, *, today: date) -> Any:
             raise DomainError("future_date", field="purchased", value=value.isoformat())
         return value
     text = str(value or "").strip()
-    if not text and field != "serial":
+    if field == "serial" and is_blank(text):  # "无", "none", "n/a": no serial
+        return None
+    if not text:
         raise DomainError("required", field=field)
     if len(text) > LIMITS[field]:
         raise DomainError("too_long", field=field, limit=LIMITS[field])

@@ -1,5 +1,6 @@
 """Engineer check-ins: **Arrived** (a photo, then the location) and progress check-ins (**Check in**
-/ ``/checkin``: any number of notes and photos, finished with **Done**).
+/ ``/checkin``: any number of notes and photos, finished with **Done** — or with ``完成``, ``好了``,
+``提交``, ``done`` typed alone, :data:`handlers.words.DONE_WORDS`).
 
 Both end in :func:`handlers.evidence.record_checkin`, which stores the photos, opens the supervisor's
 acknowledgement and sends the supervisor the check-in with an **Acknowledge** button.  Photos
@@ -19,6 +20,7 @@ from handlers.evidence import more_photos, photo_record, record_checkin
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.notify import notify_customer, supervisor_of
 from handlers.registry import Routes
+from handlers.words import is_done
 from models.enums import Action, CheckinKind, Role
 from models.errors import DomainError
 from models.queries import person_name
@@ -128,6 +130,9 @@ async def checkin_collect(ctx: Ctx) -> None:
     note = (ctx.inbound.text or "").strip()
     if not photos and not note:
         raise DomainError("checkin_expects")
+    if not photos and is_done(note):  # "完成" / "done" typed alone: Done, not a note to relay
+        await _send(ctx, ticket)
+        return
     notes = list(ctx.data.get("notes", [])) + ([note] if note else [])
     if sum(len(n) + 1 for n in notes) > NOTES_LIMIT:
         raise DomainError("answer_too_long", limit=NOTES_LIMIT)
@@ -149,6 +154,11 @@ async def checkin_done(ctx: Ctx) -> None:
     ticket = await dialog_ticket(ctx, _checkable)
     if ticket is None:
         return
+    await _send(ctx, ticket)
+
+
+async def _send(ctx: Ctx, ticket: Ticket) -> None:
+    """**Done**: the collected notes and photos go to the supervisor as one check-in."""
     photos, notes = ctx.data.get("photos", []), ctx.data.get("notes", [])
     if not photos and not notes:
         raise DomainError("checkin_empty")

@@ -11,13 +11,15 @@ import re
 from datetime import datetime, time, timedelta, timezone
 
 from handlers.boards import engineer_board
-from handlers.cards import engineer_card, hhmm, not_told
+from handlers.cards import engineer_card, not_told
 from handlers.context import Ctx
 from handlers.dialogs import act, allowed, answer_text, button_args, dialog_ticket, pressed_ticket, start_dialog
 from handlers.i18n import preview
 from handlers.messages import L, Msg, Raw
 from handlers.notify import notify_customer, tell_supervisor
 from handlers.registry import Routes
+from handlers.times import When
+from handlers.words import duration
 from models.enums import Action, PauseReason, Role
 from models.errors import DomainError
 
@@ -42,16 +44,14 @@ async def card(ctx: Ctx) -> None:
 
 
 # -- On my way -----------------------------------------------------------------------------------
-_UNIT_H = r"(?:h|hr|hrs|hour|hours|小时|个小时|钟头|个钟头)"
-_UNIT_M = r"(?:m|min|mins|minute|minutes|分钟|分)"
-_DURATION = re.compile(rf"^(?:(?P<h>\d{{1,3}})\s*{_UNIT_H}\s*)?(?:(?P<m>\d{{1,4}})\s*{_UNIT_M}?)?$")
 _CLOCK = re.compile(r"^(?P<h>\d{1,2})\s*[:：]\s*(?P<m>\d{2})$")
 MAX_ETA = timedelta(hours=24)
 
 
 def parse_eta(text: str, now: datetime, tz) -> datetime:  # noqa: ANN001
-    """``30m``, ``45 min``, ``1h``, ``1h30m``, ``90`` (minutes) or a local clock time ``14:30``
-    (today, or tomorrow if that time has passed) → the expected arrival in UTC."""
+    """A time from now — ``30m``, ``45 min``, ``1h30``, ``90`` (minutes), ``半小时``, ``一个半小时``,
+    ``三刻钟`` (:func:`handlers.words.duration`) — or a local clock time ``14:30`` (today, or
+    tomorrow if that time has passed) → the expected arrival in UTC."""
     raw = text.strip().lower()
     clock = _CLOCK.match(raw)
     if clock:
@@ -63,11 +63,8 @@ def parse_eta(text: str, now: datetime, tz) -> datetime:  # noqa: ANN001
         if at <= local_now:
             at = datetime.combine(local_now.date() + timedelta(days=1), time(hour, minute), tzinfo=tz)
         return at.astimezone(timezone.utc)
-    match = _DURATION.match(raw) if raw else None
-    if not match or (match["h"] is None and match["m"] is None):
-        raise DomainError("eta_bad", value=preview(text))
-    delay = timedelta(hours=int(match["h"] or 0), minutes=int(match["m"] or 0))
-    if delay <= timedelta(0):
+    delay = duration(raw)
+    if delay is None or delay <= timedelta(0):
         raise DomainError("eta_bad", value=preview(text))
     if delay > MAX_ETA:
         raise DomainError("eta_too_far", value=preview(text))
@@ -90,9 +87,9 @@ async def depart_eta(ctx: Ctx) -> None:
     act(ctx, ticket, Action.DEPART, eta_at=eta)
     ctx.end_flow()
     reached = await notify_customer(ctx, ticket, Msg("eng.customer_on_the_way", {
-        "engineer": Raw(ctx.person.name), "number": Raw(ticket.number), "time": Raw(hhmm(eta, ctx.app.tz))}),
+        "engineer": Raw(ctx.person.name), "number": Raw(ticket.number), "time": When(eta, ctx.app.tz)}),
         purpose="on_the_way", status_update=True)
-    ctx.reply(engineer_card(ticket, ctx.app.tz, L("eng.departed", {"time": Raw(hhmm(eta, ctx.app.tz))}),
+    ctx.reply(engineer_card(ticket, ctx.app.tz, L("eng.departed", {"time": When(eta, ctx.app.tz)}),
                             not_told(reached)), ticket_id=ticket.id)
 
 

@@ -19,7 +19,7 @@ manager) must see the ticket — their own team's — and the request must still
 
 from __future__ import annotations
 
-from handlers.cards import can_check_in, hhmm, title
+from handlers.cards import can_check_in, title
 from handlers.context import Ctx
 from handlers.dialogs import answer_text, begin_on_my_ticket, button_arg, button_args, dialog_ticket
 from handlers.dialogs import leave_flow, own_message, pressed_ticket, start_dialog, visible_ticket
@@ -27,6 +27,8 @@ from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.notify import supervisor_of
 from handlers.registry import Routes
+from handlers.times import When, clock
+from handlers.words import count
 from models.access import is_id
 from models.enums import Action, PartsStatus, Role
 from models.errors import DomainError
@@ -54,11 +56,13 @@ def _workable(ticket: Ticket) -> None:
 
 
 def parse_quantity(text: str) -> int:
-    """A whole number from 1 to :data:`MAX_QUANTITY`; anything else is asked again."""
+    """A whole number from 1 to :data:`MAX_QUANTITY` — ``3``, ``两个``, ``十个``, ``5件``
+    (:func:`handlers.words.count`); anything else is asked again."""
     raw = text.strip()
-    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_QUANTITY:
+    value = count(raw)
+    if value is None or not 1 <= value <= MAX_QUANTITY:
         raise DomainError("parts_bad_quantity", value=preview(raw), max=MAX_QUANTITY)
-    return int(raw)
+    return value
 
 
 def pause_button(ticket: Ticket) -> list[list[tuple[str, str]]]:
@@ -178,7 +182,7 @@ async def _pending(ctx: Ctx, request_id: object) -> tuple[PartsRequest, Ticket]:
     if request.status is not PartsStatus.PENDING:
         raise DomainError(f"parts_already_{request.status.value}", number=ticket.number,
                           name=await person_name(ctx.session, request.decided_by_id),
-                          time=hhmm(request.decided_at, ctx.app.tz))
+                          time=clock(ctx.lang, request.decided_at, ctx.app.tz, ctx.now))
     if ticket.status in FINAL_STATES:
         raise DomainError("parts_ticket_closed", number=ticket.number, status=ticket.status.value)
     return request, ticket
@@ -208,7 +212,7 @@ async def approve(ctx: Ctx) -> None:
                  request_id=request.id, part=request.part, quantity=request.quantity)
     message_id = await own_message(ctx, ref=f"parts:{request.id}")
     await _decided(ctx, ticket, request, L("parts.approved_line", {
-        "name": Raw(ctx.person.name), "time": hhmm(ctx.now, ctx.app.tz)}), message_id)
+        "name": Raw(ctx.person.name), "time": When(ctx.now, ctx.app.tz)}), message_id)
     if message_id is None:  # pressed through the text fallback: nothing to edit, so say it
         ctx.reply("parts.approved_done", number=ticket.number, **_what(request))
     ctx.toast = ctx.t("parts.toast_approved")
@@ -237,5 +241,5 @@ async def reject_reason(ctx: Ctx) -> None:
     message_id = ctx.data.get("message_id")
     ctx.end_flow()
     await _decided(ctx, ticket, request, L("parts.rejected_line", {
-        "name": Raw(ctx.person.name), "time": hhmm(ctx.now, ctx.app.tz), "reason": Raw(reason)}), message_id)
+        "name": Raw(ctx.person.name), "time": When(ctx.now, ctx.app.tz), "reason": Raw(reason)}), message_id)
     ctx.reply("parts.rejected_done", number=ticket.number, **_what(request))
