@@ -7,7 +7,7 @@ clock or the config receives it from an :class:`App` built here (DESIGN §4.3).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
@@ -31,6 +31,25 @@ class FixedClock(Clock):
 
     def now(self) -> datetime:
         return self.at
+
+
+class OffsetClock(Clock):
+    """Another clock's time (the wall clock's by default) moved forward by an offset that only
+    grows: ``fieldbot demo`` plays its day at 09:00 of the next working day, whatever the hour,
+    and moves on to each step's hour (:meth:`advance_to`) while real seconds still pass."""
+
+    def __init__(self, source: Clock | None = None):
+        self.source = source or Clock()
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return self.source.now() + self.offset
+
+    def advance_to(self, moment: datetime) -> None:
+        """Jump to ``moment`` unless it is already past (time never goes back)."""
+        ahead = moment - self.now()
+        if ahead > timedelta(0):
+            self.offset += ahead
 
 
 @dataclass

@@ -12,6 +12,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from handlers.i18n import preview, t
+from handlers.times import date_time
 from models.enums import Action, Role
 from models.lifecycle import allowed_actions
 from models.tickets import Ticket
@@ -55,7 +56,7 @@ def due_text(lang: str, due: dict[str, Any], tz: tzinfo) -> str:
     for clock, moment in due.items():
         when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
         parts.append(t(lang, "amend.edit.due_clock", clock=t(lang, f"sla.clock.{clock}"),
-                       time=when.astimezone(tz).strftime("%Y-%m-%d %H:%M")))
+                       time=date_time(when, tz)))
     return t(lang, "amend.edit.due", due=t(lang, "amend.edit.clock_sep").join(parts))
 
 
@@ -83,6 +84,6 @@ class ChangeText:
     due: dict[str, datetime] | None
     tz: tzinfo
 
-    def render(self, lang: str) -> str:
+    def render(self, lang: str, seen: datetime | None = None) -> str:
         return edited_text(lang, {"field": self.field, "old": self.old, "new": self.new, "due": self.due}, self.tz,
                            timeline=False)

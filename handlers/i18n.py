@@ -11,6 +11,7 @@ from __future__ import annotations
 import string
 import tomllib
 import unicodedata
+from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -131,16 +132,21 @@ def preview(text: object, limit: int = PREVIEW_LIMIT) -> str:
     return flat[:cut].rstrip() + "…"
 
 
-def error_text(language: str | None, error: DomainError) -> str:
+def error_text(language: str | None, error: DomainError, tz: tzinfo | None = None) -> str:
     """Render a domain error; enum-like parameters (status, action, field) are translated too.
 
     Every other text parameter is cut with :func:`preview`: most are what the person typed (an
-    unknown command, a ticket number that does not exist), and the rest are ours and short.
+    unknown command, a ticket number that does not exist), and the rest are ours and short.  A
+    moment (a datetime) is shown with its zone: in ``tz`` (the team's), else in UTC — said so.
     """
+    from handlers.times import labelled
+
     params = {}
     for name, value in error.params.items():
         if name in _TRANSLATED:
             value = t(language, f"{name if name != 'invited' else 'role'}.{value}")
+        elif isinstance(value, datetime):
+            value = labelled(normalise_language(language), value, tz or timezone.utc)
         elif isinstance(value, str):
             value = preview(value)
         params[name] = value

@@ -1,10 +1,13 @@
 """Messages as data until the recipient is known: a catalog key, parameters and buttons, rendered
 in each recipient's own language (a push to a Chinese-speaking supervisor from an English-speaking
-engineer is written in Chinese)."""
+engineer is written in Chinese) — and for the moment they see it: ``seen`` (when a reply is written, or
+when a push held for quiet hours goes out) words the times in it (:class:`handlers.times.When`: "08:30
+tomorrow" read tonight is "08:30" read in the morning)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from handlers.channel import Button, Outbound
@@ -18,8 +21,8 @@ class L:
     key: str
     params: dict[str, Any] = field(default_factory=dict)
 
-    def render(self, lang: str) -> str:
-        return t(lang, self.key, **_resolve(lang, self.params))
+    def render(self, lang: str, seen: datetime | None = None) -> str:
+        return t(lang, self.key, **_resolve(lang, self.params, seen))
 
 
 @dataclass(frozen=True)
@@ -28,12 +31,13 @@ class Raw:
 
     text: str
 
-    def render(self, lang: str) -> str:
+    def render(self, lang: str, seen: datetime | None = None) -> str:
         return self.text
 
 
-def _resolve(lang: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.render(lang) if isinstance(v, (L, Raw, Lines)) else v for k, v in params.items()}
+def _resolve(lang: str, params: dict[str, Any], seen: datetime | None) -> dict[str, Any]:
+    """Parameters as text: anything renderable (``L``, ``Raw``, ``Lines``, ``When``…) rendered."""
+    return {k: v.render(lang, seen) if hasattr(v, "render") else v for k, v in params.items()}
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,8 @@ class Lines:
 
     parts: tuple[Any, ...]
 
-    def render(self, lang: str) -> str:
-        return "\n".join(p.render(lang) if hasattr(p, "render") else str(p) for p in self.parts if p)
+    def render(self, lang: str, seen: datetime | None = None) -> str:
+        return "\n".join(p.render(lang, seen) if hasattr(p, "render") else str(p) for p in self.parts if p)
 
 
 @dataclass
@@ -59,11 +63,12 @@ class Msg:
     edit_message_id: str | None = None
     secret: bool = False  # see Outbound.secret
 
-    def render(self, lang: str) -> Outbound:
+    def render(self, lang: str, seen: datetime | None = None) -> Outbound:
+        """The message in ``lang``, its times worded for a reader who sees it at ``seen``."""
         if self.body is not None:
-            text = self.body.render(lang)
+            text = self.body.render(lang, seen)
         else:
-            text = t(lang, self.key, **_resolve(lang, self.params)) if self.key else ""
+            text = t(lang, self.key, **_resolve(lang, self.params, seen)) if self.key else ""
         return Outbound(
             text=text,
             buttons=[[Button(label=label.render(lang) if hasattr(label, "render") else t(lang, label), data=data)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import NOT_MODIFIED, QUERY_INVALID, bad_request
 from .formatting import render
 from .markup import apply_keyboard, check_markup, document_object, find_reply, photo_sizes, store_photo
-from .state import StoredFile, now
+from .state import StoredFile
 from .wire import Upload
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def _commit_edit(emu: BotApiEmulator, message: dict[str, Any], new: dict[str, An
     message.pop("reply_markup", None)
     if markup:
         message["reply_markup"] = markup
-    message["edit_date"] = now()
+    message["edit_date"] = emu.world.now()
     emu.world.changed.notify()
     return copy.deepcopy(message)
 

@@ -125,6 +125,14 @@ class Observing:
         (see :class:`~bot.emulator.limits.Counters`)."""
         return self.limiter.counters.as_dict()
 
+    # -- the clock -------------------------------------------------------------------
+
+    def follow_clock(self, source: Callable[[], float] | None) -> None:
+        """Stamp messages by ``source`` (unix seconds), e.g. the bot's clock in a demo or test that
+        sets it, so the bot and Telegram agree on every ``date``; None: back to the real clock.
+        Python only (a callable does not travel over HTTP)."""
+        self.world.clock = source or time.time
+
     # -- waiting ---------------------------------------------------------------------
 
     async def wait_until(self, predicate: Callable[[], T], timeout: float = 5.0, what: str = "condition") -> T:

@@ -86,10 +86,6 @@ class CallbackState:
     answer: dict[str, Any] | None = None
 
 
-def now() -> int:
-    return int(time.time())
-
-
 def chat_type_for(chat_id: int) -> str:
     """Telegram's id ranges: users > 0, basic groups < 0, supergroups/channels <= -10**12."""
     if chat_id > 0:
@@ -116,6 +112,14 @@ class World:
         self.changed = Notifier()
         self.closed = False
         self._file_seq = 0
+        #: Unix seconds: the real clock, or another one the emulator follows (:meth:`now`).
+        self.clock: Callable[[], float] = time.time
+
+    def now(self) -> int:
+        """What the emulated Telegram stamps messages with: the real time, or — following the
+        bot's clock (``BotApiEmulator.follow_clock``) — the bot's, so a phone's send time and the
+        bot's receive time agree when the bot runs on a clock of its own (the demo's day)."""
+        return int(self.clock())
 
     # -- users and chats -------------------------------------------------------------
 
@@ -166,7 +170,7 @@ class World:
     def add_message(self, chat: ChatState, sender: dict[str, Any], content: dict[str, Any],
                     *, date: int | None = None) -> dict[str, Any]:
         message = {"message_id": chat.next_message_id, "from": dict(sender), "chat": dict(chat.chat),
-                   "date": date if date is not None else now(), **content}
+                   "date": date if date is not None else self.now(), **content}
         chat.next_message_id += 1
         chat.messages[message["message_id"]] = message
         self.changed.notify()

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from .state import now
 from .wire import read_multipart
 
 if TYPE_CHECKING:
@@ -73,7 +72,7 @@ class WebhookDelivery:
                     world.changed.notify()
                 delay = RETRY_FIRST
                 continue
-            hook["last_error_date"], hook["last_error_message"] = now(), error
+            hook["last_error_date"], hook["last_error_message"] = world.now(), error
             world.changed.notify()
             log.info("webhook delivery of update %s failed: %s", update["update_id"], error)
             await asyncio.sleep(delay)
