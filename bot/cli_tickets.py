@@ -48,7 +48,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     create = tsub.add_parser("create", help="register a service request")
     create.add_argument("--customer", required=True)
-    create.add_argument("--contact", help="contact person (default: the customer name)")
+    create.add_argument("--contact", help="contact person's name (optional: without it the customer is "
+                                          "greeted without a name)")
     create.add_argument("--phone", required=True)
     create.add_argument("--address", required=True)
     create.add_argument("--model", required=True, help="product model")

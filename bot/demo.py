@@ -111,6 +111,7 @@ async def _setup(stage: Stage, demo: Demo) -> str:
             await demo.join(uid, token)
     await demo.say(DISP, "/new")
     await demo.say(DISP, "陈氏精密有限公司" if zh else "Chen Precision Ltd")
+    await demo.say(DISP, "陈女士" if zh else "Ms Chen")  # the contact person
     await demo.say(DISP, "+86 138 0013 8000")
     await demo.say(DISP, "上海市世纪大道 88 号" if zh else "88 Century Avenue, Shanghai")
     await demo.say(DISP, "X200")

@@ -62,7 +62,8 @@ def ticket_summary(ticket: Ticket, tz: tzinfo) -> Lines:
         L("card.status", {"status": L(f"status.{ticket.status.value}")}),
         L("card.severity", {"severity": L(f"severity.{ticket.severity}")}),
         L("card.service", {"service": L(f"service.{ticket.service_type.value}")}),
-        L("card.contact", {"name": Raw(ticket.contact_name), "phone": Raw(ticket.contact_phone)}),
+        L("card.contact", {"name": Raw(ticket.contact_name), "phone": Raw(ticket.contact_phone)}) if ticket.contact_name
+        else L("card.contact_unnamed", {"phone": Raw(ticket.contact_phone)}),
         L("card.fault", {"fault": Raw(ticket.fault_symptom)}),
     ]
     if ticket.eta_at and ticket.status is TicketStatus.EN_ROUTE:

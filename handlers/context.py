@@ -38,6 +38,9 @@ class Ctx:
     held: dict[int, datetime] = field(default_factory=dict)
     #: The routes the core dispatched this update on (what the person's menu offers, which buttons exist).
     router: Router | None = None
+    #: The last answer :meth:`reply` wrote in this update (a dialog keeps it as its question, see
+    #: :mod:`handlers.midway`).
+    last_reply: OutboxMessage | None = None
     _seq: int = 0
 
     # -- who and when -------------------------------------------------------------------------
@@ -107,6 +110,7 @@ class Ctx:
                         person_id=self.person.id if self.person else None, dedupe=None, purpose="reply",
                         ticket_id=ticket_id, not_before=None)
         row.ref = ref
+        self.last_reply = row
 
     def reply_telling(self, key: str, *, told: list[tuple[int | None, str]], ticket_id: int | None = None,
                       **params: Any) -> None:

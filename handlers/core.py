@@ -15,6 +15,9 @@
   fetched is answered with "send it again"; the dialog stays where it was.
 * Refused before any flow runs (:mod:`handlers.screening`): senders that are not a person,
   anything but /help and /lang outside a private chat, and coordinates that cannot be on Earth.
+* A command (other than /help, /lang, /cancel) or a button of another message sent while a
+  dialog is open is tried first: one that would begin another dialog asks whether to leave this
+  one (:mod:`handlers.midway`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from weakref import WeakValueDictionary
 
 from sqlalchemy import select
 
+from handlers import midway
 from handlers.channel import Inbound, data_from_command
 from handlers.media import MediaStore, StoredFile
 from handlers.context import Ctx
@@ -42,7 +46,8 @@ from models.runtime import ConversationState
 log = logging.getLogger(__name__)
 
 Downloader = Callable[[str], Awaitable[bytes]]
-#: Commands that do not abandon a dialog in progress.
+#: Commands that leave a dialog in progress as it is; ``/cancel`` leaves the dialog; any other
+#: command mid-dialog is tried first (:mod:`handlers.midway`).
 KEEPS_FLOW = frozenset({"help", "lang"})
 #: Tries of an update whose handling raises (a conflict with another instance heals on the
 #: next try; a bug does not), before it is parked and the person told.
@@ -184,7 +189,9 @@ class Core:
                         identity.chat_id = inbound.chat_id
                     if media is None:
                         raise DomainError("photo_unavailable")
+                    before = midway.snapshot(ctx)
                     await self.route(ctx)
+                    midway.remember(ctx, before)
                     await session.flush()
             except DomainError as exc:
                 if exc.code == "silent":
@@ -226,11 +233,14 @@ class Core:
                 # message_id is the person's own message here, not a bot message to edit.
                 inbound.callback_data, inbound.command, inbound.message_id = data, None, None
         if data is not None:
+            if data.split(":", 1)[0] == midway.CODE:  # Leave / Continue, asked mid-dialog
+                await midway.answer(ctx, self.route)
+                return
             route = router.callbacks.get(data.split(":", 1)[0])
             if route is None:
                 raise DomainError("stale_button")
             check_roles(ctx.person, route.roles)
-            await route.fn(ctx)
+            await (midway.button(ctx, route.fn) if midway.is_open(ctx) else route.fn(ctx))
             return
         if inbound.command:
             route = router.commands.get(inbound.command)
@@ -239,9 +249,13 @@ class Core:
                     raise DomainError("not_joined")
                 raise DomainError("unknown_command", command=inbound.command)
             check_roles(ctx.person, route.roles)
-            if inbound.command not in KEEPS_FLOW:
+            if inbound.command in KEEPS_FLOW:
+                await route.fn(ctx)
+            elif inbound.command != "cancel" and midway.is_open(ctx):
+                await midway.command(ctx, route.fn)
+            else:
                 ctx.end_flow()
-            await route.fn(ctx)
+                await route.fn(ctx)
             return
         if ctx.flow:
             step = router.steps.get((ctx.flow, ctx.step or ""))

@@ -69,7 +69,8 @@ async def _facts(ctx: Ctx, ticket: Ticket) -> Facts:
                  address=ticket.address, model=ticket.product_model, serial=ticket.serial,
                  purchased=ticket.purchase_date, warranty_end=asset.warranty_end if asset else None,
                  in_warranty=ticket.in_warranty, fault=ticket.fault_symptom, severity=ticket.severity,
-                 service=ticket.service_type.value, billable=ticket.billable, fault_type=ticket.fault_type)
+                 service=ticket.service_type.value, billable=ticket.billable, fault_type=ticket.fault_type,
+                 contact=ticket.contact_name)
 
 
 async def _close_summary(ctx: Ctx, head: L) -> None:
@@ -85,9 +86,12 @@ async def confirm(ctx: Ctx, _value: str) -> None:
     config = ctx.app.config
     ticket = await register_ticket(ctx.session, _registration(ctx), now=ctx.now, today=team_today(ctx),
                                    warranty=config.bot.warranty, actor_id=ctx.person.id, clocks=ctx.app.sla)
+    # Whoever opens the link is known by the contact's name — or, with none given, the company's
+    # (what staff see; the customer is greeted without a name then, handlers.flows.start).
     token = await create_invite(
-        ctx.session, role=Role.CUSTOMER, name=ticket.contact_name, now=ctx.now, ttl=config.bot.customer_link_ttl,
-        ticket_id=ticket.id, customer_id=ticket.customer_id, team_id=ticket.team_id, created_by_id=ctx.person.id)
+        ctx.session, role=Role.CUSTOMER, name=ticket.contact_name or ctx.data["customer"], now=ctx.now,
+        ttl=config.bot.customer_link_ttl, ticket_id=ticket.id, customer_id=ticket.customer_id, team_id=ticket.team_id,
+        created_by_id=ctx.person.id)
     link = ctx.app.join_link(token, customer=True)
     others = [Raw(other) for _, other in ctx.app.join_links(token, customer=True) if other != link]
     stored = await MediaStore(config.storage.media_dir).save(await asyncio.to_thread(qr_png, link))

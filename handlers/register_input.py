@@ -23,8 +23,8 @@ from models.registry import normalise_phone, parse_service
 
 #: Longest answers taken: the registry's limits (``models.registry.Registration.clean``), except the
 #: fault (registry: 4000), cut to 2000 so the whole summary stays within one chat message (4096).
-LIMITS = {"customer": 200, "phone": 40, "address": 400, "model": 120, "serial": 120, "purchased": 40,
-          "fault": 2000}
+LIMITS = {"customer": 200, "contact": 120, "phone": 40, "address": 400, "model": 120, "serial": 120,
+          "purchased": 40, "fault": 2000}
 #: Known customers offered as buttons for one search.
 MATCH_LIMIT = 5
 #: ``2025-06-01``, ``2025/6/1``, ``2025.6.1`` and ``2025年6月1日``.
@@ -32,6 +32,8 @@ _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s
 _PHONE_LIKE = re.compile(r"^\+?[\d\s\-().]+$")
 _YES = frozenset({"yes", "y", "billable", "是", "收费", "要收费", "需要收费"})
 _NO = frozenset({"no", "n", "free", "free of charge", "否", "不", "免费", "不收费"})
+#: Typed instead of a contact person's name: the desk does not know it (as the Skip button).
+_SKIP = frozenset({"skip", "unknown", "-", "跳过", "不详", "不知道"})
 _SERVICE_WORDS = {"on site": "onsite", "上门服务": "onsite", "电话支持": "phone", "远程支持": "remote"}
 
 
@@ -47,6 +49,11 @@ def typed_text(ctx: Ctx, field: str) -> str:
 
 def looks_like_phone(text: str) -> bool:
     return bool(_PHONE_LIKE.match(text)) and sum(c.isdigit() for c in text) >= 5
+
+
+def contact(text: str) -> str | None:
+    """The contact person's name, or None for "skip" / "跳过" (nobody is greeted by a name)."""
+    return None if text.strip().lower().rstrip(".!。！") in _SKIP else text.strip()
 
 
 def phone(text: str) -> str:

@@ -40,6 +40,7 @@ class Facts:
     service: str
     billable: bool
     fault_type: str | None = None  # None: the team has no fault types (not asked)
+    contact: str | None = None  # None: not given (nobody is greeted by a name)
 
 
 def warranty_of(purchased: date | None, warranty: timedelta, today: date) -> tuple[date | None, bool | None]:
@@ -63,7 +64,8 @@ def facts_from_dialog(data: dict[str, Any], warranty: timedelta, today: date) ->
     return Facts(customer=data["customer"], known=data.get("customer_id") is not None, phone=data["phone"],
                  address=data["address"], model=data["model"], serial=data.get("serial"), purchased=purchased,
                  warranty_end=end, in_warranty=inside, fault=data["fault"], severity=data["severity"],
-                 service=data["service"], billable=data["billable"], fault_type=data.get("fault_type"))
+                 service=data["service"], billable=data["billable"], fault_type=data.get("fault_type"),
+                 contact=data.get("contact"))
 
 
 def summary(facts: Facts) -> Lines:
@@ -71,6 +73,7 @@ def summary(facts: Facts) -> Lines:
     serial = Raw(facts.serial) if facts.serial else L("reg.summary.no_serial")
     return Lines((
         L(customer_key, {"customer": Raw(facts.customer)}),
+        L("reg.summary.contact", {"contact": Raw(facts.contact)}) if facts.contact else L("reg.summary.no_contact"),
         L("reg.summary.phone", {"phone": Raw(facts.phone)}),
         L("reg.summary.address", {"address": Raw(facts.address)}),
         L("reg.summary.product", {"model": Raw(facts.model), "serial": serial}),
@@ -84,6 +87,9 @@ def summary(facts: Facts) -> Lines:
 
 
 def _buttons(rid: str, step: str, data: dict[str, Any]) -> list[list[tuple[Any, str]]]:
+    if step == "contact":  # a known customer's contact on record is one tap
+        known = [(Raw(data["known_contact"]), f"reg:{rid}:o")] if data.get("known_contact") else []
+        return [[*known, ("reg.btn.no_contact", f"reg:{rid}:k")]]
     if step == "serial":
         return [[("reg.btn.no_serial", f"reg:{rid}:s")]]
     if step == "purchased":

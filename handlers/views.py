@@ -51,7 +51,7 @@ def ticket_fields(lang: str, ticket: Ticket, tz: ZoneInfo, names: dict[int, str]
         (t(lang, "field.status"), t(lang, f"status.{ticket.status.value}")),
         (t(lang, "view.registered"), local_time(ticket.created_at, tz)),
         (t(lang, "field.customer"), ticket.customer.name),
-        (t(lang, "field.contact"), ticket.contact_name),
+        (t(lang, "field.contact"), ticket.contact_name or t(lang, "view.no_contact")),
         (t(lang, "field.phone"), ticket.contact_phone),
         (t(lang, "field.address"), ticket.address),
         (t(lang, "field.model"), ticket.product_model),

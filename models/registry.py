@@ -102,7 +102,10 @@ class Registration:
         self.model = _required(self.model, "model", 120)
         self.fault = _required(self.fault, "fault", 4000)
         self.severity = parse_severity(self.severity)
-        self.contact = (self.contact or "").strip() or self.customer
+        # No contact person given: None, never the company's name (it would be greeted as one).
+        self.contact = (self.contact or "").strip() or None
+        if self.contact is not None and len(self.contact) > 120:
+            raise DomainError("too_long", field="contact", limit=120)
         self.serial = (self.serial or "").strip() or None
         self.fault_type = (self.fault_type or "").strip() or None
         if self.fault_type is not None and len(self.fault_type) > 120:
@@ -117,6 +120,8 @@ async def _customer(session: AsyncSession, reg: Registration) -> Customer:
         select(Customer).where(Customer.name == reg.customer, Customer.phone == reg.phone).limit(1)
     )
     if found:
+        if found.contact_name is None and reg.contact:  # the first contact person named is kept
+            found.contact_name = reg.contact
         return found
     customer = Customer(name=reg.customer, contact_name=reg.contact, phone=reg.phone)
     session.add(customer)

@@ -56,7 +56,7 @@ class Ticket(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"))
-    contact_name: Mapped[str] = mapped_column(String(120))
+    contact_name: Mapped[str | None] = mapped_column(String(120))
     contact_phone: Mapped[str] = mapped_column(String(40))
     address: Mapped[str] = mapped_column(String(400))
     product_model: Mapped[str] = mapped_column(String(120), index=True)

@@ -83,7 +83,8 @@ async def _tell_desk(session: AsyncSession, app: App, ticket: Ticket, now: datet
     """Hand the callback to the desk: whom to call, and why it could not be done in chat."""
     customer = await session.scalar(select(Customer.name).where(Customer.id == ticket.customer_id))
     msg = Msg(f"followup.callback.{reason}", {
-        "number": Raw(ticket.number), "customer": Raw(customer or ""), "contact": Raw(ticket.contact_name),
+        "number": Raw(ticket.number), "customer": Raw(customer or ""),
+        "contact": Raw(ticket.contact_name or customer or ""),  # no contact person given: the company
         "phone": Raw(ticket.contact_phone), "sent": Raw(local_time(delivered(app.calendar, ticket), app.tz))})
     told = 0
     for person_id in await desk_of(session, ticket.team_id):

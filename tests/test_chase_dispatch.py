@@ -35,7 +35,7 @@ async def ticket_row(app: App, ticket: Ticket) -> Ticket:
 
 def zh_summary(ticket: Ticket, severity: str = "2 级 – 有宕机风险") -> str:
     return (f"{title(ticket)}\n状态：已派单\n故障级别：{severity}\n服务方式：上门服务\n"
-            "联系人：Acme Ltd，+8613800000001\n故障现象：Display flickers")
+            "联系电话：+8613800000001（未提供联系人姓名）\n故障现象：Display flickers")
 
 
 async def run_dispatch(app: App, moment: datetime) -> int:

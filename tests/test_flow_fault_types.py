@@ -78,7 +78,7 @@ async def ticket_count(w: World) -> int:
 async def to_fault(w: World, uid: int, customer: str = "Acme Ltd") -> Message:
     """``/new`` answered by typing up to the fault symptom; the reply to it."""
     await say(w, uid, "/new")
-    for answer in (customer, "+86 138-0013-8000", "1 Harbour Rd", "X200", "SN-1", "2025-06-01"):
+    for answer in (customer, "skip", "+86 138-0013-8000", "1 Harbour Rd", "X200", "SN-1", "2025-06-01"):
         await say(w, uid, answer)
     return await say(w, uid, "Display goes dark")
 

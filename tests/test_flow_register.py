@@ -64,13 +64,14 @@ async def only_ticket(w: World) -> Ticket:
         return ticket
 
 
-async def to_summary(w: World, uid: int, *, customer: str = "Globex", phone: str | None = "+86 138-0013-8000",
+async def to_summary(w: World, uid: int, *, customer: str = "Globex", contact: str = "skip",
+                     phone: str | None = "+86 138-0013-8000",
                      address: str = "8 River St", model: str = "Z9", serial: str = "SN-1",
                      purchased: str = "2025-06-01", fault: str = "No power", severity: str = "3",
                      service: str = "remote", billable: str = "no") -> Message:
     """Answer every question by typing (a known customer's phone is skipped: ``phone=None``)."""
     await say(w, uid, "/new")
-    for answer in (customer, phone, address, model, serial, purchased, fault, severity, service, billable):
+    for answer in (customer, contact, phone, address, model, serial, purchased, fault, severity, service, billable):
         if answer is not None:
             reply = await say(w, uid, answer)
     return reply
@@ -86,7 +87,11 @@ async def test_whole_dialog_in_english(tmp_path: Path, channel: str) -> None:
         ask = await say(w, DSP, "/new")
         assert ask.text.startswith("New ticket. Who is the customer?")
         ask = await say(w, DSP, "Acme Ltd")  # nobody known yet: a new customer
-        assert ask.text == "New customer: Acme Ltd.\nContact phone number for Acme Ltd?"
+        assert ask.text == ("New customer: Acme Ltd.\nWho is the contact person at Acme Ltd? Send their name, or tap "
+                            "Skip if you do not know.")
+        assert ask.buttons == ["Skip"]
+        ask = await say(w, DSP, "Ms Zhou")
+        assert ask.text == "Contact phone number for Acme Ltd?"
 
         bad = await say(w, DSP, "12ab")
         assert bad.text == ("\"12ab\" is not a phone number: use digits, e.g. +86 138 0013 8000.\n"
@@ -126,7 +131,7 @@ async def test_whole_dialog_in_english(tmp_path: Path, channel: str) -> None:
         summary = await press(w, DSP, billable_ask, "Billable")
         assert summary.text == (
             "Please check the new ticket:\n"
-            "Customer: Acme Ltd (new)\nPhone: +8613800138000\nAddress: 1 Harbour Rd, Shanghai\n"
+            "Customer: Acme Ltd (new)\nContact: Ms Zhou\nPhone: +8613800138000\nAddress: 1 Harbour Rd, Shanghai\n"
             "Product: X200, serial SN-0042\nPurchased 2025-06-01: in warranty (until 2026-06-01).\n"
             "Fault: Display flickers, then goes dark\nSeverity: 2 – risk of going down\n"
             "Service: on-site\nBillable: yes")
@@ -174,7 +179,8 @@ async def test_whole_dialog_in_english(tmp_path: Path, channel: str) -> None:
             invite = await s.scalar(select(Invite).where(Invite.ticket_id == ticket.id))
         assert (customer.name, customer.phone) == ("Acme Ltd", "+8613800138000")
         assert (ticket.contact_name, ticket.contact_phone, ticket.address) == (
-            "Acme Ltd", "+8613800138000", "1 Harbour Rd, Shanghai")
+            "Ms Zhou", "+8613800138000", "1 Harbour Rd, Shanghai")
+        assert (customer.contact_name, invite.name) == ("Ms Zhou", "Ms Zhou")
         assert (ticket.product_model, ticket.serial, ticket.purchase_date, ticket.in_warranty) == (
             "X200", "SN-0042", date(2025, 6, 1), True)
         assert (ticket.fault_symptom, ticket.severity, ticket.service_type, ticket.billable) == (
@@ -191,7 +197,7 @@ async def test_whole_dialog_in_english(tmp_path: Path, channel: str) -> None:
         assert picker.buttons == w.shown(["Li Lei · 0 open"])
         w.open_link(CUST, token, name="Mr Lin", lang="en", customer=True)
         welcome = (await w.expect(CUST))[0]
-        assert welcome.text == f"Hello Acme Ltd. You will get updates on ticket {ticket.number} here."
+        assert welcome.text == f"Hello Ms Zhou. You will get updates on ticket {ticket.number} here."
 
 
 async def test_whole_dialog_in_chinese_with_buttons(tmp_path: Path, channel: str) -> None:
@@ -200,7 +206,9 @@ async def test_whole_dialog_in_chinese_with_buttons(tmp_path: Path, channel: str
         ask = await say(w, SUP, "/new")
         assert ask.text.startswith("登记新工单。客户是谁？")
         ask = await say(w, SUP, "华东机电")
-        assert ask.text == "新客户：华东机电。\n华东机电的联系电话？"
+        assert ask.text == "新客户：华东机电。\n华东机电的联系人是谁？请发送姓名；不清楚请点“跳过”。"
+        ask = await press(w, SUP, ask, "跳过")  # the desk does not know: nobody is named
+        assert ask.text == "华东机电的联系电话？"
         bad = await say(w, SUP, "没有电话")
         assert bad.text == "“没有电话”不是有效的电话号码，请填写数字，例如 +86 138 0013 8000。\n华东机电的联系电话？"
         await say(w, SUP, "021-5555 0000")
@@ -226,7 +234,7 @@ async def test_whole_dialog_in_chinese_with_buttons(tmp_path: Path, channel: str
         billable_ask = await say(w, SUP, "电话支持")
         summary = await press(w, SUP, billable_ask, "免费")
         assert summary.text == (
-            "请核对新工单：\n客户：华东机电（新客户）\n电话：02155550000\n地址：上海市浦东新区张江路 1 号\n"
+            "请核对新工单：\n客户：华东机电（新客户）\n联系人：未提供\n电话：02155550000\n地址：上海市浦东新区张江路 1 号\n"
             "产品：ZX-300，序列号 无\n购买日期 2024-01-05：已过保（2025-01-04 到期）。\n"
             "故障现象：整机无法启动\n故障级别：1 级 – 系统宕机/服务中断\n服务方式：电话支持\n是否收费：免费")
         w.press(SUP, summary, "确认")
@@ -240,7 +248,7 @@ async def test_whole_dialog_in_chinese_with_buttons(tmp_path: Path, channel: str
         assert photo.photo and done.buttons == ["派单"]
         assert (ticket.serial, ticket.purchase_date, ticket.in_warranty) == (None, date(2024, 1, 5), False)
         assert (ticket.severity, ticket.service_type, ticket.billable) == (1, ServiceType.PHONE, False)
-        assert (ticket.contact_phone, ticket.fault_symptom) == ("02155550000", "整机无法启动")
+        assert (ticket.contact_name, ticket.contact_phone, ticket.fault_symptom) == (None, "02155550000", "整机无法启动")
 
 
 async def test_unknown_purchase_date_and_a_known_customer_picked_from_a_search(tmp_path: Path, channel: str) -> None:
@@ -259,8 +267,10 @@ async def test_unknown_purchase_date_and_a_known_customer_picked_from_a_search(t
         assert by_phone.buttons == w.shown(["Acme Ltd · +8613800000001"])  # no name: no "new customer"
         none = await say(w, DSP, "139 0000 0002")  # the South team's customer stays hidden
         assert none.text.startswith("No known customer has the phone number 139 0000 0002.")
-        address_ask = await press(w, DSP, by_phone, "Acme Ltd · +8613800000001")
-        assert address_ask.text == "Customer: Acme Ltd, phone +8613800000001.\nAddress of the site?"
+        contact_ask = await press(w, DSP, by_phone, "Acme Ltd · +8613800000001")
+        assert contact_ask.text.startswith("Customer: Acme Ltd, phone +8613800000001.\nWho is the contact person")
+        assert contact_ask.buttons == ["Skip"]  # nobody on record
+        assert (await say(w, DSP, "Mr Wu")).text == "Address of the site?"  # the phone is on record
         await say(w, DSP, "1 Harbour Rd")
         await say(w, DSP, "X200")
         await say(w, DSP, "SN-7")
@@ -271,7 +281,7 @@ async def test_unknown_purchase_date_and_a_known_customer_picked_from_a_search(t
         await say(w, DSP, "4")
         await say(w, DSP, "phone")
         summary = await say(w, DSP, "yes")
-        assert summary.text.splitlines()[1] == "Customer: Acme Ltd (known)"
+        assert summary.text.splitlines()[1:3] == ["Customer: Acme Ltd (known)", "Contact: Mr Wu"]
         assert "Purchase date unknown: warranty unknown." in summary.text
         w.press(DSP, summary, "Confirm")
         await w.expect(DSP, 2)
@@ -292,6 +302,7 @@ async def test_cancel_and_stale_buttons_store_nothing(tmp_path: Path, channel: s
         nothing = await counts(w)
         await say(w, DSP, "/new")
         await say(w, DSP, "Acme Ltd")
+        await say(w, DSP, "Skip")
         await say(w, DSP, "+8613800000001")
         too_long = await say(w, DSP, "x" * 401)
         assert too_long.text == "That is too long (at most 400 characters).\nAddress of the site?"
@@ -319,9 +330,12 @@ async def test_cancel_and_stale_buttons_store_nothing(tmp_path: Path, channel: s
         assert stale.text == "That button belongs to an earlier step or an earlier registration."
         assert await counts(w) == nothing and await dialog_step(w, DSP) == "confirm"
 
-        # A forged severity on a button is refused like a typed one.
-        await say(w, DSP, "/new")
+        # A forged severity on a button is refused like a typed one (/new at the summary asks first).
+        question = await say(w, DSP, "/new")
+        assert question.buttons == ["Leave and run /new", "Continue the ticket registration"]
+        await press(w, DSP, question, "Leave and run /new")
         await say(w, DSP, "Initech")
+        await say(w, DSP, "跳过")
         for answer in ("+8613800000009", "2 Main St", "T1", "SN-2", "2025-01-01"):
             await say(w, DSP, answer)
         severity_ask = await say(w, DSP, "Smoke")

@@ -104,6 +104,9 @@ async def test_dialog_answers_echo_a_preview(tmp_path: Path, channel: str, lang:
         [asked] = await w.expect(SUP)
         assert len(asked.text) <= SHORT and name not in asked.text, asked.text
         assert preview(name) in asked.text
+        w.say(SUP, "skip" if lang == "en" else "跳过")  # no contact person known
+        [asked] = await w.expect(SUP)
+        assert len(asked.text) <= SHORT and preview(name) in asked.text, asked.text
         # A bad phone number with line breaks: the reason is one line.
         w.say(SUP, "call\nme\nmaybe")
         [refused] = await w.expect(SUP)

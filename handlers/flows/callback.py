@@ -128,8 +128,9 @@ async def callbacks(ctx: Ctx) -> None:
         .order_by(Ticket.signed_off_at.is_(None), Ticket.signed_off_at, Ticket.id).limit(LIST_LIMIT))).all()
     lines: list = [L("followup.callbacks.header", {"count": total})]
     for ticket, customer in rows:
-        params = {"number": Raw(ticket.number), "customer": Raw(customer), "contact": Raw(ticket.contact_name),
-                  "phone": Raw(ticket.contact_phone), "signed": Raw(local_time(ticket.signed_off_at, ctx.app.tz)),
+        params = {"number": Raw(ticket.number), "customer": Raw(customer),
+                  "contact": Raw(ticket.contact_name or customer), "phone": Raw(ticket.contact_phone),
+                  "signed": Raw(local_time(ticket.signed_off_at, ctx.app.tz)),
                   "sent": Raw(local_time(delivered(ctx.app.calendar, ticket), ctx.app.tz))}
         key = "followup.callbacks.item" if ticket.callback_sent_at else "followup.callbacks.item_no_chat"
         lines.append(L(key, params))
@@ -153,7 +154,8 @@ async def _phoned(ctx: Ctx) -> Ticket:
 @routes.callback("cbd", roles=DESK)
 async def record_call(ctx: Ctx) -> None:
     ticket = await _phoned(ctx)
-    ctx.reply(Msg("followup.callbacks.phone_ask", {"number": Raw(ticket.number), "contact": Raw(ticket.contact_name)},
+    contact = ticket.contact_name or (await ctx.session.get(Customer, ticket.customer_id)).name  # no name given
+    ctx.reply(Msg("followup.callbacks.phone_ask", {"number": Raw(ticket.number), "contact": Raw(contact)},
                   buttons=rating_buttons(ticket, "cbp")),
               ticket_id=ticket.id, ref=f"cbp:{ticket.id}")
 

@@ -1,7 +1,9 @@
 """Registration in chat (登记): ``/new`` for dispatchers and supervisors.
 
 The dialog asks, one at a time: the customer (a known one picked from a search, or a new one),
-the contact phone (skipped for a known customer: theirs is on record), the address, the product
+the contact person (skippable: then nobody is greeted by the company's name; a known customer's
+contact on record is one tap), the contact phone (skipped for a known customer: theirs is on
+record), the address, the product
 model, its serial, the purchase date (→ in or out of warranty, shown at once), the fault symptom,
 its fault type (buttons: the team's ``[faults]`` list and "other"; not asked without a list), the severity 1–4 (DESIGN §2 levels as buttons), the service type and whether it is billable; then
 a summary with **Confirm** / **Cancel**.  Confirming registers the ticket (:mod:`handlers.register_done`).
@@ -30,6 +32,7 @@ from handlers.fault_types import canonical, from_button, team_fault_types
 from handlers.i18n import error_text, preview
 from handlers.messages import L, Raw
 from handlers.register_done import confirm, drop, team_today
+from handlers.register_input import contact as parse_contact
 from handlers.register_input import find_customers, looks_like_phone, phone, purchase_date, typed_text, visible_customer
 from handlers.register_input import billable as parse_billable
 from handlers.register_input import service as parse_service
@@ -44,8 +47,8 @@ routes = Routes()
 
 FLOW = "register"
 DESK = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
-#: The step after each step (a known customer jumps from ``customer`` straight to ``address``).
-NEXT = {"phone": "address", "address": "model", "model": "serial", "serial": "purchased",
+#: The step after each step (a known customer jumps from ``contact`` straight to ``address``).
+NEXT = {"contact": "phone", "phone": "address", "address": "model", "model": "serial", "serial": "purchased",
         "purchased": "fault", "fault": "fault_type", "fault_type": "severity", "severity": "service", "service": "billable",
         "billable": "confirm"}
 
@@ -83,12 +86,24 @@ async def _customer(ctx: Ctx) -> None:
     if not found:
         if not offer_new:
             raise DomainError("reg_no_phone_match", value=preview(text))
-        ctx.goto(FLOW, "phone", customer=text, customer_id=None, offered=[], query=None)
-        ask(ctx, "phone", L("reg.customer.new", {"customer": Raw(preview(text))}))
+        ctx.goto(FLOW, "contact", customer=text, customer_id=None, offered=[], query=None, known_contact=None)
+        ask(ctx, "contact", L("reg.customer.new", {"customer": Raw(preview(text))}))
         return
     ctx.goto(FLOW, "customer", offered=[c.id for c in found], query=text if offer_new else None)
     ctx.reply(matches_message(ctx.data["rid"], preview(text), [(c.id, preview(c.name), c.phone) for c in found],
                               more, offer_new))
+
+
+def _contact_answer(ctx: Ctx, contact: str | None) -> None:
+    if ctx.data.get("customer_id") is not None:  # a known customer: their phone is on record
+        ctx.goto(FLOW, "address", contact=contact)
+        ask(ctx, "address")
+    else:
+        advance(ctx, contact=contact)
+
+
+async def _contact(ctx: Ctx) -> None:
+    _contact_answer(ctx, parse_contact(typed_text(ctx, "contact")))
 
 
 async def _phone(ctx: Ctx) -> None:
@@ -144,7 +159,7 @@ async def _confirm_typed(ctx: Ctx) -> None:
     raise DomainError("reg_use_buttons")
 
 
-_TYPED = {"customer": _customer, "phone": _phone, "address": _text_field, "model": _text_field,
+_TYPED = {"customer": _customer, "contact": _contact, "phone": _phone, "address": _text_field, "model": _text_field,
           "serial": _text_field, "purchased": _purchased, "fault": _fault, "fault_type": _fault_type,
           "severity": _severity,
           "service": _service, "billable": _billable, "confirm": _confirm_typed}
@@ -173,17 +188,28 @@ async def _pick_customer(ctx: Ctx, value: str) -> None:
     if not is_id(value) or int(value) not in ctx.data.get("offered", []):
         raise DomainError("reg_stale")
     customer = await visible_customer(ctx, int(value))
-    # Their phone is on record (and is how the registry finds them again): straight to the address.
-    ctx.goto(FLOW, "address", customer=customer.name, contact=customer.contact_name, phone=customer.phone,
+    # Their phone is on record (and is how the registry finds them again): after the contact
+    # person, straight to the address.
+    ctx.goto(FLOW, "contact", customer=customer.name, known_contact=customer.contact_name, phone=customer.phone,
              customer_id=customer.id)
-    ask(ctx, "address", L("reg.customer.known", {"customer": Raw(customer.name), "phone": Raw(customer.phone)}))
+    ask(ctx, "contact", L("reg.customer.known", {"customer": Raw(customer.name), "phone": Raw(customer.phone)}))
 
 
 async def _new_customer(ctx: Ctx, value: str) -> None:
     if not ctx.data.get("query"):
         raise DomainError("reg_stale")
-    ctx.goto(FLOW, "phone", customer=ctx.data["query"], customer_id=None, contact=None)
-    ask(ctx, "phone", L("reg.customer.new", {"customer": Raw(preview(ctx.data["customer"]))}))
+    ctx.goto(FLOW, "contact", customer=ctx.data["query"], customer_id=None, known_contact=None)
+    ask(ctx, "contact", L("reg.customer.new", {"customer": Raw(preview(ctx.data["customer"]))}))
+
+
+async def _no_contact(ctx: Ctx, value: str) -> None:
+    _contact_answer(ctx, None)
+
+
+async def _known_contact(ctx: Ctx, value: str) -> None:
+    if not ctx.data.get("known_contact"):
+        raise DomainError("reg_stale")
+    _contact_answer(ctx, ctx.data["known_contact"])
 
 
 async def _no_serial(ctx: Ctx, value: str) -> None:
@@ -216,7 +242,8 @@ async def _billable_button(ctx: Ctx, value: str) -> None:
 
 
 #: Button code → (the step it answers, what it does).
-_BUTTONS = {"c": ("customer", _pick_customer), "n": ("customer", _new_customer), "s": ("serial", _no_serial),
+_BUTTONS = {"c": ("customer", _pick_customer), "n": ("customer", _new_customer),
+            "k": ("contact", _no_contact), "o": ("contact", _known_contact), "s": ("serial", _no_serial),
             "p": ("purchased", _date_unknown), "f": ("fault_type", _fault_type_button),
             "v": ("severity", _severity_button),
             "t": ("service", _service_button), "b": ("billable", _billable_button),

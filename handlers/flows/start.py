@@ -7,10 +7,11 @@ from handlers.context import Ctx
 from handlers.i18n import normalise_language, preview, t
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import Routes
+from models.customers import Customer
 from models.enums import Role
 from models.errors import DomainError
 from models.invites import create_invite, join
-from models.people import Team
+from models.people import Person, Team
 from models.runtime import OutboxMessage
 from models.tickets import Ticket
 from models.transitions import record_event
@@ -45,13 +46,27 @@ def help_message(ctx: Ctx) -> Msg:
     return Msg(body=Lines(tuple(lines)))
 
 
+async def greeting_name(ctx: Ctx, person: Person) -> str | None:
+    """The name a person is greeted by — never a customer's company name: a ticket link made
+    without a contact person carries the company's name, and its customer is greeted without one."""
+    if person.role is Role.CUSTOMER and person.customer_id is not None:
+        company = await ctx.session.get(Customer, person.customer_id)
+        if company is not None and company.name.strip().casefold() == person.name.strip().casefold():
+            return None
+    return person.name
+
+
 @routes.command("start", roles=None)
 async def start(ctx: Ctx) -> None:
     token = ctx.inbound.args.strip()
     if not token:
         if ctx.person is None:
             raise DomainError("not_joined")
-        ctx.reply("start.welcome_back", name=ctx.person.name)
+        name = await greeting_name(ctx, ctx.person)
+        if name:
+            ctx.reply("start.welcome_back", name=name)
+        else:
+            ctx.reply("start.welcome_back_unnamed")
         ctx.reply(help_message(ctx))
         queue_menu(ctx)
         return
@@ -68,7 +83,11 @@ async def start(ctx: Ctx) -> None:
     elif invite.ticket_id is not None:
         ticket = await ctx.session.get(Ticket, invite.ticket_id)
         record_event(ctx.session, ticket, "customer_joined", now=ctx.now, actor_id=person.id)
-        ctx.reply("start.welcome_customer", name=person.name, number=ticket.number)
+        name = await greeting_name(ctx, person)
+        if name:
+            ctx.reply("start.welcome_customer", name=name, number=ticket.number)
+        else:
+            ctx.reply("start.welcome_customer_unnamed", number=ticket.number)
     else:
         team = await ctx.session.get(Team, person.team_id) if person.team_id else None
         ctx.reply("start.welcome_staff", name=person.name, role=role_name,

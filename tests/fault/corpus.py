@@ -21,7 +21,8 @@ Families (:data:`FAMILIES`):
   customer link opened by staff or by another customer.
 * ``dialogs`` — wrong kinds of answer at every dialog step (photo, location, sticker, voice,
   contact, animation, poll, dice, document, blank, overlong text, values out of range), commands
-  mid-dialog (another role's, unknown, ``/help``, ``/cancel``), answering a dialog from another
+  mid-dialog (another role's, unknown, ``/help``, ``/cancel``, a look-up, one that would begin
+  another dialog, a Leave / Continue of no question), answering a dialog from another
   person's chat or from a group, pressing another person's dialog button, restarting a dialog,
   dialogs whose ticket moved on or whose data is garbage, replies to a check-in that are not
   text, lone surrogates in answers that are stored.
@@ -44,8 +45,9 @@ and only where the case is a legitimate dialog step, decided per family:
 * ``malformed``: a command with a whitespace-only argument (it opens its dialog as without one);
 * ``buttons``: pressing a dialog's opening button (On my way, Decline, Arrived, Resolve, Paper
   form) a second time restarts that dialog;
-* ``dialogs``: ``/cancel`` ends the dialog; ``/new``, ``/checkin``, ``/complain`` sent again
-  restart theirs; a second photo at the location step is an album's (kept); digits typed
+* ``dialogs``: ``/cancel`` ends the dialog; ``/new``, ``/checkin``, ``/complain`` sent again, or
+  another dialog's command, keep theirs and ask first whether to leave it (the question is kept
+  with the dialog); a second photo at the location step is an album's (kept); digits typed
   fullwidth or in another script are digits (the quantity step moves on); a dialog whose ticket
   was taken away, vanished, holds garbage or names an unknown flow ends;
 * ``media``: none (a real place at the edge of the map, or a photo with a huge caption at the
@@ -867,7 +869,7 @@ def dialogs(rng: random.Random) -> list[Case]:
         if expects != "photo" and expects != "location":
             add(Case("dialogs", f"{name}/blank_answer", owner, Inject(msg_update(text="   ")), dialog=dialog))
         # Commands mid-dialog: a role's wrong command and an unknown one are refused (the dialog
-        # waits); /help keeps it; /cancel ends it; another command abandons it.
+        # waits); /help keeps it; /cancel ends it (look-ups and other dialogs' commands: below).
         wrong_command = "/new" if BY_KEY[owner].role in (Role.ENGINEER, Role.CUSTOMER) else "/tickets"
         add(Case("dialogs", f"{name}/wrong_role_command", owner, Say(wrong_command), dialog=dialog))
         if turn % 3 == 0:
@@ -887,6 +889,16 @@ def dialogs(rng: random.Random) -> list[Case]:
              dialog_moves=True))
     add(Case("dialogs", "complain_twice", "cust_zh", Say("/complain {n_H_res}"),
              prelude=(Say("/complain {n_H_res}"),), dialog_moves=True))
+    # A look-up mid-dialog is answered and the dialog kept (its question asked again); a command
+    # that would begin another dialog only asks whether to leave this one (handlers/midway.py);
+    # a Leave or Continue of a question never asked is out of date.
+    add(Case("dialogs", "look_up_mid_dialog", "eng_en", Say("/kb zzqx flux capacitor"),
+             dialog=(None, "depart", "eta", {"ticket_id": "{T_acc}", "number": "{n_T_acc}"}), refusal=False))
+    add(Case("dialogs", "another_dialog_mid_dialog", "dsp_en", Say("/reassign {n_T_acc}"),
+             dialog=(None, "register", "severity", REGISTER_DATA), dialog_moves=True))
+    add(Case("dialogs", "leave_of_no_question", "eng_en", Press("dlg:go:0badc0de"),
+             dialog=(None, "depart", "eta", {"ticket_id": "{T_acc}", "number": "{n_T_acc}"})))
+    add(Case("dialogs", "continue_without_a_dialog", "sup_s_zh", Press("dlg:stay:0badc0de")))
     add(Case("dialogs", "severity_button_at_confirm", "dsp_zh", Press("reg:abc123:v:2"),
              dialog=(None, "register", "confirm", {**REGISTER_DATA, "severity": 2, "service": "onsite",
                                                    "billable": False})))

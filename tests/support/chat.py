@@ -24,7 +24,8 @@ def card_text(t: T, status: str, *extra: str) -> str:
     """The card of a :func:`tests.support.tickets.ticket` in ``status`` (English)."""
     return "\n".join([
         f"{t.number} · X100 · 1 River Road", f"Status: {status}", "Severity: 2 – risk of going down",
-        "Service: on-site", "Contact: Acme Plant, +8613800138000", "Fault: No power", *extra,
+        # Registered without a contact person: the card names none (never the company).
+        "Service: on-site", "Contact: +8613800138000 (no name given)", "Fault: No power", *extra,
     ])
 
 
