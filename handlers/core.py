@@ -269,6 +269,10 @@ class Core:
                     return
         if ctx.person is None:
             raise DomainError("not_joined")
+        if inbound.text and not inbound.photos and not inbound.location:
+            for handler in router.text_handlers:  # e.g. a rating typed instead of pressed
+                if await handler(ctx):
+                    return
         if inbound.photos:
             raise DomainError("unexpected_photo")
         if inbound.location:

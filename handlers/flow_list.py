@@ -19,6 +19,7 @@ from handlers.flows import (  # isort: skip
     customer,
     complaints,
     callback,
+    ratings,
     cancel,
     edit,
     report,
@@ -27,4 +28,4 @@ from handlers.flows import (  # isort: skip
 )
 
 FLOWS = (dispatch, register, reassign, supervisor, links, board, engineer, checkins, parts, signoff, customer,
-         complaints, callback, cancel, edit, report, kb, start)
+         complaints, callback, ratings, cancel, edit, report, kb, start)

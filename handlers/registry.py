@@ -1,4 +1,5 @@
-"""Where flows say what they answer: commands, button actions, dialog steps, replies.
+"""Where flows say what they answer: commands, button actions, dialog steps, replies, and text
+sent outside any dialog that a flow may recognise (a rating typed instead of pressed).
 
 Each flow module collects its own routes — ``routes = Routes()`` and ``@routes.command("tickets",
 roles=ENGINEER)`` etc. — which registers nothing anywhere: importing a flow has no side effect
@@ -42,6 +43,9 @@ class Routes:
     callbacks: dict[str, Route] = field(default_factory=dict)
     steps: dict[tuple[str, str], Handler] = field(default_factory=dict)
     reply_handlers: list[Handler] = field(default_factory=list)
+    #: Tried, in order, for text sent while no dialog is open (before "not sure what you mean");
+    #: each returns whether it took the text.
+    text_handlers: list[Handler] = field(default_factory=list)
     #: Shown in the chat's command menu, per role: (command, catalog key of its description).
     menus: dict[Role, list[tuple[str, str]]] = field(default_factory=dict)
 
@@ -73,6 +77,10 @@ class Routes:
         self.reply_handlers.append(fn)
         return fn
 
+    def on_text(self, fn: Handler) -> Handler:
+        self.text_handlers.append(fn)
+        return fn
+
     def include(self, other: Routes) -> None:
         """Add ``other``'s routes after these (its menu entries after the ones already here)."""
         for name, route in other.commands.items():
@@ -84,6 +92,7 @@ class Routes:
                 raise ValueError(f"dialog step {key[0]}/{key[1]} registered twice")
             self.steps[key] = fn
         self.reply_handlers.extend(other.reply_handlers)
+        self.text_handlers.extend(other.text_handlers)
         for role, entries in other.menus.items():
             self.menus.setdefault(role, []).extend(entries)
 
