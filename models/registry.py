@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.blanks import is_blank
 from models.customers import Asset, Customer, Site
 from models.enums import ServiceType
 from models.errors import DomainError
@@ -106,7 +107,7 @@ class Registration:
         self.contact = (self.contact or "").strip() or None
         if self.contact is not None and len(self.contact) > 120:
             raise DomainError("too_long", field="contact", limit=120)
-        self.serial = (self.serial or "").strip() or None
+        self.serial = None if is_blank(self.serial) else self.serial.strip()  # "无", "n/a": no serial
         self.fault_type = (self.fault_type or "").strip() or None
         if self.fault_type is not None and len(self.fault_type) > 120:
             raise DomainError("too_long", field="fault_type", limit=120)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.app import FixedClock
 from handlers.i18n import t as tr
 from models.enums import FeedbackSource, Role, TicketStatus
+from models.tickets import Ticket
 from models.work import Checkin, Feedback, PartsRequest
 from scheduler import callback
 from tests.support.cast import CUST, ENG, SUP, join_customer, pid, team
@@ -172,3 +173,20 @@ async def test_a_typed_rating_answers_the_callback_survey(tmp_path: Path, channe
         assert w.current(CUST, survey).text == tr("en", "followup.callback.rated_line", number=t.number, rating=4)
         assert await feedback(w) == [(FeedbackSource.SIGNOFF, 5, None), (FeedbackSource.CALLBACK, 4, None)]
         assert await pid(w, CUST)
+
+
+async def test_no_serial_typed_at_registration(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel, language="zh-CN") as w:
+        await w.join(SUP, Role.SUPERVISOR, "王伟")
+        w.say(SUP, "/new")
+        await w.expect(SUP)
+        for answer in ("华东机电", "跳过", "021-5555 0000", "上海市浦东新区张江路 1 号", "ZX-300", "不详",
+                       "2024-01-05", "整机无法启动", "1", "电话支持", "免费"):
+            w.say(SUP, answer)
+            [summary] = await w.expect(SUP)
+        no_serial = tr("zh-CN", "reg.summary.product", model="ZX-300", serial=tr("zh-CN", "reg.summary.no_serial"))
+        assert no_serial in summary.text.splitlines()  # "序列号 无", not a serial called 不详
+        w.press(SUP, summary, "确认")
+        await w.expect(SUP, 2)
+        async with w.app.db.read() as s:
+            assert (await s.scalars(select(Ticket.serial))).all() == [None]

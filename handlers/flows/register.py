@@ -40,6 +40,7 @@ from handlers.register_input import severity as parse_severity
 from handlers.register_view import facts_from_dialog, matches_message, question, warranty_line, warranty_of
 from handlers.registry import Routes
 from models.access import is_id
+from models.blanks import is_blank
 from models.enums import Role
 from models.errors import DomainError
 
@@ -114,6 +115,11 @@ async def _text_field(ctx: Ctx) -> None:
     advance(ctx, **{ctx.step: typed_text(ctx, ctx.step)})
 
 
+async def _serial(ctx: Ctx) -> None:
+    text = typed_text(ctx, "serial")
+    advance(ctx, serial=None if is_blank(text) else text)  # "无", "none", "n/a": as No serial
+
+
 async def _purchased(ctx: Ctx) -> None:
     _purchase_answer(ctx, purchase_date(typed_text(ctx, "purchased"), team_today(ctx)).isoformat())
 
@@ -160,7 +166,7 @@ async def _confirm_typed(ctx: Ctx) -> None:
 
 
 _TYPED = {"customer": _customer, "contact": _contact, "phone": _phone, "address": _text_field, "model": _text_field,
-          "serial": _text_field, "purchased": _purchased, "fault": _fault, "fault_type": _fault_type,
+          "serial": _serial, "purchased": _purchased, "fault": _fault, "fault_type": _fault_type,
           "severity": _severity,
           "service": _service, "billable": _billable, "confirm": _confirm_typed}
 
