@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot import cli_links
 from bot.csv_import import import_csv
+from bot.widths import display_width, pad, table
 from handlers.i18n import t
 from handlers.fault_types import checked, team_fault_types
 from handlers.verdict_text import explain_lines
@@ -80,6 +81,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("file", type=argparse.FileType("rb"))
     imp.add_argument("--links", type=Path, metavar="FILE.csv",
                      help="write each ticket's customer link to this CSV file instead of printing them")
+    imp.add_argument("--allow-duplicates", action="store_true",
+                     help="also import rows that repeat a ticket of the last 30 days (same customer, phone, "
+                          "model, serial and fault) or another row; by default they are skipped with a warning")
     imp.set_defaults(handler=_import)
 
     cli_links.add_commands(tsub)  # link
@@ -134,9 +138,15 @@ async def _create(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     return 0
 
 
-def _row(lang: str, ticket: Ticket, tz) -> list[str]:  # noqa: ANN001
+def _row(lang: str, ticket: Ticket, tz, names: dict[int, str]) -> list[str]:  # noqa: ANN001
+    engineer = names.get(ticket.assignee_id, "—") if ticket.assignee_id else "—"
     return [ticket.number, t(lang, f"status.{ticket.status.value}"), str(ticket.severity),
-            local_time(ticket.created_at, tz), ticket.customer.name, ticket.product_model]
+            local_time(ticket.created_at, tz), ticket.customer.name, engineer, ticket.product_model]
+
+
+def _header(lang: str) -> list[str]:
+    return [t(lang, key) for key in ("view.number", "field.status", "field.severity", "view.registered",
+                                     "field.customer", "view.assignee", "field.model")]
 
 
 async def _list(app, args: argparse.Namespace) -> int:  # noqa: ANN001
@@ -144,8 +154,8 @@ async def _list(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     now = app.clock.now()
     async with app.db.read() as session:
         tickets = await list_tickets(session, status=status)
+        names = await people_names(session, {tk.assignee_id for tk in tickets})
         if args.json:
-            names = await people_names(session, {tk.assignee_id for tk in tickets})
             print(json.dumps([
                 {k: v for k, v in ticket_json(tk, app.tz, names, [], now=now, policy=app.sla).items()
                  if k != "timeline"} for tk in tickets
@@ -154,10 +164,8 @@ async def _list(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     if not tickets:
         print(t(args.lang, "cli.no_tickets"))
         return 0
-    rows = [_row(args.lang, tk, app.tz) for tk in tickets]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    # Lined up by display width (a Chinese name takes two columns a character), with the engineer.
+    print("\n".join(table([_header(args.lang)] + [_row(args.lang, tk, app.tz, names) for tk in tickets])))
     return 0
 
 
@@ -180,9 +188,9 @@ async def _show(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         print(json.dumps(shown, ensure_ascii=False, indent=2))
         return 0
     fields = ticket_fields(args.lang, ticket, app.tz, names, now=now, policy=app.sla)
-    width = max(_display_width(label) for label, _ in fields)
+    width = max(display_width(label) for label, _ in fields)
     for label, value in fields:
-        print(f"{label}{' ' * (width - _display_width(label))}  {value}")
+        print(f"{pad(label, width)}  {value}")
     print()
     print("\n".join(cli_links.show_lines(args.lang, ticket, links, app.tz)))
     for story in stories:
@@ -195,26 +203,25 @@ async def _show(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     return 0
 
 
-def _display_width(text: str) -> int:
-    """Terminal columns: CJK characters take two, so Chinese labels still line up."""
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 async def _import(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     with args.file as fh:
         raw = fh.read()
     hand_out = (lambda made: cli_links.write_links(app, args.links, made, args.lang)) if args.links else None
-    made, problems = await import_csv(app, raw, lang=args.lang, hand_out=hand_out)
+    skipped: list[str] = []
+    made, problems = await import_csv(app, raw, lang=args.lang, hand_out=hand_out,
+                                      allow_duplicates=args.allow_duplicates, skipped=skipped)
     if problems:
         for line in problems:
             print(line)
         print(t(args.lang, "cli.import_bad", count=len(problems)))
         return 1
+    for line in skipped:
+        print(line)
     print(t(args.lang, "cli.import_ok", count=len(made)))
+    if skipped:
+        print(t(args.lang, "cli.duplicates.summary", count=len(skipped)))
     if args.links:
         print(t(args.lang, "links.cli.import_written", path=str(args.links)))
-    else:
+    elif made:
         print("\n".join(cli_links.import_lines(app, args.lang, made)))
     return 0

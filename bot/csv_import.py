@@ -9,7 +9,9 @@ YYYY-MM-DD; ``service`` is onsite|phone|remote (or 上门/电话/远程); ``bill
 (true/false, 1/0, 是/否; empty = no).  ``fault_type`` is optional; when the config lists fault types
 (``[faults] types``: imported tickets have no team, so the common list), it must be one of them or
 ``other`` (其他), else it is free text.  Every row is validated first and every bad row is reported
-with its line number; only when all rows are good are they written, in one transaction.
+with its line number; only when all rows are good are they written, in one transaction.  A row
+that repeats a ticket registered lately, or an earlier row, is skipped with a warning
+(:mod:`bot.csv_duplicates`; ``--allow-duplicates`` imports it anyway).
 
 Every ticket gets its customer's single-use link; :func:`import_csv` returns them (the tokens are
 never stored, only their hashes), and a ``hand_out`` callback run before the commit (writing them
@@ -24,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.csv_duplicates import skip_duplicates
 from handlers.fault_types import checked as checked_fault_type
 from handlers.i18n import error_text, t
 from models.errors import DomainError
@@ -126,6 +129,7 @@ def parse_rows(raw: bytes, *, today: date, lang: str,
             reasons = " ".join(error_text(lang, e) for e in errors)
             problems.append(t(lang, "cli.import_line", line=line, reason=reasons))
         else:
+            reg.extra["line"] = line  # for the duplicate warnings (bot.csv_duplicates)
             regs.append(reg)
     if not regs and not problems:
         problems.append(t(lang, "cli.import_line", line=1, reason=t(lang, "cli.import_empty")))
@@ -145,15 +149,23 @@ class Imported:
 
 
 async def import_csv(app, raw: bytes, *, lang: str,  # noqa: ANN001
-                     hand_out: Callable[[Sequence[Imported]], None] | None = None) -> tuple[list[Imported], list[str]]:
+                     hand_out: Callable[[Sequence[Imported]], None] | None = None,
+                     allow_duplicates: bool = False, skipped: list[str] | None = None,
+                     ) -> tuple[list[Imported], list[str]]:
     """Returns (the tickets made, problems); nothing is written when there is any problem, or when
-    ``hand_out`` (given the tickets before the commit) raises."""
+    ``hand_out`` (given the tickets before the commit) raises.  A row that repeats a ticket (or an
+    earlier row) is skipped unless ``allow_duplicates``; each gets a warning line in ``skipped``
+    (:mod:`bot.csv_duplicates`)."""
     regs, problems = parse_rows(raw, today=app.today(), lang=lang, fault_types=app.config.faults.for_team(None))
     if problems:
         return [], problems
     now, ttl = app.clock.now(), app.config.bot.customer_link_ttl
     made = []
     async with app.db.write() as session:
+        if not allow_duplicates:
+            regs, repeated = await skip_duplicates(session, regs, now=now, tz=app.tz, lang=lang)
+            if skipped is not None:
+                skipped.extend(repeated)
         for reg in regs:
             ticket = await register_ticket(session, reg, now=now, today=app.today(),
                                            warranty=app.config.bot.warranty, clocks=app.sla)

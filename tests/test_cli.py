@@ -57,7 +57,8 @@ def test_ticket_create_list_show(cli) -> None:  # noqa: ANN001
     assert made["customer_link"].endswith(made["customer_token"])
 
     code, out, _ = cli("ticket", "list")
-    assert code == 0 and out.startswith("FS-2026-000001  new  2") and "ACME Ltd" in out
+    assert code == 0 and out.splitlines()[0].startswith("ticket          status  severity  registered")
+    assert out.splitlines()[1].startswith("FS-2026-000001  new     2") and "ACME Ltd  —" in out  # no engineer yet
     code, out, _ = cli("ticket", "list", "--status", "closed")
     assert out.strip() == "No tickets."
     code, out, _ = cli("ticket", "list", "--json")

@@ -92,6 +92,8 @@ async def start(ctx: Ctx) -> None:
         team = await ctx.session.get(Team, person.team_id) if person.team_id else None
         ctx.reply("start.welcome_staff", name=person.name, role=role_name,
                   team=team.name if team else ctx.t("start.no_team"))
+        if team is None and person.role is Role.MANAGER:  # escalations go to a team's manager
+            ctx.reply("people.manager_no_team")
     ctx.reply(help_message(ctx))
     queue_menu(ctx)
 
