@@ -15,6 +15,7 @@ import json
 from sqlalchemy import func, select, update
 
 from handlers.i18n import t
+from handlers.times import zone_note
 from models.enums import InboxStatus
 from models.runtime import InboundEvent
 
@@ -79,4 +80,6 @@ async def _list(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         print(t(args.lang, "cli.inbox.line", id=row.id, channel=row.channel.value, external_id=row.external_id,
                 received=app.local(row.received_at).strftime("%Y-%m-%d %H:%M:%S"), attempts=row.attempts,
                 error=error if len(error) <= 160 else error[:159] + "…"))
+    if rows:
+        print(zone_note(args.lang, app.tz, app.clock.now()))
     return 0

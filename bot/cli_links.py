@@ -20,6 +20,7 @@ from typing import Any
 
 from handlers.i18n import t
 from handlers.links_view import names
+from handlers.times import labelled
 from handlers.views import local_time
 from models.customer_links import contacts, issue_link, open_links
 from models.errors import DomainError
@@ -61,7 +62,7 @@ async def _link(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         return 0
     lang = args.lang
     print(t(lang, "links.cli.head", number=ticket.number, customer=ticket.customer.name, name=issued.name,
-            expires=local_time(issued.expires_at, app.tz)))
+            expires=labelled(lang, issued.expires_at, app.tz)))
     print("\n".join(link_lines(lang, links)))
     if issued.replaced:
         print(t(lang, "links.replaced", name=issued.name))
@@ -76,7 +77,7 @@ LINK_COLUMNS = ("number", "customer", "contact", "phone", "valid_until")
 
 def import_lines(app: Any, lang: str, made: Sequence[Any]) -> list[str]:  # noqa: ANN401
     """``ticket import``'s links as printed: per ticket its number and contact, then each channel's link."""
-    lines = [t(lang, "links.cli.import_head", expires=local_time(made[0].expires_at, app.tz))] if made else []
+    lines = [t(lang, "links.cli.import_head", expires=labelled(lang, made[0].expires_at, app.tz))] if made else []
     for row in made:
         lines.append(f"{row.number}  {row.customer} · {row.contact}")
         lines += link_lines(lang, channel_links(app, row.token))

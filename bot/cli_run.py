@@ -8,6 +8,34 @@ import asyncio
 import gc
 import logging
 import sys
+import time
+from datetime import datetime, timezone, tzinfo
+
+#: ``fieldbot run``'s log lines: ISO 8601 in UTC, said by the ``Z`` (chats and the CLI show the
+#: team's zone, ``bot.timezone``; a log line's time is never read as one of those).
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class UtcFormatter(logging.Formatter):
+    """``2026-11-22T01:30:05.123Z INFO bot.outbox: …`` — UTC whatever the server's zone, the
+    same on every instance, and marked as UTC."""
+
+    converter = time.gmtime
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + f".{int(record.msecs):03d}Z"
+
+
+def setup_logging(level: str, tz: tzinfo) -> None:
+    """The log's format, and a first line saying which zone is which."""
+    from handlers.times import offset_text
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(UtcFormatter(LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
+    logging.getLogger("fieldbot").info(
+        "log times are UTC (…Z); chats and the command line show the team's zone, %s (%s now)",
+        getattr(tz, "key", tz), offset_text(tz, datetime.now(timezone.utc)))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +81,7 @@ async def _run(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     from bot.runtime import build_runtime, close, serve
     from bot.startup import StartupError, explain, preflight
 
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_level, app.tz)
     # One line per job run every tick is noise; failures are still logged (by the runner too).
     logging.getLogger("apscheduler.executors.default").setLevel(max(logging.WARNING, logging.getLogger().level))
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))  # ptb: a line per request

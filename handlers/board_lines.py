@@ -13,6 +13,7 @@ from datetime import datetime
 
 from handlers.context import Ctx
 from handlers.messages import L, Lines, Raw
+from handlers.times import When
 from handlers.views import clock_remaining_minutes, ticket_clocks
 from models.tickets import Ticket
 from models.work import Checkin, Complaint
@@ -35,10 +36,9 @@ def span(minutes: int) -> L:
     return L("sla.show.hours_minutes", {"hours": hours, "minutes": rest})
 
 
-def short_time(ctx: Ctx, moment: datetime) -> Raw:
-    """Local HH:MM for today, MM-DD HH:MM for another day (the reader knows the year)."""
-    at, today = moment.astimezone(ctx.app.tz), ctx.now.astimezone(ctx.app.tz).date()
-    return Raw(at.strftime("%H:%M") if at.date() == today else at.strftime("%m-%d %H:%M"))
+def short_time(ctx: Ctx, moment: datetime) -> When:
+    """Local HH:MM for today, with the day for another (:func:`handlers.times.clock`)."""
+    return When(moment, ctx.app.tz)
 
 
 def snippet(text: str | None, limit: int = SNIPPET) -> Raw:
@@ -72,8 +72,8 @@ def clock_line(ctx: Ctx, ticket: Ticket, clocks: list[tuple[str, int]]) -> L | N
 class _Joined(Lines):
     """Pieces on one line, separated like ``/ticket`` separates a clock's facts."""
 
-    def render(self, lang: str) -> str:
-        return L("sla.show.sep").render(lang).join(p.render(lang) for p in self.parts)
+    def render(self, lang: str, seen: datetime | None = None) -> str:
+        return L("sla.show.sep").render(lang).join(p.render(lang, seen) for p in self.parts)
 
 
 def status_of(ticket: Ticket) -> L:

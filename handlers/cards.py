@@ -8,10 +8,11 @@ the lifecycle); a button's data is only a pointer (``code:ticket_id``), re-check
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from handlers.messages import L, Lines, Msg, Raw
+from handlers.times import When
 from handlers.views import local_time
 from models.checkins import is_late
 from models.enums import Action, Channel, TicketStatus
@@ -31,10 +32,6 @@ _ENGINEER_BUTTONS = [
     (Action.RESOLVE, "btn.resolve", "rsv"),
     (Action.SIGN_OFF, "btn.signoff", "sgn"),
 ]
-
-
-def hhmm(moment: datetime, tz: tzinfo) -> str:
-    return moment.astimezone(tz).strftime("%H:%M")
 
 
 def title(ticket: Ticket) -> Raw:
@@ -67,7 +64,7 @@ def ticket_summary(ticket: Ticket, tz: tzinfo) -> Lines:
         L("card.fault", {"fault": Raw(ticket.fault_symptom)}),
     ]
     if ticket.eta_at and ticket.status is TicketStatus.EN_ROUTE:
-        parts.append(L("card.eta", {"time": Raw(local_time(ticket.eta_at, tz))}))
+        parts.append(L("card.eta", {"time": When(ticket.eta_at, tz)}))
     if ticket.status is TicketStatus.PAUSED and ticket.pause_reason:
         parts.append(L("card.paused", {"reason": L(f"pause.{ticket.pause_reason}")}))
     return Lines(tuple(parts))
@@ -93,11 +90,11 @@ def not_told(reached: bool) -> L | None:
 
 
 def checkin_message(ticket: Ticket, checkin: Checkin, engineer: str, photos: list[dict], tz: tzinfo,
-                    channel: Channel, *, acked: tuple[str, str] | None = None,
+                    channel: Channel, *, acked: tuple[str, When] | None = None,
                     edit_message_id: str | None = None) -> Msg:
     """The supervisor's view of a check-in (its photos sent on ``channel``); after acknowledgement
     (``acked`` = (name, time)) the button is replaced by who acknowledged and when."""
-    when = Raw(hhmm(checkin.server_at, tz))
+    when = When(checkin.server_at, tz)
     if is_late(checkin.client_at, checkin.server_at):
         when = L("card.late_times", {"client": Raw(local_time(checkin.client_at, tz)),
                                      "server": Raw(local_time(checkin.server_at, tz))})
@@ -109,7 +106,7 @@ def checkin_message(ticket: Ticket, checkin: Checkin, engineer: str, photos: lis
     if photos:
         parts.append(L("card.photos", {"count": len(photos)}))
     if acked:
-        parts.append(L("card.acked", {"name": Raw(acked[0]), "time": Raw(acked[1])}))
+        parts.append(L("card.acked", {"name": Raw(acked[0]), "time": acked[1]}))
     media = [] if edit_message_id else [
         {"file_ref": p["file_ref"], "channel": channel.value, "path": p.get("path")} for p in photos
     ]

@@ -14,6 +14,7 @@ from handlers.channel import Inbound, Outbound
 from handlers.media import StoredFile
 from handlers.i18n import normalise_language, t
 from handlers.messages import L, Lines, Msg, Raw
+from handlers.times import When
 from models.enums import OutboxStatus, Role
 from models.errors import DomainError
 from models.people import ChannelIdentity, Person
@@ -106,7 +107,7 @@ class Ctx:
         """Answer in the chat the update came from, in the asker's language."""
         if isinstance(msg, str):
             msg = Msg(msg, params)
-        row = self._row(self.inbound.channel, self.inbound.chat_id, msg.render(self.lang),
+        row = self._row(self.inbound.channel, self.inbound.chat_id, msg.render(self.lang, self.now),
                         person_id=self.person.id if self.person else None, dedupe=None, purpose="reply",
                         ticket_id=ticket_id, not_before=None)
         row.ref = ref
@@ -120,18 +121,16 @@ class Ctx:
         self.reply(Msg(body=Lines(tuple(lines))) if len(lines) > 1 else Msg(key, params), ticket_id=ticket_id)
 
     def held_note(self, person_id: int | None, name: str) -> L | None:
-        """"Outside working hours: Li Wei will get it at 08:30." — or None if it goes out now."""
+        """"Outside working hours: Li Wei will get it at 08:30 tomorrow." — or None if it goes out now."""
         at = self.held_until(person_id)
         if at is None:
             return None
-        local, today = self.app.local(at), self.app.local(self.now).date()
-        when = local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
-        return L("common.held_until", {"name": Raw(name), "time": Raw(when)})
+        return L("common.held_until", {"name": Raw(name), "time": When(at, self.app.tz)})
 
     def reply_error(self, error: DomainError) -> None:
         from handlers.i18n import error_text
 
-        self._row(self.inbound.channel, self.inbound.chat_id, Outbound(text=error_text(self.lang, error)),
+        self._row(self.inbound.channel, self.inbound.chat_id, Outbound(text=error_text(self.lang, error, self.app.tz)),
                   person_id=self.person.id if self.person else None, dedupe=None, purpose="error",
                   ticket_id=None, not_before=None)
 
@@ -200,7 +199,8 @@ async def push_at(session: AsyncSession, app: App, person_id: int, msg: Msg, *, 
         not_before = app.calendar.next_opening(not_before)
     if supersede is not None:
         await drop_superseded(session, supersede, now)
-    add_rows(session, msg.render(lang), person_id=person_id, channel=identity.channel, chat_id=identity.chat_id,
+    # Worded for when it arrives: a push held overnight says "08:30", not "08:30 tomorrow".
+    add_rows(session, msg.render(lang, not_before), person_id=person_id, channel=identity.channel, chat_id=identity.chat_id,
              dedupe=dedupe, not_before=not_before, purpose=purpose, ticket_id=ticket_id, created_at=now, ref=ref,
              valid_if=valid_if, supersede=supersede)
     return not_before

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import t
 from handlers.messages import L, Lines, Raw
 from handlers.report_view import month_name, team_label
-from handlers.views import local_time
+from handlers.times import Stamp
 from models.people import Person
 from models.performance import EngineerSheet, PerformanceSheet, Rules
 from models.reports import Month
@@ -74,14 +74,14 @@ def engineer_lines(row: EngineerSheet, rules: Rules) -> list[Any]:
 
 
 def sheet_text(sheet: PerformanceSheet, team_id: int | None, team_name: str | None, *,
-               approved: tuple[str, str] | None = None, changed: list[Change] | None = None) -> Lines:
+               approved: tuple[str, Stamp] | None = None, changed: list[Change] | None = None) -> Lines:
     """The sheet for a team (every engineer when ``team_id`` is None); ``approved``: (by, when)."""
     blocks = _blocks(sheet, team_id, team_name, approved=approved, changed=changed)
     return Lines(tuple(part for i, block in enumerate(blocks) for part in ([Raw("")] if i else []) + block))
 
 
 def sheet_pages(sheet: PerformanceSheet, team_id: int | None, team_name: str | None, lang: str, *,
-                approved: tuple[str, str] | None = None, changed: list[Change] | None = None,
+                approved: tuple[str, Stamp] | None = None, changed: list[Change] | None = None,
                 limit: int = PAGE_LIMIT) -> list[Lines]:
     """The sheet as chat messages of at most ``limit`` characters in ``lang``, in order, split
     between engineers (inside one engineer's lines only when they alone are over the limit)."""
@@ -106,12 +106,12 @@ def sheet_pages(sheet: PerformanceSheet, team_id: int | None, team_name: str | N
 
 
 def _blocks(sheet: PerformanceSheet, team_id: int | None, team_name: str | None, *,
-            approved: tuple[str, str] | None, changed: list[Change] | None) -> list[list[Any]]:
+            approved: tuple[str, Stamp] | None, changed: list[Change] | None) -> list[list[Any]]:
     """The heading, one block per engineer, the changes since the approval."""
     scope = {"month": month_name(sheet.month), "team": team_label(team_name)}
     rows = sheet.for_team(team_id)
     head: list[Any] = [L("perf.title", scope)]
-    head.append(L("perf.approved", {"by": Raw(approved[0]), "at": Raw(approved[1])}) if approved
+    head.append(L("perf.approved", {"by": Raw(approved[0]), "at": approved[1]}) if approved
                 else L("perf.not_approved"))
     if not rows:
         head.append(L("perf.empty", scope))
@@ -140,14 +140,14 @@ def change_line(c: Change, rules: Rules) -> L:
 
 
 async def approved_view(session: AsyncSession, tz: ZoneInfo, live: PerformanceSheet, month: Month
-                        ) -> tuple[PerformanceSheet, tuple[str, str] | None, list[Change] | None]:
+                        ) -> tuple[PerformanceSheet, tuple[str, Stamp] | None, list[Change] | None]:
     """(the sheet to show, (approved by, when) or None, the differences since the approval)."""
     approval = await approval_of(session, month)
     if approval is None:
         return live, None, None
     frozen = PerformanceSheet.from_json(approval.sheet)
     by = await session.get(Person, approval.approved_by_id) if approval.approved_by_id else None
-    return frozen, (by.name if by else "—", local_time(approval.at, tz)), changes(frozen, live)
+    return frozen, (by.name if by else "—", Stamp(approval.at, tz)), changes(frozen, live)
 
 
 # -- export ----------------------------------------------------------------------------------------

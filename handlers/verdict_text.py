@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.i18n import t
+from handlers.times import date_time
 from handlers.views import clock_value, span_text
 from models.clocks import SlaPolicy
 from models.verdicts import ClockStory, Stretch
@@ -34,7 +35,7 @@ def _line(lang: str, stretch: Stretch, tz: ZoneInfo) -> str:
     when = _when(stretch.start, stretch.end, tz)
     if stretch.kind == "counted":
         return t(lang, "sla.explain.counted", when=when, span=span)
-    due = stretch.due_after.astimezone(tz).strftime("%Y-%m-%d %H:%M") if stretch.due_after else ""
+    due = date_time(stretch.due_after, tz) if stretch.due_after else ""
     return t(lang, f"sla.explain.{stretch.kind}", when=when, span=span, reason=_reason(lang, stretch.reason), due=due)
 
 
@@ -44,12 +45,12 @@ def explain_lines(lang: str, story: ClockStory, ticket, tz: ZoneInfo, *, now: da
     calendar = t(lang, "sla.explain.round_the_clock" if story.round_the_clock else "sla.explain.business")
     lines = [t(lang, "sla.explain.heading", clock=t(lang, f"sla.clock.{story.clock}"),
                span=span_text(lang, story.duration // _MINUTE), calendar=calendar,
-               start=story.start.astimezone(tz).strftime("%Y-%m-%d %H:%M"))]
+               start=date_time(story.start, tz))]
     lines += ["  " + _line(lang, s, tz) for s in story.stretches]
     lines.append("  " + t(lang, "sla.explain.total", counted=span_text(lang, story.counted // _MINUTE),
                           verdict=clock_value(lang, ticket, story.clock, tz, now=now, policy=policy)))
     if not story.agrees:
         lines.append("  " + t(lang, "sla.explain.rules_changed",
-                              stored=story.stored_due.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                              replayed=story.due.astimezone(tz).strftime("%Y-%m-%d %H:%M")))
+                              stored=date_time(story.stored_due, tz),
+                              replayed=date_time(story.due, tz)))
     return lines

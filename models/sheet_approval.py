@@ -47,7 +47,7 @@ async def approve(session: AsyncSession, sheet: PerformanceSheet, person: Person
     existing = await approval_of(session, sheet.month)
     if existing is not None:
         raise DomainError("sheet_already_approved", month=str(sheet.month),
-                          at=existing.at.isoformat(), by=await _name(session, existing.approved_by_id))
+                          at=existing.at, by=await _name(session, existing.approved_by_id))
     row = MonthApproval(kind=KIND, month=str(sheet.month), approved_by_id=person.id, at=now, sheet=sheet.to_json())
     session.add(row)
     try:

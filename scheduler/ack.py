@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.cards import title
 from handlers.messages import L, Lines, Msg, Raw
+from handlers.times import When
 from models.lifecycle import FINAL_STATES
 from models.people import Team
 from models.queries import person_name
@@ -67,17 +68,6 @@ async def _batch(app: App, now: datetime) -> tuple[int, int]:
         return acted, len(rows)
 
 
-def shown_time(app: App, moment: datetime, delivered: datetime) -> str:
-    """A time as the team reads it: HH:MM on the day the message arrives, else with the date."""
-    local, seen = moment.astimezone(app.tz), delivered.astimezone(app.tz)
-    return local.strftime("%H:%M") if local.date() == seen.date() else local.strftime("%Y-%m-%d %H:%M")
-
-
-def delivery(app: App, now: datetime, urgent: bool) -> datetime:
-    """When a push written now arrives (quiet hours hold non-urgent ones until the opening)."""
-    return now if urgent else app.calendar.next_opening(now)
-
-
 async def _step(session: AsyncSession, app: App, ack: Acknowledgement, checkin: Checkin, ticket: Ticket,
                 now: datetime) -> int:
     chase = app.config.chase
@@ -94,9 +84,11 @@ async def _step(session: AsyncSession, app: App, ack: Acknowledgement, checkin: 
     return await _escalate(session, app, ack, checkin, ticket, now, expected, urgent)
 
 
-def _facts(app: App, checkin: Checkin, engineer: str, delivered: datetime) -> dict:
+def _facts(app: App, checkin: Checkin, engineer: str) -> dict:
+    """What a reminder says of the check-in; its time worded for when the reminder arrives (a
+    reminder held overnight says "18:40 yesterday", :class:`handlers.times.When`)."""
     return {"engineer": Raw(engineer), "kind": L(f"desk.ack.kind_{checkin.kind.value}"),
-            "time": Raw(shown_time(app, checkin.server_at, delivered))}
+            "time": When(checkin.server_at, app.tz)}
 
 
 def _card(line: L, ticket: Ticket, checkin: Checkin, *, button: bool = True) -> Msg:
@@ -115,7 +107,7 @@ async def _remind(session: AsyncSession, app: App, ack: Acknowledgement, checkin
     if not await claim(session, Acknowledgement, ack.id, expected,
                        {"reminder_count": n, "next_reminder_at": following}):
         return 0
-    facts = _facts(app, checkin, await person_name(session, checkin.engineer_id), delivery(app, now, urgent))
+    facts = _facts(app, checkin, await person_name(session, checkin.engineer_id))
     msg = _card(L("chase.ack.remind", {**facts, "n": n, "max": chase.ack_max_reminders}), ticket, checkin)
     # ref "checkin:ID": replying to the reminder relays and acknowledges, like the check-in itself.
     if not await send(session, app, ack.supervisor_id, msg, dedupe=f"ack:{ack.id}:remind:{n}", now=now,
@@ -135,8 +127,7 @@ async def _escalate(session: AsyncSession, app: App, ack: Acknowledgement, check
     manager_id = team.manager_id if team and team.manager_id != ack.supervisor_id else None
     engineer = await person_name(session, checkin.engineer_id)
     supervisor = await person_name(session, ack.supervisor_id)
-    delivered = delivery(app, now, urgent)
-    facts = {**_facts(app, checkin, engineer, delivered), "supervisor": Raw(supervisor), "count": count}
+    facts = {**_facts(app, checkin, engineer), "supervisor": Raw(supervisor), "count": count}
     escalated = manager_id is not None and await send(
         session, app, manager_id, _card(L("chase.ack.escalate", facts), ticket, checkin),
         dedupe=f"ack:{ack.id}:escalate", now=now, ticket_id=ticket.id, purpose="ack_escalation", urgent=urgent,

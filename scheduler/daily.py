@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.cards import hhmm
+from handlers.times import When
 from handlers.messages import Msg, Raw
 from models.enums import CheckinKind, Role, ServiceType, TicketStatus
 from models.people import Person, Team
@@ -177,7 +177,7 @@ async def _chase(session: AsyncSession, app: App, item: Missing, todo: list[str]
     ticket, sent = item.most_severe, 0
     # Held for the morning, it applies only while the job is still on site (or paused) with them.
     on_site = still(ticket=ticket.id, status={TicketStatus.ON_SITE, TicketStatus.PAUSED}, assignee=engineer.id)
-    params = {"engineer": Raw(engineer.name), "numbers": Raw(item.numbers), "time": Raw(hhmm(due, app.tz))}
+    params = {"engineer": Raw(engineer.name), "numbers": Raw(item.numbers), "time": When(due, app.tz)}
     if "remind" in todo:
         if await send(session, app, engineer.id, Msg("followup.daily.remind", params),
                       dedupe=key(day, engineer.id, "remind"), now=now, ticket_id=ticket.id, purpose="daily_checkin",

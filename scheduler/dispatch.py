@@ -26,13 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.cards import dispatch_card, title
 from handlers.messages import L, Lines, Msg, Raw
+from handlers.times import When
 from models.enums import Role, TicketStatus
 from models.people import Person, Team
 from models.queries import latest_dispatcher
 from models.still import job_offer
 from models.tickets import DISPATCH_ALERTED, DISPATCH_REMINDED, Ticket
 from models.transitions import record_event
-from scheduler.ack import delivery, shown_time
 from scheduler.base import BATCH, claim, in_batches, send
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ async def _step(session: AsyncSession, app: App, ticket: Ticket, now: datetime) 
     stamp = f"dispatch:{ticket.id}:{ticket.dispatched_at.isoformat()}"
     # Held for the morning, a reminder or alert applies only if the job still waits for this engineer.
     still_waiting = job_offer(ticket, ticket.assignee_id)["valid_if"]
-    when = Raw(shown_time(app, ticket.dispatched_at, delivery(app, now, urgent)))
+    when = When(ticket.dispatched_at, app.tz)  # worded for when the push arrives
     if ticket.dispatch_chase_level < REMINDED:
         escalate_at = app.sla.chase_calendar(ticket).add(ticket.dispatched_at, app.config.chase.dispatch_escalate)
         if not await claim(session, Ticket, ticket.id, expected,

@@ -49,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import push
 from handlers.messages import L, Msg, Raw
+from handlers.times import When
 from models.clocks import BREACHED, ESCALATED, NONE, WARNED
 from models.enums import Role
 from models.lifecycle import FINAL_STATES
@@ -196,7 +197,7 @@ async def _step(session: AsyncSession, app: App, draft: _Draft, clock: str, leve
     supervisor = team.supervisor_id if team else None
     engineer = crew.people.get(draft.assignee_id)
     params: dict[str, Any] = {"number": draft.number, "clock": L(f"sla.clock.{clock}"),
-                              "due": Raw(_when(app, due, now))}
+                              "due": When(due, app.tz)}
     if level == WARNED:
         to, role = (draft.assignee_id, Role.ENGINEER) if draft.assignee_id else (supervisor, Role.SUPERVISOR)
         msg = Msg("sla.warn", {**params, "left": left // _MINUTE})
@@ -219,8 +220,3 @@ async def _step(session: AsyncSession, app: App, draft: _Draft, clock: str, leve
     record_event(session, draft, f"sla_{kind}", now=now, clock=clock, due=due.isoformat(), to=to,
                  role=role.value, sent=sent)
 
-
-def _when(app: App, due: datetime, now: datetime) -> str:
-    """``HH:MM`` in the team's zone; with the date when it is not today."""
-    local = app.local(due)
-    return local.strftime("%H:%M") if local.date() == app.local(now).date() else local.strftime("%m-%d %H:%M")

@@ -70,7 +70,7 @@ async def test_reminders_count_working_time_across_a_holiday_then_escalate(capp:
     assert await tick(capp, at(5, 9)) == 1
     assert await out.new() == [(
         "Wang Wei",
-        "Reminder 2 of 2: Li Lei's arrival check-in at 2026-03-03 21:00 is waiting for your acknowledgement.\n"
+        "Reminder 2 of 2: Li Lei's arrival check-in at 03-03 21:00 is waiting for your acknowledgement.\n"
         f"{title(ticket)}\nOn site, starting diagnosis", card, "2026-03-05 09:00")]
     assert (await ack_row(capp, cid)).next_reminder_at == at(5, 10)
 
@@ -78,9 +78,9 @@ async def test_reminders_count_working_time_across_a_holiday_then_escalate(capp:
     assert await tick(capp, at(5, 10)) == 1
     assert await out.new() == [
         ("Zhou Yu",
-         "Escalated to you: Li Lei's arrival check-in at 2026-03-03 21:00 has not been acknowledged by Wang Wei "
+         "Escalated to you: Li Lei's arrival check-in at 03-03 21:00 has not been acknowledged by Wang Wei "
          f"after 2 reminder(s).\n{title(ticket)}\nOn site, starting diagnosis", card, "2026-03-05 10:00"),
-        ("Li Lei", f"您在 {ticket.number} 于 2026-03-03 21:00 的到场报到未获 Wang Wei 确认，已升级给 Zhou Yu。", [],
+        ("Li Lei", f"您在 {ticket.number} 于 03-03 21:00 的到场报到未获 Wang Wei 确认，已升级给 Zhou Yu。", [],
          "2026-03-05 10:00"),
     ]
     row = await ack_row(capp, cid)
@@ -116,7 +116,7 @@ async def test_overnight_reminder_waits_for_the_make_up_saturday_and_acknowledgi
     assert await tick(capp, at(6, 22, 15)) == 1
     assert await out.new() == [(
         "Wang Wei",
-        "Reminder 1 of 2: Li Lei's progress check-in at 2026-03-06 21:45 is waiting for your acknowledgement.\n"
+        "Reminder 1 of 2: Li Lei's progress check-in at 21:45 yesterday is waiting for your acknowledgement.\n"
         f"{title(ticket)}\nBoard replaced, testing", [[("Acknowledge", f"ack:{cid}")]], "2026-03-07 08:30")]
     assert (await ack_row(capp, cid)).next_reminder_at == at(7, 9, 30)  # 1h of Saturday's working time
 
@@ -142,7 +142,7 @@ async def test_overnight_reminder_waits_for_the_make_up_saturday_and_acknowledgi
     assert await tick(capp, at(9, 9)) == 1
     assert await out.new() == [(
         "Wang Wei",
-        "Reminder 1 of 2: Li Lei's progress check-in at 2026-03-07 23:00 is waiting for your acknowledgement.\n"
+        "Reminder 1 of 2: Li Lei's progress check-in at 03-07 23:00 is waiting for your acknowledgement.\n"
         f"{title(ticket)}\nWaiting for the board to cool", [[("Acknowledge", f"ack:{cid2}")]], "2026-03-09 09:00")]
 
 
@@ -164,13 +164,13 @@ async def test_severity_1_is_chased_round_the_clock_and_at_once(capp: App) -> No
                                 f"your acknowledgement.\n{line}", card, "2026-03-02 23:30")]
     assert (await ack_row(capp, cid)).next_reminder_at == at(3, 0, 30)
     assert await tick(capp, at(3, 0, 30)) == 1
-    assert await out.new() == [("Wang Wei", "Reminder 2 of 2: Li Lei's arrival check-in at 2026-03-02 23:00 is "
+    assert await out.new() == [("Wang Wei", "Reminder 2 of 2: Li Lei's arrival check-in at 23:00 yesterday is "
                                 f"waiting for your acknowledgement.\n{line}", card, "2026-03-03 00:30")]
     assert await tick(capp, at(3, 1, 30)) == 1
     assert await out.new() == [
-        ("Zhou Yu", "Escalated to you: Li Lei's arrival check-in at 2026-03-02 23:00 has not been acknowledged by "
+        ("Zhou Yu", "Escalated to you: Li Lei's arrival check-in at 23:00 yesterday has not been acknowledged by "
          f"Wang Wei after 2 reminder(s).\n{line}", card, "2026-03-03 01:30"),
-        ("Li Lei", f"您在 {ticket.number} 于 2026-03-02 23:00 的到场报到未获 Wang Wei 确认，已升级给 Zhou Yu。", [],
+        ("Li Lei", f"您在 {ticket.number} 于 昨天 23:00 的到场报到未获 Wang Wei 确认，已升级给 Zhou Yu。", [],
          "2026-03-03 01:30"),
     ]
 

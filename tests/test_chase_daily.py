@@ -138,7 +138,8 @@ async def test_per_ticket_and_severity_one_and_no_supervisor(capp: App) -> None:
     await out.new()
     assert await tick(capp, at(2, 22, 30)) == 2
     assert await out.new() == [
-        ("Li Lei", remind(second.number).replace("18:00", "22:30"), [], "2026-03-03 08:30"),  # waits for morning
+        # waits for the morning, and says the due time was yesterday's
+        ("Li Lei", remind(second.number).replace("18:00", "22:30 yesterday"), [], "2026-03-03 08:30"),
         ("Zhao Min", remind(f"{urgent.number}, {calm.number}").replace("18:00", "22:30"), [], "2026-03-02 22:30"),
     ]
     # Escalation stays on the same local day (22:30 + 2h would pass midnight): 23:59, to nobody.

@@ -63,7 +63,7 @@ async def test_engineer_reminded_then_dispatcher_and_supervisor_alerted_in_worki
     assert await run_dispatch(capp, at(2, 23)) == 0
     assert await run_dispatch(capp, at(3, 9, 9)) == 0
     assert await run_dispatch(capp, at(3, 9, 10)) == 1
-    alert = (f"{ticket.number} was dispatched to Li Lei at 2026-03-02 21:40 and has not been accepted yet. "
+    alert = (f"{ticket.number} was dispatched to Li Lei at 21:40 yesterday and has not been accepted yet. "
              f"Reassign it to another engineer?\n{title(ticket)}")
     assert await out.new() == [
         ("Chen Jing", alert, [[("Reassign", f"rsg:{ticket.id}")]], "2026-03-03 09:10"),
@@ -98,12 +98,12 @@ async def test_night_is_not_counted_but_severity_1_is_chased_at_night_at_once(ca
                                 f"{zh_summary(urgent, '1 级 – 系统宕机/服务中断')}",
                                 [[("接单", f"acc:{urgent.id}"), ("拒单", f"dec:{urgent.id}")]], "2026-03-02 23:15")]
     assert await run_dispatch(capp, at(3, 0)) == 1
-    alert = (f"{urgent.number} was dispatched to Li Lei at 2026-03-02 23:00 and has not been accepted yet. "
+    alert = (f"{urgent.number} was dispatched to Li Lei at 23:00 yesterday and has not been accepted yet. "
              f"Reassign it to another engineer?\n{title(urgent)}")
     assert await out.new() == [("Chen Jing", alert, [[("Reassign", f"rsg:{urgent.id}")]], "2026-03-03 00:00"),
                                ("Wang Wei", alert, [[("Reassign", f"rsg:{urgent.id}")]], "2026-03-03 00:00")]
     assert await run_dispatch(capp, at(3, 8, 35)) == 1
-    assert await out.new() == [("Li Lei", f"提醒：{quiet.number} 已于 2026-03-02 21:50 派给您，请接单或拒单。\n"
+    assert await out.new() == [("Li Lei", f"提醒：{quiet.number} 已于 昨天 21:50 派给您，请接单或拒单。\n"
                                 f"{zh_summary(quiet)}", accept_decline, "2026-03-03 08:35")]
     assert (await ticket_row(capp, quiet)).dispatch_next_at == at(3, 9, 20)
     assert await run_dispatch(capp, at(3, 9, 20)) == 1
@@ -210,7 +210,7 @@ async def test_reassign_end_to_end(tmp_path: Path, channel: str, db_url: str) ->
         w.press(SUP, alert_sup, "Reassign")
         [pick] = await w.expect(SUP)
         assert pick.text == (f"Reassign {n} (X200, 1 Harbour Rd) to which engineer? "
-                             "It was dispatched to Li Lei at 2026-03-02 10:30 and not accepted.")
+                             "It was dispatched to Li Lei at 10:30 and not accepted.")
         assert pick.buttons == w.shown(["Zhao Min · 0 open"])
         w.press_data(SUP, pick.id, f"rsa:{ticket.id}:{await pid(w, SOUTH_ENG)}")
         w.press_data(SUP, pick.id, f"rsa:{ticket.id}:{await pid(w, ENG)}")

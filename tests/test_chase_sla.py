@@ -194,10 +194,10 @@ async def test_severity_1_is_chased_at_night_severity_3_waits_for_the_working_da
     await run_every(app, sh(5, 8), sh(5, 9, 10))
 
     assert await outbox(app) == [
-        ("Li Lei", f"{slow}: the response time limit is due at 03-05 08:54 (24 min left).", "05 08:30"),
+        ("Li Lei", f"{slow}: the response time limit is due at 08:54 (24 min left).", "05 08:30"),
         ("Li Lei", f"{fast}: the response time limit is due at 23:50 (10 min left).", "03 23:40"),
         ("Wang Fang", f"{fast}：响应时限已超时（应于 23:50 完成）。工程师：Li Lei。", "03 23:50"),
-        ("Zhao Min", f"{fast}: the response time limit was missed at 03-03 23:50 and is 60 min overdue; "
+        ("Zhao Min", f"{fast}: the response time limit was missed at 23:50 yesterday and is 60 min overdue; "
                      "the supervisor has been told. Engineer: Li Lei.", "04 00:50"),
         ("Wang Fang", f"{slow}：响应时限已超时（应于 08:54 完成）。工程师：Li Lei。", "05 08:54"),
     ]

@@ -112,8 +112,8 @@ def lines(message: Message) -> list[str]:
     return message.text.split("\n")
 
 
-ARRIVE_24H = "   ⏱ arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left"
-LATE_CLOCKS = "   ⏱ arrive by 04:30: overdue by 6 h; resolve by 03-03 04:30: 18 h left"
+ARRIVE_24H = "   ⏱ arrive by 10:30 tomorrow: 24 h left; resolve by 10:30 the day after tomorrow: 48 h left"
+LATE_CLOCKS = "   ⏱ arrive by 04:30: overdue by 6 h; resolve by 04:30 tomorrow: 18 h left"
 
 
 # -- /tickets ------------------------------------------------------------------------------------
@@ -144,9 +144,9 @@ async def test_engineer_tickets_grouped_overdue_first_and_each_line_opens_its_ca
             "Paused (1)",
             f"{paused.number} · paused (waiting for parts) · X200 · 1 Harbour Rd",
             # registered 08:30, paused 09:30: the clock stands at 47 h left, due 03-04 08:30 local
-            "   ⏸ resolve by 03-04 08:30: 47 h left (clocks stopped while paused)", "",
+            "   ⏸ resolve by 08:30 the day after tomorrow: 47 h left (clocks stopped while paused)", "",
             "Closed in the last 7 days (1)",
-            f"{closed.number} · closed 03-01 10:30 · X200 · 1 Harbour Rd",
+            f"{closed.number} · closed 10:30 yesterday · X200 · 1 Harbour Rd",
         ]
         assert listing.buttons == [late.number, fresh.number, resolved.number, paused.number, closed.number]
         assert listing.button_data(late.number) == f"card:{late.id}"
@@ -175,9 +175,9 @@ async def test_tickets_and_board_in_chinese(tmp_path: Path, channel: str) -> Non
             "您的工单", "",
             "我的工单（2）",
             f"⚠️ {late.number} · 已接单 · X200 · 1 Harbour Rd",
-            "   ⏱ 到场时限 04:30：已超时 6 小时；解决时限 03-03 04:30：剩余 18 小时",
+            "   ⏱ 到场时限 04:30：已超时 6 小时；解决时限 明天 04:30：剩余 18 小时",
             f"{fresh.number} · 已接单 · X200 · 1 Harbour Rd",
-            "   ⏱ 到场时限 03-03 10:30：剩余 24 小时；解决时限 03-04 10:30：剩余 48 小时",
+            "   ⏱ 到场时限 明天 10:30：剩余 24 小时；解决时限 后天 10:30：剩余 48 小时",
         ]
         board = await ask(w, SUP, "/board")
         assert lines(board) == [
@@ -186,12 +186,12 @@ async def test_tickets_and_board_in_chinese(tmp_path: Path, channel: str) -> Non
             f"{fresh.number} · 10:30 · 李雷：“工程师迟到了”", "",
             "我的工单（1）",
             f"{fresh.number} · 已接单 · X200 · 李雷",
-            "   ⏱ 到场时限 03-03 10:30：剩余 24 小时；解决时限 03-04 10:30：剩余 48 小时", "",
+            "   ⏱ 到场时限 明天 10:30：剩余 24 小时；解决时限 后天 10:30：剩余 48 小时", "",
             "待跟进（2）",
             f"⚠️ {late.number} · 已接单 · X200 · 李雷",
-            "   ⏱ 到场时限 04:30：已超时 6 小时；解决时限 03-03 04:30：剩余 18 小时",
+            "   ⏱ 到场时限 04:30：已超时 6 小时；解决时限 明天 04:30：剩余 18 小时",
             f"{new.number} · 新建 · X200 · 未指派",
-            "   ⏱ 响应时限 11:30：剩余 1 小时；到场时限 03-03 10:30：剩余 24 小时；解决时限 03-04 10:30：剩余 48 小时",
+            "   ⏱ 响应时限 11:30：剩余 1 小时；到场时限 明天 10:30：剩余 24 小时；解决时限 后天 10:30：剩余 48 小时",
         ]
         assert board.button_data(f"答复 {fresh.number}") == f"cpa:{complaint_id}"
         view = await press(w, SUP, board, late.number)  # the desk's ticket view, as /ticket shows it
@@ -236,19 +236,19 @@ async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path, cha
         assert lines(board) == [
             "Board — team North", "",
             "Complaints to answer (2)",
-            f"{others.number} · 03-01 10:30 · Li Lei: “Nobody called back”",  # oldest first
+            f"{others.number} · 10:30 yesterday · Li Lei: “Nobody called back”",  # oldest first
             f"{late.number} · 10:30 · Li Lei: “The engineer is late”", "",
             "Mine (3)",  # the supervisor's: the whole team's jobs under way
             f"{registered.number} · accepted · X200 · Li Lei", ARRIVE_24H,  # soonest clock first
             f"{others.number} · accepted · X200 · Li Lei", ARRIVE_24H,
-            f"{dispatched.number} · on site · X200 · Zhao Min", "   ⏱ resolve by 03-04 10:30: 48 h left", "",
+            f"{dispatched.number} · on site · X200 · Zhao Min", "   ⏱ resolve by 10:30 the day after tomorrow: 48 h left", "",
             "To follow (3)",
             f"⚠️ {late.number} · accepted · X200 · Li Lei", LATE_CLOCKS,
             f"⚠️ {waiting.number} · dispatched · X200 · Li Lei",
-            "   ⏱ respond by 10:00: overdue by 30 min; arrive by 03-03 09:00: 22 h 30 min left; "
-            "resolve by 03-04 09:00: 46 h 30 min left",
+            "   ⏱ respond by 10:00: overdue by 30 min; arrive by 09:00 tomorrow: 22 h 30 min left; "
+            "resolve by 09:00 the day after tomorrow: 46 h 30 min left",
             f"{new.number} · new · X200 · not assigned",
-            "   ⏱ respond by 11:30: 1 h left; arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left",
+            "   ⏱ respond by 11:30: 1 h left; arrive by 10:30 tomorrow: 24 h left; resolve by 10:30 the day after tomorrow: 48 h left",
             "", "Page 1 of 2",
         ]
         labels = board.buttons
@@ -264,7 +264,7 @@ async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path, cha
             "Board — team North", "",
             "Paused (1)",
             f"{paused.number} · paused (waiting for parts) · X200 · Li Lei",
-            "   ⏸ resolve by 03-04 08:30: 47 h left (clocks stopped while paused)", "",
+            "   ⏸ resolve by 08:30 the day after tomorrow: 47 h left (clocks stopped while paused)", "",
             "Closed in the last 7 days (1)",
             f"{cancelled.number} · cancelled 02-27 10:30 · X200 · not assigned", "",
             "Page 2 of 2",
@@ -275,7 +275,7 @@ async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path, cha
         mine = lines(await ask(w, DSP, "/board"))
         assert mine[6:11] == ["Mine (2)", f"{registered.number} · accepted · X200 · Li Lei", ARRIVE_24H,
                               f"{dispatched.number} · on site · X200 · Zhao Min",
-                              "   ⏱ resolve by 03-04 10:30: 48 h left"]
+                              "   ⏱ resolve by 10:30 the day after tomorrow: 48 h left"]
         assert (await ask(w, MGR, "/board")).text.startswith("Board — team North\n\nComplaints to answer (2)")
 
         # A supervisor of another team sees theirs only, and cannot open North's tickets.
@@ -284,7 +284,7 @@ async def test_desk_board_groups_team_tickets_and_complaints(tmp_path: Path, cha
             "Board — team South", "", "Complaints to answer (1)",
             f"{south.number} · 10:30 · not assigned: “South's own”",
             "", "To follow (1)", f"{south.number} · new · X200 · not assigned",
-            "   ⏱ respond by 11:30: 1 h left; arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left"]
+            "   ⏱ respond by 11:30: 1 h left; arrive by 10:30 tomorrow: 24 h left; resolve by 10:30 the day after tomorrow: 48 h left"]
         w.press_data(SOUTH_SUP, theirs.id, f"bdt:{late.id}")
         [refused] = await w.expect(SOUTH_SUP)
         assert refused.text == "That ticket is not (or no longer) available to you."
@@ -310,9 +310,9 @@ async def test_long_lists_are_paged_in_place_and_forged_pages_are_clamped(tmp_pa
         assert lines(page2) == [
             "Your tickets", "", "Mine (10)",
             f"{order[8]} · accepted · X200 · 1 Harbour Rd",
-            "   ⏱ arrive by 03-03 10:29: 23 h 59 min left; resolve by 03-04 10:29: 47 h 59 min left",
+            "   ⏱ arrive by 10:29 tomorrow: 23 h 59 min left; resolve by 10:29 the day after tomorrow: 47 h 59 min left",
             f"{order[9]} · accepted · X200 · 1 Harbour Rd",
-            "   ⏱ arrive by 03-03 10:30: 24 h left; resolve by 03-04 10:30: 48 h left",
+            "   ⏱ arrive by 10:30 tomorrow: 24 h left; resolve by 10:30 the day after tomorrow: 48 h left",
             "", "Page 2 of 2"]
         assert page2.buttons == order[8:] + ["◀ Previous"]
         back = await press(w, ENG, page2, "◀ Previous")

@@ -120,7 +120,7 @@ async def test_complaint_with_photo_alerts_supervisor_and_manager_at_night(tmp_p
         [sent] = await w.expect(SUP)
         # Told the truth: the customer gets it in the morning (the same push as below).
         assert sent.text == (f"Your answer was sent to Mr Lin (ticket {ticket.number}).\n"
-                             "Outside working hours: Mr Lin will get it at 03-03 08:30.")
+                             "Outside working hours: Mr Lin will get it at 08:30 tomorrow.")
         assert w.current(SUP, alert).text == alert_text + "\nAnswered by Wang Wei at 23:30"
         assert w.current(SUP, alert).buttons == []
         [complaint] = await complaints(w)

@@ -148,7 +148,7 @@ async def test_a_night_of_declines_and_re_dispatches_leaves_only_what_still_appl
         w.press(SUP, picker, "Zhao Min · 0 open")
         [done] = await w.expect(SUP)
         assert done.text == (f"{t.number} dispatched to Zhao Min. I'll tell you when they accept or decline.\n"
-                             "Outside working hours: Zhao Min will get it at 03-03 08:30.")
+                             "Outside working hours: Zhao Min will get it at 08:30 tomorrow.")
         assert await w.quiet(ENG2) == []
 
         w.clock.at = MORNING

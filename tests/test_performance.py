@@ -161,14 +161,14 @@ async def test_approval_freezes_the_sheet_and_a_correction_is_a_listed_differenc
     async with db.read() as s:
         live = await performance_sheet(s, OCTOBER, app.tz, PAY)
         shown, approved, changed = await approved_view(s, app.tz, live, OCTOBER)
-    assert approved == ("Zhou Lin", "2026-11-03 10:00")
+    assert (approved[0], approved[1].render("en")) == ("Zhou Lin", "2026-11-03 10:00 (UTC+8)")  # zone said
     wang = next(r for r in shown.engineers if r.name == "Wang Fang")
     assert (wang.complaints, wang.total) == (0, Decimal("250"))  # the approved figures stand
     assert [(c.engineer, c.figure, c.approved, c.now) for c in changed] == [
         ("Wang Fang", "complaints", 0, 1), ("Wang Fang", "deduction", Decimal(0), Decimal(20)),
         ("Wang Fang", "total", Decimal(250), Decimal(230))]
     text = sheet_text(shown, None, None, approved=approved, changed=changed).render("en").splitlines()
-    assert text[1] == "Approved by Zhou Lin on 2026-11-03 10:00: the figures below are the approved ones."
+    assert text[1] == "Approved by Zhou Lin on 2026-11-03 10:00 (UTC+8): the figures below are the approved ones."
     assert text[-4:] == ["Changed since the approval (3) — the records now say:",
                          "  Wang Fang · complaints: approved 0, now 1",
                          "  Wang Fang · deductions: approved ¥0, now ¥20",

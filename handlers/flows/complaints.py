@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from handlers.cards import hhmm, title
+from handlers.cards import title
 from handlers.context import Ctx, push
 from handlers.dialogs import TEXT_LIMIT, answer_text, button_arg, button_args, flow_ticket, leave_flow
 from handlers.dialogs import own_message, visible_ticket, visible_ticket_by_number
@@ -28,6 +28,7 @@ from handlers.evidence import more_photos, photo_record, photos_to_send
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.notify import supervisor_of
 from handlers.registry import Routes
+from handlers.times import When, clock
 from models.access import is_id
 from models.checkins import add_attachments
 from models.enums import Role
@@ -183,7 +184,7 @@ async def _open_complaint(ctx: Ctx, complaint_id: object) -> tuple[Complaint, Ti
     if complaint.answered_at is not None:
         raise DomainError("complaint_answered_already", number=ticket.number,
                           name=await person_name(ctx.session, complaint.answered_by_id),
-                          time=hhmm(complaint.answered_at, ctx.app.tz))
+                          time=clock(ctx.lang, complaint.answered_at, ctx.app.tz, ctx.now))
     return complaint, ticket
 
 
@@ -214,7 +215,7 @@ async def answer_given(ctx: Ctx) -> None:
         photos = await ctx.session.scalar(
             select(func.count(Attachment.id)).where(Attachment.complaint_id == complaint.id))
         ctx.reply(await complaint_message(ctx, ticket, complaint, photos or 0, edit_message_id=message_id, answered=L(
-            "complaints.answered_line", {"name": Raw(ctx.person.name), "time": hhmm(ctx.now, ctx.app.tz)})))
+            "complaints.answered_line", {"name": Raw(ctx.person.name), "time": When(ctx.now, ctx.app.tz)})))
     reached = await ctx.notify(complaint.customer_person_id, Msg("complaints.customer_answer", {
         "number": ticket.number, "name": Raw(ctx.person.name), "text": Raw(text)}),
         purpose="complaint_answer", ticket_id=ticket.id, dedupe=f"complaint:{complaint.id}:answer")

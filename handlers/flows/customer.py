@@ -22,6 +22,7 @@ from handlers.dialogs import start_dialog, typed_comment, visible_ticket
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.notify import supervisor_of
 from handlers.registry import Routes
+from handlers.times import When
 from handlers.views import local_time
 from models.enums import Action, FeedbackSource, Role, SignoffMethod, TicketStatus
 from models.errors import DomainError
@@ -54,7 +55,7 @@ async def status(ctx: Ctx) -> None:
         if ticket.assignee_id and ticket.status is not TicketStatus.NEW:
             lines.append(L("desk.customer.status_engineer", {"name": Raw(await person_name(ctx.session, ticket.assignee_id))}))
         if ticket.status is TicketStatus.EN_ROUTE and ticket.eta_at:
-            lines.append(L("desk.customer.status_eta", {"time": Raw(local_time(ticket.eta_at, ctx.app.tz))}))
+            lines.append(L("desk.customer.status_eta", {"time": When(ticket.eta_at, ctx.app.tz)}))
     ctx.reply(Msg(body=Lines(tuple(lines))))
 
 

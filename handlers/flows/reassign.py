@@ -30,7 +30,7 @@ from handlers.dialogs import act, button_arg, leave_flow, own_message, visible_t
 from handlers.i18n import preview, t
 from handlers.messages import L, Msg, Raw
 from handlers.registry import Routes
-from handlers.views import local_time
+from handlers.times import When
 from models.enums import Action, TicketStatus
 from models.errors import DomainError
 from models.lifecycle import OPEN_STATES, next_status
@@ -202,7 +202,7 @@ async def pick(ctx: Ctx) -> None:
     team_id = await _waiting(ctx, ticket, f"dspalert:{ticket.id}")
     text = L("chase.reassign.pick", {
         "number": ticket.number, "model": Raw(ticket.product_model), "address": Raw(ticket.address),
-        "name": Raw(await person_name(ctx.session, ticket.assignee_id)), "time": local_time(ticket.dispatched_at, ctx.app.tz)})
+        "name": Raw(await person_name(ctx.session, ticket.assignee_id)), "time": When(ticket.dispatched_at, ctx.app.tz)})
     await suggestion_picker(ctx, ticket, team_id, text, code="rsa", ref=f"rsgpick:{ticket.id}",
                             exclude_id=ticket.assignee_id, none_error="reassign_no_engineers")
 

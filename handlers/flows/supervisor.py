@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers.cards import checkin_message, hhmm
+from handlers.cards import checkin_message
 from handlers.context import Ctx
 from handlers.dialogs import button_arg, own_message, visible_ticket, visible_ticket_by_number
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import Routes
+from handlers.times import When
 from handlers.ticket_page import explain_message, ticket_message
 from models.enums import Role
 from models.errors import DomainError
@@ -48,10 +49,10 @@ async def _load(ctx: Ctx, checkin_id: int) -> tuple[Acknowledgement, Checkin, Ti
 
 
 async def _acknowledge(ctx: Ctx, ack: Acknowledgement, checkin: Checkin, ticket: Ticket, *,
-                       message_id: str | None, how: str) -> str:
-    """Record the acknowledgement, update the supervisor's check-in message; returns HH:MM."""
+                       message_id: str | None, how: str) -> When:
+    """Record the acknowledgement, update the supervisor's check-in message; returns when."""
     ack.acked_at, ack.acked_by_id = ctx.now, ctx.person.id
-    when = hhmm(ctx.now, ctx.app.tz)
+    when = When(ctx.now, ctx.app.tz)
     record_event(ctx.session, ticket, "checkin_acked", now=ctx.now, actor_id=ctx.person.id,
                  checkin_id=checkin.id, how=how)
     if message_id:
@@ -68,7 +69,7 @@ async def acknowledge(ctx: Ctx) -> None:
     ack, checkin, ticket = await _load(ctx, int(button_arg(ctx, 0)))
     if ack.acked_at is not None:
         ctx.reply("desk.ack.already", name=Raw(await person_name(ctx.session, ack.acked_by_id)),
-                  time=hhmm(ack.acked_at, ctx.app.tz), number=ticket.number)
+                  time=When(ack.acked_at, ctx.app.tz), number=ticket.number)
         ctx.toast = ctx.t("desk.ack.toast_already")
         return
     message_id = await own_message(ctx, ref=f"checkin:{checkin.id}")
@@ -102,7 +103,7 @@ async def reply_to_checkin(ctx: Ctx) -> bool:
     parts = [L("desk.ack.relay", {"name": Raw(ctx.person.name), "number": ticket.number, "text": Raw(text)})]
     if ack.acked_at is None:
         when = await _acknowledge(ctx, ack, checkin, ticket, message_id=ctx.inbound.reply_to, how="reply")
-        parts.append(L("card.acked", {"name": Raw(ctx.person.name), "time": Raw(when)}))
+        parts.append(L("card.acked", {"name": Raw(ctx.person.name), "time": when}))
     record_event(ctx.session, ticket, "checkin_reply", now=ctx.now, actor_id=ctx.person.id,
                  checkin_id=checkin.id, text=text[:500])
     await ctx.notify(checkin.engineer_id, Msg(body=Lines(tuple(parts))), purpose="ack_reply", ticket_id=ticket.id)
