@@ -15,6 +15,7 @@ from bot import cli_links
 from bot.csv_import import import_csv
 from bot.widths import display_width, pad, table
 from handlers.i18n import t
+from handlers.times import zone_note
 from handlers.fault_types import checked, team_fault_types
 from handlers.verdict_text import explain_lines
 from handlers.views import local_time, ticket_clocks, ticket_fields, ticket_json, timeline_lines
@@ -166,6 +167,7 @@ async def _list(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         return 0
     # Lined up by display width (a Chinese name takes two columns a character), with the engineer.
     print("\n".join(table([_header(args.lang)] + [_row(args.lang, tk, app.tz, names) for tk in tickets])))
+    print(zone_note(args.lang, app.tz, now))  # the registered column's zone
     return 0
 
 

@@ -69,7 +69,8 @@ def test_ticket_list_lines_up_chinese_and_shows_the_engineer(cli, db_url: str, t
 
     code, out, _ = cli("--lang", "zh", "ticket", "list")
     assert code == 0
-    lines = out.splitlines()
+    *lines, zone = out.splitlines()
+    assert zone == "以上时间均为北京时间（UTC+8）。"  # the registered column's zone, under the table
     assert len(lines) == 3
     assert lines[0].split() == ["工单", "状态", "故障级别", "登记时间", "客户", "工程师", "产品型号"]
     assert "王小明" in lines[2] and "上海精密机械有限公司" in lines[2]
