@@ -173,7 +173,7 @@ class Core:
                 ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person,
                           state=ConversationState(session_key=inbound.session_key, data={}), router=self.router)
                 ctx.reply_error(exc)
-                return error_text(ctx.lang, exc)[:190]
+                return error_text(ctx.lang, exc, self.app.tz)[:190]
             state = await session.get(ConversationState, inbound.session_key)
             if state is None:
                 state = ConversationState(session_key=inbound.session_key, data={})
@@ -197,7 +197,7 @@ class Core:
                 if exc.code == "silent":
                     return None
                 ctx.reply_error(exc)
-                ctx.toast = error_text(ctx.lang, exc)[:190]
+                ctx.toast = error_text(ctx.lang, exc, self.app.tz)[:190]
             return ctx.toast
 
     async def give_up(self, inbound: Inbound, error: str) -> None:

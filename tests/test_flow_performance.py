@@ -71,6 +71,7 @@ async def test_performance_in_chat_approval_and_refusals(tmp_path: Path, channel
         w.press_data(MGR, last_id(w, MGR), "pfa:202602")
         [again] = await w.expect(MGR)
         assert "已审批" in again.text and "不能重复审批" in again.text
+        assert "（Zhou Lin，北京时间 2026-03-02 10:30）" in again.text  # when, in the team's zone, said so
 
         await plays["a"].complain()  # a complaint about Li Lei's February job, recorded late (in February)
         w.say(SUP, "/report performance 2026-02")
