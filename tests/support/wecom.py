@@ -42,7 +42,7 @@ from bot.runtime import Runtime
 from bot.stage_wecom import WecomStage
 from models.enums import Channel
 from tests.support.channels import Driver, Message
-from tests.support.wecom_view import GOT_IT, customer_view, media_id, member_view
+from tests.support.wecom_view import GOT_IT, customer_view, joined, media_id, member_view
 
 Action = Callable[[], Awaitable[Any]]
 #: A line of the help's list of commands (``/tickets — your tickets``).
@@ -237,7 +237,7 @@ class WecomDriver(Driver):
         user = self.address(person)
         if person in self.customers:
             return [customer_view(m) for m in self.emu.kf_messages_to(user)]
-        return [member_view(self.emu, user, m) for m in self.emu.messages_to(user)]
+        return joined([member_view(self.emu, user, m) for m in self.emu.messages_to(user)])
 
     async def wait_for(self, person: int, count: int, timeout: float) -> list[Message]:
         loop = asyncio.get_running_loop()
