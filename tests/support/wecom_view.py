@@ -11,6 +11,8 @@ reads it back the way the person does:
 * a card greyed out (edited to have no buttons, or already used) has no buttons to press;
 * a customer-service menu's items are its buttons, except the lone "Got it" tap target the adapter
   adds to a push that has none (still pressable by its label: :attr:`Message.data`);
+* a text too long for a card, sent before the card that carries its buttons, is one message
+  (:func:`joined`);
 * a message with more buttons than the channel shows (6 on a card, 10 in a menu) comes as text
   with one ``label: /_command`` line per button (``handlers.channel.render_text``): read as its
   buttons, which the person presses by typing the command.
@@ -45,6 +47,25 @@ def member_view(emu: WeComEmulator, userid: str, message: dict[str, Any]) -> Mes
         labels, keys = [], []
     # The bot knows a card by its task_id (the id it edits it by).
     return Message(id=card["task_id"], text=text, buttons=labels, data=dict(zip(labels, keys)), raw=message)
+
+
+def joined(views: list[Message]) -> list[Message]:
+    """A text too long for a card comes as text (in pieces of 2048 bytes) followed by a card with
+    only its first line and the buttons (``bot/channels/wecom/cards.py: card_text``): read as the
+    one message it is — the whole text, the card's buttons and id."""
+    out: list[Message] = []
+    for view in views:
+        card = view.raw.get("msgtype") == "template_card" and "\n" not in view.text and view.text
+        run = len(out)
+        while card and run > 0 and out[run - 1].raw.get("msgtype") == "text" and not out[run - 1].buttons:
+            run -= 1
+            if out[run].text.split("\n", 1)[0] == view.text and "\n" in out[run].text:
+                text = "\n".join(m.text for m in out[run:])
+                out[run:] = [Message(id=view.id, text=text, buttons=view.buttons, data=view.data, raw=view.raw)]
+                break
+        else:
+            out.append(view)
+    return out
 
 
 def read_card(card: dict[str, Any]) -> tuple[str, list[str], list[str]]:
