@@ -6,6 +6,7 @@ import argparse
 import json
 
 from handlers.i18n import t
+from handlers.times import labelled
 from models.enums import STAFF_ROLES, Role
 from models.invites import create_invite, team_by_name
 
@@ -33,12 +34,18 @@ async def _invite(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     link = app.join_link(token)
     links = [other for _, other in app.join_links(token, customer=False)]
     ways = app.join_texts(token, customer=False)
+    # Escalations go to a team's manager (teams.manager_id): a manager without a team gets none.
+    warning = t(args.lang, "cli.invite.manager_no_team", name=args.name.strip()) \
+        if role is Role.MANAGER and team is None else None
     if args.json:
-        print(json.dumps({"token": token, "link": link, "links": links}, ensure_ascii=False))
+        print(json.dumps({"token": token, "link": link, "links": links, **({"warning": warning} if warning else {})},
+                         ensure_ascii=False))
         return 0
-    expires = app.local(now + app.config.bot.invite_ttl).strftime("%Y-%m-%d %H:%M")
+    expires = labelled(args.lang, now + app.config.bot.invite_ttl, app.tz)
     print(t(args.lang, "cli.invite_made", name=args.name.strip(), role=t(args.lang, f"role.{role.value}"),
             expires=expires))
     for line in ways:  # every channel the person may join on (a URL, or what to send where)
         print(line)
+    if warning:
+        print(warning)
     return 0

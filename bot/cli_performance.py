@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.widths import fit_columns
 from handlers.i18n import t
 from handlers.performance_view import approved_view, export_tables, sheet_text
+from handlers.times import month_note
 from models.enums import Role
 from models.invites import team_by_name
 from models.people import Person
@@ -48,6 +50,7 @@ async def performance(app, args: argparse.Namespace, month) -> int:  # noqa: ANN
     team_id = team.id if team else None
     print(sheet_text(shown, team_id, team.name if team else None, approved=approved,
                      changed=changed).render(args.lang))
+    print(month_note(args.lang, app.tz, app.clock.now()))
     for path, write in ((args.csv, _write_csv), (args.xlsx, _write_xlsx)):
         if path is None:
             continue
@@ -83,5 +86,6 @@ def _write_xlsx(path: Path, tables: list[tuple[str, list[list[Any]]]]) -> None:
             sheet.append([None if v == "" else v for v in row])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
+        fit_columns(sheet)  # by display width: a Chinese header takes two per character
         sheet.freeze_panes = "A2"
     book.save(path)

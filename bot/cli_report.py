@@ -14,8 +14,10 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from bot.widths import fit_columns
 from handlers.i18n import t
 from handlers.report_view import export_headers, export_sections, report_text
+from handlers.times import month_note
 from models.invites import team_by_name
 from models.reports import Month, MonthlyReport, month_before, monthly_report, parse_month
 
@@ -70,6 +72,7 @@ async def _report(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         report = await monthly_report(session, month, app.tz, team_id=team.id if team else None)
     print(report_text(report, team.name if team else None, top=10_000, chart=False,
                       label_limit=None).render(args.lang))
+    print(month_note(args.lang, app.tz, app.clock.now()))
     for path, write in ((args.csv, write_csv), (args.xlsx, write_xlsx)):
         if path is None:
             continue
@@ -120,8 +123,6 @@ def write_xlsx(path: Path, report: MonthlyReport, lang: str) -> None:
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append([_safe(v) for v in row])
-        for column, header in zip(sheet.columns, headers):
-            width = max([len(str(header))] + [len(str(c.value)) for c in column if c.value is not None])
-            sheet.column_dimensions[column[0].column_letter].width = min(60, width + 2)
+        fit_columns(sheet, headers)  # by display width: a Chinese header takes two per character
         sheet.freeze_panes = "A2"
     book.save(path)

@@ -98,7 +98,10 @@ def test_sheet_exports_approval_and_a_later_correction(cli, db_url: str, tmp_pat
     code, out, err = cli("report", "--performance", "--approve", "--month", "2026-10", "--by", "Zhou Lin")
     assert code == 0 and out.splitlines()[0] == "Approved the performance sheet for 2026-10 as Zhou Lin."
     assert out.splitlines()[2].startswith("Approved by Zhou Lin on ")
-    assert out.splitlines()[-1] == "Nothing has changed since the approval."
+    assert " (UTC+8): the figures below are the approved ones." in out.splitlines()[2]  # the zone, said
+    assert out.splitlines()[-2:] == [
+        "Nothing has changed since the approval.",
+        "A month runs from midnight on the 1st to midnight after its last day, Beijing time (UTC+8)."]
     code, _, err = cli("report", "--performance", "--approve", "--month", "2026-10", "--by", "Zhou Lin")
     assert code == 2 and "is already approved (by Zhou Lin" in err and "cannot be approved twice" in err
 
@@ -106,10 +109,11 @@ def test_sheet_exports_approval_and_a_later_correction(cli, db_url: str, tmp_pat
     code, out, _ = cli("--lang", "zh-CN", "report", "--performance", "--month", "2026-10")
     assert code == 0
     assert "  总计" not in out and "  合计：¥300（补贴 + 奖励 − 扣款）" in out  # the approved figures stand
-    assert out.splitlines()[-4:] == ["审批后有变动（3 项）— 现有记录为：",
+    assert out.splitlines()[-5:] == ["审批后有变动（3 项）— 现有记录为：",
                                      "  Li Lei · 投诉：审批时 0，现在 1",
                                      "  Li Lei · 扣款：审批时 ¥0，现在 ¥12.50",
-                                     "  Li Lei · 合计：审批时 ¥300，现在 ¥287.50"]
+                                     "  Li Lei · 合计：审批时 ¥300，现在 ¥287.50",
+                                     "月份按北京时间（UTC+8）计算：从 1 日零点到月末 24 点。"]
 
 
 def test_approve_needs_a_month_and_a_manager(cli, db_url: str, tmp_path: Path) -> None:  # noqa: ANN001

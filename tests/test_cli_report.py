@@ -57,7 +57,9 @@ def test_csv_of_every_team_in_english(cli, tmp_path: Path) -> None:  # noqa: ANN
     assert "3. Wang Fang: jobs 1 · handling 1.0 h · first visit — · SLA met 100% · satisfaction 4.0/5 · " \
            "complaints 0" in lines
     assert not any("chart" in line for line in lines)
-    assert lines[-2:] == ["Jobs left out because their service report is incomplete: 1.", f"Written: {out_csv}"]
+    assert lines[-3:] == ["Jobs left out because their service report is incomplete: 1.",
+                          "A month runs from midnight on the 1st to midnight after its last day, Beijing time (UTC+8).",
+                          f"Written: {out_csv}"]  # the month's bounds are the team's midnights
     assert out_csv.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads the BOM as UTF-8
     with open(out_csv, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
