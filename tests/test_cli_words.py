@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from bot.app import build_app
 from bot.widths import display_width, fit_columns, pad, table
@@ -99,6 +99,15 @@ def test_xlsx_columns_fit_chinese_headers() -> None:
     assert widths == [8, 16, 22]  # 3 汉字 = 6, 7 wide characters = 14, 20 letters; plus 2
 
 
+def test_report_xlsx_in_chinese_is_sized_by_display_width(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    out_xlsx = tmp_path / "r.xlsx"
+    assert cli("--lang", "zh", "report", "--month", "2026-02", "--xlsx", str(out_xlsx))[0] == 0
+    sheet = load_workbook(out_xlsx).worksheets[0]
+    for column in sheet.columns:
+        header = column[0].value
+        assert sheet.column_dimensions[column[0].column_letter].width >= display_width(header) + 2
+
+
 def test_importing_the_same_csv_twice_skips_the_repeats(cli, tmp_path: Path) -> None:  # noqa: ANN001
     first = tmp_path / "calls.csv"
     first.write_text(HEADER + ROWS, encoding="utf-8")
@@ -124,6 +133,18 @@ def test_importing_the_same_csv_twice_skips_the_repeats(cli, tmp_path: Path) -> 
     assert len(listed) == 5
     # "无" in the serial column is no serial (and so the same call as an empty one).
     assert [t["serial"] for t in listed if t["number"] == "FS-2026-000002"] == [None]
+
+
+def test_a_manager_without_a_team_is_warned(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    code, out, _ = cli("invite", "--role", "manager", "--name", "Zhou Yu")
+    assert code == 0
+    assert out.splitlines()[-1].startswith("Warning: Zhou Yu is invited as a manager without a team. Escalations")
+    code, out, _ = cli("--lang", "zh", "invite", "--role", "manager", "--name", "周宇", "--json")
+    assert json.loads(out)["warning"].startswith("注意：周宇 以经理身份受邀，但未指定团队。")
+    for args in (("--role", "manager", "--name", "Sun", "--team", "North"), ("--role", "engineer", "--name", "Li")):
+        code, out, _ = cli("invite", *args)
+        assert code == 0 and "Warning" not in out
+        assert "warning" not in json.loads(cli("invite", *args, "--json")[1])
 
 
 async def test_a_manager_without_a_team_is_told_on_joining(tmp_path: Path, channel: str) -> None:
