@@ -5,18 +5,26 @@ HTTP client: aiogram, or python-telegram-bot with ``--runtime ptb``) on a tempor
 database, and plays registration in chat (``/new``, the customer joining by the link it makes) →
 dispatch → accept → on my way → arrival with photo + location → progress check-in →
 acknowledgement → resolve → customer sign-off with rating.  Then it prints what each person saw in their chat, and the ticket's timeline.
+
+The day runs on its own clock (:class:`~bot.app.OffsetClock`, which the emulator follows): it
+starts at 09:00 of the next working day in the team's zone, whatever the hour the demo is run at,
+and each step moves it on to a plausible hour (the engineer sets off at 09:25, arrives at 10:05,
+resolves after lunch) — under the product's real working hours, so nothing waits for the morning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from bot.app import Clock, OffsetClock
 from bot.stage import Stage, button_labels
 from handlers.i18n import t
+from handlers.times import zone_long, zone_note
 from handlers.views import timeline_lines
+from models.calendar import BusinessCalendar
 from models.enums import Role, TicketStatus
 from models.queries import people_names, ticket_by_number, timeline
 
@@ -27,6 +35,23 @@ PEOPLE = {
               1003: ("李雷", Role.ENGINEER), 2001: ("陈先生", Role.CUSTOMER)},
 }
 SUP, DISP, ENG, CUST = 1001, 1002, 1003, 2001
+#: The product's own working hours (the default 08:30–22:00 on weekdays), not a stage's round the clock.
+WORKING_HOURS = "[bot.working_hours]\n"
+#: When the day begins (team zone), on the first working day whose 09:00 is still ahead.
+MORNING = time(9, 0)
+
+
+def first_morning(calendar: BusinessCalendar, now: datetime) -> datetime:
+    """09:00 (or the opening, if later) of the first working day on which it is still to come."""
+    day = now.astimezone(calendar.tz).date()
+    for _ in range(60):
+        period = calendar.period(day)
+        if period is not None:
+            start = max(period[0], datetime.combine(day, MORNING, calendar.tz))
+            if start > now and start < period[1]:
+                return start
+        day += timedelta(days=1)
+    raise ValueError("no working morning within 60 days")
 
 
 class Demo:
@@ -36,6 +61,18 @@ class Demo:
         self.people = PEOPLE[lang]
         self.log: dict[int, list[str]] = {uid: [] for uid in self.people}
         self.shown: dict[int, int] = {uid: 0 for uid in self.people}
+        self.day: date | None = None
+
+    def begin(self) -> datetime:
+        """Move the stage's clock (an :class:`OffsetClock`) to the day's first morning."""
+        start = first_morning(self.s.app.calendar, self.s.clock.now())
+        self.s.clock.advance_to(start)
+        self.day = start.astimezone(self.s.app.tz).date()
+        return start
+
+    def at(self, hour: int, minute: int) -> None:
+        """Move the day on to ``hour:minute`` in the team's zone (unless that is past)."""
+        self.s.clock.advance_to(datetime.combine(self.day, time(hour, minute), self.s.app.tz))
 
     def name(self, uid: int) -> str:
         return self.people[uid][0]
@@ -109,6 +146,7 @@ async def _setup(stage: Stage, demo: Demo) -> str:
         if role is not Role.CUSTOMER:
             token = await stage.invite(role, name, "华东一组" if zh else "North")
             await demo.join(uid, token)
+    demo.at(9, 2)  # the customer's call comes in
     await demo.say(DISP, "/new")
     await demo.say(DISP, "陈氏精密有限公司" if zh else "Chen Precision Ltd")
     await demo.say(DISP, "陈女士" if zh else "Ms Chen")  # the contact person
@@ -123,55 +161,75 @@ async def _setup(stage: Stage, demo: Demo) -> str:
     await demo.press(DISP, "reg.btn.free")
     await demo.press(DISP, "reg.btn.confirm")
     number, link = demo.registered()
+    demo.at(9, 12)
     await demo.open_link(CUST, link)
     return number
 
 
 async def _play(demo: Demo, number: str) -> None:
     zh = demo.lang == "zh-CN"
+    demo.at(9, 15)
     await demo.say(DISP, f"/dispatch {number}")
     await demo.press_label(DISP, demo.name(ENG))
+    demo.at(9, 18)
     await demo.press(ENG, "btn.accept")
+    demo.at(9, 25)
     await demo.press(ENG, "btn.depart")
     await demo.say(ENG, "40m")
+    demo.at(10, 5)  # as expected
     await demo.press(ENG, "btn.arrive")
     await demo.photo(ENG, 1)
     await demo.location(ENG, 31.2354, 121.5055)
+    demo.at(10, 8)
     await demo.press(SUP, "btn.ack")
+    demo.at(11, 40)
     await demo.press(ENG, "btn.checkin")
     await demo.say(ENG, "主轴轴承磨损，已拆下检查。" if zh else "Spindle bearing worn; removed for inspection.")
     await demo.photo(ENG, 2)
     await demo.press(ENG, "btn.done")
+    demo.at(11, 46)
     await demo.press(SUP, "btn.ack")
+    demo.at(14, 20)  # after lunch: the bearing replaced and the machine run for two hours
     await demo.press(ENG, "btn.resolve")
     await demo.say(ENG, "主轴轴承磨损导致过热停机。" if zh else "Worn spindle bearing overheated and tripped the drive.")
     await demo.say(ENG, "更换轴承，重新润滑，试运行 2 小时。" if zh else "Replaced the bearing, relubricated, ran for 2 hours.")
     await demo.say(ENG, "轴承 6205-2RS ×1" if zh else "Bearing 6205-2RS x1")
+    demo.at(14, 30)
     await demo.press(ENG, "btn.signoff")
     await demo.press(ENG, "btn.ask_customer")
+    demo.at(14, 36)
     await demo.press(CUST, "btn.confirm")
     await demo.press(CUST, "btn.rate5")
     await demo.say(CUST, "师傅很专业，谢谢！" if zh else "Quick and tidy, thank you!")
 
 
 async def run_demo(language: str = "en", runtime: str = "aiogram", channel: str = "telegram",
-                   keep: bool = False) -> int:
+                   keep: bool = False, clock: Clock | None = None) -> int:
     """Play the day; 0 if the ticket ended closed.  ``runtime``: ``aiogram`` or ``ptb``;
     ``channel``: ``telegram`` or ``wecom`` (staff in the WeCom app, the customer in 微信客服);
     ``keep`` (Telegram): then keep the emulator and the bot running, for its chat page, until
-    cancelled (Ctrl+C)."""
+    cancelled (Ctrl+C).  ``clock``: what "now" is before the day is moved to its morning (the
+    wall clock; a test gives one at night)."""
     lang = "zh-CN" if language.startswith("zh") else "en"
+    day_clock = OffsetClock(clock)
     with tempfile.TemporaryDirectory(prefix="fieldbot-demo-") as tmp:
         if channel == "wecom":
             from bot.demo_wecom import WecomDemo
             from bot.stage_wecom import WecomStage
 
-            context, make = WecomStage(Path(tmp), language=lang), WecomDemo
+            context, make = WecomStage(Path(tmp), language=lang, clock=day_clock, extra_config=WORKING_HOURS), WecomDemo
         else:
-            context, make = Stage(Path(tmp), language=lang, runtime=runtime), Demo
+            context = Stage(Path(tmp), language=lang, runtime=runtime, clock=day_clock, extra_config=WORKING_HOURS)
+            make = Demo
         async with context as stage:
+            if channel != "wecom":  # Telegram stamps what people send by the day's clock too
+                stage.emu.follow_clock(lambda: day_clock.now().timestamp())
             demo = make(stage, lang)
             print(t(lang, "demo.title_wecom" if channel == "wecom" else "demo.title", url=stage.emu.base_url))
+            start, tz = demo.begin(), stage.app.tz
+            local = start.astimezone(tz)
+            print(t(lang, "demo.day", weekday=t(lang, f"weekday.{local.weekday()}"), date=local.date().isoformat(),
+                    time=local.strftime("%H:%M"), zone=zone_long(lang, tz, start)))
             number = await _setup(stage, demo)
             await _play(demo, number)
             async with stage.app.db.read() as session:
@@ -185,6 +243,7 @@ async def run_demo(language: str = "en", runtime: str = "aiogram", channel: str 
             print(f"\n── {t(lang, 'cli.timeline')} {number} " + "─" * 30)
             for line in timeline_lines(lang, events, stage.app.tz, names):
                 print("  " + line)
+            print("  " + zone_note(lang, stage.app.tz, day_clock.now()))
             done = ticket.status is TicketStatus.CLOSED
             print("\n" + t(lang, "demo.done" if done else "demo.unfinished",
                            status=t(lang, f"status.{ticket.status.value}")))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from handlers.amend_view import edited_text
 from handlers.fault_types import fault_text
 from handlers.i18n import t
+from handlers.times import date_time, zone_long
 from models.calendar import TwentyFourSeven
 from models.enums import Action
 from models.lifecycle import FINAL_STATES
@@ -29,7 +30,9 @@ LEVELS = ("none", "warned", "breached", "escalated")
 
 
 def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+    """``2026-11-22 09:30`` in the team's zone (:func:`handlers.times.date_time`); the zone is
+    named once per view (the ``time zone`` row of :func:`ticket_fields`)."""
+    return date_time(moment, tz)
 
 
 def _yes_no(lang: str, value: bool | None) -> str:
@@ -50,6 +53,7 @@ def ticket_fields(lang: str, ticket: Ticket, tz: ZoneInfo, names: dict[int, str]
         (t(lang, "view.number"), ticket.number),
         (t(lang, "field.status"), t(lang, f"status.{ticket.status.value}")),
         (t(lang, "view.registered"), local_time(ticket.created_at, tz)),
+        (t(lang, "time.zone_row"), zone_long(lang, tz, now or ticket.created_at)),
         (t(lang, "field.customer"), ticket.customer.name),
         (t(lang, "field.contact"), ticket.contact_name or t(lang, "view.no_contact")),
         (t(lang, "field.phone"), ticket.contact_phone),
