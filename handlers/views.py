@@ -59,7 +59,7 @@ def ticket_fields(lang: str, ticket: Ticket, tz: ZoneInfo, names: dict[int, str]
         (t(lang, "field.phone"), ticket.contact_phone),
         (t(lang, "field.address"), ticket.address),
         (t(lang, "field.model"), ticket.product_model),
-        (t(lang, "field.serial"), ticket.serial or ""),
+        (t(lang, "field.serial"), ticket.serial or t(lang, "reg.summary.no_serial")),
         (t(lang, "field.purchased"), ticket.purchase_date.isoformat() if ticket.purchase_date else ""),
         (t(lang, "view.warranty"), _yes_no(lang, ticket.in_warranty)),
         (t(lang, "field.fault"), ticket.fault_symptom),
