@@ -100,7 +100,7 @@ def speaking(lang: str) -> Iterator[None]:
 
     def ngettext(singular: str, plural: str, n: int) -> str:
         if singular == "expected %s argument":
-            return t(lang, "cli.args.expected_n")
+            return t(lang, "cli.args.expected_n", count=n)
         return singular if n == 1 else plural
 
     saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]

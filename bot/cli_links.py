@@ -66,7 +66,8 @@ async def _link(app, args: argparse.Namespace) -> int:  # noqa: ANN001
     print("\n".join(link_lines(lang, links)))
     if issued.replaced:
         print(t(lang, "links.replaced", name=issued.name))
-    print(t(lang, "links.cli.show_following", names=names(following)) if following else t(lang, "links.cli.show_nobody"))
+    print(t(lang, "links.cli.show_following", names=names(following, lang)) if following
+          else t(lang, "links.cli.show_nobody"))
     return 0
 
 
@@ -112,11 +113,11 @@ async def show_state(session: Any, ticket: Ticket, now: datetime) -> dict[str, A
 
 def show_lines(lang: str, ticket: Ticket, state: dict[str, Any], tz: Any) -> list[str]:  # noqa: ANN401
     following, pending = state["following"], state["pending"]
-    lines = [t(lang, "links.cli.show_following", names=names(following)) if following
+    lines = [t(lang, "links.cli.show_following", names=names(following, lang)) if following
              else t(lang, "links.cli.show_nobody")]
     if pending:
         lines.append(t(lang, "links.cli.show_pending", names=names(
-            [t(lang, "links.cli.until", name=name, expires=local_time(at, tz)) for name, at in pending])))
+            [t(lang, "links.cli.until", name=name, expires=local_time(at, tz)) for name, at in pending], lang)))
     if ticket.status not in FINAL_STATES:
         lines.append(t(lang, "links.cli.show_hint", number=ticket.number))
     return lines

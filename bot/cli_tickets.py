@@ -17,8 +17,9 @@ from bot.widths import display_width, pad, table
 from handlers.i18n import t
 from handlers.times import zone_note
 from handlers.fault_types import checked, team_fault_types
+from handlers.timeline import timeline_lines
 from handlers.verdict_text import explain_lines
-from handlers.views import local_time, ticket_clocks, ticket_fields, ticket_json, timeline_lines
+from handlers.views import local_time, ticket_clocks, ticket_fields, ticket_json
 from models.verdicts import explain, story_json
 from models.enums import Role, ServiceType, TicketStatus
 from models.errors import DomainError

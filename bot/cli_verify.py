@@ -28,7 +28,7 @@ def _line(lang: str, d: Difference) -> str:
     where = t(lang, f"verify.dimension.{d.dimension}")
     if d.dimension not in ("total", "incomplete"):
         where += " " + (d.label if d.label else t(lang, "verify.unnamed"))
-    tickets = ", ".join(d.tickets) if d.tickets else t(lang, "verify.no_ticket")
+    tickets = t(lang, "list.sep").join(d.tickets) if d.tickets else t(lang, "verify.no_ticket")
     return t(lang, "verify.difference", where=where, figure=t(lang, f"verify.figure.{d.figure}"),
              live=_value(d.figure, d.live), rebuilt=_value(d.figure, d.rebuilt), tickets=tickets)
 

@@ -109,10 +109,10 @@ def parse_rows(raw: bytes, *, today: date, lang: str,
     problems = []
     if missing:
         problems.append(t(lang, "cli.import_line", line=1,
-                          reason=t(lang, "cli.import_missing_columns", columns=", ".join(missing))))
+                          reason=t(lang, "cli.import_missing_columns", columns=t(lang, "list.sep").join(missing))))
     if unknown:
         problems.append(t(lang, "cli.import_line", line=1,
-                          reason=t(lang, "cli.import_unknown_columns", columns=", ".join(unknown))))
+                          reason=t(lang, "cli.import_unknown_columns", columns=t(lang, "list.sep").join(unknown))))
     if problems:
         return [], problems
     regs: list[Registration] = []

@@ -23,7 +23,7 @@ from bot.app import Clock, OffsetClock
 from bot.stage import Stage, button_labels
 from handlers.i18n import t
 from handlers.times import zone_long, zone_note
-from handlers.views import timeline_lines
+from handlers.timeline import timeline_lines
 from models.calendar import BusinessCalendar
 from models.enums import Role, TicketStatus
 from models.queries import people_names, ticket_by_number, timeline
@@ -84,7 +84,7 @@ class Demo:
         for chat in self.people:
             messages = self.s.emu.bot_messages(chat)
             for message in messages[self.shown[chat]:]:
-                self.log[chat].append(_render(message))
+                self.log[chat].append(_render(message, self.lang))
             self.shown[chat] = len(messages)
 
     async def say(self, uid: int, text: str) -> None:
@@ -128,8 +128,8 @@ class Demo:
         await self.say(uid, f"/start {link.rsplit('?start=', 1)[1]}")
 
 
-def _render(message: dict) -> str:
-    text = message.get("text") or message.get("caption") or ("[photo]" if message.get("photo") else "")
+def _render(message: dict, lang: str) -> str:
+    text = message.get("text") or message.get("caption") or (t(lang, "demo.photo") if message.get("photo") else "")
     lines = text.splitlines() or [""]
     out = [f"  Fieldbot ◂ {lines[0]}"] + [f"             {line}" for line in lines[1:]]
     labels = button_labels(message)
@@ -238,7 +238,7 @@ async def run_demo(language: str = "en", runtime: str = "aiogram", channel: str 
                 names = await people_names(session, {e.actor_id for e in events}
                                            | {e.details.get("assignee_id") for e in events})
             for uid, (name, role) in demo.people.items():
-                print(f"\n── {name} ({t(lang, f'role.{role.value}')}) " + "─" * 30)
+                print(f"\n── {t(lang, 'demo.person', name=name, role=t(lang, f'role.{role.value}'))} " + "─" * 30)
                 print("\n".join(demo.log[uid]))
             print(f"\n── {t(lang, 'cli.timeline')} {number} " + "─" * 30)
             for line in timeline_lines(lang, events, stage.app.tz, names):

@@ -27,7 +27,7 @@ class WecomDemo(Demo):
         for person in self.people:
             messages = self.s.messages(IDS[person])
             for message in messages[self.shown[person]:]:
-                self.log[person].append(_render(message))
+                self.log[person].append(_render(message, self.lang))
             self.shown[person] = len(messages)
 
     async def say(self, uid: int, text: str) -> None:
@@ -81,8 +81,8 @@ class WecomDemo(Demo):
         await self.press_label(uid, t(self.lang, "wecom.got_it"))
 
 
-def _render(message: dict) -> str:
-    text = text_of(message)
+def _render(message: dict, lang: str) -> str:
+    text = t(lang, "demo.photo") if message.get("msgtype") == "image" else text_of(message)
     lines = text.splitlines() or [""]
     out = [f"  Fieldbot ◂ {lines[0]}"] + [f"             {line}" for line in lines[1:]]
     shown = labels(message)

@@ -60,14 +60,15 @@ def due_text(lang: str, due: dict[str, Any], tz: tzinfo) -> str:
     return t(lang, "amend.edit.due", due=t(lang, "amend.edit.clock_sep").join(parts))
 
 
-def edited_text(lang: str, details: dict[str, Any], tz: tzinfo | None, *, timeline: bool = True) -> str:
+def edited_text(lang: str, details: dict[str, Any], tz: tzinfo | None, *, timeline: bool = True,
+                who: str = "") -> str:
     """The text of an ``edited`` event (its details: field, old, new, due): on the timeline
-    "corrected address: … → …", in a message just "address: … → …"."""
+    "Wang Wei corrected address: … → …" (``who`` did it), in a message just "address: … → …"."""
     field = str(details.get("field"))
     text = t(lang, "amend.edit.change", field=t(lang, f"field.{field}"),
              old=value_text(lang, field, details.get("old")), new=value_text(lang, field, details.get("new")))
     if timeline:
-        text = t(lang, "amend.edit.event", change=text)
+        text = t(lang, "amend.edit.event", who=who, change=text)
     due = details.get("due")
     if isinstance(due, dict) and due and tz is not None:
         text += t(lang, "amend.edit.due_sep") + due_text(lang, due, tz)

@@ -162,10 +162,12 @@ def data_from_command(command: str) -> str | None:
     return command[1:].replace("_", ":")
 
 
-def render_text(message: Outbound) -> str:
-    """The message text with its buttons spelled out as commands, one per line."""
+def render_text(message: Outbound, line: str = "{label}: {command}") -> str:
+    """The message text with its buttons spelled out as commands, one per line: ``line`` is the
+    catalog's ``common.button_command`` in the message's language (``Accept: /_acc_12``,
+    ``接单：/_acc_12``)."""
     lines = [message.text] if message.text else []
     for row in message.buttons:
         for button in row:
-            lines.append(f"{button.label}: {command_for(button.data)}")
+            lines.append(line.format(label=button.label, command=command_for(button.data)))
     return "\n".join(lines)

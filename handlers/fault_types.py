@@ -91,5 +91,5 @@ def checked(value: str | None, offered: list[str]) -> str | None:
         return text or None
     found = canonical(text, offered)
     if found is None:
-        raise DomainError("bad_fault_type", value=preview(text), choices=", ".join(offered))
+        raise DomainError("bad_fault_type", value=preview(text), choices=list(offered))
     return found

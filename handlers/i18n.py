@@ -4,6 +4,10 @@ Catalogs are TOML files in ``handlers/locales/<language>/*.toml`` (one file per 
 dots, ``{name}`` placeholders), so a translator edits text without touching code.  The files of a
 language are merged; a key defined twice is an error.  A missing key in one language falls back to the
 other rather than crashing a conversation; a test keeps both catalogs' keys and placeholders equal.
+
+Plurals: a text that says how many has two forms, ``KEY.one`` and ``KEY.other``; ``t(lang, KEY,
+count=n)`` picks ``one`` for 1 and ``other`` for anything else.  Chinese has no plural and writes
+``KEY.other`` alone.  The words of the catalogs are kept in ``locales/glossary.toml``.
 """
 
 from __future__ import annotations
@@ -76,13 +80,24 @@ class _Keep(dict):
         return "{" + key + "}"
 
 
+def _lookup(entries: dict[str, str], key: str, count: Any) -> str | None:
+    """``key`` itself, or its plural form for ``count`` (``.one`` for 1 where the language has it)."""
+    text = entries.get(key)
+    if text is None and f"{key}.other" in entries:
+        text = entries.get(f"{key}.one") if count == 1 else None
+        text = text if text is not None else entries[f"{key}.other"]
+    return text
+
+
 def t(language: str | None, key: str, **params: Any) -> str:
-    """The text for ``key`` in ``language``, with ``params`` filled in."""
+    """The text for ``key`` in ``language``, with ``params`` filled in (a plural key's form chosen
+    by ``params["count"]``)."""
     lang = normalise_language(language)
-    text = catalog(lang).get(key)
+    count = params.get("count")
+    text = _lookup(catalog(lang), key, count)
     if text is None:
         other = "en" if lang != "en" else DEFAULT
-        text = catalog(other).get(key, key)
+        text = _lookup(catalog(other), key, count) or key
     return text.format_map(_Keep(params))
 
 
@@ -147,6 +162,8 @@ def error_text(language: str | None, error: DomainError, tz: tzinfo | None = Non
             value = t(language, f"{name if name != 'invited' else 'role'}.{value}")
         elif isinstance(value, datetime):
             value = labelled(normalise_language(language), value, tz or timezone.utc)
+        elif isinstance(value, (list, tuple)):  # choices: "a, b" / "a、b"
+            value = t(language, "list.sep").join(preview(item) for item in value)
         elif isinstance(value, str):
             value = preview(value)
         params[name] = value

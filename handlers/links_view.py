@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
-from handlers.messages import L, Lines, Msg, Raw
+from handlers.messages import L, Lines, Listed, Msg, Raw
 from handlers.views import local_time
 from models.customer_links import Issued
 from models.enums import Role
@@ -28,9 +28,13 @@ def page_button(role: Role | None, ticket: Ticket) -> list[list[tuple[Any, str]]
     return []
 
 
-def names(items: list[str]) -> str:
-    shown = ", ".join(items[:NAMES_SHOWN])
-    return shown + ("…" if len(items) > NAMES_SHOWN else "")
+def listed(items: list[Any]) -> Listed:
+    """At most :data:`NAMES_SHOWN` names, in the reader's language."""
+    return Listed(tuple(items[:NAMES_SHOWN]), more=len(items) > NAMES_SHOWN)
+
+
+def names(items: list[str], lang: str = "en") -> str:
+    return listed(items).render(lang)
 
 
 def issued_message(ticket: Ticket, issued: Issued, links: list[str], *, following: list[Person], tz: tzinfo,
@@ -43,10 +47,11 @@ def issued_message(ticket: Ticket, issued: Issued, links: list[str], *, followin
                         *(Raw(link) for link in links)]
     if issued.replaced:
         lines.append(L("links.replaced", {"name": Raw(issued.name)}))
-    lines.append(L("links.following", {"names": Raw(names([p.name for p in following]))}) if following
+    lines.append(L("links.following", {"names": listed([p.name for p in following])}) if following
                  else L("links.nobody"))
     if issued.others:
-        lines.append(L("links.pending", {"names": Raw(names([
-            f"{i.name} ({local_time(i.expires_at, tz)})" for i in issued.others]))}))
+        lines.append(L("links.pending", {"names": listed([
+            L("links.cli.until", {"name": Raw(i.name), "expires": Raw(local_time(i.expires_at, tz))})
+            for i in issued.others])}))
     lines.append(L("links.another", {"number": Raw(ticket.number)}))
     return Msg(body=Lines(tuple(lines)), photos=[{"path": photo}], secret=True)

@@ -41,6 +41,19 @@ def _resolve(lang: str, params: dict[str, Any], seen: datetime | None) -> dict[s
 
 
 @dataclass(frozen=True)
+class Listed:
+    """Names or items in a running sentence, joined the reader's way: "Wang Wei, Zhang Min",
+    "王伟、张敏" (``list.sep``); ``more`` adds "…" for items left out."""
+
+    items: tuple[Any, ...]  # text, or renderables (an ``L``)
+    more: bool = False
+
+    def render(self, lang: str, seen: datetime | None = None) -> str:
+        shown = (item.render(lang, seen) if hasattr(item, "render") else str(item) for item in self.items)
+        return t(lang, "list.sep").join(shown) + ("…" if self.more else "")
+
+
+@dataclass(frozen=True)
 class Lines:
     """Several translated pieces joined by newlines (cards, lists)."""
 

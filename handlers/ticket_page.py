@@ -10,8 +10,9 @@ from handlers.amend_view import page_buttons
 from handlers.context import Ctx
 from handlers.links_view import page_button as link_button
 from handlers.messages import Msg, Raw
+from handlers.timeline import checkins_of, timeline_lines
 from handlers.verdict_text import explain_lines
-from handlers.views import ticket_clocks, ticket_fields, timeline_lines
+from handlers.views import ticket_clocks, ticket_fields
 from models.customers import Customer
 from models.enums import Action, Role
 from models.lifecycle import allowed_actions
@@ -35,14 +36,14 @@ async def ticket_message(ctx: Ctx, ticket: Ticket) -> Msg:
         ids |= {v for k, v in (event.details or {}).items() if k.endswith("assignee_id") and isinstance(v, int)}
     names = await people_names(ctx.session, ids)
     tz = ctx.app.tz
-    lines = [f"{name}: {value}" for name, value in ticket_fields(ctx.lang, ticket, tz, names, now=ctx.now,
-                                                                 policy=ctx.app.sla) if value]
+    lines = [ctx.t("view.row", label=label, value=value)
+             for label, value in ticket_fields(ctx.lang, ticket, tz, names, now=ctx.now, policy=ctx.app.sla) if value]
     lines.append("")
     lines.append(ctx.t("desk.ticket.timeline"))
     shown = events[-TIMELINE_LIMIT:]
     if len(shown) < len(events):
         lines.append(ctx.t("desk.ticket.earlier", count=len(events) - len(shown)))
-    lines += timeline_lines(ctx.lang, shown, tz, names)
+    lines += timeline_lines(ctx.lang, shown, tz, names, checkins=checkins_of(events))
     text = "\n".join(lines)
     if len(text) > TEXT_LIMIT:
         text = text[:TEXT_LIMIT - 1] + "…"

@@ -1,4 +1,5 @@
-"""Channel-neutral renderings of tickets: the field list and the timeline.
+"""Channel-neutral renderings of tickets: the field list, the SLA clocks and the JSON view (the
+timeline is :mod:`handlers.timeline`).
 
 Shared by the CLI (``fieldbot ticket show``) and the chat ``/ticket`` command, so both show the
 same facts in the reader's language and the team's time zone.
@@ -11,12 +12,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from handlers.amend_view import edited_text
 from handlers.fault_types import fault_text
 from handlers.i18n import t
 from handlers.times import date_time, zone_long
 from models.calendar import TwentyFourSeven
-from models.enums import Action
 from models.lifecycle import FINAL_STATES
 from models.sla import CLOCKS
 from models.tickets import Ticket, TicketEvent
@@ -77,43 +76,6 @@ def ticket_fields(lang: str, ticket: Ticket, tz: ZoneInfo, names: dict[int, str]
         if value:
             rows.append((t(lang, f"view.{key}"), value))
     return [(label, str(value)) for label, value in rows]
-
-
-def event_text(lang: str, event: TicketEvent, names: dict[int, str], tz: ZoneInfo | None = None) -> str:
-    """One timeline entry's description, without its time and actor (times in ``tz`` if given)."""
-    d = event.details or {}
-    if event.kind in ("sla_warned", "sla_breached", "sla_escalated"):
-        return _sla_event_text(lang, event.kind, d, tz)
-    if event.kind == "edited":
-        return edited_text(lang, d, tz)
-    if event.kind == "transition" and event.action is not None:
-        text = t(lang, "event.transition", action=t(lang, f"action.{event.action.value}"),
-                 to=t(lang, f"status.{event.to_status.value}"))
-        if d.get("assignee_id"):
-            text += " → " + names.get(d["assignee_id"], f"#{d['assignee_id']}")
-        if event.action is Action.REASSIGN and names.get(d.get("from_assignee_id")):
-            # Who had it matters on a reassignment: the reason is about them.
-            text += t(lang, "assign.event.from", name=names[d["from_assignee_id"]])
-        if d.get("pause_reason"):
-            text += f" ({t(lang, 'pause.' + d['pause_reason'])})"
-        if d.get("dispute"):
-            text += t(lang, "amend.dispute.event")
-        if d.get("reason"):
-            text += " — " + t(lang, "event.reason", reason=d["reason"])
-        return text
-    return t(lang, f"event.{event.kind}", **{k: v for k, v in d.items() if isinstance(v, (str, int, float))})
-
-
-def timeline_lines(lang: str, events: Iterable[TicketEvent], tz: ZoneInfo, names: dict[int, str]) -> list[str]:
-    lines = []
-    for event in events:
-        who = names.get(event.actor_id, "") if event.actor_id else t(lang, "view.system")
-        when = local_time(event.at, tz)
-        client_at = (event.details or {}).get("client_at")
-        if client_at:
-            when = t(lang, "cli.late", client=local_time(datetime.fromisoformat(client_at), tz), server=when)
-        lines.append(f"{when}  {who}  {event_text(lang, event, names, tz)}")
-    return lines
 
 
 def ticket_json(ticket: Ticket, tz: ZoneInfo, names: dict[int, str], events: Iterable[TicketEvent], *,
@@ -226,15 +188,3 @@ def clock_rows(lang: str, ticket: Ticket, tz: ZoneInfo, *, now: datetime | None 
     """(label, value) per clock the ticket runs, for :func:`ticket_fields`."""
     return [(t(lang, f"sla.show.label.{clock}"), clock_value(lang, ticket, clock, tz, now=now, policy=policy))
             for clock in ticket_clocks(ticket)]
-
-
-def _sla_event_text(lang: str, kind: str, details: dict[str, Any], tz: ZoneInfo | None) -> str:
-    """``sla_warned`` / ``sla_breached`` / ``sla_escalated`` events written by the SLA chase."""
-    due = details.get("due") or ""
-    if due and tz is not None:
-        due = local_time(datetime.fromisoformat(due), tz)
-    text = t(lang, f"event.{kind}", clock=t(lang, f"sla.clock.{details.get('clock')}"), due=due,
-             role=t(lang, f"role.{details.get('role')}"))
-    if not details.get("sent", True):
-        text += " — " + t(lang, "event.sla_unsent")
-    return text

@@ -28,7 +28,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.times import When
-from handlers.messages import Msg, Raw
+from handlers.messages import Listed, Msg, Raw
 from models.enums import CheckinKind, Role, ServiceType, TicketStatus
 from models.people import Person, Team
 from models.runtime import OutboxMessage
@@ -56,8 +56,9 @@ class Missing:
     tickets: list[Ticket] = field(default_factory=list)
 
     @property
-    def numbers(self) -> str:
-        return ", ".join(t.number for t in sorted(self.tickets, key=lambda t: t.number))
+    def numbers(self) -> Listed:
+        """The ticket numbers, joined the reader's way ("FS-1, FS-2" / "FS-1、FS-2")."""
+        return Listed(tuple(t.number for t in sorted(self.tickets, key=lambda t: t.number)))
 
     @property
     def most_severe(self) -> Ticket:
@@ -177,7 +178,7 @@ async def _chase(session: AsyncSession, app: App, item: Missing, todo: list[str]
     ticket, sent = item.most_severe, 0
     # Held for the morning, it applies only while the job is still on site (or paused) with them.
     on_site = still(ticket=ticket.id, status={TicketStatus.ON_SITE, TicketStatus.PAUSED}, assignee=engineer.id)
-    params = {"engineer": Raw(engineer.name), "numbers": Raw(item.numbers), "time": When(due, app.tz)}
+    params = {"engineer": Raw(engineer.name), "numbers": item.numbers, "time": When(due, app.tz)}
     if "remind" in todo:
         if await send(session, app, engineer.id, Msg("followup.daily.remind", params),
                       dedupe=key(day, engineer.id, "remind"), now=now, ticket_id=ticket.id, purpose="daily_checkin",

@@ -103,7 +103,7 @@ async def _step(session: AsyncSession, app: App, ticket: Ticket, now: datetime) 
                       valid_if=still_waiting):
             reached.append(person.name)
     if reached:
-        record_event(session, ticket, "chase_dispatch_alerted", now=now, names=", ".join(reached))
+        record_event(session, ticket, "chase_dispatch_alerted", now=now, names=reached)  # joined per language
     else:
         record_event(session, ticket, "chase_dispatch_nobody", now=now)
     return 1

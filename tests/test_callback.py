@@ -85,8 +85,8 @@ async def test_survey_waits_for_the_morning_then_expires_to_the_dispatchers(capp
         ("Chen Jing", f"Callback unanswered: Acme Ltd did not answer the survey for {ticket.number} (sent "
                       "2026-03-10 08:30). Please call Mr Lin at +8613800000001. /callbacks lists every open callback.",
          [], "2026-03-12 08:30"),
-        ("Ma Li", f"回访未回复：Acme Ltd 未回复工单 {ticket.number} 的回访问卷（发送于 2026-03-10 08:30）。"
-                  "请致电 Mr Lin，电话 +8613800000001。发送 /callbacks 查看全部待回访。", [], "2026-03-12 08:30"),
+        ("Ma Li", f"回访未回复：Acme Ltd未回复工单 {ticket.number} 的回访问卷（发送于 2026-03-10 08:30）。"
+                  "请致电Mr Lin，电话 +8613800000001。发送 /callbacks 查看全部待回访。", [], "2026-03-12 08:30"),
     ]
     assert await state(capp, ticket) == ("expired", "2026-03-09 22:30", None)
     assert await tick(capp, at(12, 9), callback.run) == 0 and await out.new() == []
@@ -106,7 +106,7 @@ async def test_no_customer_in_chat_goes_to_the_supervisor_at_once(capp: App) -> 
     await out.new()
     assert await tick(capp, at(5, 10), callback.run) == 1
     assert await out.new() == [(
-        "Zhou Yu", f"工单 {ticket.number} 无法在聊天中回访：Beta Co 无人可在聊天中联系。请致电 Ms Ma，电话 +8613800000002。"
+        "Zhou Yu", f"工单 {ticket.number} 无法在聊天中回访：Beta Co无人可在聊天中联系。请致电Ms Ma，电话 +8613800000002。"
                    "发送 /callbacks 查看全部待回访。", [], "2026-03-05 10:00")]
     assert await state(capp, ticket) == ("expired", None, None)
     assert [kind for kind, _, _ in await timed_events(capp, ticket, "callback_")] == ["callback_no_customer"]

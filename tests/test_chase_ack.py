@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import App, FixedClock, build_app
-from handlers.views import event_text
+from handlers.timeline import event_text
 from models.enums import Action, CheckinKind, Role
 from models.tickets import Ticket, TicketEvent
 from models.transitions import apply_action
@@ -79,8 +79,8 @@ async def test_reminders_count_working_time_across_a_holiday_then_escalate(capp:
     assert await out.new() == [
         ("Zhou Yu",
          "Escalated to you: Li Lei's arrival check-in at 03-03 21:00 has not been acknowledged by Wang Wei "
-         f"after 2 reminder(s).\n{title(ticket)}\nOn site, starting diagnosis", card, "2026-03-05 10:00"),
-        ("Li Lei", f"您在 {ticket.number} 于 03-03 21:00 的到场报到未获 Wang Wei 确认，已升级给 Zhou Yu。", [],
+         f"after 2 reminders.\n{title(ticket)}\nOn site, starting diagnosis", card, "2026-03-05 10:00"),
+        ("Li Lei", f"您于 03-03 21:00 就 {ticket.number} 所做的到场签到未获Wang Wei确认，已升级给Zhou Yu。", [],
          "2026-03-05 10:00"),
     ]
     row = await ack_row(capp, cid)
@@ -89,8 +89,10 @@ async def test_reminders_count_working_time_across_a_holiday_then_escalate(capp:
         ("chase_ack_escalated", {"checkin_id": cid, "count": 2, "manager_id": p.mgr, "manager": "Zhou Yu"})]
     async with capp.db.read() as s:
         event = await s.scalar(select(TicketEvent).where(TicketEvent.kind == "chase_ack_escalated"))
-    assert event_text("en", event, {}) == f"check-in #{cid} not acknowledged after 2 reminder(s): escalated to Zhou Yu"
-    assert event_text("zh-CN", event, {}) == f"报到 #{cid} 经 2 次提醒未确认，已升级给 Zhou Yu"
+    # The timeline names the check-in by its kind and time (never its id), or just "a check-in".
+    assert event_text("en", event, {}) == "Still no acknowledgement of a check-in after 2 reminders: escalated to Zhou Yu"
+    assert event_text("zh-CN", event, {}, capp.tz, checkins={cid: ("arrival", at(3, 21))}) == (
+        "到场签到（03-03 21:00）经 2 次提醒仍未确认，已升级给Zhou Yu")
 
     # The ladder is over: the same instant again, and later, send nothing.
     assert await tick(capp, at(5, 10)) == 0
@@ -169,8 +171,8 @@ async def test_severity_1_is_chased_round_the_clock_and_at_once(capp: App) -> No
     assert await tick(capp, at(3, 1, 30)) == 1
     assert await out.new() == [
         ("Zhou Yu", "Escalated to you: Li Lei's arrival check-in at 23:00 yesterday has not been acknowledged by "
-         f"Wang Wei after 2 reminder(s).\n{line}", card, "2026-03-03 01:30"),
-        ("Li Lei", f"您在 {ticket.number} 于 昨天 23:00 的到场报到未获 Wang Wei 确认，已升级给 Zhou Yu。", [],
+         f"Wang Wei after 2 reminders.\n{line}", card, "2026-03-03 01:30"),
+        ("Li Lei", f"您于 昨天 23:00 就 {ticket.number} 所做的到场签到未获Wang Wei确认，已升级给Zhou Yu。", [],
          "2026-03-03 01:30"),
     ]
 
@@ -187,11 +189,11 @@ async def test_without_a_manager_the_supervisor_gets_a_last_word_and_the_enginee
     assert [await tick(capp, moment) for moment in (at(2, 10, 30), at(2, 11, 30), at(2, 12, 30))] == [1, 1, 1]
     *_, (to, text, buttons, when), (to2, text2, buttons2, when2) = await out.new()
     assert (to, buttons, when) == ("Wang Wei", [[("Acknowledge", f"ack:{cid}")]], "2026-03-02 12:30")
-    assert text == ("Li Lei's arrival check-in at 10:00 is still not acknowledged after 2 reminder(s). Team South "
+    assert text == ("Li Lei's arrival check-in at 10:00 is still not acknowledged after 2 reminders. Team South "
                     f"has no manager to escalate to, so this is the last reminder.\n{title(ticket)}\n"
                     "On site, starting diagnosis")
     assert (to2, text2, buttons2, when2) == (
-        "Li Lei", f"您在 {ticket.number} 于 10:00 的到场报到，Wang Wei 经 2 次提醒仍未确认，请直接电话联系。", [],
+        "Li Lei", f"您于 10:00 就 {ticket.number} 所做的到场签到，Wang Wei经 2 次提醒仍未确认，请直接电话联系。", [],
         "2026-03-02 12:30")
     row = await ack_row(capp, cid)
     assert (row.next_reminder_at, row.escalation_level) == (None, 0)

@@ -62,7 +62,7 @@ async def test_a_week_of_daily_checkins(capp: App) -> None:
     assert await tick(capp, at(2, 18)) == 2
     assert await out.new() == [
         ("Zhao Min", remind(t_zhao.number), [], "2026-03-02 18:00"),
-        ("Sun Qi", f"提醒：您今天还没有提交 {t_sun.number} 的进展签到（截止 18:00）。请向主管汇报：发送 /checkin。",
+        ("Sun Qi", f"提醒：您今天还没有提交 {t_sun.number} 的进度汇报（截止 18:00）。请发送 /checkin 向主管汇报进度。",
          [], "2026-03-02 18:00"),
     ]
     for moment in (at(2, 18), at(2, 18, 30), at(2, 19, 59)):
@@ -71,8 +71,8 @@ async def test_a_week_of_daily_checkins(capp: App) -> None:
 
     assert await tick(capp, at(2, 20)) == 2
     assert await out.new() == [
-        ("Wang Wei", f"Zhao Min 今天仍未提交 {t_zhao.number} 的进展签到（截止 18:00）。", [], "2026-03-02 20:00"),
-        ("Wang Wei", f"Sun Qi 今天仍未提交 {t_sun.number} 的进展签到（截止 18:00）。", [], "2026-03-02 20:00"),
+        ("Wang Wei", f"Zhao Min今天仍未提交 {t_zhao.number} 的进度汇报（截止 18:00）。", [], "2026-03-02 20:00"),
+        ("Wang Wei", f"Sun Qi今天仍未提交 {t_sun.number} 的进度汇报（截止 18:00）。", [], "2026-03-02 20:00"),
     ]
     assert await tick(capp, at(2, 21)) == 0 and await tick(capp, at(2, 23)) == 0
     assert await timed_events(capp, t_zhao, "daily_") == [
@@ -87,7 +87,7 @@ async def test_a_week_of_daily_checkins(capp: App) -> None:
     assert await tick(capp, at(3, 18)) == 3
     assert [(to, text) for to, text, _, _ in await out.new()] == [
         ("Li Lei", remind(t_li.number)),
-        ("Sun Qi", f"提醒：您今天还没有提交 {t_sun.number} 的进展签到（截止 18:00）。请向主管汇报：发送 /checkin。"),
+        ("Sun Qi", f"提醒：您今天还没有提交 {t_sun.number} 的进度汇报（截止 18:00）。请发送 /checkin 向主管汇报进度。"),
         ("Zhou Yu", remind(t_zhou.number)),
     ]
     # Li Lei reports before 20:00: only the other two reach the supervisor.

@@ -71,7 +71,7 @@ async def test_engineer_reminded_then_dispatcher_and_supervisor_alerted_in_worki
     ]
     row = await ticket_row(capp, ticket)
     assert (row.dispatch_chase_level, row.dispatch_next_at, row.status) == (2, None, TicketStatus.DISPATCHED)
-    assert await chase_events(capp, ticket) == [("chase_dispatch_alerted", {"names": "Chen Jing, Wang Wei"})]
+    assert await chase_events(capp, ticket) == [("chase_dispatch_alerted", {"names": ["Chen Jing", "Wang Wei"]})]
 
     assert await run_dispatch(capp, at(3, 9, 10)) == 0
     assert await run_dispatch(capp, at(5, 12)) == 0
@@ -266,7 +266,7 @@ async def test_reassign_end_to_end(tmp_path: Path, channel: str, db_url: str) ->
         assert kinds == ["chase_dispatch_alerted"]
         w.say(SUP, f"/ticket {n}")
         [view] = await w.expect(SUP)
-        assert ("2026-03-02 11:30  system  not accepted in time: Chen Jing, Wang Wei alerted\n"
-                "2026-03-02 11:31  Wang Wei  reassign → dispatched → Zhao Min (from Li Lei)"
+        assert ("2026-03-02 11:30  Not accepted in time: Chen Jing, Wang Wei alerted\n"
+                "2026-03-02 11:31  Wang Wei reassigned the ticket to Zhao Min (from Li Lei)"
                 " — reason: not accepted in time\n"
-                "2026-03-02 11:50  Zhao Min  accept → accepted") in view.text
+                "2026-03-02 11:50  Zhao Min accepted the ticket") in view.text

@@ -125,7 +125,7 @@ async def test_an_unassigned_ticket_warns_the_supervisor_and_a_cancelled_one_is_
     assert await outbox(app) == [
         ("Wang Fang", f"{first}：响应时限将于 10:00 到期（剩余 12 分钟）。", "02 09:48"),
         ("Wang Fang", f"{second}：响应时限将于 10:00 到期（剩余 12 分钟）。", "02 09:48"),
-        ("Wang Fang", f"{first}：响应时限已超时（应于 10:00 完成）。工程师：未指派。", "02 10:00"),
+        ("Wang Fang", f"{first}：响应时限已超时（应于 10:00 完成）。工程师：未派单。", "02 10:00"),
     ]
 
 

@@ -67,9 +67,9 @@ def test_ticket_create_list_show(cli) -> None:  # noqa: ANN001
     code, out, _ = cli("ticket", "show", "fs-2026-1")
     assert code == 0
     assert "product model  X200" in out and "in warranty    yes" in out and "severity       2 – risk" in out
-    assert "Timeline" in out and "system  registered" in out
+    assert "Timeline" in out and "  The system registered the ticket" in out
     code, out, _ = cli("--lang", "zh-CN", "ticket", "show", "FS-2026-000001")
-    assert "产品型号" in out and "处理记录" in out
+    assert "产品型号" in out and "处理记录" in out and "  系统登记工单" in out
     code, out, _ = cli("ticket", "show", "FS-2026-000001", "--json")
     shown = json.loads(out)
     assert shown["phone"] == "+8613800138000" and shown["timeline"][0]["kind"] == "registered"
@@ -127,7 +127,7 @@ def test_import_is_all_or_nothing_with_line_numbers(cli, tmp_path: Path) -> None
     assert lines[0].startswith("line 3: ") and '"12" is not a phone number.' in lines[0]
     assert "in the future" in lines[0] and '"boat"' in lines[0] and '"maybe"' in lines[0] and '"7"' in lines[0]
     assert lines[1] == "line 5: customer is required."
-    assert lines[2] == "2 bad row(s); nothing was imported."
+    assert lines[2] == "2 bad rows; nothing was imported."
     assert cli("ticket", "list")[1].strip() == "No tickets."
 
     good = tmp_path / "good.csv"
@@ -138,7 +138,7 @@ def test_import_is_all_or_nothing_with_line_numbers(cli, tmp_path: Path) -> None
         encoding="utf-8",
     )
     code, out, _ = cli("ticket", "import", str(good))
-    assert code == 0 and out.splitlines()[0] == "2 ticket(s) imported."  # then each ticket's link (test_cli_links)
+    assert code == 0 and out.splitlines()[0] == "2 tickets imported."  # then each ticket's link (test_cli_links)
     listed = json.loads(cli("ticket", "list", "--json")[1])
     assert {(t["customer"], t["service"]) for t in listed} == {("ACME", "onsite"), ("Beta", "remote")}
 
@@ -148,5 +148,5 @@ def test_import_reports_header_problems(cli, tmp_path: Path) -> None:  # noqa: A
     f.write_text("customer,phone,adress\nA,1234567,x\n")
     code, out, _ = cli("ticket", "import", str(f))
     assert code == 1
-    assert "line 1: the header lacks required column(s): address, model, fault, severity, service" in out
-    assert "line 1: unknown column(s) in the header: adress" in out
+    assert "line 1: required columns missing from the header: address, model, fault, severity, service" in out
+    assert "line 1: unknown columns in the header: adress" in out

@@ -98,8 +98,8 @@ def test_edit_corrects_fields_with_the_timeline_and_tells_the_engineer(cli, db_u
     assert len(told) == 2 and told[0].startswith(f"{n} was corrected by Wang Wei:\naddress: 1 Road → 2 River Rd\n")
 
     code, out, _ = cli("ticket", "show", n)
-    assert "Wang Wei  corrected address: 1 Road → 2 River Rd" in out
-    assert f"Wang Wei  corrected severity: 2 – risk of going down → 1 – system down; new due times: {due}" in out
+    assert "  Wang Wei corrected address: 1 Road → 2 River Rd" in out
+    assert f"  Wang Wei corrected severity: 2 – risk of going down → 1 – system down; new due times: {due}" in out
 
     # All or nothing: a bad phone refuses the whole command; unknown people, nothing to do.
     code, _, err = cli("ticket", "edit", n, "--model", "X300", "--phone", "12")
@@ -130,7 +130,8 @@ def test_cancel_and_reopen_with_their_reasons(cli, db_url: str, tmp_path: Path) 
     assert (ticket.status, ticket.cancel_reason, ticket.sla_next_at) == (
         TicketStatus.CANCELLED, "Duplicate of FS-2026-000002", None)
     code, out, _ = cli("ticket", "show", first)
-    assert "Chen Jing  cancel → cancelled — reason: Duplicate of FS-2026-000002" in out
+    assert "  Chen Jing cancelled the ticket — reason: Duplicate of FS-2026-000002" in out
+    assert "  The customer was not told that the ticket was cancelled: nobody from the customer has joined" in out
 
     # Refused: again, an empty reason, correcting a cancelled ticket, reopening an open one.
     assert cli("ticket", "cancel", first, "--reason", "again")[1:] == (

@@ -63,7 +63,7 @@ def test_lang_before_or_after_the_command_and_the_demo(capsys: pytest.CaptureFix
     assert build_parser().parse_args(["demo"]).lang is None  # main() fills in the default
     assert build_parser().parse_args(["ticket", "list", "--lang", "zh_CN"]).lang == "zh-CN"
     assert run(capsys, "demo", "--channel", "wecom", "--keep", "--lang", "zh") == (
-        2, "", "fieldbot demo: 错误：--keep 只用于 Telegram 演示（它的模拟器才有聊天页面）\n")
+        2, "", "fieldbot demo：错误：--keep 只用于 Telegram 演示（它的模拟器才有聊天页面）\n")
 
 
 def test_a_language_we_do_not_have(capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,10 +90,10 @@ def test_the_default_language(tmp_path: Path) -> None:
 
 
 def test_argparse_speaks_chinese(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "--lang", "zh", "run", "--nope") == (2, "", "fieldbot: 错误：无法识别的参数：--nope\n")
+    assert run(capsys, "--lang", "zh", "run", "--nope") == (2, "", "fieldbot：错误：无法识别的参数：--nope\n")
     assert run(capsys, "--lang", "zh", "invite", "--role", "boss", "--name", "Li")[2].startswith(
-        "fieldbot invite: 错误：参数 --role：无效的取值：'boss'（可选：")
-    assert run(capsys, "ticket", "show", "--lang", "zh")[2] == "fieldbot ticket show: 错误：缺少以下参数：number\n"
+        "fieldbot invite：错误：参数 --role：无效的取值：'boss'（可选：")
+    assert run(capsys, "ticket", "show", "--lang", "zh")[2] == "fieldbot ticket show：错误：缺少以下参数：number\n"
     code, out, _ = run(capsys, "--lang", "zh", "--help")
     assert code == 0 and out.startswith("用法：fieldbot ") and "显示此帮助并退出" in out
     assert "检查配置：输出 ok，或列出会让 fieldbot run 无法启动的每个问题" in out  # the commands' own lines
@@ -112,4 +112,4 @@ def test_domain_and_usage_errors_in_the_same_language(capsys: pytest.CaptureFixt
     config = tmp_path / "c.toml"
     config.write_text(f'[bot]\nlanguage = "zh-CN"\n[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "f.db"}"\n')
     assert run(capsys, "--config", str(config), "ticket", "list") == (
-        2, "", "fieldbot: 错误：数据库不是最新版本；请先运行 `fieldbot db upgrade`\n")
+        2, "", "fieldbot：错误：数据库不是最新版本；请先运行 `fieldbot db upgrade`\n")

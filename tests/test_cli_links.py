@@ -101,7 +101,7 @@ def test_ticket_link_issues_it_again_per_channel_and_the_old_one_stops(cli, db_u
 
     code, out, _ = cli("ticket", "show", "FS-2026-000001")
     assert "Customer in chat: Mr Lin\nCustomer links not opened yet: Ms Ma (until " in out and HINT in out
-    assert "customer link issued again for Mr Lin; the earlier one no longer works" in out
+    assert "issued a customer link for Mr Lin again; the earlier one no longer works" in out
     shown = json.loads(cli("ticket", "show", "FS-2026-000001", "--json")[1])
     assert shown["customer_following"] == ["Mr Lin"] and [i["name"] for i in shown["customer_links_open"]] == ["Ms Ma"]
 
@@ -135,7 +135,7 @@ def test_import_prints_each_tickets_link(cli, db_url: str, tmp_path: Path) -> No
     good.write_text(GOOD, encoding="utf-8")
     code, out, _ = cli("ticket", "import", str(good))
     lines = out.strip().splitlines()
-    assert code == 0 and lines[0] == "2 ticket(s) imported."
+    assert code == 0 and lines[0] == "2 tickets imported."
     assert lines[1].startswith("Customer links, one per ticket, valid until ")
     assert lines[2] == "FS-2026-000001  ACME · Zhang" and lines[5] == "FS-2026-000002  =Beta · =Beta"
     tokens = [line.split("start=")[1] for line in lines if line.startswith("  Telegram: https://t.me/FsBot?start=")]
@@ -157,7 +157,7 @@ def test_import_writes_the_links_to_a_file_or_imports_nothing(cli, tmp_path: Pat
     target = tmp_path / "links.csv"
     code, out, _ = cli("ticket", "import", str(good), "--links", str(target))
     assert code == 0 and out.strip().splitlines() == [
-        "2 ticket(s) imported.",
+        "2 tickets imported.",
         (f"Customer links written to {target} (one per ticket). Anyone holding a link can follow that ticket: "
          "send each to its contact only, then delete the file.")]
     assert "t.me" not in out

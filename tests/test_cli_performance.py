@@ -72,13 +72,13 @@ def test_sheet_exports_approval_and_a_later_correction(cli, db_url: str, tmp_pat
     li = lines[3:lines.index("", 3)]
     assert li == [
         "Li Lei", "  jobs that count: 2 (a complete service report and the customer's sign-off)",
-        "  allowance: 2 jobs × ¥50 = ¥100 (per-job allowance, jobs with a complete signed report)",
+        "  allowance: ¥50 × 2 = ¥100 (per-job allowance, jobs with a complete signed report)",
         "  complaints: 0 (recorded against the engineer in the month)",
-        "  no-complaint bonus: ¥200 (kept with fewer than 2 complaint(s) in the month)",
-        "  deductions: 0 complaint(s) × ¥12.50 = ¥0 (per-complaint deduction)",
+        "  no-complaint bonus: ¥200 (kept while the month has fewer complaints than 2)",
+        "  deductions: 0 complaints × ¥12.50 = ¥0 (per-complaint deduction)",
         "  total: ¥300 (allowance + bonus − deductions)",
         "  SLA met: 100% (2 of 2 counted jobs met every time limit)",
-        "  satisfaction: 4.5/5 (2 rating(s) at sign-off and callback)",
+        "  satisfaction: 4.5/5 (2 ratings at sign-off and callback)",
         "  callbacks (回访): 0 answered, average —/5 · 0 unanswered · 2 still open"]
     assert "  total: ¥237.50 (allowance + bonus − deductions)" in lines  # Wang Fang: 50 + 200 − 12.50
     assert lines[-1] == f"Written: {tmp_path / 'p.xlsx'}"

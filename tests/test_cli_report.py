@@ -54,7 +54,7 @@ def test_csv_of_every_team_in_english(cli, tmp_path: Path) -> None:  # noqa: ANN
     assert lines[0] == "Service report for October 2026 · all teams"
     assert lines[1] == ("Completed jobs with a full report: 4 · average handling time 4.0 h · first-visit fix 67% · "
                         "SLA met 75% · satisfaction 3.2/5 · complaints 1")
-    assert "3. Wang Fang: jobs 1 · handling 1.0 h · first visit — · SLA met 100% · satisfaction 4.0/5 · " \
+    assert "3. Wang Fang: jobs 1 · handling 1.0 h · first-visit fix — · SLA met 100% · satisfaction 4.0/5 · " \
            "complaints 0" in lines
     assert not any("chart" in line for line in lines)
     assert lines[-3:] == ["Jobs left out because their service report is incomplete: 1.",
@@ -99,7 +99,7 @@ def test_xlsx_of_one_team_in_chinese(cli, tmp_path: Path) -> None:  # noqa: ANN0
 @pytest.mark.parametrize(("args", "message"), [
     (["report", "--month", "2026-13"], 'fieldbot: error: "2026-13" is not a month; write YYYY-MM, e.g. 2026-10\n'),
     (["report", "--month", "abc"], 'fieldbot: error: "abc" is not a month; write YYYY-MM, e.g. 2026-10\n'),
-    (["--lang", "zh-CN", "report", "--month", "abc"], "fieldbot: 错误：“abc”不是有效的月份；请按 年-月 的格式填写，例如 2026-10\n"),
+    (["--lang", "zh-CN", "report", "--month", "abc"], "fieldbot：错误：“abc”不是有效的月份；请按 年-月 的格式填写，例如 2026-10\n"),
     (["report", "--month", "2026-10", "--team", "Nowhere"], 'fieldbot: error: no team called "Nowhere"\n'),
 ])
 def test_bad_arguments_get_one_line_and_exit_2(cli, args: list[str], message: str) -> None:  # noqa: ANN001

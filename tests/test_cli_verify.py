@@ -86,8 +86,8 @@ def test_cli_names_tickets_not_in_the_event_log(cli, db_url: str, tmp_path: Path
     code, out, _ = cli("report", "--verify", "--month", "2026-10")
     assert code == 0
     assert out.splitlines()[:2] == [
-        "Not in the event log: 1 ticket(s) recorded before the log carried what the statistics need; their "
-        "figures are taken from the ticket rows, not rebuilt:",
+        "Not in the event log: 1 ticket recorded before the log carried what the statistics need; its "
+        "figures are taken from the ticket row, not rebuilt:",
         f"  {first}: registered before the log carried the model, fault type and team"]
     assert "figures agree with the event log" in out.splitlines()[2]
     code, out, _ = cli("report", "--verify", "--month", "2026-09")  # nothing signed off: nothing to disagree

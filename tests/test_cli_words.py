@@ -124,7 +124,7 @@ def test_importing_the_same_csv_twice_skips_the_repeats(cli, tmp_path: Path) -> 
     assert lines[1].startswith("line 3: skipped, the same call as FS-2026-000002 registered ")
     assert lines[2] == "line 4: skipped, the same call as line 3 of this file"
     assert lines[3] == tr("en", "cli.import_ok", count=1)
-    assert lines[4].startswith("3 duplicate row(s) skipped. To import them anyway")
+    assert lines[4].startswith("3 duplicate rows skipped. To import them anyway")
     assert "FS-2026-000003" in out
     code, out, _ = cli("--lang", "zh", "ticket", "import", str(first))
     assert out.splitlines()[0].startswith("第 2 行：已跳过，与 ") and tr("zh-CN", "cli.import_ok", count=0) in out
@@ -143,7 +143,7 @@ def test_a_manager_without_a_team_is_warned(cli, tmp_path: Path) -> None:  # noq
     assert code == 0
     assert out.splitlines()[-1].startswith("Warning: Zhou Yu is invited as a manager without a team. Escalations")
     code, out, _ = cli("--lang", "zh", "invite", "--role", "manager", "--name", "周宇", "--json")
-    assert json.loads(out)["warning"].startswith("注意：周宇 以经理身份受邀，但未指定团队。")
+    assert json.loads(out)["warning"].startswith("注意：周宇以经理身份受邀，但未指定团队。")
     for args in (("--role", "manager", "--name", "Sun", "--team", "North"), ("--role", "engineer", "--name", "Li")):
         code, out, _ = cli("invite", *args)
         assert code == 0 and "Warning" not in out

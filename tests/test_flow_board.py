@@ -181,7 +181,7 @@ async def test_tickets_and_board_in_chinese(tmp_path: Path, channel: str) -> Non
         ]
         board = await ask(w, SUP, "/board")
         assert lines(board) == [
-            "工单看板 · North 组", "",
+            "工单看板 · North", "",
             "待答复的投诉（1）",
             f"{fresh.number} · 10:30 · 李雷：“工程师迟到了”", "",
             "我的工单（1）",
@@ -190,12 +190,12 @@ async def test_tickets_and_board_in_chinese(tmp_path: Path, channel: str) -> Non
             "待跟进（2）",
             f"⚠️ {late.number} · 已接单 · X200 · 李雷",
             "   ⏱ 到场时限 04:30：已超时 6 小时；解决时限 明天 04:30：剩余 18 小时",
-            f"{new.number} · 新建 · X200 · 未指派",
+            f"{new.number} · 新建 · X200 · 未派单",
             "   ⏱ 响应时限 11:30：剩余 1 小时；到场时限 明天 10:30：剩余 24 小时；解决时限 后天 10:30：剩余 48 小时",
         ]
         assert board.button_data(f"答复 {fresh.number}") == f"cpa:{complaint_id}"
         view = await press(w, SUP, board, late.number)  # the desk's ticket view, as /ticket shows it
-        assert lines(view)[:2] == [f"工单: {late.number}", "状态: 已接单"]
+        assert lines(view)[:2] == [f"工单：{late.number}", "状态：已接单"]  # full-width colons in Chinese
         # Bad input: a page that is not a number.
         w.press_data(SUP, board.id, "brd:x")
         [stale] = await w.expect(SUP)
@@ -454,19 +454,19 @@ async def test_pending_in_chinese_is_paged(tmp_path: Path, channel: str) -> None
         w.clock.at = T0
         await w.quiet(SUP)
         first = await ask(w, SUP, "/pending")
-        assert lines(first)[:3] == ["待您确认的报到（9 条），按时间先后排列：",
-                                    f"1. 李雷 · 到场 · {ticket.number} · 09:00", "   “第 1 次进展”"]
+        assert lines(first)[:3] == ["待您确认的签到和汇报（9 条），按时间先后排列：",
+                                    f"1. 李雷 · 到场签到 · {ticket.number} · 09:00", "   “第 1 次进展”"]
         assert lines(first)[-2:] == ["", "第 1 页，共 2 页"]
         assert first.buttons == [f"确认 {n}" for n in range(1, 9)] + ["下一页 ▶"]
         second = await press(w, SUP, first, "下一页 ▶")
         if w.driver.platform == "telegram":  # edited in place (WeCom: page 1 is text, ▶ a typed command)
             assert second.id == first.id
-        assert lines(second) == ["待您确认的报到（9 条），按时间先后排列：",
-                                 f"9. 李雷 · 到场 · {ticket.number} · 10:20", "   “第 9 次进展”",
+        assert lines(second) == ["待您确认的签到和汇报（9 条），按时间先后排列：",
+                                 f"9. 李雷 · 到场签到 · {ticket.number} · 10:20", "   “第 9 次进展”",
                                  "", "第 2 页，共 2 页"]
         assert second.buttons == ["确认 9", "◀ 上一页"]
         reply = await press(w, SUP, second, "确认 9")
-        assert reply.text == f"{ticket.number} 的报到已于 10:30 确认。"
+        assert reply.text == f"{ticket.number} 的汇报已于 10:30 确认。"
 
 
 # -- the queries use the indexes -----------------------------------------------------------------

@@ -88,7 +88,7 @@ async def test_cancel_from_the_ticket_page_tells_engineer_and_customer(tmp_path:
         # The page: the reason on the timeline, no more buttons; the old Cancel ticket refused.
         w.say(SUP, f"/ticket {n}")
         [view] = await w.expect(SUP)
-        assert ("2026-03-02 10:50  Wang Wei  cancel → cancelled — reason: Customer replaced the unit under a "
+        assert ("2026-03-02 10:50  Wang Wei cancelled the ticket — reason: Customer replaced the unit under a "
                 "separate contract") in view.text
         assert view.buttons == []
         w.press_data(SUP, view.id, f"tcn:{ticket.id}")
@@ -155,8 +155,8 @@ async def test_cancel_command_in_chinese_and_who_may_not(tmp_path: Path, channel
         await w.quiet(ENG)
         w.say(MGR, f"/cancel_ticket {other.number} 客户已自行解决")
         [done] = await w.expect(MGR)
-        assert done.text == (f"工单 {other.number} 已取消。原因：客户已自行解决\n已通知 李雷。\n"
-                             "未能通知客户（尚无人通过工单链接加入），已记录在工单时间线上。")
+        assert done.text == (f"工单 {other.number} 已取消。原因：客户已自行解决\n已通知李雷。\n"
+                             "未能通知客户（尚无人通过工单链接加入），已记入处理记录。")
         [told] = await w.expect(ENG)
         assert told.text.startswith(f"工单 {other.number}（X200，2 Pier St）已由周宇取消。")
         assert [e.kind for e in await events(w, other)][-1] == "customer_not_reached"

@@ -134,20 +134,20 @@ async def test_restart_in_the_middle_of_the_arrival_dialog_continues_it(tmp_path
         assert [a.text for a in asks] == ["照片已收到。请发送您的位置。" + hint] * 2
         w.say(ENG, "我到了")  # words are not a location: asked again, the same way
         [again] = await w.expect(ENG)
-        assert again.text == "请发送您的位置以完成到场登记。" + hint
+        assert again.text == "请发送您的位置以完成到场签到。" + hint
         await w.stop_bot()
         await w.start_bot()
         w.send_location(ENG, 30.5, 114.3)
         done, card2 = await w.expect(ENG, 2)
-        assert done.text == f"已记录到达 {t.number}，并已发送给主管。"
-        assert card2.text.startswith("客户尚未通过工单链接加入，未能通知客户（已记录在工单时间线上）。\n"
+        assert done.text == f"{t.number} 的到场签到已记录，并已发送给主管。"
+        assert card2.text.startswith("客户尚未通过工单链接加入，未能通知客户（已记入处理记录）。\n"
                                      f"{t.number} · X100 · 1 River Road\n状态：已到场")
         [checkin] = await checkins(w, t)
         assert [a.sha256 for a in await attachments(w, checkin.id)] == [
             hashlib.sha256(png(3)).hexdigest(), hashlib.sha256(png(4)).hexdigest()]
         sup = await w.expect(SUP, 3)
         assert [m.photo for m in sup] == [True, True, False]
-        assert sup[2].text.startswith("Li Lei 于 ") and "照片：2 张" in sup[2].text
+        assert sup[2].text.startswith("Li Lei于 ") and "照片：2 张" in sup[2].text
         assert sup[2].buttons == ["确认收到"]
         assert ("customer_not_reached", "arrived") in [(e.kind, e.details.get("what")) for e in await events(w, t)]
 
@@ -223,14 +223,14 @@ async def test_progress_checkin_collects_notes_and_photos_until_done(tmp_path: P
 
         w.say(ENG, "Replaced the fuse.")
         w.send_photo(ENG, seed=1)
-        got = ["0 photo(s), 1 note(s)", "1 photo(s), 1 note(s)"]
+        got = ["0 photos, 1 note", "1 photo, 1 note"]  # plurals in words
         if w.driver.platform == "telegram":
             w.send_photo(ENG, seed=2, caption="Board after repair")
         else:  # a WeCom photo has no caption: the note comes after it
             w.send_photo(ENG, seed=2)
             w.say(ENG, "Board after repair")
-            got.append("2 photo(s), 1 note(s)")
-        got.append("2 photo(s), 2 note(s)")
+            got.append("2 photos, 1 note")
+        got.append("2 photos, 2 notes")
         acks = await w.expect(ENG, len(got))
         assert [a.text for a in acks] == [f"Got it — {counts}. Send more or press Done." for counts in got]
         assert acks[-1].buttons == ["Done"]
@@ -247,7 +247,7 @@ async def test_progress_checkin_collects_notes_and_photos_until_done(tmp_path: P
         assert ack.due_at == checkin.server_at + timedelta(minutes=30)
         sup = await w.expect(SUP, 3)
         assert sup[2].text == "\n".join([
-            f"Li Lei 于 {checkin.server_at.astimezone(w.app.tz):%H:%M} 报告进展",
+            f"Li Lei于 {checkin.server_at.astimezone(w.app.tz):%H:%M} 汇报进度",
             f"{second.number} · X100 · 1 River Road", "Replaced the fuse.", "Board after repair", "照片：2 张"])
         assert sup[2].buttons == ["确认收到"]
         assert (await load(w, second)).status is TicketStatus.PAUSED  # a check-in changes no state
@@ -266,15 +266,15 @@ async def test_done_with_nothing_and_cancel_change_nothing(tmp_path: Path, chann
         await team(w, second_engineer=True)
         t = await ticket(w, TicketStatus.ON_SITE)
         card = await card_of(w, ENG, t)
-        w.press(ENG, card, "报告进展")
+        w.press(ENG, card, "汇报进度")
         [ask] = await w.expect(ENG)
-        assert ask.text.startswith(f"工单 {t.number} 进展报告")
+        assert ask.text.startswith(f"工单 {t.number} 进度汇报")
         w.press_data(ENG, ask.id, f"done:{t.id}")
         [reply] = await w.expect(ENG)
         assert reply.text == "点击“完成”前，请至少发送一条说明或一张照片。"
         w.say(ENG, "检查电源")
         [got] = await w.expect(ENG)
-        assert got.text == "已收到 —— 0 张照片，1 条说明。可继续发送，或点击“完成”。"
+        assert got.text == "已收到 0 张照片、1 条说明。可继续发送，或点击“完成”。"
         # Another engineer forging Done: they have no such dialog.
         w.say(ENG2, "/tickets")
         [theirs] = await w.expect(ENG2)
@@ -293,7 +293,7 @@ async def test_done_with_nothing_and_cancel_change_nothing(tmp_path: Path, chann
         before = await ticket(w, TicketStatus.ACCEPTED)
         w.press_data(ENG, card.id, f"chk:{before.id}")
         [reply] = await w.expect(ENG)
-        assert reply.text == f"只有在处理中才能报告 {before.number} 的进展；该工单当前状态为已接单。"
+        assert reply.text == f"只有在处理中才能汇报 {before.number} 的进度；该工单当前为“已接单”。"
 
 
 async def test_checkin_command_goes_straight_in_with_one_ticket_and_cancel_in_arrival(tmp_path: Path,
@@ -350,7 +350,7 @@ async def test_an_eleventh_photo_is_refused_and_the_ten_are_kept(tmp_path: Path,
         await w.expect(ENG, 10)
         w.send_photo(ENG, seed=10)
         [refused] = await w.expect(ENG)
-        assert refused.text == ("That is enough photos: at most 10 in one report. "
+        assert refused.text == ("That is enough photos: at most 10 in one check-in. "
                                 "Send the rest with the next one.")
         w.press(ENG, w.messages(ENG)[-2], "Done")
         await w.settle()

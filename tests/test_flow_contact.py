@@ -93,7 +93,7 @@ async def test_skipped_contact_greets_without_a_name_in_chinese(tmp_path: Path, 
         assert "联系电话：+8613800138000（未提供联系人姓名）" in card.text.splitlines()
         assert "陈氏精密有限公司" not in card.text
         page = await say(w, DSP, f"/ticket {ticket.number}")
-        assert "联系人: 未提供" in page.text.splitlines()
+        assert "联系人：未提供" in page.text.splitlines()
         w.open_link(CUST, w.link_token(done.text.splitlines()[-1]), name="Chen", lang="zh-hans", customer=True)
         welcome = (await w.expect(CUST))[0]
         assert welcome.text == f"您好。工单 {ticket.number} 的进展将在这里通知您。"

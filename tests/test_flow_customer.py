@@ -187,7 +187,7 @@ async def test_sign_off_without_comment_in_chinese_and_what_customers_may_not_do
             *updated, thanks = await w.expect(CUST, 3)
         assert thanks.text == f"感谢您的反馈！工单 {ticket.number} 已关闭。"
         assert [(m.text, m.buttons) for m in updated] == [("不评论。", [])] * 2
-        notice = f"{ticket.number} 已由客户（林先生）签收确认：评分 5/5。"
+        notice = f"{ticket.number} 已由客户（林先生）签收：评分 5/5。"
         assert [m.text for m in await w.expect(ENG)] == [notice]
         assert [m.text for m in await w.expect(SUP)] == [notice]
         async with w.app.db.read() as s:

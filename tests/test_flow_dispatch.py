@@ -94,13 +94,13 @@ async def test_dispatch_from_the_list_then_accept(tmp_path: Path, channel: str, 
         w.say(DSP, f"/ticket {ticket.number.lower()}")
         [view] = await w.expect(DSP)
         assert view.text.startswith(f"ticket: {ticket.number}\nstatus: accepted\nregistered: 2026-03-02 10:30\n"
-                                    "customer: Acme Ltd\n")
+                                    "time zone: Beijing time (UTC+8)\ncustomer: Acme Ltd\n")
         assert "engineer: Li Lei" in view.text
         assert view.text.endswith(
-            "Timeline:\n2026-03-02 10:30  system  registered\n"
-            "2026-03-02 10:30  Mr Lin  customer joined through the link\n"
-            "2026-03-02 10:30  Chen Jing  dispatch → dispatched → Li Lei\n"
-            "2026-03-02 10:30  Li Lei  accept → accepted")
+            "Timeline:\n2026-03-02 10:30  The system registered the ticket\n"
+            "2026-03-02 10:30  Mr Lin joined through the customer link\n"
+            "2026-03-02 10:30  Chen Jing dispatched the ticket to Li Lei\n"
+            "2026-03-02 10:30  Li Lei accepted the ticket")
         w.say(ENG, f"/ticket {ticket.number}")
         [view] = await w.expect(ENG)
         assert view.text.startswith(f"ticket: {ticket.number}\n")
@@ -138,7 +138,7 @@ async def test_decline_asks_a_reason_and_returns_the_ticket_in_chinese(tmp_path:
         assert picker.buttons == ["李雷 · 进行中 0", "赵敏 · 进行中 0"]
         w.press(SUP, picker, "李雷 · 进行中 0")
         [done] = await w.expect(SUP)
-        assert done.text == f"{ticket.number} 已派给 李雷。对方接单或拒单时会通知您。"
+        assert done.text == f"{ticket.number} 已派给李雷。对方接单或拒单时会通知您。"
         [card] = await w.expect(ENG)
         assert card.text.startswith(f"您有新的派单：\n{ticket.number} · X200")
         assert card.buttons == ["接单", "拒单"]
@@ -157,13 +157,16 @@ async def test_decline_asks_a_reason_and_returns_the_ticket_in_chinese(tmp_path:
         assert w.current(ENG, card).text == f"您已拒单 {ticket.number}。"
         assert w.current(ENG, card).buttons == []
         [told] = await w.expect(SUP)
-        assert told.text == (f"李雷 拒单 {ticket.number}：今天在外地，赶不回来\n"
+        assert told.text == (f"李雷拒单 {ticket.number}：今天在外地，赶不回来\n"
                              f"发送 /dispatch {ticket.number} 重新选择工程师。")
         row = await get(w, Ticket, ticket.id)
         assert (row.status, row.assignee_id) == (TicketStatus.NEW, None)
         last = (await events(w, ticket))[-1]
         assert (last.action, last.actor_id, last.details["reason"], last.details["engineer_id"]) == \
             (Action.DECLINE, eng, "今天在外地，赶不回来", eng)
+        w.say(SUP, f"/ticket {ticket.number}")  # the timeline reads as sentences, in Chinese
+        [view] = await w.expect(SUP)
+        assert view.text.endswith("  王伟派单给李雷\n2026-03-02 10:30  李雷拒单，原因：今天在外地，赶不回来")
 
         # The old card is stale now; the dialog is over, so plain text is not a reason any more.
         w.press_data(ENG, card.id, f"acc:{ticket.id}")

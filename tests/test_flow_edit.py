@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from bot.app import FixedClock
-from handlers.views import timeline_lines
+from handlers.timeline import timeline_lines
 from models.enums import Action, Role, ServiceType
 from models.invites import team_by_name
 from models.queries import people_names
@@ -150,10 +150,10 @@ async def test_correct_address_phone_severity_and_purchase_date(tmp_path: Path, 
         # Each change on the timeline, with who made it.
         lines = await timeline_of(w, ticket)
         assert lines[-4:] == [
-            "2026-03-02 10:40  Wang Wei  corrected address: 1 Harbour Rd → 8 Pier St, Building B",
-            "2026-03-02 10:40  Wang Wei  corrected phone: +8613800000001 → +8613900001111",
-            f"2026-03-02 10:40  Wang Wei  corrected severity: 2 – risk of going down → 1 – system down; {due}",
-            "2026-03-02 10:40  Wang Wei  corrected purchase date: unknown → 2025-06-01"]
+            "2026-03-02 10:40  Wang Wei corrected address: 1 Harbour Rd → 8 Pier St, Building B",
+            "2026-03-02 10:40  Wang Wei corrected phone: +8613800000001 → +8613900001111",
+            f"2026-03-02 10:40  Wang Wei corrected severity: 2 – risk of going down → 1 – system down; {due}",
+            "2026-03-02 10:40  Wang Wei corrected purchase date: unknown → 2025-06-01"]
         assert [e.details["field"] for e in await events(w, ticket) if e.kind == "edited"] == [
             "address", "phone", "severity", "purchased"]
 

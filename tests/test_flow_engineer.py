@@ -247,7 +247,7 @@ async def test_pause_with_a_reason_and_resume_tell_the_supervisor(tmp_path: Path
         row = await load(w, t)
         assert row.status is TicketStatus.PAUSED and row.pause_reason == "parts"
         [told] = await w.expect(SUP)
-        assert told.text == f"Li Lei 暂停了工单 {t.number}：等待备件。"
+        assert told.text == f"Li Lei暂停了工单 {t.number}：等待备件。"
 
         # Pressing a reason again (stale): the transition error, nothing changes.
         w.press(ENG, ask, "Other")
@@ -259,7 +259,7 @@ async def test_pause_with_a_reason_and_resume_tell_the_supervisor(tmp_path: Path
         [resumed] = await w.expect(ENG)
         assert resumed.text == card_text(t, "on site")
         [told] = await w.expect(SUP)
-        assert told.text == f"Li Lei 已恢复处理工单 {t.number}。"
+        assert told.text == f"Li Lei已恢复处理工单 {t.number}。"
         row = await load(w, t)
         assert row.status is TicketStatus.ON_SITE and row.paused_at is None
         w.press(ENG, paused, "Resume")

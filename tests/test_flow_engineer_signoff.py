@@ -123,7 +123,7 @@ async def test_signoff_asks_the_customer_who_joined(tmp_path: Path, channel: str
         assert sent.text == f"The service report for {t.number} was sent to the customer to confirm."
         [request] = await w.expect(CUST)
         assert request.text == "\n".join([
-            f"工单 {t.number} 的服务报告，请核对：", "故障现象：No power", "检查结果：Blown fuse",
+            f"工单 {t.number} 的服务单，请核对：", "故障现象：No power", "检查结果：Blown fuse",
             "处理措施：Replaced it", "更换备件：Fuse 5A", "如无误，请点击“确认”；如问题仍未解决，请点击“有问题”。"])
         assert request.buttons == ["确认", "有问题"]
         assert "signoff_sent" in [e.kind for e in await events(w, t)]
@@ -162,8 +162,8 @@ async def test_signoff_without_a_customer_points_to_the_paper_form(tmp_path: Pat
         assert ask.text == "服务单是谁签的字？请发送签字人姓名。"
         w.say(ENG, "张三")
         [done] = await w.expect(ENG)
-        assert done.text == (f"张三 的签收及服务单照片已保存。工单 {t.number} 已关闭。\n"
-                             "客户尚未通过工单链接加入，未能通知客户（已记录在工单时间线上）。")
+        assert done.text == (f"张三的签收及纸质服务单照片已保存。工单 {t.number} 已关闭。\n"
+                             "客户尚未通过工单链接加入，未能通知客户（已记入处理记录）。")
         row = await load(w, t)
         assert row.status is TicketStatus.CLOSED and row.signed_off_at and row.closed_at
         async with w.app.db.read() as s:

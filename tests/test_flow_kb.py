@@ -53,18 +53,18 @@ async def test_kb_search_in_english_with_bad_input_and_who_may_not(tmp_path: Pat
             'Past fixes for "X200 loose cable" (best 3 first):\n\n'
             f"{cable.number} · X200 · 2026-02-20 · display\n"
             "Fault: Display flickers\n"
-            "Found: LVDS cable loose behind the panel; *** (***) watched\n"
-            "Done: Reseated the cable and fixed it with a clip\n"
-            "Parts: cable clip\n\n"
+            "Findings: LVDS cable loose behind the panel; *** (***) watched\n"
+            "Work done: Reseated the cable and fixed it with a clip\n"
+            "Parts replaced: cable clip\n\n"
             f"{fan.number} · X200 · 2026-02-28\n"
             "Fault: Display flickers\n"
-            "Found: Fan bearing worn out after years of dust; the whole fan assembly was rattling…\n"
-            "Done: Replaced the fan\n"
+            "Findings: Fan bearing worn out after years of dust; the whole fan assembly was rattling…\n"
+            "Work done: Replaced the fan\n"
             "Result: Quiet again\n\n"
             f"{other.number} · Y300 · 2026-03-01\n"
             "Fault: Display flickers\n"
-            "Found: Loose cable at the display connector\n"
-            "Done: Reseated it")
+            "Findings: Loose cable at the display connector\n"
+            "Work done: Reseated it")
 
         # Company-wide: another team's engineer finds the same fixes; the desk may search too.
         w.say(SOUTH_ENG, "/kb y300   LOOSE")
@@ -115,7 +115,7 @@ async def test_kb_search_in_chinese(tmp_path: Path, channel: str) -> None:
             "与“不制冷 冷媒泄漏”相关的维修案例（最相关的 1 条）：\n\n"
             f"{leak.number} · KFR-35GW · 2026-02-25 · 制冷\n"
             "故障现象：空调不制冷\n"
-            "检查发现：冷媒泄漏，压力不足；***在场\n"
+            "检查结果：冷媒泄漏，压力不足；***在场\n"
             "处理措施：补焊铜管并加注冷媒")
         # A model glued to Chinese words is still a model match; the fault type in the words ranks first.
         w.say(DSP, "/kb kfr-35gw制冷")
@@ -177,10 +177,10 @@ async def test_accept_shows_up_to_three_similar_fixes_of_the_same_model(tmp_path
         # The flickering display first (shared words), then the newest of the rest; never the Y300.
         assert tips.text == (
             f"Past fixes on X200 that may help with {ticket.number}:\n\n"
-            f"{flicker.number} · X200 · 2026-01-31\nFault: Display flickers\nFound: LVDS cable loose\n"
-            "Done: Reseated the cable\n\n"
-            f"{newest.number} · X200 · 2026-03-01\nFault: Hot\nFound: Dust on the board\nDone: Cleaned it\n\n"
-            f"{fan.number} · X200 · 2026-02-10\nFault: Noisy\nFound: Fan noise\nDone: Cleaned the fan")
+            f"{flicker.number} · X200 · 2026-01-31\nFault: Display flickers\nFindings: LVDS cable loose\n"
+            "Work done: Reseated the cable\n\n"
+            f"{newest.number} · X200 · 2026-03-01\nFault: Hot\nFindings: Dust on the board\nWork done: Cleaned it\n\n"
+            f"{fan.number} · X200 · 2026-02-10\nFault: Noisy\nFindings: Fan noise\nWork done: Cleaned the fan")
         assert oldest.number not in tips.text and tips.buttons == []
         assert await w.quiet(ENG) == []
         no_secrets(w, ENG)
@@ -191,7 +191,7 @@ async def test_accept_shows_up_to_three_similar_fixes_of_the_same_model(tmp_path
         [tips] = await w.expect(ENG2)
         assert tips.text.startswith(f"X200 的以往维修案例，可供处理 {second.number} 时参考：\n\n"
                                     f"{flicker.number} · X200 · 2026-01-31\n故障现象：Display flickers\n"
-                                    "检查发现：LVDS cable loose\n处理措施：Reseated the cable\n\n")
+                                    "检查结果：LVDS cable loose\n处理措施：Reseated the cable\n\n")
         assert tips.text.count(" · X200 · ") == 3
 
         # A model nobody fixed before: the accept brings the card and nothing else.

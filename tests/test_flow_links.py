@@ -91,7 +91,7 @@ async def test_a_lost_link_is_issued_again_and_the_old_one_says_it_was_replaced(
                          ("customer_joined", await pid(w, CUST))]
         w.say(SUP, f"/ticket {n}")
         [page] = await w.expect(SUP)
-        assert "customer link issued again for Acme Ltd; the earlier one no longer works" in page.text
+        assert "issued a customer link for Acme Ltd again; the earlier one no longer works" in page.text
 
 
 async def test_another_contact_gets_a_link_of_their_own_and_the_first_to_confirm_rates(tmp_path: Path,

@@ -140,7 +140,7 @@ async def test_a_button_that_would_begin_another_dialog_asks_first(tmp_path: Pat
         w.say(ENG, f"/checkin {first.number}")
         assert [m.text for m in await w.quiet(ENG)] == [ask.text]
         [got] = await say(w, ENG, "Fan replaced")
-        assert got.text == "Got it — 0 photo(s), 1 note(s). Send more or press Done."
+        assert got.text == "Got it — 0 photos, 1 note. Send more or press Done."
 
         # A button that leaves the dialog alone works as before (no question, nothing asked again).
         w.press(ENG, card, "Pause")

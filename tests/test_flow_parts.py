@@ -132,9 +132,9 @@ async def test_request_approve_then_pause_with_one_tap(tmp_path: Path, channel: 
         w.say(SUP, f"/ticket {ticket.number}")
         [view] = await w.expect(SUP)
         assert view.text.endswith(
-            "2026-03-02 10:30  Li Lei  parts requested: 2 × Cooling fan module\n"
-            "2026-03-02 10:30  Wang Wei  parts approved: 2 × Cooling fan module\n"
-            "2026-03-02 10:30  Li Lei  pause → paused (waiting for parts)")
+            "2026-03-02 10:30  Li Lei asked for parts: 2 × Cooling fan module\n"
+            "2026-03-02 10:30  Wang Wei approved the parts: 2 × Cooling fan module\n"
+            "2026-03-02 10:30  Li Lei paused the work (waiting for parts)")
 
 
 async def test_reject_with_a_reason_in_chinese(tmp_path: Path, channel: str) -> None:
@@ -169,7 +169,7 @@ async def test_reject_with_a_reason_in_chinese(tmp_path: Path, channel: str) -> 
         assert sent.text == f"备件申请已发送给主管：{ticket.number} 需要 主板 × 3。主管处理后会通知您。"
         assert sent.buttons == []
         [to_sup] = await w.expect(SUP)
-        assert to_sup.text == (f"李雷 为工单 {ticket.number} 申请备件：\n{ticket.number} · X200 · 1 Harbour Rd\n主板 × 3")
+        assert to_sup.text == (f"李雷为工单 {ticket.number} 申请备件：\n{ticket.number} · X200 · 1 Harbour Rd\n主板 × 3")
         assert to_sup.buttons == ["批准", "驳回"]
 
         w.press(SUP, to_sup, "驳回")
@@ -182,10 +182,10 @@ async def test_reject_with_a_reason_in_chinese(tmp_path: Path, channel: str) -> 
         w.say(SUP, "库存不足，请改用 B 型主板")
         [done] = await w.expect(SUP)
         assert done.text == f"已驳回：{ticket.number} 的 主板 × 3，已通知工程师。"
-        assert w.current(SUP, to_sup).text.endswith("王伟 已于 10:30 驳回：库存不足，请改用 B 型主板")
+        assert w.current(SUP, to_sup).text.endswith("王伟已于 10:30 驳回：库存不足，请改用 B 型主板")
         assert w.current(SUP, to_sup).buttons == []
         [told] = await w.expect(ENG)
-        assert told.text == (f"王伟 驳回了您为工单 {ticket.number} 申请的备件：主板 × 3。\n"
+        assert told.text == (f"王伟驳回了您为工单 {ticket.number} 申请的备件：主板 × 3。\n"
                              "原因：库存不足，请改用 B 型主板")
         assert told.buttons == []
         [request] = await requests(w)
@@ -195,14 +195,14 @@ async def test_reject_with_a_reason_in_chinese(tmp_path: Path, channel: str) -> 
             ("parts_rejected", "库存不足，请改用 B 型主板", request.id)
         w.press_data(SUP, to_sup.id, f"pra:{request.id}")  # the stale button, after the rejection
         [late] = await w.expect(SUP)
-        assert late.text == f"工单 {ticket.number} 的这项备件申请已由 王伟 于 10:30 驳回。"
+        assert late.text == f"工单 {ticket.number} 的这项备件申请已由王伟于 10:30 驳回。"
         assert (await requests(w))[0].status is PartsStatus.REJECTED
 
         w.say(ENG, f"/ticket {ticket.number}")
         [view] = await w.expect(ENG)
         assert view.text.endswith(
-            "2026-03-02 10:30  李雷  申请备件：主板 × 3\n"
-            "2026-03-02 10:30  王伟  驳回备件：主板 × 3 —— 原因：库存不足，请改用 B 型主板")
+            "2026-03-02 10:30  李雷申请备件：主板 × 3\n"
+            "2026-03-02 10:30  王伟驳回备件：主板 × 3，原因：库存不足，请改用 B 型主板")
 
 
 async def test_parts_only_while_working_and_cancel_leaves_nothing(tmp_path: Path, channel: str) -> None:

@@ -54,20 +54,20 @@ async def test_performance_in_chat_approval_and_refusals(tmp_path: Path, channel
         [sheet] = await w.expect(SUP)
         lines = sheet.text.splitlines()
         assert lines[:3] == ["Performance sheet for February 2026 · North", "Not approved yet.", ""]
-        assert "  allowance: 1 jobs × ¥50 = ¥50 (per-job allowance, jobs with a complete signed report)" in lines
-        assert "  bonus lost: 2 complaint(s) ≥ 2 (no-complaint bonus ¥200 not paid)" in lines
-        assert "  deductions: 2 complaint(s) × ¥20 = ¥40 (per-complaint deduction)" in lines
+        assert "  allowance: ¥50 × 1 = ¥50 (per-job allowance, jobs with a complete signed report)" in lines
+        assert "  bonus lost: complaints 2 ≥ 2 (no-complaint bonus ¥200 not paid)" in lines
+        assert "  deductions: 2 complaints × ¥20 = ¥40 (per-complaint deduction)" in lines
         assert "Sun Qi" not in sheet.text and "Acme" not in sheet.text  # the team's rows; no customer data
         assert sheet.buttons == []  # only a manager approves
 
         w.say(MGR, "/report 绩效 2026-02")
         [zh] = await w.expect(MGR)
-        assert zh.text.splitlines()[:2] == ["2026年2月 月度绩效 · 全部班组", "尚未审批。"]
+        assert zh.text.splitlines()[:2] == ["2026年2月 月度绩效 · 全部团队", "尚未审批。"]
         assert "Sun Qi" in zh.text and "  取消奖励：投诉 2 次 ≥ 2 次（无投诉奖励 ¥200 不发放）" in zh.text
         assert zh.buttons == ["审批本月绩效"]
         w.press(MGR, zh, "审批本月绩效")
         [done] = await w.expect(MGR)
-        assert "已由 Zhou Lin 审批" in done.text
+        assert "已由Zhou Lin审批" in done.text
         w.press_data(MGR, last_id(w, MGR), "pfa:202602")
         [again] = await w.expect(MGR)
         assert "已审批" in again.text and "不能重复审批" in again.text

@@ -221,7 +221,7 @@ async def test_whole_dialog_in_chinese_with_buttons(tmp_path: Path, channel: str
         bad = await say(w, SUP, "2027-01-01")
         assert bad.text.startswith("2027-01-01 是未来的日期，购买日期不能晚于今天。")
         fault_ask = await say(w, SUP, "2024年1月5日")
-        assert fault_ask.text.startswith("购买日期 2024-01-05：已过保（2025-01-04 到期）。\n故障现象是什么？")
+        assert fault_ask.text.startswith("购买日期 2024-01-05：保外（保修期于 2025-01-04 到期）。\n故障现象是什么？")
         empty = await say(w, SUP, "   ")  # Telegram keeps blank text; the step refuses it
         assert empty.text.startswith("请用文字回答。\n故障现象是什么？")
         severity_ask = await say(w, SUP, "整机无法启动")
@@ -235,7 +235,7 @@ async def test_whole_dialog_in_chinese_with_buttons(tmp_path: Path, channel: str
         summary = await press(w, SUP, billable_ask, "免费")
         assert summary.text == (
             "请核对新工单：\n客户：华东机电（新客户）\n联系人：未提供\n电话：02155550000\n地址：上海市浦东新区张江路 1 号\n"
-            "产品：ZX-300，序列号 无\n购买日期 2024-01-05：已过保（2025-01-04 到期）。\n"
+            "产品：ZX-300，序列号 无\n购买日期 2024-01-05：保外（保修期于 2025-01-04 到期）。\n"
             "故障现象：整机无法启动\n故障级别：1 级 – 系统宕机/服务中断\n服务方式：电话支持\n是否收费：免费")
         w.press(SUP, summary, "确认")
         photo, done = await w.expect(SUP, 2)

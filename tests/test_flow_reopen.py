@@ -77,7 +77,7 @@ async def test_customer_disputes_the_fix_and_it_is_no_first_visit_fix(tmp_path: 
             await pid(w, CUST), "The display still flickers after an hour", True)
         w.say(SUP, f"/ticket {n}")
         [page] = await w.expect(SUP)
-        assert ("2026-03-02 10:45  Mr Lin  reopen → accepted (the customer disputes the fix) — reason: The display "
+        assert ("2026-03-02 10:45  Mr Lin reopened the ticket (the customer disputes the fix) — reason: The display "
                 "still flickers after an hour") in page.text
         assert page.buttons[:3] == ["Reassign", "Edit", "Cancel ticket"]
 

@@ -63,17 +63,17 @@ async def test_last_months_report_in_english(tmp_path: Path, channel: str) -> No
             "SLA met 67% · satisfaction 3.8/5 · complaints 1\n"
             "\n"
             "By product model:\n"
-            "1. X200: jobs 2 · handling 6.0 h · first visit 50% · SLA met 50% · satisfaction 3.7/5 · complaints 1\n"
-            "2. Z9: jobs 1 · handling 1.0 h · first visit — · SLA met 100% · satisfaction 4.0/5 · complaints 0\n"
+            "1. X200: jobs 2 · handling 6.0 h · first-visit fix 50% · SLA met 50% · satisfaction 3.7/5 · complaints 1\n"
+            "2. Z9: jobs 1 · handling 1.0 h · first-visit fix — · SLA met 100% · satisfaction 4.0/5 · complaints 0\n"
             "\n"
             "By fault type:\n"
-            "1. power: jobs 2 · handling 6.0 h · first visit 50% · SLA met 50% · satisfaction 3.7/5 · complaints 1\n"
-            "2. (no fault type): jobs 1 · handling 1.0 h · first visit — · SLA met 100% · satisfaction 4.0/5 · "
+            "1. power: jobs 2 · handling 6.0 h · first-visit fix 50% · SLA met 50% · satisfaction 3.7/5 · complaints 1\n"
+            "2. (no fault type): jobs 1 · handling 1.0 h · first-visit fix — · SLA met 100% · satisfaction 4.0/5 · "
             "complaints 0\n"
             "\n"
             "By engineer:\n"
-            "1. Li Lei: jobs 2 · handling 6.0 h · first visit 50% · SLA met 50% · satisfaction 3.7/5 · complaints 1\n"
-            "2. Wang Fang: jobs 1 · handling 1.0 h · first visit — · SLA met 100% · satisfaction 4.0/5 · "
+            "1. Li Lei: jobs 2 · handling 6.0 h · first-visit fix 50% · SLA met 50% · satisfaction 3.7/5 · complaints 1\n"
+            "2. Wang Fang: jobs 1 · handling 1.0 h · first-visit fix — · SLA met 100% · satisfaction 4.0/5 · "
             "complaints 0\n"
             "\n"
             "The chart shows the jobs per row; its bars are numbered like the rows.\n"
@@ -106,9 +106,9 @@ async def test_report_in_chinese(tmp_path: Path, channel: str) -> None:
         lines = text.split("\n")
         assert lines[:2] == [
             "2026年10月服务报表 · North",
-            "已完工且服务单完整的工单：3 单 · 平均处理时长 4.3 小时 · 一次上门解决率 50% · SLA 达标率 67% · "
+            "已完成且服务单完整的工单：3 单 · 平均处理时长 4.3 小时 · 一次上门解决率 50% · SLA 达标率 67% · "
             "满意度 3.8/5 · 投诉 1 次"]
-        assert "按故障类型：" in lines and "2. （未填故障类型）：1 单 · 处理 1.0 小时 · 一次解决 — · SLA 达标 100% · " \
+        assert "按故障类型：" in lines and "2. （未填故障类型）：1 单 · 处理 1.0 小时 · 一次上门解决率 — · SLA 达标 100% · " \
             "满意度 4.0/5 · 投诉 0" in lines
         assert lines[-1] == "服务单不完整、未计入统计的工单：1 单。"
         w.say(ZH_SUP, "/report abc")

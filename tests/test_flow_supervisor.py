@@ -101,8 +101,8 @@ async def test_acknowledge_button_once_and_only_by_the_right_person(tmp_path: Pa
         # The timeline shows both acknowledgements.
         w.say(SUP, f"/ticket {ticket.number}")
         [view] = await w.expect(SUP)
-        assert f"2026-03-02 10:30  Wang Wei  check-in #{cid} acknowledged" in view.text
-        assert f"2026-03-02 10:30  Zhou Yu  check-in #{cid2} acknowledged" in view.text
+        assert "2026-03-02 10:30  Wang Wei acknowledged the arrival check-in of 10:30" in view.text  # not its id
+        assert "2026-03-02 10:30  Zhou Yu acknowledged the progress check-in of 10:30" in view.text
 
 
 @pytest.mark.telegram  # a reply to a bot message: WeCom's callbacks carry no quoted message
@@ -114,18 +114,18 @@ async def test_reply_is_relayed_and_acknowledges_in_chinese(tmp_path: Path, chan
         ticket = await on_site(w)
         cid = await checkin(w, ENG, ticket, CheckinKind.PROGRESS, text="Board replaced, testing")
         [msg] = await w.expect(SUP)
-        assert msg.text == (f"李雷 于 10:30 报告进展\n{ticket.number} · X200 · 1 Harbour Rd\n"
+        assert msg.text == (f"李雷于 10:30 汇报进度\n{ticket.number} · X200 · 1 Harbour Rd\n"
                             "Board replaced, testing\n位置：31.23000，121.47000")
         assert msg.buttons == ["确认收到"]
 
         w.say(SUP, "很好，测试完发照片", reply_to=msg.id)
         [relayed] = await w.expect(SUP)
-        assert relayed.text == "已转给 李雷。"
+        assert relayed.text == "已转给李雷。"
         [told] = await w.expect(ENG)  # the engineer reads English
         assert told.text == (f"王伟 replied about {ticket.number}: 很好，测试完发照片\n"
                              "Acknowledged by 王伟 at 10:30")
         assert w.current(SUP, msg).buttons == []
-        assert w.current(SUP, msg).text.endswith("位置：31.23000，121.47000\n王伟 已于 10:30 确认")
+        assert w.current(SUP, msg).text.endswith("位置：31.23000，121.47000\n王伟已于 10:30 确认")
         ack = await ack_row(w, cid)
         assert (ack.acked_at, ack.acked_by_id) == (T0, await pid(w, SUP))
 
@@ -140,7 +140,7 @@ async def test_reply_is_relayed_and_acknowledges_in_chinese(tmp_path: Path, chan
                          ("checkin_reply", None, "记得填服务单")]
         w.press_data(SUP, msg.id, f"ack:{cid}")
         [again] = await w.expect(SUP)
-        assert again.text == "已由 王伟 于 10:30 确认。"
+        assert again.text == "已由王伟于 10:30 确认。"
 
         # A photo as a reply is not relayed; a reply to some other bot message is just text.
         w.send_photo(SUP, reply_to=msg.id)
@@ -154,8 +154,8 @@ async def test_reply_is_relayed_and_acknowledges_in_chinese(tmp_path: Path, chan
         # The timeline in Chinese.
         w.say(SUP, f"/ticket {ticket.number}")
         [view] = await w.expect(SUP)
-        assert f"王伟  报到 #{cid} 已确认" in view.text
-        assert f"王伟  回复报到 #{cid}：记得填服务单" in view.text
+        assert "  王伟确认了进度汇报（10:30）" in view.text and f"#{cid}" not in view.text
+        assert "  王伟回复了进度汇报（10:30）：记得填服务单" in view.text
 
 
 # Also on PostgreSQL (``db_url``), one of the handful of end-to-end scenarios CI runs on both databases.

@@ -46,7 +46,7 @@ async def test_an_eta_past_midnight_in_chinese(tmp_path: Path, channel: str) -> 
         assert done.text.startswith("已出发，预计 明天 01:05 左右到达。\n")
         assert "预计到达：明天 01:05" in done.text
         [pushed] = await w.expect(CUST)
-        assert pushed.text == f"工程师 Li Lei 已出发处理工单 {t.number}，预计 明天 01:05 左右到达。"
+        assert pushed.text == f"工程师Li Lei已出发处理工单 {t.number}，预计 明天 01:05 左右到达。"
 
 
 async def test_a_push_held_overnight_is_worded_for_the_morning(tmp_path: Path, channel: str) -> None:
@@ -64,7 +64,7 @@ async def test_a_push_held_overnight_is_worded_for_the_morning(tmp_path: Path, c
         clock.at = datetime(2026, 3, 3, 0, 31, tzinfo=timezone.utc)  # Tuesday 08:31
         await w.settle()
         [told] = await w.quiet(ENG)
-        assert told.text == f"Wang Wei 已于 昨天 23:00 确认您在 {t.number} 的到场报到。"  # not "23:00": that was last night
+        assert told.text == f"Wang Wei已于 昨天 23:00 确认了您在 {t.number} 的到场签到。"  # not "23:00": that was last night
 
 
 async def test_the_ticket_page_names_the_zone(tmp_path: Path, channel: str) -> None:
@@ -73,4 +73,4 @@ async def test_the_ticket_page_names_the_zone(tmp_path: Path, channel: str) -> N
         t = await ticket(w)
         w.say(SUP, f"/ticket {t.number}")
         [page] = await w.expect(SUP)
-        assert "登记时间: 2026-03-02 23:40\n时区: 北京时间（UTC+8）\n" in page.text
+        assert "登记时间：2026-03-02 23:40\n时区：北京时间（UTC+8）\n" in page.text

@@ -86,8 +86,8 @@ async def test_sent_once_on_the_first_working_day(tmp_path: Path, channel: str) 
         photo, text = await w.expect(MGR, 2)
         assert photo.photo
         assert text.text.split("\n")[:2] == [
-            "2026年10月服务月报 · 全部班组",
-            "已完工且服务单完整的工单：4 单 · 平均处理时长 4.0 小时 · 一次上门解决率 67% · SLA 达标率 75% · "
+            "2026年10月服务月报 · 全部团队",
+            "已完成且服务单完整的工单：4 单 · 平均处理时长 4.0 小时 · 一次上门解决率 67% · SLA 达标率 75% · "
             "满意度 3.2/5 · 投诉 1 次"]
         assert await at(w, sh(11, 3, 9)) == 0  # …nor does the next day
         for uid in (SUP, MGR, DSP, LATE_SUP, ENG):
@@ -103,7 +103,7 @@ async def test_sent_once_on_the_first_working_day(tmp_path: Path, channel: str) 
         [late_nov] = await w.expect(LATE_SUP)
         assert late_nov.text == sup_nov.text
         [mgr_nov] = await w.expect(MGR)
-        assert mgr_nov.text == "2026年11月没有已完工且服务单完整的工单（全部班组）。"
+        assert mgr_nov.text == "2026年11月没有已完成且服务单完整的工单（全部团队）。"
         assert await at(w, sh(12, 4, 9)) == 0
         assert len(await report_rows(w)) == 7  # two charts (October) and their tables, three November notes
 

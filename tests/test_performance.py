@@ -89,19 +89,19 @@ async def test_the_sheet_counts_pays_and_explains(db: Database, app) -> None:  #
         "  jobs that count: 2 (a complete service report and the customer's sign-off)",
         f"  not counted: {c} — findings missing in the service report",
         f"  not counted: {d} — resolved, waiting for the customer's sign-off",
-        "  allowance: 2 jobs × ¥50 = ¥100 (per-job allowance, jobs with a complete signed report)",
+        "  allowance: ¥50 × 2 = ¥100 (per-job allowance, jobs with a complete signed report)",
         "  complaints: 3 (recorded against the engineer in the month)",
-        "  bonus lost: 3 complaint(s) ≥ 3 (no-complaint bonus ¥200 not paid)",
-        "  deductions: 3 complaint(s) × ¥20 = ¥60 (per-complaint deduction)",
+        "  bonus lost: complaints 3 ≥ 3 (no-complaint bonus ¥200 not paid)",
+        "  deductions: 3 complaints × ¥20 = ¥60 (per-complaint deduction)",
         "  total: ¥40 (allowance + bonus − deductions)",
         "  SLA met: 100% (2 of 2 counted jobs met every time limit)",
-        "  satisfaction: 4.0/5 (3 rating(s) at sign-off and callback)",
+        "  satisfaction: 4.0/5 (3 ratings at sign-off and callback)",
         "  callbacks (回访): 1 answered, average 4.0/5 · 0 unanswered · 1 still open",
         "",
     ]
-    assert "  no-complaint bonus: ¥200 (kept with fewer than 3 complaint(s) in the month)" in text
+    assert "  no-complaint bonus: ¥200 (kept while the month has fewer complaints than 3)" in text
     zh = sheet_text(sheet, None, None).render("zh-CN")
-    assert "  服务补贴：2 单 × ¥50 = ¥100（按单补贴，仅计填写完整并经签字的服务单）" in zh
+    assert "  服务补贴：2 单 × ¥50 = ¥100（按单补贴，仅计填写完整并经客户签收的服务单）" in zh
     assert "  取消奖励：投诉 3 次 ≥ 3 次（无投诉奖励 ¥200 不发放）" in zh
 
     async with db.read() as s:  # the North team's view leaves Sun Qi out
@@ -124,7 +124,7 @@ async def test_amounts_not_configured_are_not_shown(db: Database, app) -> None: 
     assert [(r.name, r.bonus, r.total) for r in sheet.engineers] == [
         ("Li Lei", Decimal(0), Decimal(0)), ("Sun Qi", Decimal(0), Decimal(0)),
         ("Wang Fang", Decimal("99.5"), Decimal("99.5"))]
-    assert "  bonus lost: 1 complaint(s) ≥ 1 (no-complaint bonus ¥99.50 not paid)" in \
+    assert "  bonus lost: complaints 1 ≥ 1 (no-complaint bonus ¥99.50 not paid)" in \
         sheet_text(sheet, None, None).render("en")
 
 

@@ -74,14 +74,14 @@ async def test_show_lists_met_and_open_clocks_in_both_languages(app: App, crew: 
     assert field(out, "arrive by") == "2026-03-02 14:00, met 2026-03-02 14:20 (20 min late)"
     assert field(out, "resolve by") == "2026-03-02 19:00, 1 h 30 min of working time left; warned"
     assert "product model  X200" in out  # the clock labels keep the field column as it was
-    assert "2026-03-02 09:48  system  response time limit (due 2026-03-02 10:00): warning to the engineer" in out
-    assert "2026-03-02 14:00  system  arrival time limit (due 2026-03-02 14:00) missed: the supervisor was told" in out
+    assert "2026-03-02 09:48  The response time limit (due 2026-03-02 10:00) is close: the engineer was warned" in out
+    assert "2026-03-02 14:00  The arrival time limit (due 2026-03-02 14:00) was missed: the supervisor was told" in out
 
     zh = await show(number, at=sh(2, 17, 30), lang="zh-CN")
     assert field(zh, "响应时限") == "2026-03-02 10:00，2026-03-02 09:50 达成（提前 10 分钟）"
     assert field(zh, "到场时限") == "2026-03-02 14:00，2026-03-02 14:20 达成（超时 20 分钟）"
     assert field(zh, "解决时限") == "2026-03-02 19:00，剩余工作时间 1 小时 30 分钟；已预警"
-    assert "2026-03-02 17:00  系统  解决时限（2026-03-02 19:00 到期）：已预警工程师" in zh
+    assert "2026-03-02 17:00  解决时限（2026-03-02 19:00 到期）：已预警工程师" in zh
 
     # Overdue counts working time only: at 22:30 the 19:00 clock is 3 h late (the day closed at 22:00).
     await run_every(app, sh(2, 19), sh(2, 20), sh(2, 20) - sh(2, 19))
@@ -145,8 +145,8 @@ async def test_a_step_nobody_could_be_told_is_on_the_timeline(app: App, crew: Cr
         await s.execute(update(Ticket).where(Ticket.number == number).values(team_id=None))
     await run_every(app, sh(2, 9, 48), sh(2, 9, 48))
     out = await show(number, at=sh(2, 9, 50))
-    assert ("response time limit (due 2026-03-02 10:00): warning to the supervisor — nobody could be reached"
-            in out)
+    assert ("The response time limit (due 2026-03-02 10:00) is close: the supervisor was warned — but nobody could "
+            "be reached" in out)
     assert field(out, "respond by") == "2026-03-02 10:00, 10 min of working time left; warned"
 
 

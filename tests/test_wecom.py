@@ -84,7 +84,7 @@ async def test_the_whole_day_on_wecom(tmp_path: Path, language: str) -> None:
         await s.location(ENG, 31.2, 121.5)
         await s.settle()
         texts = [text_of(m) for m in s.messages(ENG)]
-        assert (f"已记录到达 {t.number}，并已发送给主管。" if zh
+        assert (f"{t.number} 的到场签到已记录，并已发送给主管。" if zh
                 else f"Arrival at {t.number} recorded and sent to your supervisor.") in texts
         assert any(m["msgtype"] == "image" for m in s.messages(SUP))  # the arrival photo, forwarded
 

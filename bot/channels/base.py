@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from handlers.channel import ChannelTraits, Inbound, Outbound, render_text
+from handlers.i18n import t
 from models.enums import Channel
 
 
@@ -132,7 +133,7 @@ class ChannelAdapter(ABC):
             changes["edit_message_id"] = None
         buttons = [b for row in message.buttons for b in row]
         if buttons and caps.max_buttons is not None and len(buttons) > caps.max_buttons:
-            changes["text"] = render_text(message)
+            changes["text"] = render_text(message, t(message.lang or "en", "common.button_command"))
             changes["buttons"] = []
         if message.request_location and not caps.location_request:
             text = changes.get("text", message.text)

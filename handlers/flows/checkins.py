@@ -142,7 +142,8 @@ async def checkin_collect(ctx: Ctx) -> None:
     if late is not None and (earliest is None or late < earliest):
         earliest = late
     ctx.goto("checkin", "collect", photos=all_photos, notes=notes, late_at=_iso(earliest))
-    ctx.reply(Msg("eng.checkin_got", {"photos": len(all_photos), "notes": len(notes)},
+    ctx.reply(Msg("eng.checkin_got", {"photos": L("eng.photos", {"count": len(all_photos)}),
+                                      "notes": L("eng.notes", {"count": len(notes)})},
                   buttons=[[("btn.done", f"done:{ticket.id}")]]))
 
 

@@ -29,7 +29,7 @@ from tests.support.channels import Message
 #: The id of the tap target the customer-service adapter puts on a push without buttons.
 GOT_IT = "ok"
 #: A button spelled out as a command (``handlers.channel.render_text``).
-TYPED = re.compile(r"^(.+): /_(\S+)$")
+TYPED = re.compile(r"^(.+?)(?:: |：)/_(\S+)$")
 
 
 def member_view(emu: WeComEmulator, userid: str, message: dict[str, Any]) -> Message:
