@@ -242,13 +242,18 @@ class WecomDriver(Driver):
     async def wait_for(self, person: int, count: int, timeout: float) -> list[Message]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while len(shown := self.messages(person)) < count:
+        # A message may go out in parts (a long text, then the card with its buttons: joined()):
+        # not read while the bot is still sending to this chat.
+        while len(shown := self.messages(person)) < count or self._sending_to(person):
             self._raise_failure()
             if loop.time() > deadline:
                 raise TimeoutError(f"{self.address(person)} got {len(shown)} of {count} messages: "
                                    f"{[m.text for m in shown[self.seen.get(person, 0):]]}")
             await asyncio.sleep(0.02)
         return shown
+
+    def _sending_to(self, person: int) -> bool:
+        return (self.chat_channel(person), self.address(person)) in self.rt.sender._sending
 
     def photo_bytes(self, message: Message) -> bytes:
         data = self.emu.media_bytes(media_id(message))
