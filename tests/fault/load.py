@@ -157,18 +157,20 @@ class Probe:
     def latency(self) -> float | None:
         return None if self.answered is None else self.answered - self.sent.at
 
+    def watch(self, emu: Emulator, timeout: float, **chat: Any) -> None:
+        """Start watching the prober's chat (``chat``: the emulator's way to name it) for the answer."""
+        async def watch() -> None:
+            try:
+                await emu.call("wait_for_messages", count=1, timeout=timeout, http_timeout=timeout + 30, **chat)
+            except TimeoutError:
+                return
+            self.answered = time.time()
+
+        self.watcher = asyncio.create_task(watch())
+
 
 async def probe(load: Load, restart: int, uid: int, timeout: float) -> Probe:
     """Send ``/help`` and start watching for its answer (:attr:`Probe.answered`)."""
     p = Probe(restart, uid, await load.text(uid, "/help", "help"))
-
-    async def watch() -> None:
-        try:
-            await load.emu.call("wait_for_messages", chat_id=uid, count=1, timeout=timeout,
-                                http_timeout=timeout + 30)
-        except TimeoutError:
-            return
-        p.answered = time.time()
-
-    p.watcher = asyncio.create_task(watch())
+    p.watch(load.emu, timeout, chat_id=uid)
     return p

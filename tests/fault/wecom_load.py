@@ -150,11 +150,18 @@ class WecomLoad:
         checks (:meth:`confirmed`); its messages that did reach the bot are still checked as
         stored and handled."""
         self.broken_cycles.append(cycle)
+        await self.text_through(user, uid, "/cancel", "cancel", cycle)
+
+    async def text_through(self, user: str, uid: int, text: str, kind: str, cycle: Any = None) -> Sent:
+        """Send ``text``, and again while WeCom gives up on it (the bot was down): the first send."""
+        first = sent = await self.text(user, uid, text, kind, cycle)
         for _ in range(20):
-            if (await self.text(user, uid, "/cancel", "cancel", cycle)).message_id in self.delivered_ids():
-                return
+            if sent.message_id in self.delivered_ids():
+                return first
             await asyncio.sleep(1.0)
-        self.anomalies.append(f"{user}: /cancel never got through to the bot")
+            sent = await self.text(user, uid, text, kind, cycle)
+        self.anomalies.append(f"{user}: {text} never got through to the bot")
+        return first
 
     def delivered_ids(self) -> set[int]:
         return {i for i, r in self.records.items() if r.get("delivered")}
@@ -171,24 +178,8 @@ class WecomLoad:
 async def wecom_probe(load: WecomLoad, restart: int, uid: int, timeout: float) -> Probe:
     """``/help`` from a prober member right after a restart; :attr:`Probe.answered` when answered."""
     user = wecom_userid(uid)
-    first = await load.text(user, uid, "/help", "help")
-    sent = first
-    for _ in range(20):  # WeCom gave up on it (the bot was down): the person sends it again
-        if sent.message_id in load.delivered_ids():
-            break
-        await asyncio.sleep(1.0)
-        sent = await load.text(user, uid, "/help", "help")
-    p = Probe(restart, uid, first)
-
-    async def watch() -> None:
-        try:
-            await load.emu.call("wait_for_messages", userid=user, count=1, timeout=timeout,
-                                http_timeout=timeout + 30)
-        except TimeoutError:
-            return
-        p.answered = time.time()
-
-    p.watcher = asyncio.create_task(watch())
+    p = Probe(restart, uid, await load.text_through(user, uid, "/help", "help"))
+    p.watch(load.emu, timeout, userid=user)
     return p
 
 
