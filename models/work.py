@@ -21,7 +21,13 @@ from models.enums import (
 
 class Checkin(Base):
     """An arrival or progress report.  ``client_at`` is when the phone took it (it may have been
-    offline), ``server_at`` when it reached us; both are kept and shown."""
+    offline), ``server_at`` when it reached us; both are kept and shown.
+
+    Where the engineer was, as the server vouches for it (issue 15): ``location_source`` says how
+    the place came (``"live"``: Telegram live location, ``"pin"``: a one-off location; None: no
+    location), ``distance_m`` how far it was from the site's known coordinates (None: the site had
+    none), ``off_site`` whether that is beyond ``[evidence] geofence`` (accepted, but flagged), and
+    ``site_located`` that the site had no coordinates and took them from this arrival."""
 
     __tablename__ = "checkins"
     __table_args__ = (Index("ix_checkins_engineer_time", "engineer_id", "server_at"),)
@@ -35,13 +41,23 @@ class Checkin(Base):
     lon: Mapped[float | None]
     client_at: Mapped[datetime | None]
     server_at: Mapped[datetime] = mapped_column(default=utcnow)
+    location_source: Mapped[str | None] = mapped_column(String(8))
+    distance_m: Mapped[float | None]
+    off_site: Mapped[bool] = mapped_column(default=False)
+    site_located: Mapped[bool] = mapped_column(default=False)
 
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
     acknowledgement: Mapped[Acknowledgement | None] = relationship(back_populates="checkin")
 
 
 class Attachment(Base):
-    """A photo or file: the channel's own reference plus our content-addressed copy."""
+    """A photo or file: the channel's own reference plus our content-addressed copy.
+
+    ``path``/``sha256`` are the photo exactly as received (kept for audit).  ``stamped_path`` /
+    ``stamped_sha256`` are the server's stamped copy (ticket number, times, place drawn on it,
+    :mod:`handlers.stamp`): a pure function of stored data, made after the commit and re-made
+    identically when missing.  ``as_file``: sent uncompressed (a document), so its EXIF survived:
+    ``exif_lat``/``exif_lon``/``exif_taken_at`` (UTC) are what the camera recorded, if anything."""
 
     __tablename__ = "attachments"
 
@@ -57,6 +73,12 @@ class Attachment(Base):
     size: Mapped[int | None]
     mime: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    as_file: Mapped[bool] = mapped_column(default=False)
+    exif_lat: Mapped[float | None]
+    exif_lon: Mapped[float | None]
+    exif_taken_at: Mapped[datetime | None]
+    stamped_path: Mapped[str | None] = mapped_column(String(255))
+    stamped_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Acknowledgement(Base):
