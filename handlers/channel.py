@@ -25,12 +25,17 @@ class Photo:
     file_ref: str  # the channel's own id for the file (Telegram file_id, WeCom media_id)
     unique_id: str | None = None
     size: int | None = None
+    #: Sent as a file (uncompressed: a Telegram document, a WeCom file), so its EXIF survived.
+    as_file: bool = False
 
 
 @dataclass(frozen=True)
 class Location:
     lat: float
     lon: float
+    #: A live location (Telegram ``live_period``): the phone keeps reporting it, harder to fake
+    #: than a pin dropped on a map.
+    live: bool = False
 
 
 @dataclass
@@ -59,6 +64,8 @@ class Inbound:
     #: Not sent by a person: another bot, or on behalf of a chat (an anonymous group admin, a
     #: channel).  Such a sender cannot be told apart from others sharing the account: refused.
     impersonal: bool = False
+    #: Forwarded from another chat (Telegram ``forward_origin``): not the sender's own evidence.
+    forwarded: bool = False
     #: The inbox row it was stored in (set by the intake; None for an update that came another way).
     inbox_id: int | None = None
     #: The channel has no command menu per person (WeCom): a known command word typed without

@@ -2,6 +2,12 @@
 
 Photos are evidence (arrival, progress, signed forms), so they are kept by content: the same photo
 sent twice is stored once, and a stored file can be verified against its recorded hash.
+
+Every file is inspected in the same worker thread before it is written
+(:func:`handlers.photo_check.inspect`): one that is not a usable image (not an image, a
+decompression bomb, broken) is not written at all — :attr:`StoredFile.facts` says why and the flow
+refuses it — and a good one's EXIF (capture time, GPS) comes back with it, so no image work is
+left for the database transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from handlers.photo_check import PhotoFacts, inspect
+
 
 @dataclass(frozen=True)
 class StoredFile:
@@ -20,6 +28,8 @@ class StoredFile:
     sha256: str
     size: int
     mime: str
+    #: What the image is (EXIF place and time), or why it was refused (then nothing was written).
+    facts: PhotoFacts | None = None
 
 
 def _sniff(data: bytes) -> tuple[str, str]:
@@ -40,6 +50,15 @@ class MediaStore:
         digest = hashlib.sha256(data).hexdigest()
         mime, ext = _sniff(data)
         rel = Path(digest[:2]) / digest[2:4] / f"{digest}{ext}"
+        facts = inspect(data)
+        if facts.problem is not None:  # refused: nothing on disk for it
+            return StoredFile(path=str(rel), sha256=digest, size=len(data), mime=mime, facts=facts)
+        self.put(rel, data)
+        return StoredFile(path=str(rel), sha256=digest, size=len(data), mime=mime, facts=facts)
+
+    def put(self, rel: str | Path, data: bytes) -> None:
+        """Write ``data`` at ``rel`` unless it is there already (atomically: a reader, or a crash,
+        never leaves half a file)."""
         target = self.root / rel
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +66,6 @@ class MediaStore:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, target)  # atomic: a reader never sees half a photo
-        return StoredFile(path=str(rel), sha256=digest, size=len(data), mime=mime)
 
     async def save(self, data: bytes) -> StoredFile:
         """Store ``data`` (off the event loop: file I/O blocks)."""

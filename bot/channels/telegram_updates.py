@@ -170,10 +170,16 @@ def _message(message: dict, update_id: int, received_at: datetime) -> Inbound:
         biggest = sizes[-1]
         photos = [Photo(file_ref=_str(biggest, "file_id", required=True), unique_id=_str(biggest, "file_unique_id"),
                         size=_int(biggest, "file_size", required=False))]
+    document = _obj(message, "document", required=False)
+    if document is not None and not photos and (_str(document, "mime_type") or "").lower().startswith("image/"):
+        # A photo sent as a file: uncompressed, its EXIF (capture time, GPS) kept.
+        photos = [Photo(file_ref=_str(document, "file_id", required=True), unique_id=_str(document, "file_unique_id"),
+                        size=_int(document, "file_size", required=False), as_file=True)]
     location = None
     if message.get("location") is not None:
         place = _obj(message, "location")
-        location = Location(_number(place, "latitude"), _number(place, "longitude"))
+        location = Location(_number(place, "latitude"), _number(place, "longitude"),
+                            live=_int(place, "live_period", required=False) is not None)
     return Inbound(
         channel=Channel.TELEGRAM, update_id=str(update_id),
         session_key=telegram_session_key(chat_id, user[0] if user else 0),
@@ -182,6 +188,7 @@ def _message(message: dict, update_id: int, received_at: datetime) -> Inbound:
         text=None if command else (text_field or caption), command=command, args=args,
         message_id=str(message_id), reply_to=reply_to, photos=photos, location=location,
         client_at=_client_time(date),
+        forwarded=message.get("forward_origin") is not None or message.get("forward_date") is not None,
         private=chat_type == "private",
         impersonal=user is None or user[1] or message.get("sender_chat") is not None,
     )

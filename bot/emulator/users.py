@@ -109,14 +109,28 @@ class UserActions:
 
     def send_location(self, user_id: int, latitude: float, longitude: float, *,
                       horizontal_accuracy: float | None = None, chat_id: int | None = None,
-                      date: Date = None, **profile: Any) -> dict[str, Any]:
-        """A location, as sent by a request_location button or the attachment menu."""
+                      date: Date = None, live_period: int | None = None,
+                      forwarded_from: int | None = None, **profile: Any) -> dict[str, Any]:
+        """A location, as sent by a request_location button or the attachment menu.
+
+        ``live_period`` (seconds, 60–86400 or 0x7FFFFFFF): a live location, as Telegram sends its
+        first message.  ``forwarded_from`` (a user id): the location was forwarded from another
+        chat — the message carries ``forward_origin`` (MessageOriginUser) and the original date."""
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise ValueError("latitude must be in [-90, 90] and longitude in [-180, 180]")
         location: dict[str, Any] = {"latitude": float(latitude), "longitude": float(longitude)}
         if horizontal_accuracy is not None:
             location["horizontal_accuracy"] = float(horizontal_accuracy)
-        return self._post(user_id, {"location": location}, chat_id=chat_id, date=date, **profile)
+        if live_period is not None:
+            if not (60 <= live_period <= 86400 or live_period == 0x7FFFFFFF):
+                raise ValueError("live_period must be 60–86400 seconds, or 0x7FFFFFFF for indefinitely")
+            location["live_period"] = int(live_period)
+        content: dict[str, Any] = {"location": location}
+        if forwarded_from is not None:
+            sender = copy.deepcopy(self.world.ensure_user(forwarded_from))
+            content["forward_origin"] = {"type": "user", "date": (_timestamp(date) or self.world.now()) - 3600,
+                                         "sender_user": sender}
+        return self._post(user_id, content, chat_id=chat_id, date=date, **profile)
 
     def send_contact(self, user_id: int, phone_number: str, *, first_name: str | None = None,
                      last_name: str | None = None, contact_user_id: int | None = None,

@@ -7,11 +7,10 @@ Revises: 0007
 Create Date: 2026-12-07
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from models.base import UTCDateTime
-
 
 revision = '0008'
 down_revision = '0007'
