@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 from bot.config_channels import TelegramSection, WecomSection, ptb_missing  # noqa: F401  (re-exported)
 from bot.config_faults import FaultsSection
 from bot.config_pay import PaySection
-from bot.config_types import ClockTime, Duration, Hours, Section  # noqa: F401  (re-exported)
+from bot.config_types import ClockTime, Distance, Duration, Hours, Section  # noqa: F401  (re-exported)
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 
@@ -180,6 +180,13 @@ class StorageSection(Section):
     media_dir: Path = Path("media")
 
 
+class EvidenceSection(Section):
+    """How far the server trusts a check-in's place and photos (issue 15): flags, never refusals."""
+
+    geofence: Distance = 500.0
+    exif_max_age: Duration = timedelta(hours=3)
+
+
 class Config(Section):
     bot: BotSection = BotSection()
     database: DatabaseSection = DatabaseSection()
@@ -189,6 +196,7 @@ class Config(Section):
     chase: ChaseSection = ChaseSection()
     scheduler: SchedulerSection = SchedulerSection()
     storage: StorageSection = StorageSection()
+    evidence: EvidenceSection = EvidenceSection()
     reports: ReportsSection = ReportsSection()
     faults: FaultsSection = FaultsSection()
     pay: PaySection = PaySection()

@@ -61,7 +61,23 @@ def _clock(value: Any) -> time:
     return time(int(m.group(1)), int(m.group(2)))
 
 
+_DISTANCE = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|km)$")
+
+
+def _distance(value: Any) -> float:
+    """``"500m"``, ``"1.5km"`` → metres (a bare number is refused: the unit is part of the value)."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        return value
+    m = _DISTANCE.match(str(value).strip().lower())
+    if not m or float(m.group(1)) <= 0:
+        raise PydanticCustomError("distance", '"{value}" is not a distance; write e.g. "500m" or "1.5km"',
+                                  {"value": value})
+    return float(m.group(1)) * (1000 if m.group(2) == "km" else 1)
+
+
 Hours = Annotated[tuple[time, time] | None, BeforeValidator(_hours)]
+#: A distance in config, in metres: ``"500m"``, ``"2km"``.
+Distance = Annotated[float, BeforeValidator(_distance)]
 ClockTime = Annotated[time, BeforeValidator(_clock)]
 
 

@@ -34,6 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.channels.base import ChannelAdapter
+from bot.outbox_stamp import with_stamped_photos
 from bot.outbox_store import INTERACTIVE, OutboxStore
 from bot.ratelimit import RecipientWindows, TokenBucket
 from handlers.channel import DeliveryError, Outbound
@@ -223,6 +224,7 @@ class OutboxSender:
         if adapter is None:
             return _Result(False, error=DeliveryError("transient", f"no adapter for {row.channel.value}"))
         try:
+            payload = await with_stamped_photos(self.app, self.store.media_root, payload)
             return _Result(True, external_id=await adapter.deliver(row.chat_id, payload))
         except DeliveryError as exc:
             if exc.kind == "retry_after":

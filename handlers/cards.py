@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
+from handlers.evidence_text import evidence_lines
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.times import When
 from handlers.views import local_time
@@ -91,9 +92,11 @@ def not_told(reached: bool) -> L | None:
 
 def checkin_message(ticket: Ticket, checkin: Checkin, engineer: str, photos: list[dict], tz: tzinfo,
                     channel: Channel, *, acked: tuple[str, When] | None = None,
-                    edit_message_id: str | None = None) -> Msg:
+                    edit_message_id: str | None = None, findings: dict | None = None) -> Msg:
     """The supervisor's view of a check-in (its photos sent on ``channel``); after acknowledgement
-    (``acked`` = (name, time)) the button is replaced by who acknowledged and when."""
+    (``acked`` = (name, time)) the button is replaced by who acknowledged and when.  Under the
+    place, the evidence flags (:func:`handlers.evidence_text.evidence_lines`; ``findings``: what
+    the photos' EXIF says)."""
     when = When(checkin.server_at, tz)
     if is_late(checkin.client_at, checkin.server_at):
         when = L("card.late_times", {"client": Raw(local_time(checkin.client_at, tz)),
@@ -103,6 +106,7 @@ def checkin_message(ticket: Ticket, checkin: Checkin, engineer: str, photos: lis
         parts.append(Raw(checkin.text))
     if checkin.lat is not None:
         parts.append(L("card.location", {"lat": Raw(f"{checkin.lat:.5f}"), "lon": Raw(f"{checkin.lon:.5f}")}))
+    parts.extend(evidence_lines(checkin, findings or {}, tz))
     if photos:
         parts.append(L("card.photos", {"count": len(photos)}))
     if acked:

@@ -3,7 +3,8 @@
 Refused at once (DESIGN §4.9: a short reply, nothing changed): senders that are not a person
 (another bot, a message sent on behalf of a chat — Telegram's anonymous group admins all share one
 account), anything but /help and /lang outside a private chat (staff views show customer data),
-and coordinates that cannot be on Earth.  Group chatter that is not a command is ignored silently.
+and coordinates that cannot be on Earth (or are 0, 0: what a phone without a GPS fix sends).
+Group chatter that is not a command is ignored silently.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def screen(inbound: Inbound) -> None:
     location = inbound.location
     if location is not None and not (
             math.isfinite(location.lat) and math.isfinite(location.lon)
-            and -90.0 <= location.lat <= 90.0 and -180.0 <= location.lon <= 180.0):
+            and -90.0 <= location.lat <= 90.0 and -180.0 <= location.lon <= 180.0) \
+            or (location is not None and location.lat == 0.0 and location.lon == 0.0):  # a phone without a fix
         raise DomainError("bad_location")
 
 

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from handlers.evidence_text import distance_text
 from handlers.fonts import CJK_FONT, latin_font
 from handlers.i18n import t
 from handlers.photo_check import FORMATS, MAX_PIXELS
@@ -85,14 +86,6 @@ class StampSpec:
 class Stamped:
     path: str  # relative to the media directory
     sha256: str
-
-
-def distance_text(lang: str, metres: float) -> str:
-    """``350 m`` / ``4.2 km`` / ``1,042 km`` (``350 米`` / ``4.2 公里`` / ``1,042 公里``)."""
-    if metres < 1000:
-        return t(lang, "evidence.metres", n=f"{metres:,.0f}")
-    km = metres / 1000
-    return t(lang, "evidence.km", n=f"{km:.1f}" if km < 10 else f"{km:,.0f}")
 
 
 def _local(value: str, tz: ZoneInfo) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.amend_view import edited_text
+from handlers.evidence_text import timeline_notes
 from handlers.i18n import catalog, normalise_language, t
 from handlers.times import clock as clock_time
 from handlers.times import date_time as local_time
@@ -93,6 +94,8 @@ def event_text(lang: str, event: TicketEvent, names: dict[int, str], tz: ZoneInf
         params["checkin"] = _checkin_text(lang, event, checkins or {}, tz)
     if event.kind == "customer_not_reached":
         params["what"] = _told_text(lang, d.get("what"))
+    if event.kind in ("checkin_arrival", "checkin_progress"):  # where it was, late, what the photos say
+        return t(lang, f"event.{event.kind}", **params) + timeline_notes(lang, d, tz)
     return t(lang, f"event.{event.kind}", **params)
 
 

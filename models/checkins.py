@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.customers import Site
@@ -70,8 +71,7 @@ async def add_checkin(session: AsyncSession, ticket: Ticket, engineer: Person, k
                       location_source=("live" if live else "pin") if location else None)
     session.add(checkin)
     await session.flush()
-    checkin.attachments = add_attachments(session, photos, ticket_id=ticket.id, channel=channel, now=now,
-                                          checkin_id=checkin.id)
+    add_attachments(session, photos, ticket_id=ticket.id, channel=channel, now=now, checkin_id=checkin.id)
     details: dict[str, Any] = {"checkin_id": checkin.id, "photos": len(photos)}
     if location:
         engineer.last_lat, engineer.last_lon, engineer.last_located_at = location[0], location[1], now
@@ -96,11 +96,12 @@ async def add_checkin(session: AsyncSession, ticket: Ticket, engineer: Person, k
     return checkin
 
 
-def record_stamped(attachment: Attachment, path: str, sha256: str) -> None:
-    """Note the stamped copy made for an attachment (:mod:`handlers.stamp`) — once: a copy made
-    again later is the same file."""
-    if attachment.stamped_path is None:
-        attachment.stamped_path, attachment.stamped_sha256 = path, sha256
+async def record_stamped(session: AsyncSession, attachment_id: int, path: str, sha256: str) -> None:
+    """Note the stamped copy made for an attachment (:mod:`handlers.stamp`), once: one small
+    conditional UPDATE (a copy made again later is the same file)."""
+    await session.execute(update(Attachment).where(Attachment.id == attachment_id,
+                                                   Attachment.stamped_path.is_(None))
+                          .values(stamped_path=path, stamped_sha256=sha256))
 
 
 def open_acknowledgement(session: AsyncSession, checkin: Checkin, supervisor_id: int, *, now: datetime,

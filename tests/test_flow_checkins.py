@@ -113,7 +113,8 @@ async def test_arrival_photo_then_location_records_the_checkin(tmp_path: Path, c
         assert pic.photo
         assert text.text == "\n".join([
             f"Arrival check-in from Li Lei at {checkin.server_at.astimezone(w.app.tz):%H:%M}",
-            f"{t.number} · X100 · 1 River Road", "Location: 31.23041, 121.47370", "Photos: 1"])
+            f"{t.number} · X100 · 1 River Road", "Location: 31.23041, 121.47370",
+            "The site had no location on record: it takes this one from now on.", "Photos: 1"])
         assert text.buttons == w.shown(["Acknowledge"])
         [pushed] = await w.expect(CUST)
         assert pushed.text == f"Engineer Li Lei has arrived for ticket {t.number}."

@@ -43,7 +43,8 @@ async def test_acknowledge_button_once_and_only_by_the_right_person(tmp_path: Pa
         cid = await checkin(w, ENG, ticket)
         [msg] = await w.expect(SUP)
         assert msg.text == (f"Arrival check-in from Li Lei at 10:30\n{ticket.number} · X200 · 1 Harbour Rd\n"
-                            "On site, starting diagnosis\nLocation: 31.23000, 121.47000")
+                            "On site, starting diagnosis\nLocation: 31.23000, 121.47000\n"
+                            "The site had no location on record: it takes this one from now on.")
         assert msg.buttons == w.shown(["Acknowledge"])
 
         # Wrong people: a dispatcher (role), another team's supervisor, a customer, a made-up check-in.
@@ -68,7 +69,9 @@ async def test_acknowledge_button_once_and_only_by_the_right_person(tmp_path: Pa
             assert await w.tg.emu.wait_for_callback_answer(callback) is not None
         await w.settle()  # the supervisor's edit need not come before the engineer's message
         now = w.current(SUP, msg)
-        assert now.text.endswith("Location: 31.23000, 121.47000\nAcknowledged by Wang Wei at 10:30")
+        assert now.text.endswith("Location: 31.23000, 121.47000\n"
+                                 "The site had no location on record: it takes this one from now on.\n"
+                                 "Acknowledged by Wang Wei at 10:30")
         assert now.buttons == []
         assert await w.quiet(SUP) == []  # the edit is the answer; no extra message
         ack = await ack_row(w, cid)

@@ -3,7 +3,9 @@
 ``提交``, ``done`` typed alone, :data:`handlers.words.DONE_WORDS`).
 
 Both end in :func:`handlers.evidence.record_checkin`, which stores the photos, opens the supervisor's
-acknowledgement and sends the supervisor the check-in with an **Acknowledge** button.  Photos
+acknowledgement and sends the supervisor the check-in with an **Acknowledge** button.  A live
+location is recorded as such; a forwarded one is not evidence of where the engineer is and is
+refused (the dialog still waits for the engineer's own).  Photos
 collected along the way live in the dialog data (they are already stored content-addressed on
 disk), so a restart mid-dialog loses nothing and ``/cancel`` leaves no rows behind.
 """
@@ -85,12 +87,15 @@ async def arrive_location(ctx: Ctx) -> None:
     if where is None:  # asked again the way the channel can ask (a button, or how to send one)
         ctx.reply(Msg("error.arrive_location_expected", request_location="btn.location"))
         return
+    if ctx.inbound.forwarded:  # someone else's place, or an old one: not evidence of being here now
+        ctx.reply(Msg("error.forwarded_location", request_location="btn.location"))
+        return
     # The photo's phone time counts when it came late; otherwise the location message's own time
     # (a minute spent between photo and location is not "late evidence").
     client_at = _when(ctx.data.get("late_at")) or ctx.inbound.client_at
     act(ctx, ticket, Action.ARRIVE)
     await record_checkin(ctx, ticket, CheckinKind.ARRIVAL, text=None, photos=ctx.data.get("photos", []),
-                         location=(where.lat, where.lon), client_at=client_at)
+                         location=(where.lat, where.lon), client_at=client_at, live=where.live)
     ctx.end_flow()
     reached = await notify_customer(ctx, ticket, Msg("eng.customer_arrived", {
         "engineer": Raw(ctx.person.name), "number": Raw(ticket.number)}), purpose="arrived", status_update=True)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from handlers.cards import checkin_message
 from handlers.context import Ctx
 from handlers.dialogs import button_arg, own_message, visible_ticket, visible_ticket_by_number
+from handlers.evidence import attachment_findings
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.registry import Routes
 from handlers.times import When
@@ -56,11 +57,13 @@ async def _acknowledge(ctx: Ctx, ack: Acknowledgement, checkin: Checkin, ticket:
     record_event(ctx.session, ticket, "checkin_acked", now=ctx.now, actor_id=ctx.person.id,
                  checkin_id=checkin.id, how=how)
     if message_id:
-        photos = [{"file_ref": a.file_ref, "path": a.path} for a in (await ctx.session.scalars(
-            select(Attachment).where(Attachment.checkin_id == checkin.id).order_by(Attachment.id))).all()]
+        rows = list((await ctx.session.scalars(
+            select(Attachment).where(Attachment.checkin_id == checkin.id).order_by(Attachment.id))).all())
+        photos = [{"file_ref": a.file_ref, "path": a.path} for a in rows]
         engineer = await person_name(ctx.session, checkin.engineer_id)
         ctx.reply(checkin_message(ticket, checkin, engineer, photos, ctx.app.tz, ctx.inbound.channel,
-                                  acked=(ctx.person.name, when), edit_message_id=message_id))
+                                  acked=(ctx.person.name, when), edit_message_id=message_id,
+                                  findings=attachment_findings(ctx, checkin, rows)))
     return when
 
 
