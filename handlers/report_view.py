@@ -11,7 +11,7 @@ from typing import Any
 
 from handlers.fault_types import OTHER
 from handlers.i18n import t
-from handlers.messages import L, Lines, Raw
+from handlers.messages import L, Lines, Listed, Raw
 from models.reports import DIMENSIONS, Month, MonthlyReport, ReportRow
 
 #: Longest name shown in a chat table row (product models and fault types may be long).
@@ -82,6 +82,9 @@ def report_text(report: MonthlyReport, team_name: str | None, *, top: int, month
             parts.append(L("report.chart_note"))
     if report.incomplete:
         parts.append(L("report.incomplete", {"count": report.incomplete}))
+    if report.off_site:  # arrivals beyond the geofence, per engineer (issue 15)
+        parts.append(L("evidence.report_off_site", {"list": Listed(tuple(
+            L("evidence.report_off_site_item", {"name": Raw(name), "count": n}) for name, n in report.off_site))}))
     return Lines(tuple(p for p in parts if p is not None))
 
 
