@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -53,17 +52,17 @@ class PhotoFacts:
 
 def inspect(data: bytes) -> PhotoFacts:
     """Check ``data`` is an image worth keeping and read its EXIF (see the module doc)."""
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # explicit, whatever another library set
+    # Explicit, whatever another library set: Pillow refuses past twice this on open (and only
+    # warns between), so the size is checked here too, before a single pixel is decoded.
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=FORMATS) as image:
-                width, height = image.size
-                if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
-                    return PhotoFacts(problem="image_too_large")
-                lat, lon, taken = _exif(image)
-                image.load()  # the pixels decode (bounded by MAX_PIXELS): not a truncated file
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+            width, height = image.size
+            if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
+                return PhotoFacts(problem="image_too_large")
+            lat, lon, taken = _exif(image)
+            image.load()  # the pixels decode (bounded by MAX_PIXELS): not a truncated file
+    except Image.DecompressionBombError:
         return PhotoFacts(problem="image_too_large")
     except UnidentifiedImageError:
         return PhotoFacts(problem="not_an_image")
