@@ -24,7 +24,13 @@ from handlers.stamp import StampSpec, lines, make, render, runs
 from models.enums import Channel
 from models.errors import DomainError
 from models.evidence import EvidenceRules, distance_m, exif_findings
-from tests.support.images import bomb_png, camera_jpeg, hostile_exif_jpeg, malformed_exif_jpeg, truncated_jpeg
+from tests.support.images import (
+    bomb_png,
+    camera_jpeg,
+    hostile_exif_jpeg,
+    malformed_exif_jpeg,
+    truncated_jpeg,
+)
 from tests.support.world import png
 
 SHANGHAI = (31.23041, 121.47370)
@@ -66,10 +72,10 @@ async def test_the_media_store_writes_nothing_for_a_refused_file(tmp_path: Path)
 
 # -- the stamped copy -----------------------------------------------------------------------------
 def _spec(data: bytes, **over: object) -> StampSpec:
-    fields = dict(original="ab/cd/x.jpg", sha256=hashlib.sha256(data).hexdigest(), ticket="FS-2026-000007",
-                  server_at="2026-03-02T02:30:00+00:00", client_at="2026-03-02T01:05:00+00:00",
-                  lat=BEIJING[0], lon=BEIJING[1], distance_m=1_067_012.4, off_site=True, live=True,
-                  tz="Asia/Shanghai", lang="en")
+    fields = {"original": "ab/cd/x.jpg", "sha256": hashlib.sha256(data).hexdigest(), "ticket": "FS-2026-000007",
+                  "server_at": "2026-03-02T02:30:00+00:00", "client_at": "2026-03-02T01:05:00+00:00",
+                  "lat": BEIJING[0], "lon": BEIJING[1], "distance_m": 1_067_012.4, "off_site": True, "live": True,
+                  "tz": "Asia/Shanghai", "lang": "en"}
     fields.update(over)
     return StampSpec(**fields)
 
