@@ -86,8 +86,8 @@ async def test_live_arrival_off_site_with_a_photo_as_file(tmp_path, channel: str
         assert pic.photo
         assert text.text.splitlines()[3:] == [
             "Live location, shared from the phone.", "⚠ Off site: 1,067 km from the site.",
-            f"⚠ The photo was taken at {taken.astimezone(w.app.tz):%Y-%m-%d %H:%M} (by its EXIF), "
-            "well before the check-in.", "Photos: 1"]
+            (f"⚠ The photo was taken at {taken.astimezone(w.app.tz):%Y-%m-%d %H:%M} (by its EXIF), "
+             "well before the check-in."), "Photos: 1"]
         # The supervisor sees the stamped copy; the original stays as received, for audit.
         seen = w.photo_bytes(pic)
         [photo] = await _rows(w, Attachment)
