@@ -162,12 +162,20 @@ class Document:
     mime: str = "application/pdf"
     size: int = 2048
     caption: str | None = None
+    #: The file's bytes: one of :data:`IMAGES` by name (a bomb, a hostile JPEG…); None: ``size`` zeros.
+    data: str | None = None
 
 
 @dataclass(frozen=True)
 class Place:
     lat: float
     lon: float
+    live: bool = False  # a live location (``live_period``)
+    forwarded: bool = False  # forwarded from another chat (``forward_origin``)
+
+
+#: Files sent as documents (a photo sent as a file keeps its EXIF), by name: see tests.support.images.
+IMAGES = ("bomb", "truncated", "hostile_exif", "malformed_exif")
 
 
 Send = Say | Press | Inject | Resend | Photo | Document | Place
@@ -990,11 +998,36 @@ def media(rng: random.Random) -> list[Case]:
                                                   "notes": [], "late_at": None})))
     # Locations at the edge of the map are real places (an arrival is recorded); beyond it, refused.
     for label, (lat, lon) in (("north_pole_dateline", (90.0, 180.0)), ("south_pole_antimeridian", (-90.0, -180.0)),
-                              ("null_island", (0.0, 0.0)), ("edge_mixed", (90.0, -180.0))):
+                              ("edge_mixed", (90.0, -180.0))):
         add(Case("media", f"location_at_the_edge/{label}", "eng_en", Place(lat, lon), refusal=False,
                  fresh=("F=ticket:en_route",), dialog=(None, "arrive", "location",
                                                        {"ticket_id": "{F}", "number": "{n_F}", "photos": [],
                                                         "late_at": None}),
+                 dialog_moves=True))
+    # Evidence (issue 15): (0, 0) is what a phone without a GPS fix sends, a forwarded location is
+    # nobody's evidence of being here now; photos sent as files that are not usable images are
+    # refused, one whose EXIF is hostile is a good photo (its EXIF ignored).
+    add(Case("media", "location_null_island/arrival", "eng_en", Place(0.0, 0.0), dialog=arrive_location))
+    add(Case("media", "location_null_island/no_dialog", "sup_s_zh", Place(0.0, 0.0)))
+    add(Case("media", "location_forwarded/arrival", "eng_en", Place(31.2, 121.5, forwarded=True),
+             dialog=arrive_location))
+    add(Case("media", "location_forwarded_live/arrival", "eng_en", Place(31.2, 121.5, live=True, forwarded=True),
+             dialog=arrive_location))
+    add(Case("media", "location_live/arrival", "eng_en", Place(31.2, 121.5, live=True), refusal=False,
+             fresh=("F=ticket:en_route",), dialog=(None, "arrive", "location",
+                                                   {"ticket_id": "{F}", "number": "{n_F}", "photos": [],
+                                                    "late_at": None}), dialog_moves=True))
+    for name, where, owner, dialog in (("bomb", "arrive_photo", "eng_zh", arrive_photo),
+                                       ("bomb", "checkin", "eng_zh", checkin),
+                                       ("truncated", "arrive_photo", "eng_zh", arrive_photo),
+                                       ("truncated", "complaint_photo", "cust_zh", complain_photo),
+                                       ("bomb", "paper_photo", "eng_en", paper)):
+        add(Case("media", f"unusable_image_as_file/{name}/{where}", owner,
+                 Document(f"{name}.png", "image/png", data=name), dialog=dialog))
+    add(Case("media", "unusable_image_as_file/bomb/no_dialog", "sup_en", Document("bomb.png", "image/png", data="bomb")))
+    for name in ("hostile_exif", "malformed_exif"):
+        add(Case("media", f"hostile_metadata_as_file/{name}/arrival_photo", "eng_zh",
+                 Document(f"{name}.jpg", "image/jpeg", data=name), dialog=arrive_photo, refusal=False,
                  dialog_moves=True))
     beyond = {"lat_just_over": (90.000001, 0.0), "lat_just_under": (-90.000001, 10.0),
               "lon_just_over": (0.0, 180.000001),

@@ -64,6 +64,7 @@ from models.runtime import ConversationState
 from models.tickets import Ticket
 from models.work import Acknowledgement, Complaint, Feedback, PartsRequest
 from tests.fault import corpus as C
+from tests.support import images
 from tests.fault.watched import (APOLOGIES, CJK, KNOWN_CJK, NO_SCHEDULER, OUR_LOGGERS, SHORT, TRACEBACK, bind_ticket,
                                  changes, customer_link, make_ticket, snapshot)
 from tests.support.tickets import checkin as record_checkin_as
@@ -408,10 +409,12 @@ class Player:
             emu.send_photo(m.uid, png(len(env)), caption=caption, reply_to=self._message_id(m.uid, send.reply_to))
         elif isinstance(send, C.Document):
             caption = env.format(send.caption) if send.caption else None
-            emu.send_document(m.uid, b"\x00" * send.size, send.file_name, mime_type=send.mime, caption=caption)
+            data = images.BY_NAME[send.data]() if send.data else b"\x00" * send.size
+            emu.send_document(m.uid, data, send.file_name, mime_type=send.mime, caption=caption)
         elif isinstance(send, C.Place):
             if -90 <= send.lat <= 90 and -180 <= send.lon <= 180:
-                emu.send_location(m.uid, send.lat, send.lon)
+                emu.send_location(m.uid, send.lat, send.lon, live_period=900 if send.live else None,
+                                  forwarded_from=90001 if send.forwarded else None)
             else:
                 self._inject({"message": C.message(env, m, text=None,
                                                    location={"latitude": send.lat, "longitude": send.lon})})

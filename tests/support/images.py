@@ -71,3 +71,8 @@ def truncated_jpeg() -> bytes:
     """A JPEG cut off half-way: its header reads, its pixels do not."""
     data = camera_jpeg(size=(640, 480))
     return data[: len(data) // 2]
+
+
+#: The images above by the names the bad-input corpus uses (tests/fault/corpus.py ``IMAGES``).
+BY_NAME = {"bomb": bomb_png, "truncated": truncated_jpeg, "hostile_exif": hostile_exif_jpeg,
+           "malformed_exif": malformed_exif_jpeg}
