@@ -143,7 +143,8 @@ async def test_a_short_day_on_ptb(tmp_path: Path, mode: str) -> None:
         assert "photo" in pic
         assert text["text"] == "\n".join([
             "Arrival check-in from Li Lei at 10:30", f"{n} · X200 · 1 Harbour Rd",
-            "Location: 31.23041, 121.47370", "Photos: 1"])
+            "Location: 31.23041, 121.47370", "The site had no location on record: it takes this one from now on.",
+            "Photos: 1"])
         callback = w.press(SUP, text, "Acknowledge")
         [told] = await w.expect(ENG)
         assert told["text"] == f"Wang Wei acknowledged your arrival check-in on {n} at 10:30."
