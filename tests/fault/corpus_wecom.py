@@ -830,8 +830,12 @@ def media(rng: random.Random) -> list[Case]:
                  dialog=dialog, fresh=fresh, silent=True))
     add(Case("media", "location_not_numbers/latitude_missing", "eng_zh", Deliver(plain(
         "location", ("Location_Y", Bare("121.5")), ("Label", "x")), outcome="parked"), silent=True))
+    # (0, 0) is what a phone without a GPS fix sends (issue 15): refused like a place off the map.
+    engineer, fresh, dialog = arrival("location")
+    add(Case("media", "location_null_island/arrival", engineer, Deliver(location(0.0, 0.0)), dialog=dialog,
+             fresh=fresh))
     for label, (lat, lon) in {"north_pole_dateline": (90.0, 180.0), "south_pole_antimeridian": (-90.0, -180.0),
-                              "null_island": (0.0, 0.0), "padded_digits": (" 31.2 ", " 121.47 ")}.items():
+                              "padded_digits": (" 31.2 ", " 121.47 ")}.items():
         engineer, fresh, dialog = arrival("location")
         add(Case("media", f"location_at_the_edge/{label}", engineer, Deliver(location(lat, lon)), refusal=False,
                  fresh=fresh, dialog=dialog, dialog_moves=True))
