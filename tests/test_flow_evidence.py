@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -58,7 +59,7 @@ async def _rows(w: World, model: type) -> list:
         return list((await s.scalars(select(model).order_by(model.id))).all())
 
 
-async def test_live_arrival_off_site_with_a_photo_as_file(tmp_path, channel: str) -> None:
+async def test_live_arrival_off_site_with_a_photo_as_file(tmp_path: Path, channel: str) -> None:
     async with World(tmp_path, channel) as w:
         await team(w)
         t = await ticket(w, TicketStatus.EN_ROUTE)
@@ -110,7 +111,7 @@ async def test_live_arrival_off_site_with_a_photo_as_file(tmp_path, channel: str
             assert await off_site_arrivals(s, start, end, None) == [("Li Lei", 1)]
 
 
-async def test_forwarded_location_is_refused_and_a_pin_near_the_site_accepted(tmp_path, channel: str) -> None:
+async def test_forwarded_location_is_refused_and_a_pin_near_the_site_accepted(tmp_path: Path, channel: str) -> None:
     async with World(tmp_path, channel, language="zh-CN") as w:
         await team(w)
         t = await ticket(w, TicketStatus.EN_ROUTE)
@@ -134,7 +135,7 @@ async def test_forwarded_location_is_refused_and_a_pin_near_the_site_accepted(tm
         assert "距现场 111 米。" in text.text.splitlines()
 
 
-async def test_a_site_without_coordinates_takes_the_first_arrivals(tmp_path, channel: str) -> None:
+async def test_a_site_without_coordinates_takes_the_first_arrivals(tmp_path: Path, channel: str) -> None:
     async with World(tmp_path, channel) as w:
         await team(w)
         t = await ticket(w, TicketStatus.EN_ROUTE)
@@ -156,7 +157,7 @@ async def test_a_site_without_coordinates_takes_the_first_arrivals(tmp_path, cha
     (bomb_png(), "That image is too large to keep (64 megapixels at most). Please send a smaller photo."),
     (truncated_jpeg(), "That photo is damaged and can't be opened. Please take it again and send it."),
 ], ids=["not_an_image", "decompression_bomb", "truncated"])
-async def test_unusable_photos_are_refused_and_nothing_is_stored(tmp_path, channel: str, data: bytes,
+async def test_unusable_photos_are_refused_and_nothing_is_stored(tmp_path: Path, channel: str, data: bytes,
                                                                  reply: str) -> None:
     async with World(tmp_path, channel) as w:
         await team(w)
@@ -179,7 +180,7 @@ async def test_unusable_photos_are_refused_and_nothing_is_stored(tmp_path, chann
         assert photo.as_file and photo.exif_lat is None and photo.exif_taken_at is None
 
 
-async def test_late_evidence_keeps_both_times_and_says_so(tmp_path, channel: str) -> None:
+async def test_late_evidence_keeps_both_times_and_says_so(tmp_path: Path, channel: str) -> None:
     async with World(tmp_path, channel) as w:
         await team(w)
         t = await ticket(w, TicketStatus.ON_SITE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 
@@ -23,7 +24,7 @@ SHANGHAI = (31.23041, 121.47370)
 SUZHOU = (31.29890, 120.58530)  # about 85 km west
 
 
-async def test_a_bomb_is_refused_and_a_camera_photo_stamped(tmp_path, channel: str) -> None:  # noqa: ANN001
+async def test_a_bomb_is_refused_and_a_camera_photo_stamped(tmp_path: Path, channel: str) -> None:
     async with World(tmp_path, channel) as w:
         await team(w)
         t = await ticket(w, TicketStatus.EN_ROUTE)
