@@ -214,3 +214,12 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat()
+
+
+async def stamped_for(media_root: Path, attachment: object, checkin: object, ticket_number: str, *, tz: str,
+                      lang: str) -> Stamped | None:
+    """The stamped copy of a check-in's attachment in ``lang`` (made if missing); None for an
+    attachment without a stored original.  For the service-report PDF: the same file the
+    supervisor got when ``lang`` and ``tz`` are theirs."""
+    spec = spec_for(attachment, checkin, ticket_number, tz=tz, lang=lang)
+    return await stamped_copy(media_root, spec) if spec is not None else None
