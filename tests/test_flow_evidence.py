@@ -59,8 +59,9 @@ async def _rows(w: World, model: type) -> list:
         return list((await s.scalars(select(model).order_by(model.id))).all())
 
 
-async def test_live_arrival_off_site_with_a_photo_as_file(tmp_path: Path, channel: str) -> None:
-    async with World(tmp_path, channel) as w:
+# Also on PostgreSQL (``db_url``): the new columns, the report's query and the stamped copy's UPDATE.
+async def test_live_arrival_off_site_with_a_photo_as_file(tmp_path: Path, channel: str, db_url: str) -> None:
+    async with World(tmp_path, channel, db_url=db_url) as w:
         await team(w)
         t = await ticket(w, TicketStatus.EN_ROUTE)
         await _site_at(w, t, SHANGHAI)
