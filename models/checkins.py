@@ -68,7 +68,8 @@ async def add_checkin(session: AsyncSession, ticket: Ticket, engineer: Person, k
     checkin = Checkin(ticket_id=ticket.id, engineer_id=engineer.id, kind=kind, text=text or None,
                       lat=location[0] if location else None, lon=location[1] if location else None,
                       client_at=client_at, server_at=now,
-                      location_source=("live" if live else "pin") if location else None)
+                      location_source=("live" if live else "pin") if location else None,
+                      off_site=False, site_located=False)
     session.add(checkin)
     await session.flush()
     add_attachments(session, photos, ticket_id=ticket.id, channel=channel, now=now, checkin_id=checkin.id)
