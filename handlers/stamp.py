@@ -10,7 +10,7 @@ already stored — the original (by sha256), the ticket number, the check-in's t
 :class:`StampSpec` names it completely, and :func:`render` turns spec + original bytes into the
 same JPEG every time.  The copy is cached in the media store under ``stamped/`` by the spec's hash
 (:meth:`StampSpec.key`); whoever needs it first makes it — the outbox sender just before it sends
-the supervisor's photo (:func:`bot.outbox` via :func:`stamped_copy`), or the service-report PDF —
+the supervisor's photo (:mod:`bot.outbox_stamp` via :func:`stamped_copy`), or the service-report PDF —
 and a copy lost to a crash (or never made) is simply made again, identically.
 
 Language: the recipient's (the sender renders in the language the message is in); the times in
