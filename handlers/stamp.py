@@ -11,7 +11,10 @@ already stored — the original (by sha256), the ticket number, the check-in's t
 same JPEG every time.  The copy is cached in the media store under ``stamped/`` by the spec's hash
 (:meth:`StampSpec.key`); whoever needs it first makes it — the outbox sender just before it sends
 the supervisor's photo (:mod:`bot.outbox_stamp` via :func:`stamped_copy`), or the service-report PDF —
-and a copy lost to a crash (or never made) is simply made again, identically.
+and a copy lost to a crash (or never made) is simply made again, identically (byte for byte with
+the same Pillow, FreeType and libjpeg; another build of them may encode other bytes of the same
+picture, which is why the audit trail is the original's sha256, and ``stamped_sha256`` only says
+which copy the supervisor was sent).
 
 Language: the recipient's (the sender renders in the language the message is in); the times in
 the team's zone.  Chinese runs of text are drawn with Droid Sans Fallback, the rest with DejaVu
