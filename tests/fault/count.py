@@ -33,8 +33,10 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
+from handlers.stamp import StampSpec, for_reader
 from tests.fault.load import Cycle, Probe, Sent, update_key
 from tests.fault.procs import Life, as_json
 
@@ -104,7 +106,22 @@ def _content(call: dict) -> str:
 
 
 def _photo_key(value: Any) -> str:
+    if isinstance(value, dict) and "upload" in value:  # an uploaded file: known by its name
+        return str(value["upload"])
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def _row_photo_key(payload: dict) -> str:
+    """What the sending call of a photo row is known by: a check-in photo goes out as its stamped
+    copy (issue 15), uploaded under its spec's file name; a stored file by its name; a photo the
+    chat app already has by its file_id."""
+    photo = payload["photos"][0]
+    if photo.get("stamp"):
+        spec = for_reader(StampSpec.from_payload(photo["stamp"]), payload.get("lang"))
+        return PurePath(spec.path()).name
+    if photo.get("file_ref"):
+        return _photo_key(photo["file_ref"])
+    return PurePath(photo["path"]).name if photo.get("path") else ""
 
 
 @dataclass
@@ -148,7 +165,7 @@ def analyse_sends(obs: Observed, lives: list[Life]) -> Sends:
     for r in obs.outbox:
         photos = r["payload"].get("photos") or []
         if r["status"] == "sent" and photos and not r["payload"].get("text"):
-            photo_rows[(str(r["chat_id"]), _photo_key(photos[0].get("file_ref") or photos[0].get("path")))] += 1
+            photo_rows[(str(r["chat_id"]), _row_photo_key(r["payload"]))] += 1
     seen = {(str(c["chat_id"]), str(c["message_id"])) for c in ok if c["method"] == "sendMessage"}
     out.rows_missing = [r for key, r in text_rows.items() if key not in seen]
 
