@@ -208,3 +208,24 @@ def test_telegram_photo_as_file_live_and_forwarded_locations() -> None:
     forwarded = parse_update(_update(location={"latitude": 31.2, "longitude": 121.4}, forward_origin={
         "type": "user", "date": 1_772_000_000, "sender_user": {"id": 8, "is_bot": False, "first_name": "X"}}), now)
     assert forwarded.forwarded
+
+
+# -- the outbox sender's last step ----------------------------------------------------------------
+async def test_the_sender_sends_the_stamped_copy_or_else_the_original(tmp_path: Path) -> None:
+    from bot.outbox_stamp import with_stamped_photos
+    from handlers.channel import Outbound
+
+    data = camera_jpeg()
+    stored = MediaStore(tmp_path)._write(data)
+    spec = _spec(data, original=stored.path)
+    photo = {"file_ref": "AgAC1", "channel": "telegram", "path": stored.path, "stamp": spec.to_payload()}
+    out = await with_stamped_photos(None, tmp_path, Outbound(photos=[photo], lang="zh-CN"))
+    zh = StampSpec.from_payload({**spec.to_payload(), "lang": "zh-CN"})
+    assert out.photos == [{"file_ref": None, "channel": "telegram", "path": zh.path()}]  # in the reader's language
+    assert (tmp_path / zh.path()).read_bytes() == render(zh, data)
+    (tmp_path / stored.path).unlink()  # the original gone (a disk restored from an old backup)
+    (tmp_path / zh.path()).unlink()
+    out = await with_stamped_photos(None, tmp_path, Outbound(photos=[photo], lang="zh-CN"))
+    assert out.photos == [{"file_ref": "AgAC1", "channel": "telegram", "path": stored.path}]  # still evidence
+    plain = Outbound(text="hi")
+    assert await with_stamped_photos(None, tmp_path, plain) is plain
