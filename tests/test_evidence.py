@@ -229,3 +229,18 @@ async def test_the_sender_sends_the_stamped_copy_or_else_the_original(tmp_path: 
     assert out.photos == [{"file_ref": "AgAC1", "channel": "telegram", "path": stored.path}]  # still evidence
     plain = Outbound(text="hi")
     assert await with_stamped_photos(None, tmp_path, plain) is plain
+
+
+def test_the_monthly_report_lists_arrivals_off_site_per_engineer() -> None:
+    from handlers.report_view import report_text
+    from models.reports import Month, MonthlyReport, ReportRow
+
+    row = ReportRow("X200", 3, 3600.0, 1.0, 1.0, 5.0, 1, 0)
+    report = MonthlyReport(Month(2026, 10), None, row, [row], [row], [row], 0,
+                           off_site=[("Li Lei", 2), ("王伟", 1)])
+    en = report_text(report, "North", top=5, chart=False).render("en").splitlines()
+    assert en[-1] == "Arrivals off site (farther from the site than the geofence): Li Lei 2, 王伟 1."
+    zh = report_text(report, "North", top=5, chart=False).render("zh-CN").splitlines()
+    assert zh[-1] == "不在现场的到场签到（超出现场范围）：Li Lei 2 次、王伟 1 次。"
+    quiet = MonthlyReport(Month(2026, 10), None, row, [row], [row], [row], 0)
+    assert "off site" not in report_text(quiet, "North", top=5, chart=False).render("en")
