@@ -1,0 +1,208 @@
+"""What the service report (技术支持现场服务单) says, gathered from the stored data as plain text in
+one language — no layout here (:mod:`handlers.service_report_pdf` draws it).
+
+The content is a pure function of the database rows (and the photo files they point at) up to
+the ticket's close: no wall-clock time, no "now".  Its canonical form (:meth:`ReportContent.canonical`,
+sorted-key JSON of every text and every photo's sha256) is what the report's digest covers — the
+``content_sha256`` printed in the PDF's footer and stored on the ticket.  A PDF cannot carry the
+sha256 of its own bytes, so the footer carries the digest of what it *says*; the file's own sha256
+is stored beside it (``ServiceReport.pdf_sha256``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.fault_types import fault_text
+from handlers.i18n import t
+from handlers.timeline import checkins_of, timeline_lines
+from handlers.times import date_time
+from handlers.views import clock_rows
+from models.customers import Customer
+from models.enums import Action, FeedbackSource, SignoffMethod
+from models.people import Person, Team
+from models.queries import people_names, timeline
+from models.tickets import Ticket, TicketEvent
+from models.work import Attachment, Feedback, Signoff
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+#: Bumped whenever the drawing changes: the same data then makes other bytes (and a new row).
+LAYOUT = "1"
+#: Photos shown as thumbnails (the newest evidence first left out: arrival first, in order).
+PHOTO_LIMIT = 12
+
+
+@dataclass(frozen=True)
+class ReportPhoto:
+    caption: str
+    sha256: str
+    path: str | None  # relative to the media directory; not part of the content (the sha is)
+
+
+@dataclass
+class ReportContent:
+    lang: str
+    company: str
+    title: str
+    number: str
+    issued: str  # "Closed 2026-11-22 14:40 (Asia/Shanghai)" — the close, in the team's zone
+    created: datetime  # the close (UTC): the PDF's creation date
+    sections: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    timeline_heading: str = ""
+    timeline: list[str] = field(default_factory=list)
+    photos_heading: str = ""
+    photos: list[ReportPhoto] = field(default_factory=list)
+    footer: str = ""  # with {digest} and {page}/{pages} to fill in
+
+    def canonical(self) -> bytes:
+        """The content as sorted-key compact UTF-8 JSON: what :meth:`digest` hashes."""
+        data = {"layout": LAYOUT, "lang": self.lang, "company": self.company, "title": self.title,
+                "number": self.number, "issued": self.issued, "created": self.created.isoformat(),
+                "sections": [[h, [list(r) for r in rows]] for h, rows in self.sections],
+                "timeline": [self.timeline_heading, self.timeline],
+                "photos": [self.photos_heading, [[p.caption, p.sha256] for p in self.photos]],
+                "footer": self.footer}
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+
+def report_photo_path(attachment: Attachment) -> str | None:
+    """The file a photo is shown from in the report — the ONE place to choose it (the stamped
+    copy of an arrival photo, once there is one, is to be returned here)."""
+    return attachment.path
+
+
+def close_event(events: list[TicketEvent]) -> TicketEvent | None:
+    """The last close: the report's data ends there (a callback or a complaint after it does not
+    change the report)."""
+    closes = [e for e in events if e.kind == "transition" and e.action is Action.CLOSE]
+    return closes[-1] if closes else None
+
+
+def _r(lang: str, key: str, **params: object) -> str:
+    return t(lang, f"service_report.{key}", **params)
+
+
+async def _company(session: AsyncSession, app: App, ticket: Ticket) -> str:
+    configured = getattr(app.config.reports, "company", "")
+    if configured:
+        return configured
+    team = await session.get(Team, ticket.team_id) if ticket.team_id else None
+    return team.name if team else "Fieldbot"
+
+
+def _yes_no(lang: str, value: bool | None) -> str:
+    return t(lang, "cli.unknown") if value is None else t(lang, "cli.yes" if value else "cli.no")
+
+
+def _job(lang: str, ticket: Ticket) -> list[tuple[str, str]]:
+    return [
+        (_r(lang, "label.model"), ticket.product_model),
+        (_r(lang, "label.serial"), ticket.serial or t(lang, "reg.summary.no_serial")),
+        (_r(lang, "label.purchased"), ticket.purchase_date.isoformat() if ticket.purchase_date else ""),
+        (_r(lang, "label.warranty"), _yes_no(lang, ticket.in_warranty)),
+        (_r(lang, "label.severity"), t(lang, f"severity.{ticket.severity}")),
+        (_r(lang, "label.service"), t(lang, f"service.{ticket.service_type.value}")),
+        (_r(lang, "label.fault"), ticket.fault_symptom),
+        (_r(lang, "label.fault_type"), fault_text(lang, ticket.fault_cause or ticket.fault_type)),
+    ]
+
+
+def _work(lang: str, ticket: Ticket, engineer: str) -> list[tuple[str, str]]:
+    return [
+        (_r(lang, "label.engineer"), engineer),
+        (_r(lang, "label.findings"), ticket.findings or ""),
+        (_r(lang, "label.actions_taken"), ticket.actions_taken or ""),
+        (_r(lang, "label.parts_replaced"), ticket.parts_replaced or _r(lang, "no_parts")),
+        (_r(lang, "label.result"), ticket.result or _r(lang, "result_fixed")),
+    ]
+
+
+async def _signoff_rows(session: AsyncSession, lang: str, ticket: Ticket, signoff: Signoff | None,
+                        events: list[TicketEvent], names: dict[int, str], tz: object) -> list[tuple[str, str]]:
+    if signoff is None:
+        return [(_r(lang, "confirmation"), _r(lang, "not_confirmed"))]
+    when = date_time(signoff.at, tz)
+    if signoff.method is SignoffMethod.PAPER:
+        return [(_r(lang, "confirmation"), _r(lang, "paper")), (_r(lang, "signer"), signoff.signer_name or ""),
+                (_r(lang, "collected_by"), names.get(signoff.collected_by_id, "")), (_r(lang, "confirmed_at"), when)]
+    event = next((e for e in reversed(events) if e.action is Action.SIGN_OFF), None)
+    channel = (event.details or {}).get("channel") if event is not None else None
+    rows = [(_r(lang, "confirmation"), _r(lang, "in_chat")),
+            (_r(lang, "confirmed_by"), names.get(signoff.confirmed_by_id, "")), (_r(lang, "confirmed_at"), when)]
+    if channel:
+        rows.append((_r(lang, "channel"), _r(lang, f"channel_{channel}")))
+    feedback = await session.scalar(select(Feedback).where(
+        Feedback.ticket_id == ticket.id, Feedback.source == FeedbackSource.SIGNOFF, Feedback.at >= signoff.at)
+        .order_by(Feedback.id).limit(1))
+    if feedback is not None:
+        rows.append((_r(lang, "rating"), _r(lang, "stars", rating=feedback.rating)))
+        rows.append((_r(lang, "comment"), feedback.comment or _r(lang, "no_comment")))
+    return rows
+
+
+def _photo(lang: str, attachment: Attachment, tz: object, signoff: Signoff | None) -> ReportPhoto:
+    kind = "paper_photo" if signoff is not None and attachment.signoff_id == signoff.id else "site_photo"
+    return ReportPhoto(caption=_r(lang, kind, time=date_time(attachment.created_at, tz)),
+                       sha256=attachment.sha256 or "", path=report_photo_path(attachment))
+
+
+async def gather(session: AsyncSession, app: App, ticket_id: int, lang: str) -> ReportContent | None:
+    """The report of the ticket's last close, in ``lang``; None if it was never closed."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None or ticket.closed_at is None:
+        return None
+    all_events = list(await timeline(session, ticket.id))
+    closed = close_event(all_events)
+    if closed is None:
+        return None
+    events = [e for e in all_events if e.id <= closed.id]
+    customer = await session.get(Customer, ticket.customer_id)
+    signoff = await session.scalar(select(Signoff).where(Signoff.ticket_id == ticket.id, Signoff.at <= closed.at)
+                                   .order_by(Signoff.id.desc()).limit(1))
+    ids = {ticket.assignee_id} | {e.actor_id for e in events}
+    for event in events:
+        ids |= {v for k, v in (event.details or {}).items() if k.endswith("assignee_id") and isinstance(v, int)}
+    if signoff is not None:
+        ids |= {signoff.confirmed_by_id, signoff.collected_by_id}
+    names = await people_names(session, ids)
+    tz = app.tz
+    photos = (await session.scalars(select(Attachment).where(
+        Attachment.ticket_id == ticket.id, Attachment.created_at <= closed.at, Attachment.complaint_id.is_(None),
+        (Attachment.checkin_id.is_not(None)) | (Attachment.signoff_id == (signoff.id if signoff else -1)))
+        .order_by(Attachment.id).limit(PHOTO_LIMIT))).all()
+    content = ReportContent(
+        lang=lang, company=await _company(session, app, ticket), title=_r(lang, "title"), number=ticket.number,
+        issued=_r(lang, "issued", time=date_time(closed.at, tz), zone=str(tz)), created=closed.at,
+        timeline_heading=_r(lang, "timeline"),
+        timeline=timeline_lines(lang, events, tz, names, checkins=checkins_of(events)),
+        photos_heading=_r(lang, "photos"), photos=[_photo(lang, a, tz, signoff) for a in photos],
+        footer=_r(lang, "footer"))
+    content.sections = [
+        (_r(lang, "customer"), [(_r(lang, "label.customer"), customer.name if customer else ""),
+                                (_r(lang, "label.contact"), ticket.contact_name or t(lang, "view.no_contact")),
+                                (_r(lang, "label.phone"), ticket.contact_phone),
+                                (_r(lang, "label.address"), ticket.address),
+                                (_r(lang, "label.registered"), date_time(ticket.created_at, tz))]),
+        (_r(lang, "job"), _job(lang, ticket)),
+        (_r(lang, "work"), _work(lang, ticket, names.get(ticket.assignee_id, ""))),
+        (_r(lang, "clocks"), clock_rows(lang, ticket, tz) or [(_r(lang, "clocks"), _r(lang, "no_clocks"))]),
+        (_r(lang, "signoff"), await _signoff_rows(session, lang, ticket, signoff, events, names, tz)),
+    ]
+    return content
+
+
+async def recipient_language(session: AsyncSession, app: App, person_id: int) -> str:
+    person = await session.get(Person, person_id)
+    return (person.language if person else None) or app.config.bot.language
