@@ -43,8 +43,8 @@ from models.service_reports import ServiceReport, report_of
 
 if TYPE_CHECKING:
     from bot.app import App
-    from handlers.context import Ctx
     from handlers.channel import Outbound
+    from handlers.context import Ctx
     from models.tickets import Ticket
 
 _KEYWORD = re.compile(rb"content-sha256:([0-9a-f]{64})")
