@@ -37,7 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from handlers.i18n import t
 from handlers.media import MediaStore
 from handlers.messages import L, Msg
-from handlers.service_report_data import LAYOUT, ReportContent, gather
+from handlers.service_report_content import LAYOUT, ReportContent
+from handlers.service_report_data import gather
 from handlers.service_report_pdf import render_pdf
 from models.service_reports import ServiceReport, report_of
 

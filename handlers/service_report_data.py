@@ -11,10 +11,6 @@ is stored beside it (``ServiceReport.pdf_sha256``).
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -22,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.fault_types import fault_text
 from handlers.i18n import t
+from handlers.service_report_content import ReportContent, ReportPhoto
 from handlers.timeline import checkins_of, timeline_lines
 from handlers.times import date_time
 from handlers.views import clock_rows
@@ -35,46 +32,8 @@ from models.work import Attachment, Feedback, Signoff
 if TYPE_CHECKING:
     from bot.app import App
 
-#: Bumped whenever the drawing changes: the same data then makes other bytes (and a new row).
-LAYOUT = "1"
-#: Photos shown as thumbnails (the newest evidence first left out: arrival first, in order).
+#: Photos shown as thumbnails (in the order taken, arrival first; later ones are left out).
 PHOTO_LIMIT = 12
-
-
-@dataclass(frozen=True)
-class ReportPhoto:
-    caption: str
-    sha256: str
-    path: str | None  # relative to the media directory; not part of the content (the sha is)
-
-
-@dataclass
-class ReportContent:
-    lang: str
-    company: str
-    title: str
-    number: str
-    issued: str  # "Closed 2026-11-22 14:40 (Asia/Shanghai)" — the close, in the team's zone
-    created: datetime  # the close (UTC): the PDF's creation date
-    sections: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
-    timeline_heading: str = ""
-    timeline: list[str] = field(default_factory=list)
-    photos_heading: str = ""
-    photos: list[ReportPhoto] = field(default_factory=list)
-    footer: str = ""  # with {digest} and {page}/{pages} to fill in
-
-    def canonical(self) -> bytes:
-        """The content as sorted-key compact UTF-8 JSON: what :meth:`digest` hashes."""
-        data = {"layout": LAYOUT, "lang": self.lang, "company": self.company, "title": self.title,
-                "number": self.number, "issued": self.issued, "created": self.created.isoformat(),
-                "sections": [[h, [list(r) for r in rows]] for h, rows in self.sections],
-                "timeline": [self.timeline_heading, self.timeline],
-                "photos": [self.photos_heading, [[p.caption, p.sha256] for p in self.photos]],
-                "footer": self.footer}
-        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-    def digest(self) -> str:
-        return hashlib.sha256(self.canonical()).hexdigest()
 
 
 def report_photo_path(attachment: Attachment) -> str | None:
@@ -95,7 +54,7 @@ def _r(lang: str, key: str, **params: object) -> str:
 
 
 async def _company(session: AsyncSession, app: App, ticket: Ticket) -> str:
-    configured = getattr(app.config.reports, "company", "")
+    configured = app.config.reports.company.strip()
     if configured:
         return configured
     team = await session.get(Team, ticket.team_id) if ticket.team_id else None
@@ -197,7 +156,7 @@ async def gather(session: AsyncSession, app: App, ticket_id: int, lang: str) -> 
                                 (_r(lang, "label.registered"), date_time(ticket.created_at, tz))]),
         (_r(lang, "job"), _job(lang, ticket)),
         (_r(lang, "work"), _work(lang, ticket, names.get(ticket.assignee_id, ""))),
-        (_r(lang, "clocks"), clock_rows(lang, ticket, tz) or [(_r(lang, "clocks"), _r(lang, "no_clocks"))]),
+        (_r(lang, "clocks"), clock_rows(lang, ticket, tz) or [("", _r(lang, "no_clocks"))]),
         (_r(lang, "signoff"), await _signoff_rows(session, lang, ticket, signoff, events, names, tz)),
     ]
     return content

@@ -16,7 +16,7 @@ import io
 from pathlib import Path
 
 from handlers.fonts import CJK_FONT, latin_bold_font, latin_font
-from handlers.service_report_data import LAYOUT, ReportContent
+from handlers.service_report_content import LAYOUT, ReportContent
 
 MARGIN = 15.0
 LABEL_W = 42.0

@@ -30,7 +30,7 @@ class ServiceReport(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     #: The language the document is written in (each language is its own document and digest).
     lang: Mapped[str] = mapped_column(String(16))
-    #: The layout's version (:data:`handlers.service_report_pdf.LAYOUT`) and the PDF library's
+    #: The layout's version (:data:`handlers.service_report_content.LAYOUT`) and the PDF library's
     #: version: the same data renders to the same bytes only with both the same.
     layout: Mapped[str] = mapped_column(String(40))
     #: The close the report belongs to (its data ends there): a later close makes a new report.
