@@ -102,9 +102,10 @@ async def _signoff_rows(session: AsyncSession, lang: str, ticket: Ticket, signof
             (_r(lang, "confirmed_by"), names.get(signoff.confirmed_by_id, "")), (_r(lang, "confirmed_at"), when)]
     if channel:
         rows.append((_r(lang, "channel"), _r(lang, f"channel_{channel}")))
-    feedback = await session.scalar(select(Feedback).where(
-        Feedback.ticket_id == ticket.id, Feedback.source == FeedbackSource.SIGNOFF, Feedback.at >= signoff.at)
-        .order_by(Feedback.id).limit(1))
+    closed_at = events[-1].at  # the close (events end there)
+    feedback = await session.scalar(select(Feedback).where(  # this sign-off's rating (one per sign-off)
+        Feedback.ticket_id == ticket.id, Feedback.source == FeedbackSource.SIGNOFF, Feedback.at >= signoff.at,
+        Feedback.at <= closed_at).order_by(Feedback.id.desc()).limit(1))
     if feedback is not None:
         rows.append((_r(lang, "rating"), _r(lang, "stars", rating=feedback.rating)))
         rows.append((_r(lang, "comment"), feedback.comment or _r(lang, "no_comment")))

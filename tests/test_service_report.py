@@ -11,6 +11,7 @@ import io
 import pickle
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from models.service_reports import ServiceReport
 from models.tickets import Ticket
 from tests.support.cast import CUST, ENG, SUP, join_customer, team
 from tests.support.cli import cli_runner
-from tests.support.tickets import new_ticket, resolved
+from tests.support.tickets import as_person, move, new_ticket, resolved
 from tests.support.world import World, world
 
 SERIAL = "SN-7731-A"
@@ -91,8 +92,10 @@ async def test_sign_off_in_chat_sends_the_pdf_to_customer_and_supervisor_once(tm
                 [message] = reports(w, person, ticket.number)
                 assert message.raw["document"]["file_name"] == f"service-report-{ticket.number}.pdf"
                 assert document_bytes(w, message) == data  # the file as stored, sent through sendDocument
-        else:  # a file message, then the text
-            assert any(m.text == "[file]" for m in w.messages(SUP))
+        else:  # a file message (media/upload type=file), then the text
+            for person in (CUST, SUP):
+                [file] = [m for m in w.messages(person) if m.text == "[file]"]
+                assert w.driver.emu.media_bytes(file.raw["file"]["media_id"]) == data
         text = text_of(data)
         for expected in (ticket.number, "X200", SERIAL, "Acme Ltd", "Display flickers", "Loose display cable",
                          "Mr Lin", "4/5", "Quick and friendly", row.content_sha256, "Li Lei"):
@@ -115,6 +118,7 @@ async def test_a_crash_after_the_close_still_sends_the_report_once(tmp_path: Pat
         [request] = await w.expect(CUST)
         w.press(CUST, request, "Confirm")
         [ask] = await w.expect(CUST)
+        assert ask.buttons, ask.text
         w.press(CUST, ask, "5")
         [comment] = await w.expect(CUST)
         w.press(CUST, comment, "No comment")
@@ -250,3 +254,40 @@ async def test_paper_sign_off_report_names_the_signer(tmp_path: Path) -> None:
     assert "Lin Guohua" in text and "paper service report signed by the customer" in text
     assert "Signed paper service report" in text  # the form's photo is on it
     assert Action.CLOSE
+
+
+async def test_a_reopened_ticket_closed_again_gets_a_new_report(tmp_path: Path) -> None:
+    async with world(tmp_path) as w:
+        ticket = await signed_off(w)
+        await w.settle()
+        await w.wait_until(lambda: reports(w, CUST, ticket.number), what="the first report")
+        [first] = await stored(w, ticket.id)
+        w.clock.at += timedelta(hours=3)  # the World's clock is fixed (FixedClock)
+        await move(w, ticket, Action.REOPEN, actor_uid=SUP, reason="Flickers again")
+        await move(w, ticket, Action.DEPART, Action.ARRIVE, actor_uid=ENG)
+        await move(w, ticket, Action.RESOLVE, actor_uid=ENG, findings="Cracked connector", actions_taken="Replaced it",
+                   parts_replaced="connector", result="")
+        w.mark_seen(CUST)
+        await as_person(w, ENG, lambda ctx, s: _request(ctx, s, ticket.id))
+        [request] = await w.expect(CUST)
+        w.press(CUST, request, "Confirm")
+        [ask] = await w.expect(CUST)
+        assert ask.buttons, ask.text
+        w.press(CUST, ask, "5")
+        [comment] = await w.expect(CUST)
+        w.press(CUST, comment, "No comment")
+        await w.settle()
+        await w.wait_until(lambda: len(reports(w, CUST, ticket.number)) == 2, what="the second report")
+        [second] = await stored(w, ticket.id)
+        assert second.content_sha256 != first.content_sha256 and second.pdf_sha256 != first.pdf_sha256
+        assert (Path(w.app.config.storage.media_dir) / first.path).exists()  # the first one is kept
+        text = text_of((Path(w.app.config.storage.media_dir) / second.path).read_bytes())
+        assert "Cracked connector" in text and "5/5" in text and "Flickers again" in text
+
+
+async def _request(ctx, s, ticket_id: int) -> None:  # noqa: ANN001
+    from handlers.cards import signoff_request
+    from handlers.notify import notify_customer
+
+    row = await s.get(Ticket, ticket_id)
+    await notify_customer(ctx, row, signoff_request(row), purpose="signoff_request")
