@@ -1,6 +1,6 @@
 """``fieldbot ticket report NUMBER --pdf FILE`` writes the ticket's signed service report as a PDF,
-rendered afresh from the stored data (the same bytes as the one sent in chat, if nothing changed:
-the printed sha256 can be compared with the stored one); ``--verify FILE`` checks a PDF someone
+rendered afresh from the stored data — the same bytes as the one issued (sent in chat), which it
+says otherwise (the data changed since, e.g. a person's name); ``--verify FILE`` checks a PDF someone
 hands back against the ticket (:func:`handlers.service_report.verify`).  The report is in the
 run's language (``--lang``)."""
 
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 from pathlib import Path
 
 from handlers.i18n import normalise_language, t
-from handlers.service_report import issue, verify
+from handlers.service_report import issue, render, verify
 from models.errors import DomainError
 from models.queries import ticket_by_number
 
@@ -38,18 +39,16 @@ async def _report(app, args: argparse.Namespace) -> int:  # noqa: ANN001
         print(t(lang, verdict.key, file=args.verify, number=ticket.number, lang=report.lang if report else lang,
                 sha=report.pdf_sha256 if report else verdict.file_sha256, digest=verdict.file_digest or ""))
         return 0 if verdict.key == "service_report.cli.verified" else 1
-    issued = await issue(app, ticket.id, lang, fresh=True)
-    if issued is None:
+    issued = await issue(app, ticket.id, lang)  # the one on record (made now if it never was)
+    made = await render(app, ticket.id, lang)  # and afresh from the stored data
+    if issued is None or made is None:
         print(t(lang, "service_report.cli.not_issued", number=ticket.number))
         return 1
-    data = await asyncio.to_thread(app_media(app).absolute(issued.path).read_bytes)
+    content, data = made
     await asyncio.to_thread(args.pdf.write_bytes, data)
-    print(t(lang, "service_report.cli.written", file=args.pdf, number=ticket.number, lang=lang,
-            sha=issued.pdf_sha256, digest=issued.content_sha256))
+    sha = hashlib.sha256(data).hexdigest()
+    print(t(lang, "service_report.cli.written", file=args.pdf, number=ticket.number, lang=lang, sha=sha,
+            digest=content.digest()))
+    if sha != issued.pdf_sha256:  # the data changed since it was issued (a person renamed, say)
+        print(t(lang, "service_report.cli.differs", sha=issued.pdf_sha256, digest=issued.content_sha256))
     return 0
-
-
-def app_media(app):  # noqa: ANN001, ANN201
-    from handlers.media import MediaStore
-
-    return MediaStore(app.config.storage.media_dir)

@@ -14,7 +14,8 @@ write of its own, then sends the file.  Chosen over a separate worker because th
 is the crash-safe queue: a kill -9 between the confirmation and the rendering leaves the rows
 pending, and the sender renders and sends after the restart; a row is marked sent once, as every
 row is.  Rendering twice (a retry, two recipients, two instances racing) is harmless: the
-rendering is deterministic, so it gives the same file, and an unchanged report is not rendered again.
+rendering is deterministic, so it gives the same file, and a report issued for a close is not
+rendered again (nor replaced: the file people were sent stays the one on record).
 
 **Language.**  Each recipient gets the report in their own language; each language version is its
 own deterministic document with its own digest (one ``service_reports`` row per ticket and language).
@@ -41,6 +42,7 @@ from handlers.service_report_content import LAYOUT, ReportContent
 from handlers.service_report_data import gather
 from handlers.service_report_pdf import render_pdf
 from models.service_reports import ServiceReport, report_of
+from models.tickets import Ticket
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -104,19 +106,18 @@ async def render(app: App, ticket_id: int, lang: str, media_root: Any = None) ->
     return content, data
 
 
-async def issue(app: App, ticket_id: int, lang: str, *, media: MediaStore | None = None,
-                fresh: bool = False) -> Issued | None:
-    """The report of the ticket in ``lang``: rendered unless an unchanged one is stored (``fresh``:
-    always), kept in the media store, its digests recorded; None if the ticket was never closed."""
+async def issue(app: App, ticket_id: int, lang: str, *, media: MediaStore | None = None) -> Issued | None:
+    """The report of the ticket's last close in ``lang``: the one already issued for that close
+    (an issued document is never replaced: the file someone was sent stays the one on record), or
+    rendered now, kept in the media store and recorded; None if the ticket was never closed."""
     media = media or MediaStore(app.config.storage.media_dir)
-    if not fresh:
-        async with app.db.read() as session:
-            stored = await report_of(session, ticket_id, lang)
-            content = await gather(session, app, ticket_id, lang) if stored is not None else None
-        if (stored is not None and content is not None and stored.layout == layout_id()
-                and stored.content_sha256 == content.digest() and media.absolute(stored.path).exists()):
-            return Issued(ticket_id, content.number, lang, stored.path, stored.pdf_sha256, stored.content_sha256,
-                          stored.size)
+    async with app.db.read() as session:
+        stored = await report_of(session, ticket_id, lang)
+        ticket = await session.get(Ticket, ticket_id)
+    if (stored is not None and ticket is not None and stored.closed_at == ticket.closed_at
+            and stored.layout == layout_id() and media.absolute(stored.path).exists()):
+        return Issued(ticket_id, ticket.number, lang, stored.path, stored.pdf_sha256, stored.content_sha256,
+                      stored.size)
     made = await render(app, ticket_id, lang, media.root)
     if made is None:
         return None
@@ -137,7 +138,7 @@ async def _record(app: App, issued: Issued, content: ReportContent) -> None:
                 row = await report_of(session, issued.ticket_id, issued.lang)
                 if row is None:
                     session.add(ServiceReport(ticket_id=issued.ticket_id, lang=issued.lang, **values))
-                elif row.pdf_sha256 != issued.pdf_sha256 or row.layout != values["layout"]:
+                elif row.closed_at != content.created or row.layout != values["layout"] or row.path != issued.path:
                     for key, value in values.items():
                         setattr(row, key, value)
             return

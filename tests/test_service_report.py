@@ -15,12 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from handlers.service_report import issue
+from handlers.service_report import issue, render
 from handlers.service_report_data import gather
 from handlers.service_report_pdf import render_pdf
 from models.enums import Action, Role, TicketStatus
+from models.people import Person
 from models.runtime import OutboxMessage
 from models.service_reports import ServiceReport
 from models.tickets import Ticket
@@ -156,8 +158,9 @@ async def test_chinese_report_reads_back_and_is_made_again_byte_for_byte(tmp_pat
                          "处理记录"):
             assert expected in text, expected
         # Made again from the stored data: the same bytes, here and in a fresh process.
-        again = await issue(w.app, ticket.id, "zh-CN", fresh=True)
-        assert again.pdf_sha256 == rows["zh-CN"].pdf_sha256
+        _, again = await render(w.app, ticket.id, "zh-CN")
+        assert hashlib.sha256(again).hexdigest() == rows["zh-CN"].pdf_sha256
+        assert (await issue(w.app, ticket.id, "zh-CN")).pdf_sha256 == rows["zh-CN"].pdf_sha256
         async with w.app.db.read() as s:
             content = await gather(s, w.app, ticket.id, "zh-CN")
         media = Path(w.app.config.storage.media_dir)
@@ -194,7 +197,7 @@ async def test_ticket_page_button_and_cli_write_and_verify(tmp_path: Path, capsy
         assert "PDF" not in refused.text and not refused.raw.get("document")
 
     run = await asyncio.to_thread(cli_runner, w.app.config.database.url.get_secret_value(), tmp_path, capsys,
-                     f'[storage]\nmedia_dir = "{w.app.config.storage.media_dir}"\n')
+                                  f'[storage]\nmedia_dir = "{w.app.config.storage.media_dir}"\n')
     target = tmp_path / "out.pdf"
     code, out, _ = await asyncio.to_thread(run, "ticket", "report", ticket.number, "--pdf", str(target))
     assert code == 0, out
@@ -209,6 +212,18 @@ async def test_ticket_page_button_and_cli_write_and_verify(tmp_path: Path, capsy
     other.write_bytes(b"%PDF-1.4 not a report")
     code, out, _ = await asyncio.to_thread(run, "ticket", "report", ticket.number, "--verify", str(other))
     assert code == 1 and "is not the service report" in out
+
+    # The stored data changes (a person is renamed): the issued report stays on record, the CLI says
+    # its fresh rendering differs, and the file as sent still verifies.
+    engine = create_async_engine(w.app.config.database.url.get_secret_value())
+    async with engine.begin() as connection:
+        await connection.execute(update(Person).where(Person.name == "Mr Lin").values(name="Lin Guohua"))
+    await engine.dispose()
+    renamed = tmp_path / "renamed.pdf"
+    code, out, _ = await asyncio.to_thread(run, "ticket", "report", ticket.number, "--pdf", str(renamed))
+    assert code == 0 and "differs" in out and "Lin Guohua" in text_of(renamed.read_bytes())
+    code, out, _ = await asyncio.to_thread(run, "ticket", "report", ticket.number, "--verify", str(target))
+    assert code == 0 and "as issued" in out
 
 
 async def test_page_one_renders_with_a_dark_header(tmp_path: Path) -> None:
