@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
@@ -41,7 +41,8 @@ from handlers.messages import L, Msg
 from handlers.service_report_content import LAYOUT, ReportContent
 from handlers.service_report_data import gather
 from handlers.service_report_pdf import render_pdf
-from models.service_reports import ServiceReport, report_of
+from models.queries import customer_people
+from models.service_reports import ServiceReport, report_of, reports_of
 from models.tickets import Ticket
 
 if TYPE_CHECKING:
@@ -84,8 +85,6 @@ def report_message(ticket: Ticket) -> Msg:
 async def report_due(ctx: Ctx, ticket: Ticket, supervisor_id: int | None) -> None:
     """At the close: the report to the customer's people and the supervisor (outbox rows only).
     The dedupe key names the close (``reopens``), so a report goes once per close and person."""
-    from models.queries import customer_people
-
     told: set[int] = set()
     for person_id in [*await customer_people(ctx.session, ticket.customer_id), supervisor_id]:
         if person_id is None or person_id in told:
@@ -150,8 +149,6 @@ async def _record(app: App, issued: Issued, content: ReportContent) -> None:
 async def resolve_document(app: App, out: Outbound, media_root: Any = None) -> Outbound:  # noqa: ANN401
     """The outbox sender's step before sending: a "service report of ticket N" pointer becomes the
     stored PDF (rendered now if need be)."""
-    from dataclasses import replace
-
     document = out.document or {}
     if "report" not in document or document.get("path"):
         return out
@@ -180,8 +177,6 @@ async def verify(app: App, ticket_id: int, data: bytes) -> Verdict:
     found = _KEYWORD.search(data)
     digest = found.group(1).decode() if found else None
     async with app.db.read() as session:
-        from models.service_reports import reports_of
-
         rows = await reports_of(session, ticket_id)
         if not rows:
             return Verdict("service_report.cli.not_issued", None, sha, digest)

@@ -141,8 +141,9 @@ async def test_a_crash_after_the_close_still_sends_the_report_once(tmp_path: Pat
         assert len(reports(w, CUST, ticket.number)) == 1 and len(reports(w, SUP, ticket.number)) == 1
 
 
-async def test_chinese_report_reads_back_and_is_made_again_byte_for_byte(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+# Also on PostgreSQL (``db_url``).
+async def test_chinese_report_reads_back_and_is_made_again_byte_for_byte(tmp_path: Path, db_url: str) -> None:
+    async with world(tmp_path, db_url=db_url) as w:
         ticket = await signed_off(w, lang="zh", customer="华东精密机械有限公司")
         await w.settle()
         await w.wait_until(lambda: reports(w, CUST, ticket.number, "zh") and reports(w, SUP, ticket.number),
