@@ -307,3 +307,16 @@ async def _request(ctx, s, ticket_id: int) -> None:  # noqa: ANN001
 
     row = await s.get(Ticket, ticket_id)
     await notify_customer(ctx, row, signoff_request(row), purpose="signoff_request")
+
+
+@pytest.mark.telegram  # group chats are Telegram's
+async def test_never_in_a_group_chat(tmp_path: Path, channel: str) -> None:
+    async with World(tmp_path, channel, telegram_extra="group_per_minute = 600\n") as w:
+        ticket = await signed_off(w)
+        await w.settle()
+        group = -510
+        w.tg.emu.add_chat(group, title="North team", type="supergroup")
+        w.say(SUP, f"/_srp_{ticket.id}", chat_id=group)  # the button's text form, typed in the group
+        await w.settle()
+        [answer] = w.messages(group)
+        assert "private chat" in answer.text and not answer.raw.get("document")
