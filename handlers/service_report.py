@@ -123,7 +123,9 @@ async def issue(app: App, ticket_id: int, lang: str, *, media: MediaStore | None
     content, data = made
     saved = await media.save(data)
     issued = Issued(ticket_id, content.number, lang, saved.path, saved.sha256, content.digest(), saved.size)
-    await _record(app, issued, content)
+    # Shielded, as the sender's own bookkeeping is: once begun, the short write is not cut short
+    # by a stop (a cancelled write could leave SQLite's write lock with a half-closed connection).
+    await asyncio.shield(_record(app, issued, content))
     return issued
 
 

@@ -135,9 +135,6 @@ async def test_a_crash_after_the_close_still_sends_the_report_once(tmp_path: Pat
         await w.settle()
         await w.wait_until(lambda: reports(w, CUST, ticket.number) and reports(w, SUP, ticket.number),
                            what="the service report after the restart")
-        await w.stop_bot()
-        await w.start_bot()
-        await w.settle()
         assert len(reports(w, CUST, ticket.number)) == 1 and len(reports(w, SUP, ticket.number)) == 1
 
 
