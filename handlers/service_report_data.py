@@ -32,7 +32,7 @@ from models.work import Attachment, Feedback, Signoff
 if TYPE_CHECKING:
     from bot.app import App
 
-#: Photos shown as thumbnails (in the order taken, arrival first; later ones are left out).
+#: Site photos shown as thumbnails (in the order taken, arrival first; later ones are left out).
 PHOTO_LIMIT = 12
 
 
@@ -138,10 +138,13 @@ async def gather(session: AsyncSession, app: App, ticket_id: int, lang: str) -> 
         ids |= {signoff.confirmed_by_id, signoff.collected_by_id}
     names = await people_names(session, ids)
     tz = app.tz
-    photos = (await session.scalars(select(Attachment).where(
-        Attachment.ticket_id == ticket.id, Attachment.created_at <= closed.at, Attachment.complaint_id.is_(None),
-        (Attachment.checkin_id.is_not(None)) | (Attachment.signoff_id == (signoff.id if signoff else -1)))
-        .order_by(Attachment.id).limit(PHOTO_LIMIT))).all()
+    # The site photos in the order taken (the first PHOTO_LIMIT), then the signed paper form's.
+    photos = list((await session.scalars(select(Attachment).where(
+        Attachment.ticket_id == ticket.id, Attachment.created_at <= closed.at, Attachment.checkin_id.is_not(None))
+        .order_by(Attachment.id).limit(PHOTO_LIMIT))).all())
+    if signoff is not None:
+        photos += (await session.scalars(select(Attachment).where(Attachment.signoff_id == signoff.id)
+                                         .order_by(Attachment.id))).all()
     content = ReportContent(
         lang=lang, company=await _company(session, app, ticket), title=_r(lang, "title"), number=ticket.number,
         issued=_r(lang, "issued", time=date_time(closed.at, tz), zone=str(tz)), created=closed.at,
