@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from bot.app import App
     from handlers.channel import Outbound
     from handlers.context import Ctx
-    from models.tickets import Ticket
 
 _KEYWORD = re.compile(rb"content-sha256:([0-9a-f]{64})")
 

@@ -167,10 +167,10 @@ async def test_chinese_report_reads_back_and_is_made_again_byte_for_byte(tmp_pat
         script = ("import pickle,sys,hashlib; from handlers.service_report_pdf import render_pdf; "
                   "c = pickle.load(open(sys.argv[1], 'rb')); "
                   "print(hashlib.sha256(render_pdf(c, __import__('pathlib').Path(sys.argv[2]))).hexdigest())")
-        out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "content.pickle"), str(media)],
-                             capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "123",
-                                                                              "PATH": "/usr/bin:/bin"},
-                             cwd=Path(__file__).parent.parent)
+        out = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-c", script, str(tmp_path / "content.pickle"), str(media)],
+            capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"},
+            cwd=Path(__file__).parent.parent)
         assert out.stdout.strip() == rows["zh-CN"].pdf_sha256
 
 
