@@ -94,6 +94,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     cli_amend.add_commands(tsub)  # cancel, reopen, edit
 
+    from bot import cli_service_report
+
+    cli_service_report.add_commands(tsub)  # report
+
 
 async def _team_id(session, name: str | None) -> int | None:  # noqa: ANN001
     from sqlalchemy import select

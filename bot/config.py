@@ -167,6 +167,8 @@ class ReportsSection(Section):
     monthly: bool = True
     top: int = Field(5, ge=1, le=8)  # 3 breakdowns × 8 rows still fit in one chat message
     chart_font: str = ""
+    #: The company named at the top of the service report (PDF); empty: the ticket's team.
+    company: str = Field("", max_length=120)
 
     @field_validator("chart_font")
     @classmethod

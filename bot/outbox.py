@@ -38,6 +38,7 @@ from bot.outbox_stamp import with_stamped_photos
 from bot.outbox_store import INTERACTIVE, OutboxStore
 from bot.ratelimit import RecipientWindows, TokenBucket
 from handlers.channel import DeliveryError, Outbound
+from handlers.service_report import resolve_document
 from models.enums import Channel
 from models.runtime import OutboxMessage
 
@@ -213,6 +214,15 @@ class OutboxSender:
             self.dropped += 1
             self._done(row)
             return True
+        if payload.document and not payload.document.get("path"):
+            try:  # a pointer ("the service report of ticket N"): rendered and stored now
+                payload = await resolve_document(self.app, payload, self.store.media_root)
+            except Exception as exc:  # noqa: BLE001 — the row waits and is tried again
+                log.exception("outbox row %s: making its document failed", row.id)
+                await asyncio.shield(self._record(row, _Result(False, error=DeliveryError(
+                    "transient", f"document: {type(exc).__name__}: {exc}"))))
+                self._done(row)
+                return False
         result = await self._deliver(row, payload)
         # Shielded: once the channel has the message, saying so must not be cut short by a stop.
         await asyncio.shield(self._record(row, result))

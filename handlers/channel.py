@@ -98,6 +98,12 @@ class Outbound:
     #: The message carries a credential (a join link, its QR code): once delivered (or given up
     #: on), the sender removes its text and files, so the database and media store keep no link.
     secret: bool = False
+    #: A file sent with ``text`` as its caption.  Stored small: a pointer, never the bytes —
+    #: ``{"report": TICKET_ID, "number", "lang", "fallback"}`` (the ticket's service report, made
+    #: by the sender just before sending, :mod:`handlers.service_report`) or, once resolved,
+    #: ``{"path"`` (in the media store)``, "filename", "sha256", "mime", "fallback"}``.  A channel
+    #: that cannot send files says ``fallback`` instead (:meth:`bot.channels.base.ChannelAdapter.degrade`).
+    document: dict[str, Any] | None = None
 
     def to_payload(self) -> dict[str, Any]:
         data = asdict(self)

@@ -24,8 +24,9 @@ from handlers.flows import (  # isort: skip
     edit,
     report,
     kb,
+    service_report,
     start,
 )
 
 FLOWS = (dispatch, register, reassign, supervisor, links, board, engineer, checkins, parts, signoff, customer,
-         complaints, callback, ratings, cancel, edit, report, kb, start)
+         complaints, callback, ratings, cancel, edit, report, kb, service_report, start)

@@ -39,6 +39,8 @@ def _sniff(data: bytes) -> tuple[str, str]:
         return "image/png", ".png"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp", ".webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf", ".pdf"
     return "application/octet-stream", ".bin"
 
 

@@ -75,6 +75,10 @@ class Msg:
     photos: list[dict[str, Any]] = field(default_factory=list)
     edit_message_id: str | None = None
     secret: bool = False  # see Outbound.secret
+    #: A file to send with the text as its caption (see Outbound.document); ``document_fallback``
+    #: is said instead on a channel that cannot send files.
+    document: dict[str, Any] | None = None
+    document_fallback: Any = None
 
     def render(self, lang: str, seen: datetime | None = None) -> Outbound:
         """The message in ``lang``, its times worded for a reader who sees it at ``seen``."""
@@ -93,4 +97,11 @@ class Msg:
             remove_keyboard=self.remove_keyboard,
             edit_message_id=self.edit_message_id,
             secret=self.secret,
+            document=self._document(lang, seen),
         )
+
+    def _document(self, lang: str, seen: datetime | None) -> dict[str, Any] | None:
+        if self.document is None:
+            return None
+        fallback = self.document_fallback.render(lang, seen) if self.document_fallback is not None else ""
+        return {**self.document, "lang": lang, "fallback": fallback}

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
 
 #: The largest image accepted, in pixels (width × height): 64 MP is more than any phone camera's
 #: default and about 200 MB decoded.  Set on Pillow explicitly too (its own guard is per process).
@@ -52,6 +51,8 @@ class PhotoFacts:
 
 def inspect(data: bytes) -> PhotoFacts:
     """Check ``data`` is an image worth keeping and read its EXIF (see the module doc)."""
+    from PIL import Image, UnidentifiedImageError  # here: the running bot loads Pillow with the first photo
+
     # Explicit, whatever another library set: Pillow refuses past twice this on open (and only
     # warns between), so the size is checked here too, before a single pixel is decoded.
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -73,7 +74,7 @@ def inspect(data: bytes) -> PhotoFacts:
     return PhotoFacts(width=width, height=height, exif_lat=lat, exif_lon=lon, taken_at=taken)
 
 
-def _exif(image: Image.Image) -> tuple[float | None, float | None, datetime | None]:
+def _exif(image: Any) -> tuple[float | None, float | None, datetime | None]:
     try:
         exif = image.getexif()
     except Exception:  # noqa: BLE001

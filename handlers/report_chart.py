@@ -7,10 +7,12 @@ matplotlib is imported only when a chart is drawn: it costs tens of megabytes an
 start-up that the bot should not pay for every update.  Drawing is blocking CPU work, so callers
 run :func:`store_chart` (which draws in a worker thread) rather than :func:`draw_chart` directly.
 
-Fonts: the built-in font (DejaVu Sans) has no Chinese glyphs, and there may be no CJK font on the
-machine.  ``[reports] chart_font`` names one; without it, any text the font cannot draw is left
-out — a bar is labelled with its row number (``#1``), which is the number of the same row in the
-message text, and a panel's title is left to the text, which names the panels in order.
+Fonts: by default the project's own pair (:mod:`handlers.fonts`) — DejaVu Sans for Latin, with
+Droid Sans Fallback for Chinese through matplotlib's per-glyph fallback over a family list — so
+Chinese names are drawn on any machine.  ``[reports] chart_font`` names another font file to use
+instead.  Any text the font(s) cannot draw is left out — a bar is then labelled with its row
+number (``#1``), the number of the same row in the message text, and a panel's title is left to
+the text, which names the panels in order.
 """
 
 from __future__ import annotations
@@ -40,13 +42,30 @@ CHART_LABEL_LIMIT = 24
 
 
 def glyph_check(font_path: str) -> tuple[Callable[[str], bool], object]:
-    """(can this font draw the whole text?, the font properties to draw with)."""
+    """(can the font(s) draw the whole text?, the font properties to draw with).  ``font_path``
+    empty: DejaVu Sans with Droid Sans Fallback for what it lacks (Chinese)."""
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
-    props = font_manager.FontProperties(fname=font_path) if font_path else font_manager.FontProperties()
-    charmap = FT2Font(font_path or font_manager.findfont(props)).get_charmap()
-    return (lambda text: all(c.isspace() or ord(c) in charmap for c in text)), props
+    if font_path:
+        props = font_manager.FontProperties(fname=font_path)
+        paths = [font_path]
+    else:
+        from handlers.fonts import CJK_FONT, latin_font
+
+        cjk = _registered(font_manager, str(CJK_FONT))
+        props = font_manager.FontProperties(family=["DejaVu Sans", cjk])
+        paths = [str(latin_font()), str(CJK_FONT)]
+    charmaps = [FT2Font(path).get_charmap() for path in paths]
+    return (lambda text: all(c.isspace() or any(ord(c) in m for m in charmaps) for c in text)), props
+
+
+def _registered(font_manager, path: str) -> str:  # noqa: ANN001
+    """Add a font file to matplotlib's font list once; its family name."""
+    name = font_manager.FontProperties(fname=path).get_name()
+    if not any(entry.fname == path for entry in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(path)
+    return name
 
 
 def bar_labels(dimension: str, rows: list[ReportRow], lang: str, drawable: Callable[[str], bool]) -> list[str]:

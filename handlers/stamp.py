@@ -33,7 +33,6 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from handlers.evidence_text import distance_text
 from handlers.fonts import CJK_FONT, latin_font
@@ -133,7 +132,9 @@ def runs(text: str) -> list[tuple[bool, str]]:
 
 
 @lru_cache(maxsize=16)
-def _fonts(size: int) -> tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont]:
+def _fonts(size: int) -> tuple[object, object]:
+    from PIL import ImageFont
+
     return ImageFont.truetype(str(latin_font()), size), ImageFont.truetype(str(CJK_FONT), size)
 
 
@@ -142,6 +143,8 @@ def render(spec: StampSpec, original: bytes) -> bytes:
     same bytes).  Refuses an original that is not the one the spec names."""
     if hashlib.sha256(original).hexdigest() != spec.sha256:
         raise ValueError("the original does not match its recorded sha256")
+    from PIL import Image, ImageDraw, ImageOps  # here, not at import: the running bot loads Pillow only to draw
+
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with Image.open(io.BytesIO(original), formats=FORMATS) as opened:
         image = ImageOps.exif_transpose(opened).convert("RGB")

@@ -14,7 +14,7 @@ from handlers.timeline import checkins_of, timeline_lines
 from handlers.verdict_text import explain_lines
 from handlers.views import ticket_clocks, ticket_fields
 from models.customers import Customer
-from models.enums import Action, Role
+from models.enums import Action, Role, TicketStatus
 from models.lifecycle import allowed_actions
 from models.queries import people_names, timeline
 from models.tickets import Ticket
@@ -55,6 +55,8 @@ async def ticket_message(ctx: Ctx, ticket: Ticket) -> Msg:
         buttons.append([("assign.btn.reassign", f"rsr:{ticket.id}")])
     buttons += page_buttons(ctx.person.role, ticket)  # Edit, Cancel ticket, Reopen
     buttons += link_button(ctx.person.role, ticket)  # Customer link
+    if ticket.status is TicketStatus.CLOSED:  # the signed service report as a PDF
+        buttons.append([("service_report.button", f"srp:{ticket.id}")])
     return Msg(body=Raw(text), buttons=buttons)
 
 

@@ -9,6 +9,7 @@ from models.base import Base, utcnow
 from models.customers import Asset, Customer, Site
 from models.people import ChannelIdentity, Invite, Person, Team
 from models.runtime import ChannelState, ConversationState, InboundEvent, Instance, OutboxMessage
+from models.service_reports import ServiceReport
 from models.tickets import Ticket, TicketCounter, TicketEvent
 from models.work import (
     Acknowledgement,
@@ -23,6 +24,6 @@ from models.work import (
 __all__ = [
     "Acknowledgement", "Asset", "Attachment", "Base", "ChannelIdentity", "ChannelState", "Checkin", "Complaint",
     "ConversationState", "Customer", "Feedback", "InboundEvent", "Instance", "Invite", "MonthApproval", "OutboxMessage",
-    "PartsRequest", "Person", "Signoff", "Site", "Team", "Ticket", "TicketCounter", "TicketEvent",
+    "PartsRequest", "Person", "ServiceReport", "Signoff", "Site", "Team", "Ticket", "TicketCounter", "TicketEvent",
     "utcnow",
 ]

@@ -176,7 +176,7 @@ async def signed_off(w: World, ticket: Ticket) -> None:
     [comment] = await w.expect(CUST)
     w.press(CUST, comment, "No comment")
     await w.expect(CUST)
-    await w.quiet(ENG), await w.quiet(SUP)
+    await w.quiet(ENG), await w.quiet(SUP), await w.quiet(CUST)  # and the service report (PDF)
 
 
 async def run_callbacks(w: World, moment) -> int:  # noqa: ANN001

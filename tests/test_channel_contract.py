@@ -179,6 +179,27 @@ async def test_a_photo_by_file(rig: Rig) -> None:
     assert call["ok"]
 
 
+async def test_a_document_by_file_with_its_caption(rig: Rig) -> None:
+    stored = rig.media_root / "ef" / "01" / "report.pdf"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"%PDF-1.4 a service report")
+    out = Outbound(text="Service report of ticket FS-2026-000001 (PDF).",
+                   document={"path": "ef/01/report.pdf", "filename": "service-report-FS-2026-000001.pdf",
+                             "mime": "application/pdf", "fallback": "Ask the service desk."})
+    sent = await rig.adapter.deliver(str(USER), out)
+    [message] = rig.emu.bot_messages(USER)
+    assert str(message["message_id"]) == sent and message["caption"] == out.text
+    assert message["document"]["file_name"] == "service-report-FS-2026-000001.pdf"
+    assert rig.emu.file_bytes(message["document"]["file_id"]) == b"%PDF-1.4 a service report"
+    [call] = rig.emu.api_calls("sendDocument")  # a multipart upload through the real client
+    assert call["ok"]
+    # A channel that cannot send files says how to get it instead.
+    narrow = rig.another(type("NoFiles", (adapter_class(rig.runtime),), {"capabilities": Capabilities(documents=False)}))
+    await narrow.deliver(str(USER), out)
+    assert rig.emu.bot_messages(USER)[-1]["text"] == out.text + "\nAsk the service desk."
+    assert len(rig.emu.api_calls("sendDocument")) == 1
+
+
 async def test_edit_in_place_and_not_modified_is_no_error(rig: Rig) -> None:
     first = await rig.adapter.deliver(str(USER), Outbound(text="Dispatch to?", buttons=[[Button("Li", "dsp:1:2")]]))
     edit = Outbound(text="Li chosen.", buttons=[[Button("Undo", "undo:1")]], edit_message_id=first)

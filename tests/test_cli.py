@@ -36,7 +36,7 @@ CREATE = ["ticket", "create", "--customer", "ACME Ltd", "--phone", "+86 138 0013
 
 def test_db_upgrade_reports_the_revision(cli) -> None:  # noqa: ANN001
     code, out, _ = cli("db", "upgrade")
-    assert code == 0 and out.strip() == "database at revision 0008"
+    assert code == 0 and out.strip() == "database at revision 0009"
 
 
 def test_invite_json_and_text(cli) -> None:  # noqa: ANN001

@@ -38,6 +38,12 @@ async def resolved(w: World, ticket: Ticket) -> None:
     await as_person(w, ENG, request)
 
 
+def report_parts(w: World) -> int:
+    """Messages the service report comes in: a document with its caption (Telegram), or a file
+    message and then the text (WeCom, 微信客服)."""
+    return 1 if w.driver.platform == "telegram" else 2
+
+
 async def counts(w: World, ticket: Ticket) -> tuple[int, int]:
     async with w.app.db.read() as s:
         return (await s.scalar(select(func.count()).select_from(Signoff).where(Signoff.ticket_id == ticket.id)),
@@ -129,6 +135,10 @@ async def test_status_then_sign_off_with_rating_and_comment(tmp_path: Path, chan
                   "Comment: Quick and friendly, thanks!")
         assert [m.text for m in await w.expect(ENG)] == [notice]
         assert [m.text for m in await w.expect(SUP)] == [notice]
+        # The signed service report as a PDF, to the customer and the supervisor (tests/test_service_report.py).
+        report = f"Service report of ticket {ticket.number} (PDF)."
+        assert report in [m.text for m in await w.expect(CUST, report_parts(w))]
+        assert report in [m.text for m in await w.expect(SUP, report_parts(w))]
         async with w.app.db.read() as s:
             [feedback] = (await s.scalars(select(Feedback).where(Feedback.ticket_id == ticket.id))).all()
         assert (feedback.source, feedback.rating, feedback.comment, feedback.person_id) == \
@@ -190,6 +200,9 @@ async def test_sign_off_without_comment_in_chinese_and_what_customers_may_not_do
         notice = f"{ticket.number} 已由客户（林先生）签收：评分 5/5。"
         assert [m.text for m in await w.expect(ENG)] == [notice]
         assert [m.text for m in await w.expect(SUP)] == [notice]
+        report = f"工单 {ticket.number} 的服务单（PDF）。"
+        assert report in [m.text for m in await w.expect(CUST, report_parts(w))]
+        assert report in [m.text for m in await w.expect(SUP, report_parts(w))]
         async with w.app.db.read() as s:
             feedback = await s.scalar(select(Feedback).where(Feedback.ticket_id == ticket.id))
         assert (feedback.rating, feedback.comment) == (5, None)

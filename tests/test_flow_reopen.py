@@ -137,7 +137,7 @@ async def test_desk_reopens_a_closed_ticket_and_the_customer_signs_off_again(tmp
         w.clock.at = T0 + timedelta(days=1)
         w.say(SUP, f"/ticket {n}")
         [page] = await w.expect(SUP)
-        assert page.buttons == ["Reopen"]
+        assert page.buttons == ["Reopen", "Service report (PDF)"]
         w.press(SUP, page, "Reopen")
         [ask] = await w.expect(SUP)
         assert ask.text == (f"Reopen {n} (closed, Li Lei)? Send the reason (it goes to Li Lei), "

@@ -145,8 +145,16 @@ SAMPLE = MonthlyReport(Month(2026, 10), None, ReportRow(None, 6, 4000.0, 0.5, 0.
 DEJAVU = Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
 
 
+def test_chart_labels_are_chinese_by_default() -> None:
+    drawable, props = glyph_check("")  # DejaVu Sans with Droid Sans Fallback (handlers/fonts)
+    assert drawable("X200") and drawable("各工程师工单数") and drawable("（无工程师）")
+    assert bar_labels("engineer", ROWS, "zh-CN", drawable) == ["X200", "李雷", "（无工程师）"]
+    assert props.get_family()[0] == "DejaVu Sans"
+    assert draw_chart(SAMPLE, "zh-CN", top=3).startswith(PNG)
+
+
 def test_chart_labels_fall_back_to_row_numbers_without_the_glyphs() -> None:
-    drawable, _ = glyph_check("")  # the built-in font: no Chinese
+    drawable, _ = glyph_check(str(DEJAVU))  # a configured font without Chinese
     assert drawable("X200") and drawable("Jobs by engineer") and not drawable("各工程师工单数")
     assert bar_labels("fault", ROWS, "en", drawable) == ["X200", "#2", "(no fault type)"]
     assert bar_labels("fault", ROWS, "zh-CN", drawable) == ["X200", "#2", "#3"]

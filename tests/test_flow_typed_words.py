@@ -141,6 +141,7 @@ async def test_a_typed_rating_answers_the_signoff_question(tmp_path: Path, chann
         await w.expect(CUST, 1 if w.driver.platform == "telegram" else 2)  # 微信客服: "Comment received." too
         assert await feedback(w) == [(FeedbackSource.SIGNOFF, 4, "5")]
         assert (await load(w, t)).status is TicketStatus.CLOSED
+        await w.quiet(CUST)  # the service report (PDF)
         w.say(CUST, "5")  # nothing waits any more
         [reply] = await w.expect(CUST)
         assert reply.text == NOT_UNDERSTOOD
@@ -163,6 +164,7 @@ async def test_a_typed_rating_answers_the_callback_survey(tmp_path: Path, channe
         [comment_ask] = await w.expect(CUST)
         w.press(CUST, comment_ask, "No comment")
         await w.expect(CUST)
+        await w.quiet(CUST)  # the service report (PDF)
         w.clock.at = T0 + timedelta(days=3)
         assert await callback.run(w.app, w.clock.at) == 1
         await w.settle()

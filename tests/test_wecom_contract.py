@@ -64,6 +64,17 @@ async def test_text_buttons_photos_and_edits(stage: WecomStage) -> None:
     assert stage.emu.violations == []
 
 
+async def test_a_document_is_a_file_message_then_its_text(stage: WecomStage) -> None:
+    stored = await stage.rt.core.media.save(b"%PDF-1.4 a service report")
+    out = Outbound(text="Service report of ticket FS-1 (PDF).",
+                   document={"path": stored.path, "filename": "service-report-FS-1.pdf", "mime": "application/pdf"})
+    await app_adapter(stage).deliver(USER, out)
+    file, text = stage.messages(USER)[-2:]
+    assert file["msgtype"] == "file" and text_of(text) == out.text
+    assert stage.emu.media_bytes(file["file"]["media_id"]) == b"%PDF-1.4 a service report"
+    assert stage.emu.violations == []
+
+
 async def test_errors_map_to_delivery_kinds(stage: WecomStage) -> None:
     wecom = app_adapter(stage)
     stage.emu.fail_next(1, errcode=45009, path="message/send")

@@ -45,6 +45,7 @@ class Capabilities:
     location_request: bool = True  # a "send my location" button
     chat_menus: bool = True  # a command menu per chat
     max_text: int = 4096  # characters of one message
+    documents: bool = True  # send a file (a PDF) as a document
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,11 @@ class ChannelAdapter(ABC):
             hint = message.location_hint or message.request_location
             changes["text"] = f"{text}\n{hint}" if text else hint
             changes["request_location"] = None
+        if message.document and not caps.documents:
+            text = changes.get("text", message.text)
+            fallback = message.document.get("fallback") or ""
+            changes["text"] = f"{text}\n{fallback}" if text and fallback else text or fallback
+            changes["document"] = None
         out = replace(message, **changes) if changes else message
         if len(out.text) > caps.max_text:
             out = replace(out, text=out.text[:caps.max_text - 1] + "…")

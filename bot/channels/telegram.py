@@ -31,6 +31,7 @@ from aiogram.methods import GetUpdates
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
+    BufferedInputFile,
     FSInputFile,
     InlineKeyboardMarkup,
     ReplyKeyboardMarkup,
@@ -101,6 +102,13 @@ class TelegramAdapter(TelegramRuntime):
 
     async def _call_send_photo(self, chat_id: int, file_id: str | None, path: Path | None) -> str:
         sent = await self.bot.send_photo(chat_id, photo=file_id if file_id else FSInputFile(path))
+        return str(sent.message_id)
+
+    async def _call_send_document(self, chat_id: int, path: Path, filename: str, caption: str | None,
+                                  keyboard: dict | None) -> str:
+        data = await asyncio.to_thread(path.read_bytes)  # off the event loop
+        sent = await self.bot.send_document(chat_id, document=BufferedInputFile(data, filename=filename),
+                                            caption=caption, reply_markup=_keyboard(keyboard))
         return str(sent.message_id)
 
     async def _call_edit_text(self, chat_id: int, message_id: int, text: str, keyboard: dict | None) -> None:

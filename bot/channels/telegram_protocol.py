@@ -226,6 +226,12 @@ class TelegramRuntime(ChannelAdapter):
                 if error is None or "message is not modified" not in error.reason.lower():
                     raise
             return message.edit_message_id
+        if message.document and message.document.get("path") and self.media_root is not None:
+            # The text is the file's caption (one message); a caption holds 1024 characters.
+            caption = message.text if len(message.text) <= 1024 else message.text[:1023] + "…"
+            return await self._call_send_document(chat_id, self.media_root / message.document["path"],
+                                                  message.document.get("filename") or "document.pdf",
+                                                  caption or None, keyboard)
         sent = None
         for photo in message.photos:
             if photo.get("channel") == Channel.TELEGRAM.value and photo.get("file_ref"):
@@ -258,6 +264,10 @@ class TelegramRuntime(ChannelAdapter):
 
     @abstractmethod
     async def _call_send_photo(self, chat_id: int, file_id: str | None, path: Path | None) -> str: ...
+
+    @abstractmethod
+    async def _call_send_document(self, chat_id: int, path: Path, filename: str, caption: str | None,
+                                  keyboard: dict | None) -> str: ...
 
     @abstractmethod
     async def _call_edit_text(self, chat_id: int, message_id: int, text: str, keyboard: dict | None) -> None: ...

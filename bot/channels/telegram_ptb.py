@@ -177,6 +177,13 @@ class PtbTelegramAdapter(TelegramRuntime):
         sent = await self.bot.send_photo(chat_id, photo=photo)
         return str(sent.message_id)
 
+    async def _call_send_document(self, chat_id: int, path: Path, filename: str, caption: str | None,
+                                  keyboard: dict | None) -> str:
+        document = InputFile(await asyncio.to_thread(path.read_bytes), filename=filename)
+        sent = await self.bot.send_document(chat_id, document=document, caption=caption,
+                                            reply_markup=_keyboard(keyboard))
+        return str(sent.message_id)
+
     async def _call_edit_text(self, chat_id: int, message_id: int, text: str, keyboard: dict | None) -> None:
         await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
                                          reply_markup=_keyboard(keyboard))

@@ -22,6 +22,7 @@ from handlers.dialogs import start_dialog, typed_comment, visible_ticket
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.notify import supervisor_of
 from handlers.registry import Routes
+from handlers.service_report import report_due
 from handlers.times import When
 from handlers.views import local_time
 from models.enums import Action, FeedbackSource, Role, SignoffMethod, TicketStatus
@@ -82,7 +83,7 @@ async def confirm(ctx: Ctx) -> None:
         ctx.reply(Msg(body=Lines((body, L("desk.customer.confirmed_line", {"time": Raw(local_time(ctx.now, ctx.app.tz))}))),
                       edit_message_id=request))
     ctx.session.add(Signoff(ticket_id=ticket.id, method=SignoffMethod.CHAT, confirmed_by_id=ctx.person.id, at=ctx.now))
-    act(ctx, ticket, Action.SIGN_OFF)
+    act(ctx, ticket, Action.SIGN_OFF, channel=ctx.inbound.channel.value)  # the service report names the chat
     ctx.reply(Msg("desk.customer.rate_ask", {"number": ticket.number}, buttons=rating_buttons(ticket)),
               ticket_id=ticket.id, ref=f"rate:{ticket.id}")
     ctx.toast = ctx.t("desk.customer.toast_confirmed")
@@ -136,10 +137,12 @@ async def _close(ctx: Ctx, ticket: Ticket, comment: str | None) -> None:
     if comment:
         parts.append(L("desk.customer.signed_comment", {"text": Raw(comment)}))
     told = set()
-    for person_id in (ticket.assignee_id, await supervisor_of(ctx, ticket)):
+    supervisor_id = await supervisor_of(ctx, ticket)
+    for person_id in (ticket.assignee_id, supervisor_id):
         if person_id is not None and person_id not in told:
             told.add(person_id)
             await ctx.notify(person_id, Msg(body=Lines(tuple(parts))), purpose="closed", ticket_id=ticket.id)
+    await report_due(ctx, ticket, supervisor_id)  # the signed service report as a PDF, made after commit
 
 
 @routes.step("comment", "text")

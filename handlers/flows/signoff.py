@@ -21,8 +21,9 @@ from handlers.fault_types import buttons as fault_buttons
 from handlers.fault_types import canonical, fault_label, from_button, team_fault_types
 from handlers.i18n import preview
 from handlers.messages import L, Lines, Msg, Raw
-from handlers.notify import notify_customer
+from handlers.notify import notify_customer, supervisor_of
 from handlers.registry import Routes
+from handlers.service_report import report_due
 from models.checkins import add_attachments
 from models.enums import Action, Role, SignoffMethod
 from models.errors import DomainError
@@ -184,5 +185,6 @@ async def paper_name(ctx: Ctx) -> None:
     ctx.end_flow()
     reached = await notify_customer(ctx, ticket, Msg("eng.customer_thanks", {"number": Raw(ticket.number)}),
                                     purpose="closed")
+    await report_due(ctx, ticket, await supervisor_of(ctx, ticket))  # the PDF, made after commit
     ctx.reply(Msg(body=Lines((L("eng.paper_done", {"name": Raw(preview(name)), "number": Raw(ticket.number)}),
                               not_told(reached)))), ticket_id=ticket.id)

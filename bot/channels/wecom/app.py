@@ -230,6 +230,12 @@ class WecomAdapter(ChannelAdapter):
         sent = None
         for photo in message.photos:
             sent = await self._image(user, photo)
+        document = message.document or {}
+        if document.get("path") and self.media_root is not None:  # a file message, the text after it
+            media_id = await self.client.upload_file(self.media_root / document["path"],
+                                                     document.get("filename") or "document.pdf",
+                                                     document.get("mime") or "application/pdf")
+            sent = (await self._post(user, {"msgtype": "file", "file": {"media_id": media_id}})).get("msgid")
         message, long_text = card_text(message) if message.buttons else (message, None)
         if message.edit_message_id and long_text is None:
             edited = await self._edit(user, message)

@@ -149,6 +149,11 @@ class WecomClient:
         kind = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
         return await self.upload("image", path.name, data, kind)
 
+    async def upload_file(self, path: Path, filename: str, content_type: str = "application/pdf") -> str:
+        """A file from the media store (a PDF), uploaded as ``type=file``: its ``media_id``."""
+        data = await asyncio.to_thread(path.read_bytes)
+        return await self.upload("file", filename, data, content_type)
+
     async def upload(self, kind: str, filename: str, data: bytes, content_type: str) -> str:
         """``media/upload``: a ``media_id`` valid three days."""
         async def once(token: str) -> dict[str, Any]:

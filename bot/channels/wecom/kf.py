@@ -278,6 +278,12 @@ class WecomKfAdapter(ChannelAdapter):
             if photo.get("path") and self.media_root is not None:
                 media_id = await self.client.upload_image(self.media_root / photo["path"])
                 sent = await self._post(customer, {"msgtype": "image", "image": {"media_id": media_id}})
+        document = message.document or {}
+        if document.get("path") and self.media_root is not None:  # a file message, the text after it
+            media_id = await self.client.upload_file(self.media_root / document["path"],
+                                                     document.get("filename") or "document.pdf",
+                                                     document.get("mime") or "application/pdf")
+            sent = await self._post(customer, {"msgtype": "file", "file": {"media_id": media_id}})
         if not message.text:
             return sent
         buttons = [b for row in message.buttons for b in row][:MENU_ITEMS]
