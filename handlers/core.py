@@ -139,7 +139,7 @@ class Core:
                 except Exception as exc:
                     if attempt == 2:
                         raise PhotoUnavailable(f"{type(exc).__name__}: {exc}") from None
-            stored[photo.file_ref] = await self.media.save(data)
+            stored[photo.file_ref] = await self.media.save_photo(data)
         return stored
 
     async def _transaction(self, inbound: Inbound, media: dict[str, StoredFile] | None) -> str | None:

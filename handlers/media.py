@@ -48,12 +48,12 @@ class MediaStore:
     def __init__(self, root: Path):
         self.root = Path(root)
 
-    def _write(self, data: bytes) -> StoredFile:
+    def _write(self, data: bytes, *, photo: bool) -> StoredFile:
         digest = hashlib.sha256(data).hexdigest()
         mime, ext = _sniff(data)
         rel = Path(digest[:2]) / digest[2:4] / f"{digest}{ext}"
-        facts = inspect(data)
-        if facts.problem is not None:  # refused: nothing on disk for it
+        facts = inspect(data) if photo else None
+        if facts is not None and facts.problem is not None:  # refused: nothing on disk for it
             return StoredFile(path=str(rel), sha256=digest, size=len(data), mime=mime, facts=facts)
         self.put(rel, data)
         return StoredFile(path=str(rel), sha256=digest, size=len(data), mime=mime, facts=facts)
@@ -70,8 +70,13 @@ class MediaStore:
             os.replace(tmp, target)  # atomic: a reader never sees half a photo
 
     async def save(self, data: bytes) -> StoredFile:
-        """Store ``data`` (off the event loop: file I/O blocks)."""
-        return await asyncio.to_thread(self._write, data)
+        """Store a file the bot made itself (a PDF, a chart, a QR code), off the event loop."""
+        return await asyncio.to_thread(self._write, data, photo=False)
+
+    async def save_photo(self, data: bytes) -> StoredFile:
+        """Store a photo a person sent, once :func:`handlers.photo_check.inspect` accepts it (its
+        ``facts`` say why not, and then nothing is written), off the event loop."""
+        return await asyncio.to_thread(self._write, data, photo=True)
 
     def absolute(self, rel: str) -> Path:
         return self.root / rel

@@ -64,10 +64,13 @@ def test_hostile_exif_is_ignored_and_the_photo_kept(data: bytes) -> None:
 
 async def test_the_media_store_writes_nothing_for_a_refused_file(tmp_path: Path) -> None:
     store = MediaStore(tmp_path)
-    refused = await store.save(bomb_png())
+    refused = await store.save_photo(bomb_png())
     assert refused.facts.problem == "image_too_large" and not (tmp_path / refused.path).exists()
-    kept = await store.save(png(3))
+    kept = await store.save_photo(png(3))
     assert kept.facts.problem is None and (tmp_path / kept.path).read_bytes() == png(3)
+    # a file the bot made itself (a service report) is stored as it is, with no photo check
+    made = await store.save(b"%PDF-1.7 a service report")
+    assert made.facts is None and made.mime == "application/pdf" and (tmp_path / made.path).exists()
 
 
 # -- the stamped copy -----------------------------------------------------------------------------
@@ -117,7 +120,7 @@ def test_a_big_photo_is_stamped_at_a_readable_size() -> None:
 
 def test_a_lost_copy_is_made_again_identically(tmp_path: Path) -> None:
     data = camera_jpeg()
-    stored = MediaStore(tmp_path)._write(data)
+    stored = MediaStore(tmp_path)._write(data, photo=True)
     spec = _spec(data, original=stored.path)
     made = make(tmp_path, spec)
     assert made.path == spec.path() and made.path.startswith("stamped/")
@@ -216,7 +219,7 @@ async def test_the_sender_sends_the_stamped_copy_or_else_the_original(tmp_path: 
     from handlers.channel import Outbound
 
     data = camera_jpeg()
-    stored = MediaStore(tmp_path)._write(data)
+    stored = MediaStore(tmp_path)._write(data, photo=True)
     spec = _spec(data, original=stored.path)
     photo = {"file_ref": "AgAC1", "channel": "telegram", "path": stored.path, "stamp": spec.to_payload()}
     out = await with_stamped_photos(None, tmp_path, Outbound(photos=[photo], lang="zh-CN"))
