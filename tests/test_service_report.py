@@ -317,3 +317,55 @@ async def test_never_in_a_group_chat(tmp_path: Path, channel: str) -> None:
         await w.settle()
         [answer] = w.messages(group)
         assert "private chat" in answer.text and not answer.raw.get("document")
+
+
+async def test_check_in_photos_are_on_the_report_as_their_stamped_copies(tmp_path: Path) -> None:
+    """An arrival with a photo and a location far from the site: the report's thumbnail is drawn
+    from the stamped copy (ticket, times, place, distance — what the supervisor was sent), and the
+    content digest covers what is stamped on it."""
+    from handlers.stamp import StampSpec
+    from models.customers import Site
+    from tests.support.chat import card_of
+    from tests.support.tickets import REPORT
+    from tests.support.tickets import ticket as en_route_ticket
+
+    async with world(tmp_path) as w:
+        await team(w)
+        t = await en_route_ticket(w, TicketStatus.EN_ROUTE)
+        async with w.app.db.write() as s:
+            row = await s.get(Ticket, t.id)
+            await s.execute(update(Site).where(Site.id == row.site_id).values(lat=31.23041, lon=121.47370))
+        w.press(ENG, await card_of(w, ENG, t), "Arrived")
+        await w.expect(ENG)
+        w.send_photo(ENG, seed=7)
+        await w.expect(ENG)
+        w.send_location(ENG, 39.90420, 116.40740)  # Beijing: off site
+        await w.expect(ENG, 2)
+        await join_customer(w, CUST, t, "Mr Lin")
+        async with w.app.db.read() as s:
+            row = await s.get(Ticket, t.id)
+        await move(w, row, Action.RESOLVE, actor_uid=ENG, **REPORT)
+
+        async def request(ctx, s) -> None:  # noqa: ANN001
+            from handlers.notify import notify_customer
+            from handlers.cards import signoff_request
+            ticket_row = await s.get(Ticket, t.id)
+            await notify_customer(ctx, ticket_row, signoff_request(ticket_row), purpose="signoff_request")
+        await as_person(w, ENG, request)
+        [ask] = await w.expect(CUST)
+        w.press(CUST, ask, "Confirm")
+        [rate] = await w.expect(CUST)
+        w.press(CUST, rate, "5")
+        await w.expect(CUST)
+        w.say(CUST, "Good")
+        await w.wait_until(lambda: reports(w, CUST, t.number), what="the report")
+        async with w.app.db.read() as s:
+            content = await gather(s, w.app, t.id, "en")
+        [photo] = content.photos
+        assert isinstance(photo.stamp, StampSpec) and photo.stamp.off_site and photo.stamp.ticket == t.number
+        assert photo.stamp_key == photo.stamp.key() and photo.stamp_key in content.canonical().decode()
+        drawn, data = await render(w.app, t.id, "en")
+        assert drawn.photos[0].path == photo.stamp.path() != photo.path  # the stamped copy, not the original
+        assert (Path(w.app.config.storage.media_dir) / drawn.photos[0].path).exists()
+        [row] = await stored(w, t.id)
+        assert hashlib.sha256(data).hexdigest() == row.pdf_sha256
