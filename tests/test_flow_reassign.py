@@ -351,7 +351,7 @@ async def test_who_may_reassign_and_what(tmp_path: Path, channel: str) -> None:
         await move(w, ticket, Action.SIGN_OFF, Action.CLOSE, actor_uid=ENG)
         w.say(SUP, f"/ticket {n}")
         [view] = await w.expect(SUP)
-        assert view.text.startswith(f"ticket: {n}\nstatus: closed") and view.buttons == ["Reopen"]
+        assert view.text.startswith(f"ticket: {n}\nstatus: closed") and view.buttons == ["Reopen", "Service report (PDF)"]
         w.say(SUP, f"/reassign {n}")
         w.press_data(SUP, view.id, f"rsr:{ticket.id}")
         assert [m.text for m in await w.expect(SUP, 2)] == [

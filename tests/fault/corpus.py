@@ -570,6 +570,7 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
         ("rsa:{T_disp}:{p_eng_zh}", ("sup_s_zh", "eng_en")),
         ("rsa:{S_disp}:{p_eng_zh}", ("sup_en",)),
         ("rsa:{S_disp}:{p_eng_s_en}", ("sup_s_zh",)),  # to the engineer it already waits for
+        ("srp:{T_closed}", ("sup_s_zh", "str_zh")),  # the service report: another team's, a stranger
         ("tks:1", ("sup_en", "cust_zh")),
         ("brd:1", ("eng_en", "cust_en", "str_zh")),
         ("bdt:{S_site}", ("sup_en", "dsp_zh")),
@@ -665,6 +666,7 @@ def buttons(rng: random.Random, prefixes: dict[str, frozenset[Role] | None]) -> 
         ("cfm:{T_closed}", "cust_en"), ("rate:{T_res}:3", "cust_en"), ("nocmt:{T_res}", "cust_en"),
         ("cbr:{T_closed}:3", "cust_en"), ("cbn:{T_closed}", "cust_en"), ("cbd:{T_closed}", "sup_en"),
         ("cbp:{T_cb}:3", "dsp_zh"), ("cpn:{T_closed}", "cust_en"), ("done:{T_res}", "eng_en"),
+        ("srp:{T_site}", "sup_en"),  # no service report before the close
         ("rsvf:{T_site}:0", "eng_en"), ("rsvf:{T_res}:o", "eng_en"),  # no resolve dialog at its fault type step
     ]
     for data, sender in stale:
