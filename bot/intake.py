@@ -107,12 +107,14 @@ class Intake(Recovery):
         if not rows:
             return 0
         insert = pg_insert if self.app.db.dialect == "postgresql" else sqlite_insert
-        async with self.app.db.write() as session:
-            stored = dict((await session.execute(
-                insert(InboundEvent).values(rows)
-                .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-                .returning(InboundEvent.external_id, InboundEvent.id)
-            )).all())
+        statement = (insert(InboundEvent).values(rows)
+                     .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+                     .returning(InboundEvent.external_id, InboundEvent.id))
+
+        async def store(session: Any) -> dict[str, int]:  # noqa: ANN401
+            return dict((await session.execute(statement)).all())
+
+        stored = await self.app.db.unit(store)  # one COMMIT shared with the other units meanwhile
         new = []
         for key, _ in items:
             if key in stored and key in parsed and parsed[key].inbox_id is None:

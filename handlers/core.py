@@ -29,6 +29,7 @@ from datetime import timedelta
 from weakref import WeakValueDictionary
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import midway
 from handlers.channel import Inbound, data_from_command
@@ -143,62 +144,67 @@ class Core:
         return stored
 
     async def _transaction(self, inbound: Inbound, media: dict[str, StoredFile] | None) -> str | None:
-        async with self.app.db.write() as session:
-            if not await close_inbox_row(session, inbound.channel, inbound.update_id,
-                                         received_at=inbound.received_at, now=self.app.clock.now()):
-                log.info("duplicate update %s:%s dropped", inbound.channel.value, inbound.update_id)
+        """The update's database work, as one unit (on SQLite: in the writer thread, sharing a
+        COMMIT with the updates that arrive meanwhile; see :mod:`models.writer`)."""
+        return await self.app.db.unit(lambda session: self._work(session, inbound, media))
+
+    async def _work(self, session: AsyncSession, inbound: Inbound,
+                    media: dict[str, StoredFile] | None) -> str | None:
+        if not await close_inbox_row(session, inbound.channel, inbound.update_id,
+                                     received_at=inbound.received_at, now=self.app.clock.now()):
+            log.info("duplicate update %s:%s dropped", inbound.channel.value, inbound.update_id)
+            return None
+        person = identity = None
+        if not inbound.impersonal:
+            found = (await session.execute(
+                select(ChannelIdentity, Person).join(Person, Person.id == ChannelIdentity.person_id)
+                .where(ChannelIdentity.channel == inbound.channel,
+                       ChannelIdentity.external_user_id == inbound.user_id)
+            )).first()
+            identity, person = found if found is not None else (None, None)
+            if identity is not None:
+                # Written only when it says something new: a busy chat does not rewrite the row
+                # on every message (one statement fewer per update on the single writer).
+                if inbound.received_at - identity.last_seen_at >= SEEN_GRANULARITY:
+                    identity.last_seen_at = inbound.received_at
+                if identity.unreachable_reason is not None:
+                    identity.unreachable_reason = None
+                if not person.active:
+                    person = None
+        try:
+            screen(inbound)
+        except DomainError as exc:  # answered without touching the dialog or storing a state
+            if exc.code == "silent":
                 return None
-            person = identity = None
-            if not inbound.impersonal:
-                found = (await session.execute(
-                    select(ChannelIdentity, Person).join(Person, Person.id == ChannelIdentity.person_id)
-                    .where(ChannelIdentity.channel == inbound.channel,
-                           ChannelIdentity.external_user_id == inbound.user_id)
-                )).first()
-                identity, person = found if found is not None else (None, None)
-                if identity is not None:
-                    # Written only when it says something new: a busy chat does not rewrite the row
-                    # on every message (one statement fewer per update on the single writer).
-                    if inbound.received_at - identity.last_seen_at >= SEEN_GRANULARITY:
-                        identity.last_seen_at = inbound.received_at
-                    if identity.unreachable_reason is not None:
-                        identity.unreachable_reason = None
-                    if not person.active:
-                        person = None
-            try:
-                screen(inbound)
-            except DomainError as exc:  # answered without touching the dialog or storing a state
-                if exc.code == "silent":
-                    return None
-                ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person,
-                          state=ConversationState(session_key=inbound.session_key, data={}), router=self.router)
-                ctx.reply_error(exc)
-                return error_text(ctx.lang, exc, self.app.tz)[:190]
-            state = await session.get(ConversationState, inbound.session_key)
-            if state is None:
-                state = ConversationState(session_key=inbound.session_key, data={})
-                session.add(state)
+            ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person,
+                      state=ConversationState(session_key=inbound.session_key, data={}), router=self.router)
+            ctx.reply_error(exc)
+            return error_text(ctx.lang, exc, self.app.tz)[:190]
+        state = await session.get(ConversationState, inbound.session_key)
+        if state is None:
+            state = ConversationState(session_key=inbound.session_key, data={})
+            session.add(state)
+            await session.flush()
+        ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person, state=state, media=media or {},
+                  router=self.router)
+        try:
+            async with session.begin_nested():
+                # Where pushes go follows the person's latest private chat — but only an
+                # update that was not refused may move it (a forged one must not).
+                if identity is not None and inbound.private and identity.chat_id != inbound.chat_id:
+                    identity.chat_id = inbound.chat_id
+                if media is None:
+                    raise DomainError("photo_unavailable")
+                before = midway.snapshot(ctx)
+                await self.route(ctx)
+                midway.remember(ctx, before)
                 await session.flush()
-            ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person, state=state, media=media or {},
-                      router=self.router)
-            try:
-                async with session.begin_nested():
-                    # Where pushes go follows the person's latest private chat — but only an
-                    # update that was not refused may move it (a forged one must not).
-                    if identity is not None and inbound.private and identity.chat_id != inbound.chat_id:
-                        identity.chat_id = inbound.chat_id
-                    if media is None:
-                        raise DomainError("photo_unavailable")
-                    before = midway.snapshot(ctx)
-                    await self.route(ctx)
-                    midway.remember(ctx, before)
-                    await session.flush()
-            except DomainError as exc:
-                if exc.code == "silent":
-                    return None
-                ctx.reply_error(exc)
-                ctx.toast = error_text(ctx.lang, exc, self.app.tz)[:190]
-            return ctx.toast
+        except DomainError as exc:
+            if exc.code == "silent":
+                return None
+            ctx.reply_error(exc)
+            ctx.toast = error_text(ctx.lang, exc, self.app.tz)[:190]
+        return ctx.toast
 
     async def give_up(self, inbound: Inbound, error: str) -> None:
         """Park an update that keeps failing (kept with its error for ``fieldbot inbox``, a resend

@@ -20,14 +20,18 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from models.writer import Writer
+
+T = TypeVar("T")
 
 
 def _sqlite_hooks(engine: AsyncEngine, busy_ms: int, begin: str) -> None:
@@ -98,6 +102,11 @@ class Database:
             self.writer = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
             self.reader = self.writer
         self.gate = WriterGate() if self.dialect == "sqlite" else None
+        #: SQLite on a file: units of work run in one writer thread with group commit (see
+        #: :mod:`models.writer`); PostgreSQL keeps its own concurrency (one session per unit).
+        self.thread: Writer | None = None
+        if self.gate is not None and self.url.database and self.url.database != ":memory:":
+            self.thread = Writer(url, busy_timeout_ms, self.gate)
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
 
@@ -124,6 +133,18 @@ class Database:
         finally:
             self.gate.release()
 
+    async def unit(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work(session)`` as one unit of work and return its result once committed.
+
+        On SQLite it runs in the writer thread, sharing a COMMIT with the units that arrive while
+        the previous batch commits (its own savepoint: if it raises, it alone is rolled back and
+        the exception is raised here).  Elsewhere it is :meth:`write` around ``work``.  ``work``
+        must do database work only (no network I/O): on SQLite it holds the single writer."""
+        if self.thread is not None:
+            return await self.thread.run(work)
+        async with self.write() as session:
+            return await work(session)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reading: never commits; closing it ends the read transaction.
@@ -134,6 +155,8 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self.thread is not None:
+            await self.thread.close()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
