@@ -115,12 +115,12 @@ def _line(part: str, row: dict[str, Any], target: str) -> str:
     was = ""
     if previous is not None:
         was = f"  (was {previous:.2f}{', REGRESSED' if row.get('regressed') else ''})"
-    return (f"{part:<10} {row['figure']:<36} {row['baseline']:<34} {row['ratio']:>7.2f} {target:>7}  "
+    return (f"{part:<10} {row['figure']:<52} {row['baseline']:<50} {row['ratio']:>7.2f} {target:>7}  "
             f"{_verdict(row)}{was}")
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    lines = [f"{'part':<10} {'figure':<36} {'baseline':<34} {'ratio':>7} {'target':>7}  result"]
+    lines = [f"{'part':<10} {'figure':<52} {'baseline':<50} {'ratio':>7} {'target':>7}  result"]
     for r in results:
         target = "—" if r.get("target") is None else f"{r.get('target_op', '≤')} {r['target']}"
         lines.append(_line(r["part"], r, target))

@@ -40,6 +40,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.intake_recovery import Recovery
 from handlers.channel import Inbound
+from models import hot
 from models.enums import Channel, InboxStatus
 from models.runtime import InboundEvent
 
@@ -114,7 +115,8 @@ class Intake(Recovery):
         async def store(session: Any) -> dict[str, int]:  # noqa: ANN401
             return dict((await session.execute(statement)).all())
 
-        stored = await self.app.db.unit(store)  # one COMMIT shared with the other units meanwhile
+        # One COMMIT shared with the units that arrive meanwhile; plain SQL on SQLite's writer.
+        stored = await self.app.db.unit(store, fast=lambda raw: hot.store_inbox(raw, rows))
         new = []
         for key, _ in items:
             if key in stored and key in parsed and parsed[key].inbox_id is None:

@@ -25,16 +25,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from weakref import WeakValueDictionary
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import midway
+from handlers import hot, midway
 from handlers.channel import Inbound, data_from_command
 from handlers.media import MediaStore, StoredFile
 from handlers.context import Ctx
+from handlers.hot import SEEN_GRANULARITY
 from handlers.i18n import error_text
 from handlers.registry import Router
 from handlers.screening import check_roles, screen
@@ -43,6 +43,7 @@ from models.errors import DomainError
 from models.inbox import close_inbox_row
 from models.people import ChannelIdentity, Person
 from models.runtime import ConversationState
+from models.writer import FALLBACK
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ ATTEMPTS = 3
 
 class PhotoUnavailable(Exception):
     """The channel would not hand over a photo the person sent."""
-#: ``last_seen_at`` (which of a person's chats pushes go to) is kept to this precision.
-SEEN_GRANULARITY = timedelta(seconds=60)
 
 
 class Core:
@@ -76,6 +75,8 @@ class Core:
         self.before: Callable[[Inbound], Awaitable[None]] | None = None
         #: Updates fully handled by this instance (tests and the demo wait on it).
         self.handled = 0
+        #: Of those, handled by the hot path (plain SQL, :mod:`handlers.hot`).
+        self.hot_handled = 0
 
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -88,12 +89,33 @@ class Core:
         """Handle one update; returns a short text for the pressed button, if any."""
         lock = self._lock(inbound.session_key)
         async with lock:
-            if self.before is not None:
-                await self.before(inbound)
-            toast = await self.handle_in_session(inbound)
+            toast = await self._hot(inbound)
+            if toast is not FALLBACK:
+                self.hot_handled += 1
+            else:
+                if self.before is not None:
+                    await self.before(inbound)
+                toast = await self.handle_in_session(inbound)
         self.handled += 1
         self.on_commit()
         return toast
+
+    async def _hot(self, inbound: Inbound) -> str | None:
+        """The plain case in plain SQL, in SQLite's writer thread (:mod:`handlers.hot`); FALLBACK
+        when it is not the plain case (or it failed: the ordinary way retries and parks)."""
+        writer = self.app.db.thread
+        if writer is None or not hot.eligible(inbound, self.router):
+            return FALLBACK
+        default = self.app.config.bot.language
+        try:
+            return await writer.run(None, fast=lambda raw: hot.run(raw, inbound, self.router, default,
+                                                                   self.app.clock.now()))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("hot path of update %s:%s failed, handled the ordinary way: %s: %s", inbound.channel.value,
+                        inbound.update_id, type(exc).__name__, exc)
+            return FALLBACK
 
     async def handle_in_session(self, inbound: Inbound) -> str | None:
         """Handle one update; the caller holds its session's lock (see :meth:`handle`)."""

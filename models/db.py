@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from models.writer import Writer
+from models.writer import Fast, Writer
 
 T = TypeVar("T")
 
@@ -133,15 +133,17 @@ class Database:
         finally:
             self.gate.release()
 
-    async def unit(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def unit(self, work: Callable[[AsyncSession], Awaitable[T]], fast: Fast | None = None) -> T:
         """Run ``work(session)`` as one unit of work and return its result once committed.
 
         On SQLite it runs in the writer thread, sharing a COMMIT with the units that arrive while
         the previous batch commits (its own savepoint: if it raises, it alone is rolled back and
         the exception is raised here).  Elsewhere it is :meth:`write` around ``work``.  ``work``
-        must do database work only (no network I/O): on SQLite it holds the single writer."""
+        must do database work only (no network I/O): on SQLite it holds the single writer.
+        ``fast``: the same work in plain SQL on the writer's ``sqlite3`` connection, used instead
+        of ``work`` there unless it returns :data:`models.writer.FALLBACK`."""
         if self.thread is not None:
-            return await self.thread.run(work)
+            return await self.thread.run(work, fast)
         async with self.write() as session:
             return await work(session)
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,18 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Unit = Callable[[AsyncSession], Awaitable[T]]
+#: A unit's plain-SQL part: a function of the writer's ``sqlite3`` connection (see ``Writer.run``).
+Fast = Callable[[sqlite3.Connection], Any]
+Item = tuple[Unit | None, Fast | None, asyncio.Future]
+
+
+class _Fallback:
+    def __repr__(self) -> str:
+        return "FALLBACK"
+
+
+#: What a fast part returns when it does not apply: its savepoint is rolled back, the unit runs.
+FALLBACK: Any = _Fallback()
 
 
 class ThreadSession(AsyncSession):
@@ -94,19 +107,23 @@ class Writer:
         self._engine: Engine | None = None
         self._conn: Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the thread's own loop
-        self._pending: list[tuple[Unit, asyncio.Future]] = []
+        self._pending: list[Item] = []
         self._runner: asyncio.Task | None = None
         self._thread_id: int | None = None
         #: Batches and units committed (benchmarks read them: units per batch).
         self.batches = 0
         self.units = 0
 
-    async def run(self, unit: Unit[T]) -> T:
+    async def run(self, unit: Unit[T] | None, fast: Fast | None = None) -> T:
         """Run ``unit`` in the writer thread in the next batch; returns its result once the batch
-        has committed (raises what the unit raised; its savepoint was rolled back)."""
+        has committed (raises what the unit raised; its savepoint was rolled back).
+
+        ``fast``, if given, is tried first: a plain function of the ``sqlite3`` connection, in a
+        savepoint of its own.  If it returns :data:`FALLBACK` that savepoint is rolled back and
+        ``unit`` runs instead (with no ``unit``, FALLBACK is the result)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
-        self._pending.append((unit, future))
+        self._pending.append((unit, fast, future))
         if self._runner is None or self._runner.done():
             self._runner = loop.create_task(self._drain(), name="fieldbot-writer")
         return await future
@@ -123,13 +140,13 @@ class Writer:
             except BaseException as exc:  # noqa: BLE001  (shutdown while a batch ran)
                 results = [(False, exc)] * len(batch)
                 if isinstance(exc, asyncio.CancelledError):
-                    for (_, future), _r in zip(batch, results):
+                    for (_, _, future) in batch:
                         if not future.done():
                             future.cancel()
                     raise
             finally:
                 self._gate.release()
-            for (_, future), (ok, value) in zip(batch, results):
+            for (_, _, future), (ok, value) in zip(batch, results):
                 if future.done():
                     continue
                 if ok:
@@ -138,7 +155,7 @@ class Writer:
                     future.set_exception(value)
 
     # -- in the writer thread -------------------------------------------------------------------
-    def _run_batch(self, batch: list[tuple[Unit, asyncio.Future]]) -> list[tuple[bool, Any]]:
+    def _run_batch(self, batch: list[Item]) -> list[tuple[bool, Any]]:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
@@ -152,7 +169,7 @@ class Writer:
             self._conn = self._engine.connect()
         return self._conn
 
-    async def _batch(self, batch: list[tuple[Unit, asyncio.Future]]) -> list[tuple[bool, Any]]:
+    async def _batch(self, batch: list[Item]) -> list[tuple[bool, Any]]:
         results: list[tuple[bool, Any]] = []
         try:
             conn = self._connection()
@@ -161,10 +178,28 @@ class Writer:
             self._reset()
             return [(False, exc)] * len(batch)
         try:
-            for unit, future in batch:
+            raw = conn.connection.dbapi_connection
+            for unit, fast, future in batch:
                 if future.cancelled():
                     results.append((False, asyncio.CancelledError()))
                     continue
+                if fast is not None:
+                    raw.execute("SAVEPOINT fast")
+                    try:
+                        value = fast(raw)
+                    except Exception as exc:
+                        raw.execute("ROLLBACK TO fast")
+                        raw.execute("RELEASE fast")
+                        results.append((False, exc))
+                        continue
+                    if value is not FALLBACK or unit is None:
+                        if value is FALLBACK:
+                            raw.execute("ROLLBACK TO fast")
+                        raw.execute("RELEASE fast")
+                        results.append((True, value))
+                        continue
+                    raw.execute("ROLLBACK TO fast")
+                    raw.execute("RELEASE fast")
                 session = ThreadSession(conn)
                 try:
                     async with session.begin():
