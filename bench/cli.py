@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-db", type=Path, default=None,
                         help="memory: SQLite file to populate (or reuse, if it exists) instead of a temporary one")
     parser.add_argument("--seconds", type=float, default=10.0, help="latency: length of each Poisson run")
+    parser.add_argument("--rate", type=float, default=100.0, help="latency: the fixed arrival rate, updates/s")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"), help="where to write results")
     parser.add_argument("--compare", type=Path, default=None, metavar="FILE",
                         help="an earlier results JSON: show each figure's previous ratio and flag regressions")
@@ -43,16 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_parts(args: argparse.Namespace) -> list[dict[str, Any]]:
     parts = args.part or DEFAULT_PARTS + (["postgresql"] if args.pg_url else [])
     results = []
-    capacity = None
     if "throughput" in parts:
         from bench import throughput
 
         results.append(throughput.run())
-        capacity = results[-1]["fieldbot_updates_per_s"]
     if "latency" in parts:
         from bench import latency
 
-        results.append(latency.run(capacity, args.seconds))
+        results.append(latency.run(args.rate, args.seconds))
     if "sweep" in parts:
         from bench import sweep
 
