@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -62,10 +63,14 @@ class WriterGate:
         self._held = False
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        #: When a list: how long each hold lasted, in seconds (the bench's sweep part reads it).
+        self.holds: list[float] | None = None
+        self._since = 0.0
 
     async def acquire(self, urgent: bool = False) -> None:
         if not self._held and not self._waiters:
             self._held = True
+            self._since = time.perf_counter()
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (0 if urgent else 1, next(self._seq), future))
@@ -75,8 +80,11 @@ class WriterGate:
             if future.done() and not future.cancelled():  # handed over just as we were cancelled
                 self.release()
             raise
+        self._since = time.perf_counter()
 
     def release(self) -> None:
+        if self.holds is not None:
+            self.holds.append(time.perf_counter() - self._since)
         while self._waiters:
             _, _, future = heapq.heappop(self._waiters)
             if not future.done():
