@@ -99,7 +99,7 @@ async def measure(tickets: int, db: Path | None = None, idle: float = 15.0) -> d
     with tempfile.TemporaryDirectory(prefix="fieldbot-bench-mem-") as tmp_name:
         tmp = Path(tmp_name)
         empty_url = f"sqlite+aiosqlite:///{tmp / 'memory-empty.db'}"
-        await populate(empty_url, 0)
+        await populate(empty_url, 0, due_rows=0)
         path = db or tmp / f"memory-{tickets}.db"
         url = f"sqlite+aiosqlite:///{path}"
         if db is not None and db.exists():
@@ -107,7 +107,7 @@ async def measure(tickets: int, db: Path | None = None, idle: float = 15.0) -> d
         else:
             print(f"  memory: populating {tickets:,} tickets …", flush=True)
             started = time.perf_counter()
-            await populate(url, tickets)
+            await populate(url, tickets, due_rows=0)
             print(f"  memory: populated {tickets:,} tickets in {time.perf_counter() - started:.0f} s "
                   f"({os.path.getsize(path) / 2**20:.0f} MB file)", flush=True)
         base = await baseline_rss_mb()

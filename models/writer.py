@@ -32,6 +32,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -74,6 +75,11 @@ class ThreadSession(AsyncSession):
     def bind(self) -> Connection:  # type: ignore[override]  # callers read bind.dialect only
         return self._conn
 
+    def sync_connection(self) -> Connection:
+        """The writer's synchronous connection, inside this session's savepoint: Core statements
+        run on it directly cost no ORM session round and no greenlet switch (bulk writes)."""
+        return self.sync_session.connection()
+
 
 def sync_engine(url: str, busy_ms: int) -> Engine:
     """The writer thread's engine: pysqlite, one connection, SQLAlchemy deciding when transactions
@@ -113,6 +119,8 @@ class Writer:
         #: Batches and units committed (benchmarks read them: units per batch).
         self.batches = 0
         self.units = 0
+        #: When a list: the writer thread's CPU seconds of each batch (the bench's sweep part).
+        self.cpu: list[float] | None = None
 
     async def run(self, unit: Unit[T] | None, fast: Fast | None = None) -> T:
         """Run ``unit`` in the writer thread in the next batch; returns its result once the batch
@@ -160,7 +168,12 @@ class Writer:
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
             self._thread_id = threading.get_ident()
-        return self._loop.run_until_complete(self._batch(batch))
+        started = time.thread_time()
+        try:
+            return self._loop.run_until_complete(self._batch(batch))
+        finally:
+            if self.cpu is not None:
+                self.cpu.append(time.thread_time() - started)
 
     def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed or self._conn.invalidated:

@@ -50,12 +50,18 @@ async def claim(session: AsyncSession, model: Any, row_id: int, expected: dict[s
     On PostgreSQL a second instance scanning at the same moment blocks on the row lock, then sees
     the new values and claims nothing; on SQLite the single writer serialises the scans anyway.
     """
+    result = await session.execute(claim_statement(model, row_id, expected, changes))
+    return result.rowcount == 1
+
+
+def claim_statement(model: Any, row_id: int, expected: dict[str, Any], changes: dict[str, Any]) -> Any:  # noqa: ANN401
+    """The conditional UPDATE of :func:`claim`, to run later (a scan that plans outside the
+    write transaction claims in the writer)."""
     stmt = update(model).where(model.id == row_id)
     for column, value in expected.items():
         attr = getattr(model, column)
         stmt = stmt.where(attr.is_(None) if value is None else attr == value)
-    result = await session.execute(stmt.values(**changes).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return stmt.values(**changes).execution_options(synchronize_session=False)
 
 
 async def send(session: AsyncSession, app: App, person_id: int | None, msg: Msg, *, dedupe: str,
