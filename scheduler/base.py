@@ -22,12 +22,13 @@ if TYPE_CHECKING:
     from bot.app import App
 
 Job = Callable[["App", datetime], Awaitable[int]]
-#: Rows handled per transaction; a scan finds at most this many due rows at once.
-BATCH = 500
+#: Rows handled per transaction; a scan finds at most this many due rows at once.  Small, so a
+#: scan holds SQLite's single writer a few milliseconds at a time and replies slip in between.
+BATCH = 50
 
 
 #: Batches per run at most, so one run cannot hold the writer forever; the rest waits a tick.
-MAX_BATCHES = 20
+MAX_BATCHES = 200
 
 
 async def in_batches(batch: Callable[[App, datetime], Awaitable[tuple[int, int]]], app: App,

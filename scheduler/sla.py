@@ -60,7 +60,7 @@ from models.sla import CLOCKS
 from models.still import still
 from models.tickets import Ticket
 from models.transitions import record_event
-from scheduler.base import BATCH, claim_statement
+from scheduler.base import claim_statement
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -100,6 +100,8 @@ def due_steps(app: App, draft: Any, now: datetime) -> list[tuple[datetime, str, 
     return steps
 
 
+#: Due tickets worked out at a time (in a read session: the writer is not held meanwhile).
+BATCH = 500
 #: Tickets claimed (and their messages and events written) per write transaction: the writer
 #: is held a few milliseconds at a time, so a reply never waits long behind a scan.
 WRITE_CHUNK = 50
