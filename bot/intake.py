@@ -115,8 +115,10 @@ class Intake(Recovery):
         async def store(session: Any) -> dict[str, int]:  # noqa: ANN401
             return dict((await session.execute(statement)).all())
 
-        # One COMMIT shared with the units that arrive meanwhile; plain SQL on SQLite's writer.
-        stored = await self.app.db.unit(store, fast=lambda raw: hot.store_inbox(raw, rows))
+        # One COMMIT shared with the units that arrive meanwhile; plain SQL on SQLite's writer
+        # (PostgreSQL: the one multi-row INSERT above, one round trip).
+        fast = (lambda q: hot.store_inbox(q, rows)) if self.app.db.thread is not None else None
+        stored = await self.app.db.unit(store, fast=fast)
         new = []
         for key, _ in items:
             if key in stored and key in parsed and parsed[key].inbox_id is None:

@@ -101,15 +101,15 @@ class Core:
         return toast
 
     async def _hot(self, inbound: Inbound) -> str | None:
-        """The plain case in plain SQL, in SQLite's writer thread (:mod:`handlers.hot`); FALLBACK
-        when it is not the plain case (or it failed: the ordinary way retries and parks)."""
-        writer = self.app.db.thread
-        if writer is None or not hot.eligible(inbound, self.router):
+        """The plain case in plain SQL (:mod:`handlers.hot`: in SQLite's writer thread, or on the
+        PostgreSQL connection); FALLBACK when it is not the plain case (or it failed: the ordinary
+        way retries and parks)."""
+        if not hot.eligible(inbound, self.router):
             return FALLBACK
         default = self.app.config.bot.language
         try:
-            return await writer.run(None, fast=lambda raw: hot.run(raw, inbound, self.router, default,
-                                                                   self.app.clock.now()))
+            return await self.app.db.unit(None, fast=lambda q: hot.run(q, inbound, self.router, default,
+                                                                       self.app.clock.now()))
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -30,7 +30,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from models.writer import Fast, Writer
+from models.hot import PgSql
+from models.writer import FALLBACK, Fast, Writer
 
 T = TypeVar("T")
 
@@ -141,18 +142,26 @@ class Database:
         finally:
             self.gate.release()
 
-    async def unit(self, work: Callable[[AsyncSession], Awaitable[T]], fast: Fast | None = None) -> T:
+    async def unit(self, work: Callable[[AsyncSession], Awaitable[T]] | None, fast: Fast | None = None) -> T:
         """Run ``work(session)`` as one unit of work and return its result once committed.
 
         On SQLite it runs in the writer thread, sharing a COMMIT with the units that arrive while
         the previous batch commits (its own savepoint: if it raises, it alone is rolled back and
         the exception is raised here).  Elsewhere it is :meth:`write` around ``work``.  ``work``
         must do database work only (no network I/O): on SQLite it holds the single writer.
-        ``fast``: the same work in plain SQL on the writer's ``sqlite3`` connection, used instead
-        of ``work`` there unless it returns :data:`models.writer.FALLBACK`."""
+        ``fast``: the same work in plain SQL (:mod:`models.hot`) — on SQLite's writer connection or
+        the unit's asyncpg connection — used instead of ``work`` unless it returns
+        :data:`models.writer.FALLBACK` (then ``work`` runs, or with no ``work`` FALLBACK is the
+        result).  ``fast`` returns FALLBACK only before it has written anything."""
         if self.thread is not None:
             return await self.thread.run(work, fast)
         async with self.write() as session:
+            if fast is not None and self.dialect == "postgresql":
+                raw = await (await session.connection()).get_raw_connection()
+                value = await fast(PgSql(raw.driver_connection))
+                if value is not FALLBACK or work is None:
+                    return value
+                # FALLBACK comes before ``fast`` writes anything: the same transaction goes on.
             return await work(session)
 
     @asynccontextmanager

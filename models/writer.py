@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -42,12 +41,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from models.hot import Sql
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Unit = Callable[[AsyncSession], Awaitable[T]]
-#: A unit's plain-SQL part: a function of the writer's ``sqlite3`` connection (see ``Writer.run``).
-Fast = Callable[[sqlite3.Connection], Any]
+#: A unit's plain-SQL part: an ``async`` function of a :class:`models.hot.Sql` (see ``Writer.run``).
+#: It returns FALLBACK only before it has written anything.
+Fast = Callable[[Sql], Awaitable[Any]]
 Item = tuple[Unit | None, Fast | None, asyncio.Future]
 
 
@@ -126,9 +128,10 @@ class Writer:
         """Run ``unit`` in the writer thread in the next batch; returns its result once the batch
         has committed (raises what the unit raised; its savepoint was rolled back).
 
-        ``fast``, if given, is tried first: a plain function of the ``sqlite3`` connection, in a
-        savepoint of its own.  If it returns :data:`FALLBACK` that savepoint is rolled back and
-        ``unit`` runs instead (with no ``unit``, FALLBACK is the result)."""
+        ``fast``, if given, is tried first: an async function of the ``sqlite3`` connection (as a
+        :class:`models.hot.Sql`), in a savepoint of its own.  If it returns :data:`FALLBACK` that
+        savepoint is rolled back and ``unit`` runs instead (with no ``unit``, FALLBACK is the
+        result)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         self._pending.append((unit, fast, future))
@@ -199,7 +202,7 @@ class Writer:
                 if fast is not None:
                     raw.execute("SAVEPOINT fast")
                     try:
-                        value = fast(raw)
+                        value = await fast(Sql(raw))
                     except Exception as exc:
                         raw.execute("ROLLBACK TO fast")
                         raw.execute("RELEASE fast")

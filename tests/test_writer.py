@@ -5,6 +5,7 @@ before the unit runs, and the hot path (handlers.hot) writes what the ordinary w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from models.db import Database
 from models.migrate import upgrade
 from models.runtime import ChannelState, ConversationState, InboundEvent, OutboxMessage
 from models.writer import FALLBACK
+from tests.conftest import BACKENDS, _fresh_url
 
 
 @pytest.fixture
@@ -46,23 +48,26 @@ async def test_units_arriving_together_share_a_commit_and_a_failing_one_rolls_ba
 
 
 async def test_a_fast_part_that_declines_is_rolled_back_before_the_unit_runs(sqlite_db: Database) -> None:
-    def fast(raw) -> object:  # noqa: ANN001
-        raw.execute("INSERT INTO channel_state (name, value) VALUES ('fast', 'x')")
+    async def fast(q) -> object:  # noqa: ANN001
+        await q.run("INSERT INTO channel_state (name, value) VALUES ('fast', 'x')")
         return FALLBACK
+
+    async def fast2(q) -> str:  # noqa: ANN001
+        await q.run("INSERT INTO channel_state (name, value) VALUES ('fast2', 'z')")
+        return "fast"
 
     async def slow(session) -> str:  # noqa: ANN001
         session.add(ChannelState(name="slow", value="y"))
         return "slow"
 
     assert await sqlite_db.unit(slow, fast=fast) == "slow"
-    assert await sqlite_db.unit(slow, fast=lambda raw: raw.execute(
-        "INSERT INTO channel_state (name, value) VALUES ('fast2', 'z')") and "fast") == "fast"
+    assert await sqlite_db.unit(slow, fast=fast2) == "fast"
     async with sqlite_db.read() as s:
         assert set((await s.scalars(select(ChannelState.name))).all()) == {"slow", "fast2"}
 
 
-async def _note_rows(tmp: Path, hot: bool) -> tuple[dict, dict, int]:
-    bench = await open_bench(tmp, 1)
+async def _note_rows(tmp: Path, hot: bool, url: str | None = None) -> tuple[dict, dict, int]:
+    bench = await open_bench(tmp, 1, url)
     try:
         if not hot:
             bench.rt.core.router.hot_steps.clear()
@@ -81,11 +86,19 @@ async def _note_rows(tmp: Path, hot: bool) -> tuple[dict, dict, int]:
         await bench.close()
 
 
-async def test_the_hot_path_writes_what_the_ordinary_way_writes(tmp_path: Path) -> None:
+@pytest.fixture
+def two_urls(backend: str, tmp_path: Path):  # noqa: ANN201
     (tmp_path / "hot").mkdir()
     (tmp_path / "orm").mkdir()
-    hot_state, hot_reply, hot_count = await _note_rows(tmp_path / "hot", hot=True)
-    orm_state, orm_reply, orm_count = await _note_rows(tmp_path / "orm", hot=False)
+    with contextlib.ExitStack() as stack:
+        fresh = contextlib.contextmanager(_fresh_url)
+        yield [stack.enter_context(fresh(backend, tmp_path / d)) for d in ("hot", "orm")]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_hot_path_writes_what_the_ordinary_way_writes(two_urls: list[str], tmp_path: Path) -> None:
+    hot_state, hot_reply, hot_count = await _note_rows(tmp_path / "hot", True, two_urls[0])
+    orm_state, orm_reply, orm_count = await _note_rows(tmp_path / "orm", False, two_urls[1])
     assert hot_count == 1 and orm_count == 0
     assert hot_state == orm_state and hot_state["data"]["notes"] == ["pump replaced, testing"]
     assert hot_reply == orm_reply

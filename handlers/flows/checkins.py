@@ -155,11 +155,11 @@ def _got(ticket_id: int, photos: list, notes: list[str]) -> Msg:
 
 
 @routes.hot("checkin", "collect")
-def checkin_note(view: HotView) -> Msg | None:
+async def checkin_note(view: HotView) -> Msg | None:
     """:func:`checkin_collect` for its plain case, in plain SQL (:mod:`handlers.hot`): a typed note
     (not a Done word, not late, within the limit) from the engineer the ticket is still assigned
     to while the work is under way.  Anything else: None, and the step itself answers."""
-    brief = view.ticket(view.data.get("ticket_id"))
+    brief = await view.ticket(view.data.get("ticket_id"))
     if view.role is not Role.ENGINEER or brief is None or brief.assignee_id != view.person_id \
             or not work_under_way(brief.status, brief.service_type):
         return None
