@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-db", type=Path, default=None,
                         help="memory: SQLite file to populate (or reuse, if it exists) instead of a temporary one")
     parser.add_argument("--seconds", type=float, default=10.0, help="latency: length of each Poisson run")
+    parser.add_argument("--rate", type=float, default=100.0, help="latency: the fixed arrival rate, updates/s")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"), help="where to write results")
     parser.add_argument("--compare", type=Path, default=None, metavar="FILE",
                         help="an earlier results JSON: show each figure's previous ratio and flag regressions")
@@ -43,16 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_parts(args: argparse.Namespace) -> list[dict[str, Any]]:
     parts = args.part or DEFAULT_PARTS + (["postgresql"] if args.pg_url else [])
     results = []
-    capacity = None
     if "throughput" in parts:
         from bench import throughput
 
         results.append(throughput.run())
-        capacity = results[-1]["fieldbot_updates_per_s"]
     if "latency" in parts:
         from bench import latency
 
-        results.append(latency.run(capacity, args.seconds))
+        results.append(latency.run(args.rate, args.seconds))
     if "sweep" in parts:
         from bench import sweep
 
@@ -115,12 +114,12 @@ def _line(part: str, row: dict[str, Any], target: str) -> str:
     was = ""
     if previous is not None:
         was = f"  (was {previous:.2f}{', REGRESSED' if row.get('regressed') else ''})"
-    return (f"{part:<10} {row['figure']:<36} {row['baseline']:<34} {row['ratio']:>7.2f} {target:>7}  "
+    return (f"{part:<10} {row['figure']:<52} {row['baseline']:<50} {row['ratio']:>7.2f} {target:>7}  "
             f"{_verdict(row)}{was}")
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    lines = [f"{'part':<10} {'figure':<36} {'baseline':<34} {'ratio':>7} {'target':>7}  result"]
+    lines = [f"{'part':<10} {'figure':<52} {'baseline':<50} {'ratio':>7} {'target':>7}  result"]
     for r in results:
         target = "—" if r.get("target") is None else f"{r.get('target_op', '≤')} {r['target']}"
         lines.append(_line(r["part"], r, target))

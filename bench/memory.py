@@ -1,13 +1,15 @@
-"""Memory: RSS of an idle instance with 1M tickets in the database (target ≤ 120 MB).
+"""Memory: RSS of an idle instance, over a bare-import baseline, and its growth with the database.
 
-The database is filled with :func:`bench.sweep.populate` (SQLite file).  Then a real instance —
-``python -m bot --config … run``, the same code path as ``fieldbot run`` — is started in a
-subprocess, polling the Bot API emulator served from this process, with its scheduler ticking
-every few seconds.  Once it has polled and stayed idle for a while, its ``VmRSS`` (and peak
-``VmHWM``) is read from ``/proc/<pid>/status``.
+An empty database (migrated, a team, no tickets) and one filled with ``--tickets`` tickets
+(:func:`bench.sweep.populate`, SQLite files).  For each, a real instance — ``python -m bot --config
+… run``, the same code path as ``fieldbot run`` — is started in a subprocess, polling the Bot API
+emulator served from this process, with its scheduler ticking every few seconds.  Once it has
+polled and stayed idle for a while, its ``VmRSS`` (and peak ``VmHWM``) is read from
+``/proc/<pid>/status``.
 
 Baseline: the RSS of a bare Python process that imports aiogram and SQLAlchemy, same run.
-Ratio = RSS / 120 MB (the target is absolute; the baseline shows how much is the bot's own).
+Targets: idle RSS (full database) ≤ baseline + 25 MB ("ratio" = what the bot adds ÷ 25 MB), and
+growth from the empty database to the full one ≤ 10 MB (a second table line).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGET_MB = 120.0
+OVER_BASELINE_MB = 25.0
+GROWTH_MB = 10.0
 TOKEN = "123456:BENCHTOKEN"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,6 +98,8 @@ async def measure(tickets: int, db: Path | None = None, idle: float = 15.0) -> d
 
     with tempfile.TemporaryDirectory(prefix="fieldbot-bench-mem-") as tmp_name:
         tmp = Path(tmp_name)
+        empty_url = f"sqlite+aiosqlite:///{tmp / 'memory-empty.db'}"
+        await populate(empty_url, 0, due_rows=0)
         path = db or tmp / f"memory-{tickets}.db"
         url = f"sqlite+aiosqlite:///{path}"
         if db is not None and db.exists():
@@ -102,25 +107,31 @@ async def measure(tickets: int, db: Path | None = None, idle: float = 15.0) -> d
         else:
             print(f"  memory: populating {tickets:,} tickets …", flush=True)
             started = time.perf_counter()
-            await populate(url, tickets)
+            await populate(url, tickets, due_rows=0)
             print(f"  memory: populated {tickets:,} tickets in {time.perf_counter() - started:.0f} s "
                   f"({os.path.getsize(path) / 2**20:.0f} MB file)", flush=True)
         base = await baseline_rss_mb()
+        empty = await instance_rss_mb(empty_url, tmp, idle=idle)
         inst = await instance_rss_mb(url, tmp, idle=idle)
         inst["baseline_mb"] = base
+        inst["empty_rss_mb"] = empty["rss_mb"]
         inst["db_mb"] = os.path.getsize(path) / 2**20
         return inst
 
 
 def run(tickets: int = 1_000_000, db: Path | None = None, idle: float = 15.0) -> dict:
     m = asyncio.run(measure(tickets, db, idle))
-    rss = m["rss_mb"]
-    return {"part": "memory", "figure": f"idle RSS at {tickets:,}: {rss:.0f} MB",
-            "baseline": f"bare aiogram+SQLAlchemy: {m['baseline_mb']:.0f} MB",
-            "ratio": rss / TARGET_MB, "target": 1.0, "pass": rss <= TARGET_MB,
+    rss, base, empty = m["rss_mb"], m["baseline_mb"], m["empty_rss_mb"]
+    over, growth = rss - base, rss - empty
+    return {"part": "memory", "figure": f"idle RSS at {tickets:,}: {rss:.0f} MB (+{over:.0f})",
+            "baseline": f"bare aiogram+SQLAlchemy: {base:.0f} MB",
+            "ratio": over / OVER_BASELINE_MB, "target": 1.0, "pass": over <= OVER_BASELINE_MB,
+            "checks": [{"figure": f"growth empty → {tickets:,}: {growth:+.1f} MB",
+                        "baseline": f"empty database: {empty:.0f} MB", "ratio": max(growth, 0.0) / GROWTH_MB,
+                        "target": "≤ 1.0", "pass": growth <= GROWTH_MB}],
             "tickets": tickets, "rss_mb": round(rss, 1), "rss_max_mb": round(m["rss_max_mb"], 1),
-            "hwm_mb": round(m["hwm_mb"], 1), "baseline_mb": round(m["baseline_mb"], 1),
-            "over_baseline_mb": round(rss - m["baseline_mb"], 1), "db_mb": round(m["db_mb"], 1),
+            "hwm_mb": round(m["hwm_mb"], 1), "baseline_mb": round(base, 1), "empty_rss_mb": round(empty, 1),
+            "over_baseline_mb": round(over, 1), "growth_mb": round(growth, 1), "db_mb": round(m["db_mb"], 1),
             "idle_s": m["idle_s"], "getUpdates_calls": m["getUpdates_calls"]}
 
 

@@ -25,15 +25,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from weakref import WeakValueDictionary
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import midway
+from handlers import hot, midway
 from handlers.channel import Inbound, data_from_command
 from handlers.media import MediaStore, StoredFile
 from handlers.context import Ctx
+from handlers.hot import SEEN_GRANULARITY
 from handlers.i18n import error_text
 from handlers.registry import Router
 from handlers.screening import check_roles, screen
@@ -42,6 +43,7 @@ from models.errors import DomainError
 from models.inbox import close_inbox_row
 from models.people import ChannelIdentity, Person
 from models.runtime import ConversationState
+from models.writer import FALLBACK
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,6 @@ ATTEMPTS = 3
 
 class PhotoUnavailable(Exception):
     """The channel would not hand over a photo the person sent."""
-#: ``last_seen_at`` (which of a person's chats pushes go to) is kept to this precision.
-SEEN_GRANULARITY = timedelta(seconds=60)
 
 
 class Core:
@@ -75,6 +75,8 @@ class Core:
         self.before: Callable[[Inbound], Awaitable[None]] | None = None
         #: Updates fully handled by this instance (tests and the demo wait on it).
         self.handled = 0
+        #: Of those, handled by the hot path (plain SQL, :mod:`handlers.hot`).
+        self.hot_handled = 0
 
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -87,12 +89,33 @@ class Core:
         """Handle one update; returns a short text for the pressed button, if any."""
         lock = self._lock(inbound.session_key)
         async with lock:
-            if self.before is not None:
-                await self.before(inbound)
-            toast = await self.handle_in_session(inbound)
+            toast = await self._hot(inbound)
+            if toast is not FALLBACK:
+                self.hot_handled += 1
+            else:
+                if self.before is not None:
+                    await self.before(inbound)
+                toast = await self.handle_in_session(inbound)
         self.handled += 1
         self.on_commit()
         return toast
+
+    async def _hot(self, inbound: Inbound) -> str | None:
+        """The plain case in plain SQL (:mod:`handlers.hot`: in SQLite's writer thread, or on the
+        PostgreSQL connection); FALLBACK when it is not the plain case (or it failed: the ordinary
+        way retries and parks)."""
+        if not hot.eligible(inbound, self.router):
+            return FALLBACK
+        default = self.app.config.bot.language
+        try:
+            return await self.app.db.unit(None, fast=lambda q: hot.run(q, inbound, self.router, default,
+                                                                       self.app.clock.now()))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("hot path of update %s:%s failed, handled the ordinary way: %s: %s", inbound.channel.value,
+                        inbound.update_id, type(exc).__name__, exc)
+            return FALLBACK
 
     async def handle_in_session(self, inbound: Inbound) -> str | None:
         """Handle one update; the caller holds its session's lock (see :meth:`handle`)."""
@@ -143,62 +166,67 @@ class Core:
         return stored
 
     async def _transaction(self, inbound: Inbound, media: dict[str, StoredFile] | None) -> str | None:
-        async with self.app.db.write() as session:
-            if not await close_inbox_row(session, inbound.channel, inbound.update_id,
-                                         received_at=inbound.received_at, now=self.app.clock.now()):
-                log.info("duplicate update %s:%s dropped", inbound.channel.value, inbound.update_id)
+        """The update's database work, as one unit (on SQLite: in the writer thread, sharing a
+        COMMIT with the updates that arrive meanwhile; see :mod:`models.writer`)."""
+        return await self.app.db.unit(lambda session: self._work(session, inbound, media))
+
+    async def _work(self, session: AsyncSession, inbound: Inbound,
+                    media: dict[str, StoredFile] | None) -> str | None:
+        if not await close_inbox_row(session, inbound.channel, inbound.update_id,
+                                     received_at=inbound.received_at, now=self.app.clock.now()):
+            log.info("duplicate update %s:%s dropped", inbound.channel.value, inbound.update_id)
+            return None
+        person = identity = None
+        if not inbound.impersonal:
+            found = (await session.execute(
+                select(ChannelIdentity, Person).join(Person, Person.id == ChannelIdentity.person_id)
+                .where(ChannelIdentity.channel == inbound.channel,
+                       ChannelIdentity.external_user_id == inbound.user_id)
+            )).first()
+            identity, person = found if found is not None else (None, None)
+            if identity is not None:
+                # Written only when it says something new: a busy chat does not rewrite the row
+                # on every message (one statement fewer per update on the single writer).
+                if inbound.received_at - identity.last_seen_at >= SEEN_GRANULARITY:
+                    identity.last_seen_at = inbound.received_at
+                if identity.unreachable_reason is not None:
+                    identity.unreachable_reason = None
+                if not person.active:
+                    person = None
+        try:
+            screen(inbound)
+        except DomainError as exc:  # answered without touching the dialog or storing a state
+            if exc.code == "silent":
                 return None
-            person = identity = None
-            if not inbound.impersonal:
-                found = (await session.execute(
-                    select(ChannelIdentity, Person).join(Person, Person.id == ChannelIdentity.person_id)
-                    .where(ChannelIdentity.channel == inbound.channel,
-                           ChannelIdentity.external_user_id == inbound.user_id)
-                )).first()
-                identity, person = found if found is not None else (None, None)
-                if identity is not None:
-                    # Written only when it says something new: a busy chat does not rewrite the row
-                    # on every message (one statement fewer per update on the single writer).
-                    if inbound.received_at - identity.last_seen_at >= SEEN_GRANULARITY:
-                        identity.last_seen_at = inbound.received_at
-                    if identity.unreachable_reason is not None:
-                        identity.unreachable_reason = None
-                    if not person.active:
-                        person = None
-            try:
-                screen(inbound)
-            except DomainError as exc:  # answered without touching the dialog or storing a state
-                if exc.code == "silent":
-                    return None
-                ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person,
-                          state=ConversationState(session_key=inbound.session_key, data={}), router=self.router)
-                ctx.reply_error(exc)
-                return error_text(ctx.lang, exc, self.app.tz)[:190]
-            state = await session.get(ConversationState, inbound.session_key)
-            if state is None:
-                state = ConversationState(session_key=inbound.session_key, data={})
-                session.add(state)
+            ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person,
+                      state=ConversationState(session_key=inbound.session_key, data={}), router=self.router)
+            ctx.reply_error(exc)
+            return error_text(ctx.lang, exc, self.app.tz)[:190]
+        state = await session.get(ConversationState, inbound.session_key)
+        if state is None:
+            state = ConversationState(session_key=inbound.session_key, data={})
+            session.add(state)
+            await session.flush()
+        ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person, state=state, media=media or {},
+                  router=self.router)
+        try:
+            async with session.begin_nested():
+                # Where pushes go follows the person's latest private chat — but only an
+                # update that was not refused may move it (a forged one must not).
+                if identity is not None and inbound.private and identity.chat_id != inbound.chat_id:
+                    identity.chat_id = inbound.chat_id
+                if media is None:
+                    raise DomainError("photo_unavailable")
+                before = midway.snapshot(ctx)
+                await self.route(ctx)
+                midway.remember(ctx, before)
                 await session.flush()
-            ctx = Ctx(app=self.app, session=session, inbound=inbound, person=person, state=state, media=media or {},
-                      router=self.router)
-            try:
-                async with session.begin_nested():
-                    # Where pushes go follows the person's latest private chat — but only an
-                    # update that was not refused may move it (a forged one must not).
-                    if identity is not None and inbound.private and identity.chat_id != inbound.chat_id:
-                        identity.chat_id = inbound.chat_id
-                    if media is None:
-                        raise DomainError("photo_unavailable")
-                    before = midway.snapshot(ctx)
-                    await self.route(ctx)
-                    midway.remember(ctx, before)
-                    await session.flush()
-            except DomainError as exc:
-                if exc.code == "silent":
-                    return None
-                ctx.reply_error(exc)
-                ctx.toast = error_text(ctx.lang, exc, self.app.tz)[:190]
-            return ctx.toast
+        except DomainError as exc:
+            if exc.code == "silent":
+                return None
+            ctx.reply_error(exc)
+            ctx.toast = error_text(ctx.lang, exc, self.app.tz)[:190]
+        return ctx.toast
 
     async def give_up(self, inbound: Inbound, error: str) -> None:
         """Park an update that keeps failing (kept with its error for ``fieldbot inbox``, a resend

@@ -61,8 +61,13 @@ def is_open(ctx: Ctx) -> bool:
 
 def snapshot(ctx: Ctx) -> tuple[str | None, str | None, str]:
     """The dialog as its flow sees it: flow, step and data (without what is kept here)."""
-    data = {k: v for k, v in ctx.data.items() if k not in (KEY, _PROBE)}
-    return ctx.flow, ctx.step, json.dumps(data, sort_keys=True, default=str)
+    return dialog_snapshot(ctx.flow, ctx.step, ctx.data)
+
+
+def dialog_snapshot(flow: str | None, step: str | None, data: dict[str, Any]) -> tuple[str | None, str | None, str]:
+    """:func:`snapshot` of a dialog given as its parts (the hot path has no :class:`Ctx`)."""
+    data = {k: v for k, v in data.items() if k not in (KEY, _PROBE)}
+    return flow, step, json.dumps(data, sort_keys=True, default=str)
 
 
 def remember(ctx: Ctx, before: tuple[str | None, str | None, str]) -> None:
@@ -71,11 +76,17 @@ def remember(ctx: Ctx, before: tuple[str | None, str | None, str]) -> None:
     if not ctx.flow or snapshot(ctx) == before:
         return
     row = ctx.last_reply
+    ctx.state.data = keep_question(ctx.data, row.payload if row is not None else None,
+                                   row.ref if row is not None else None)
+
+
+def keep_question(data: dict[str, Any], payload: dict[str, Any] | None, ref: str | None) -> dict[str, Any]:
+    """The dialog's data with ``payload`` (its last reply) kept as its question (:func:`remember`)."""
     kept: dict[str, Any] = {}
-    if row is not None and not row.payload.get("secret") and row.payload.get("kind", "message") == "message":
-        kept = {"ask": {k: v for k, v in row.payload.items() if k != "edit_message_id"}, "ref": row.ref}
-    data = {k: v for k, v in ctx.data.items() if k != KEY}
-    ctx.state.data = {**data, KEY: kept} if kept else data
+    if payload is not None and not payload.get("secret") and payload.get("kind", "message") == "message":
+        kept = {"ask": {k: v for k, v in payload.items() if k != "edit_message_id"}, "ref": ref}
+    data = {k: v for k, v in data.items() if k != KEY}
+    return {**data, KEY: kept} if kept else data
 
 
 def dialog_name(ctx: Ctx) -> L:

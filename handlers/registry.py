@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from models.enums import Role
 
@@ -48,6 +48,9 @@ class Routes:
     text_handlers: list[Handler] = field(default_factory=list)
     #: Shown in the chat's command menu, per role: (command, catalog key of its description).
     menus: dict[Role, list[tuple[str, str]]] = field(default_factory=dict)
+    #: The plain-SQL version of a dialog step, for the common answer only (see :mod:`handlers.hot`):
+    #: a function of a :class:`handlers.hot.HotView` returning the reply, or None to run the step.
+    hot_steps: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def command(self, name: str, *, roles: frozenset[Role] | set[Role] | None, menu: str | None = None):
         def register(fn: Handler) -> Handler:
@@ -73,6 +76,15 @@ class Routes:
 
         return register
 
+    def hot(self, flow: str, step: str):
+        """Register the hot version of a step (:mod:`handlers.hot`); the step itself stays the
+        reference and handles everything the hot version declines."""
+        def register(fn: Any) -> Any:  # noqa: ANN401
+            self.hot_steps[(flow, step)] = fn
+            return fn
+
+        return register
+
     def on_reply(self, fn: Handler) -> Handler:
         self.reply_handlers.append(fn)
         return fn
@@ -91,6 +103,7 @@ class Routes:
             if key in self.steps:
                 raise ValueError(f"dialog step {key[0]}/{key[1]} registered twice")
             self.steps[key] = fn
+        self.hot_steps.update(other.hot_steps)
         self.reply_handlers.extend(other.reply_handlers)
         self.text_handlers.extend(other.text_handlers)
         for role, entries in other.menus.items():

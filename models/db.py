@@ -20,14 +20,20 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from models.hot import PgSql
+from models.writer import FALLBACK, Fast, Writer
+
+T = TypeVar("T")
 
 
 def _sqlite_hooks(engine: AsyncEngine, busy_ms: int, begin: str) -> None:
@@ -58,10 +64,14 @@ class WriterGate:
         self._held = False
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        #: When a list: how long each hold lasted, in seconds (the bench's sweep part reads it).
+        self.holds: list[float] | None = None
+        self._since = 0.0
 
     async def acquire(self, urgent: bool = False) -> None:
         if not self._held and not self._waiters:
             self._held = True
+            self._since = time.perf_counter()
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (0 if urgent else 1, next(self._seq), future))
@@ -71,8 +81,11 @@ class WriterGate:
             if future.done() and not future.cancelled():  # handed over just as we were cancelled
                 self.release()
             raise
+        self._since = time.perf_counter()
 
     def release(self) -> None:
+        if self.holds is not None:
+            self.holds.append(time.perf_counter() - self._since)
         while self._waiters:
             _, _, future = heapq.heappop(self._waiters)
             if not future.done():
@@ -98,6 +111,11 @@ class Database:
             self.writer = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
             self.reader = self.writer
         self.gate = WriterGate() if self.dialect == "sqlite" else None
+        #: SQLite on a file: units of work run in one writer thread with group commit (see
+        #: :mod:`models.writer`); PostgreSQL keeps its own concurrency (one session per unit).
+        self.thread: Writer | None = None
+        if self.gate is not None and self.url.database and self.url.database != ":memory:":
+            self.thread = Writer(url, busy_timeout_ms, self.gate)
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
 
@@ -124,6 +142,28 @@ class Database:
         finally:
             self.gate.release()
 
+    async def unit(self, work: Callable[[AsyncSession], Awaitable[T]] | None, fast: Fast | None = None) -> T:
+        """Run ``work(session)`` as one unit of work and return its result once committed.
+
+        On SQLite it runs in the writer thread, sharing a COMMIT with the units that arrive while
+        the previous batch commits (its own savepoint: if it raises, it alone is rolled back and
+        the exception is raised here).  Elsewhere it is :meth:`write` around ``work``.  ``work``
+        must do database work only (no network I/O): on SQLite it holds the single writer.
+        ``fast``: the same work in plain SQL (:mod:`models.hot`) — on SQLite's writer connection or
+        the unit's asyncpg connection — used instead of ``work`` unless it returns
+        :data:`models.writer.FALLBACK` (then ``work`` runs, or with no ``work`` FALLBACK is the
+        result).  ``fast`` returns FALLBACK only before it has written anything."""
+        if self.thread is not None:
+            return await self.thread.run(work, fast)
+        async with self.write() as session:
+            if fast is not None and self.dialect == "postgresql":
+                raw = await (await session.connection()).get_raw_connection()
+                value = await fast(PgSql(raw.driver_connection))
+                if value is not FALLBACK or work is None:
+                    return value
+                # FALLBACK comes before ``fast`` writes anything: the same transaction goes on.
+            return await work(session)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reading: never commits; closing it ends the read transaction.
@@ -134,6 +174,8 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self.thread is not None:
+            await self.thread.close()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()

@@ -22,12 +22,13 @@ if TYPE_CHECKING:
     from bot.app import App
 
 Job = Callable[["App", datetime], Awaitable[int]]
-#: Rows handled per transaction; a scan finds at most this many due rows at once.
-BATCH = 500
+#: Rows handled per transaction; a scan finds at most this many due rows at once.  Small, so a
+#: scan holds SQLite's single writer a few milliseconds at a time and replies slip in between.
+BATCH = 50
 
 
 #: Batches per run at most, so one run cannot hold the writer forever; the rest waits a tick.
-MAX_BATCHES = 20
+MAX_BATCHES = 200
 
 
 async def in_batches(batch: Callable[[App, datetime], Awaitable[tuple[int, int]]], app: App,
@@ -50,12 +51,18 @@ async def claim(session: AsyncSession, model: Any, row_id: int, expected: dict[s
     On PostgreSQL a second instance scanning at the same moment blocks on the row lock, then sees
     the new values and claims nothing; on SQLite the single writer serialises the scans anyway.
     """
+    result = await session.execute(claim_statement(model, row_id, expected, changes))
+    return result.rowcount == 1
+
+
+def claim_statement(model: Any, row_id: int, expected: dict[str, Any], changes: dict[str, Any]) -> Any:  # noqa: ANN401
+    """The conditional UPDATE of :func:`claim`, to run later (a scan that plans outside the
+    write transaction claims in the writer)."""
     stmt = update(model).where(model.id == row_id)
     for column, value in expected.items():
         attr = getattr(model, column)
         stmt = stmt.where(attr.is_(None) if value is None else attr == value)
-    result = await session.execute(stmt.values(**changes).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return stmt.values(**changes).execution_options(synchronize_session=False)
 
 
 async def send(session: AsyncSession, app: App, person_id: int | None, msg: Msg, *, dedupe: str,

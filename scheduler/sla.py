@@ -10,7 +10,8 @@ Per running clock (respond / arrive / resolve) the ladder is
 :meth:`models.clocks.SlaPolicy.next_step` says when each step is due and
 :meth:`~models.clocks.SlaPolicy.plan` keeps ``Ticket.sla_next_at`` at the earliest one, so this job
 only scans ``sla_next_at <= now`` by its partial index (``ix_tickets_sla_next``), ``BATCH`` rows
-per transaction, oldest first.
+at a time, oldest first — worked out in a read session, then written ``WRITE_CHUNK`` tickets per
+write transaction (:func:`run`).
 
 Exactly once, with several instances or after a crash:
 
@@ -44,7 +45,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import push
@@ -59,7 +60,7 @@ from models.sla import CLOCKS
 from models.still import still
 from models.tickets import Ticket
 from models.transitions import record_event
-from scheduler.base import BATCH, claim
+from scheduler.base import claim_statement
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -99,16 +100,81 @@ def due_steps(app: App, draft: Any, now: datetime) -> list[tuple[datetime, str, 
     return steps
 
 
+#: Due tickets worked out at a time (in a read session: the writer is not held meanwhile).
+BATCH = 500
+#: Tickets claimed (and their messages and events written) per write transaction: the writer
+#: is held a few milliseconds at a time, so a reply never waits long behind a scan.
+WRITE_CHUNK = 50
+
+
 async def run(app: App, now: datetime) -> int:
-    """One scan; returns how many tickets moved up a ladder."""
+    """One scan; returns how many tickets moved up a ladder.
+
+    Each batch is worked out in a read session, outside the write transaction (tickets, keys,
+    people and their chats loaded once, messages rendered); then it is written ``WRITE_CHUNK``
+    tickets at a time: each ticket's conditional claim, then its messages and timeline events in
+    two bulk inserts.  A ticket whose claim fails (a handler or another instance changed it since
+    it was read) writes nothing and is found again, fresh, by the next batch or tick."""
     acted = 0
     for _ in range(MAX_BATCHES):
-        async with app.db.write() as session:
-            found, moved = await _batch(session, app, now)
-        acted += moved
+        async with app.db.read() as session:
+            found, plans = await _batch(session, app, now)
+        for i in range(0, len(plans), WRITE_CHUNK):
+            chunk = plans[i:i + WRITE_CHUNK]
+            acted += await app.db.unit(lambda session, chunk=chunk: _write(session, chunk))
         if found < BATCH:
             break
     return acted
+
+
+class _Plan:
+    """One ticket's share of a scan: its claim and what goes with it (rows as column dicts)."""
+
+    def __init__(self, claim: Any, moved: int) -> None:  # noqa: ANN401
+        self.claim, self.moved = claim, moved
+        self.rows: list[Any] = []  # OutboxMessage / TicketEvent objects, never in a session
+
+
+class _Recorder:
+    """A session for :func:`handlers.context.push` and :func:`record_event` that reads through
+    the read session and keeps what they add instead of writing it."""
+
+    def __init__(self, session: AsyncSession):
+        self._session = session
+        self.added: list[Any] = []
+
+    def add(self, obj: Any) -> None:  # noqa: ANN401
+        self.added.append(obj)
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+        return getattr(self._session, name)
+
+
+def _columns(obj: Any) -> dict[str, Any]:  # noqa: ANN401
+    table = type(obj).__table__
+    return {c.key: getattr(obj, c.key) for c in table.columns if c.key in obj.__dict__}
+
+
+async def _write(session: AsyncSession, chunk: list[_Plan]) -> int:
+    """Claim each ticket of ``chunk``; insert the claimed ones' rows in bulk (one INSERT per table
+    and set of columns).  Returns how many tickets moved."""
+    sync = session.sync_connection() if hasattr(session, "sync_connection") else None  # SQLite's writer thread
+    moved = 0
+    rows: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for plan in chunk:
+        result = sync.execute(plan.claim) if sync is not None else await session.execute(plan.claim)
+        if result.rowcount != 1:
+            continue  # changed since it was read: found again, fresh, next time
+        moved += plan.moved
+        for obj in plan.rows:
+            values = _columns(obj)
+            rows.setdefault((type(obj).__table__, tuple(sorted(values))), []).append(values)
+    for (table, _keys), values in rows.items():
+        if sync is not None:
+            sync.execute(insert(table), values)
+        else:
+            await session.execute(insert(table), values)
+    return moved
 
 
 class _Crew:
@@ -131,8 +197,8 @@ class _Crew:
         return cls(teams, people)
 
 
-async def _batch(session: AsyncSession, app: App, now: datetime) -> tuple[int, int]:
-    """Claim and chase up to ``BATCH`` due tickets in one transaction; returns (found, moved)."""
+async def _batch(session: AsyncSession, app: App, now: datetime) -> tuple[int, list[_Plan]]:
+    """Work out up to ``BATCH`` due tickets (read only); returns (found, plans)."""
     tickets = list((await session.scalars(
         select(Ticket)
         .where(Ticket.sla_next_at.is_not(None), Ticket.sla_next_at <= now)
@@ -140,7 +206,7 @@ async def _batch(session: AsyncSession, app: App, now: datetime) -> tuple[int, i
         .limit(BATCH)
     )).all())
     if not tickets:
-        return 0, 0
+        return 0, []
     work = []
     for ticket in tickets:
         chased = ticket.status not in FINAL_STATES and ticket.paused_at is None
@@ -148,12 +214,11 @@ async def _batch(session: AsyncSession, app: App, now: datetime) -> tuple[int, i
         work.append((ticket, draft, due_steps(app, draft, now) if chased else None))
     said = await _keys_used(session, [_key(d, clock, level) for _t, d, steps in work for _w, clock, level in steps or ()])
     crew = await _Crew.load(session, tickets)
-    moved = 0
-    # Rows are written at the commit, in bulk: no flush before each query of the loop.
+    plans = []
     with session.no_autoflush:
         for ticket, draft, steps in work:
-            moved += await _chase(session, app, ticket, draft, steps, now, said, crew)
-    return len(tickets), moved
+            plans.append(await _chase(session, app, ticket, draft, steps, now, said, crew))
+    return len(tickets), plans
 
 
 async def _keys_used(session: AsyncSession, keys: list[str]) -> set[str]:
@@ -170,21 +235,21 @@ def _key(draft: Any, clock: str, level: int) -> str:
 
 
 async def _chase(session: AsyncSession, app: App, ticket: Ticket, draft: _Draft,
-                 steps: list[tuple[datetime, str, int]] | None, now: datetime, said: set[str], crew: _Crew) -> int:
+                 steps: list[tuple[datetime, str, int]] | None, now: datetime, said: set[str], crew: _Crew) -> _Plan:
     expected = {"sla_next_at": ticket.sla_next_at, "version": ticket.version,
                 **{f"{clock}_level": getattr(ticket, f"{clock}_level") for clock in CLOCKS}}
     unchanged = {"version": ticket.version + 1, "updated_at": ticket.updated_at}
     if steps is None:  # closed, cancelled or paused: nothing to chase, just stop looking at it
-        await claim(session, Ticket, ticket.id, expected, {"sla_next_at": None, **unchanged})
-        return 0
+        return _Plan(claim_statement(Ticket, ticket.id, expected, {"sla_next_at": None, **unchanged}), 0)
     changes = {"sla_next_at": draft.sla_next_at, **unchanged,
                **{f"{clock}_level": getattr(draft, f"{clock}_level") for clock in CLOCKS}}
-    if not await claim(session, Ticket, ticket.id, expected, changes):
-        return 0  # another instance (or a handler) got there first; its view is the newer one
+    plan = _Plan(claim_statement(Ticket, ticket.id, expected, changes), 1 if steps else 0)
+    recorder = _Recorder(session)
     for _when, clock, level in steps:
         if _key(draft, clock, level) not in said:  # else a stale copy fooled the claim: said already
-            await _step(session, app, draft, clock, level, now, crew)
-    return 1 if steps else 0
+            await _step(recorder, app, draft, clock, level, now, crew)
+    plan.rows = recorder.added
+    return plan
 
 
 async def _step(session: AsyncSession, app: App, draft: _Draft, clock: str, level: int, now: datetime,

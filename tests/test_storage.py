@@ -20,6 +20,7 @@ from models.enums import Action, Channel, Role, ServiceType, TicketStatus
 from models.errors import DomainError
 from models.invites import create_invite, join, redeem_invite
 from models.lifecycle import TransitionError, replay
+from models import schema_version
 from models.migrate import current_revision, downgrade, head_revision, upgrade
 from models.people import Person
 from models.queries import ticket_by_number
@@ -53,8 +54,15 @@ async def test_migrated_schema_matches_the_models(db: Database) -> None:
 async def test_downgrade_and_upgrade_again(db: Database) -> None:
     await downgrade(db, "base")
     assert await current_revision(db) is None
+    assert await schema_version.current_revision(db) is None
     await upgrade(db)
     assert await current_revision(db) == head_revision()
+
+
+async def test_the_schema_check_without_alembic_agrees_with_alembic(db: Database) -> None:
+    """``fieldbot run`` checks the schema without importing Alembic (models.schema_version)."""
+    assert schema_version.head_revision() == head_revision()
+    assert await schema_version.current_revision(db) == await current_revision(db) == head_revision()
 
 
 async def test_sqlite_pragmas(db: Database) -> None:

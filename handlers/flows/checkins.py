@@ -19,12 +19,15 @@ from handlers.context import Ctx
 from handlers.dialogs import act, allowed, begin_on_my_ticket, button_args, dialog_ticket, late_client_at
 from handlers.dialogs import pressed_ticket, start_dialog
 from handlers.evidence import more_photos, photo_record, record_checkin
+from handlers.hot import HotView
 from handlers.messages import L, Lines, Msg, Raw
 from handlers.notify import notify_customer, supervisor_of
 from handlers.registry import Routes
 from handlers.words import is_done
 from models.enums import Action, CheckinKind, Role
+from models.checkins import is_late
 from models.errors import DomainError
+from models.lifecycle import work_under_way
 from models.queries import person_name
 from models.tickets import Ticket
 
@@ -147,9 +150,33 @@ async def checkin_collect(ctx: Ctx) -> None:
     if late is not None and (earliest is None or late < earliest):
         earliest = late
     ctx.goto("checkin", "collect", photos=all_photos, notes=notes, late_at=_iso(earliest))
-    ctx.reply(Msg("eng.checkin_got", {"photos": L("eng.photos", {"count": len(all_photos)}),
-                                      "notes": L("eng.notes", {"count": len(notes)})},
-                  buttons=[[("btn.done", f"done:{ticket.id}")]]))
+    ctx.reply(_got(ticket.id, all_photos, notes))
+
+
+def _got(ticket_id: int, photos: list, notes: list[str]) -> Msg:
+    return Msg("eng.checkin_got", {"photos": L("eng.photos", {"count": len(photos)}),
+                                   "notes": L("eng.notes", {"count": len(notes)})},
+               buttons=[[("btn.done", f"done:{ticket_id}")]])
+
+
+@routes.hot("checkin", "collect")
+async def checkin_note(view: HotView) -> Msg | None:
+    """:func:`checkin_collect` for its plain case, in plain SQL (:mod:`handlers.hot`): a typed note
+    (not a Done word, not late, within the limit) from the engineer the ticket is still assigned
+    to while the work is under way.  Anything else: None, and the step itself answers."""
+    brief = await view.ticket(view.data.get("ticket_id"))
+    if view.role is not Role.ENGINEER or brief is None or brief.assignee_id != view.person_id \
+            or not work_under_way(brief.status, brief.service_type):
+        return None
+    note = view.text.strip()
+    if not note or is_done(note) or is_late(view.inbound.client_at, view.now):
+        return None
+    notes = list(view.data.get("notes", [])) + [note]
+    if sum(len(n) + 1 for n in notes) > NOTES_LIMIT:
+        return None
+    photos = list(view.data.get("photos", []))
+    view.goto("checkin", "collect", photos=photos, notes=notes, late_at=view.data.get("late_at"))
+    return _got(brief.id, photos, notes)
 
 
 @routes.callback("done", roles=ENGINEER)
