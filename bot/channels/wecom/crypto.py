@@ -42,7 +42,6 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 BLOCK = 32  # WeCom pads to 32 bytes, not to the AES block size
 PREFIX = 16  # random bytes before the length field
@@ -200,6 +199,8 @@ class WeComCrypto:
             raise ValueError("random_prefix must be 16 bytes")
         rid = (self.receive_id if receive_id is None else receive_id).encode("utf-8")
         plain = pad(prefix + struct.pack(">I", len(body)) + body + rid)
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # here: unused by Telegram-only runs (5 MB)
+
         encryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16])).encryptor()
         return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
 
@@ -211,6 +212,8 @@ class WeComCrypto:
             raise MalformedMessage("ciphertext is not base64") from None
         if not data or len(data) % 16:
             raise MalformedMessage("ciphertext is not a whole number of AES blocks")
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
         decryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16])).decryptor()
         plain = unpad(decryptor.update(data) + decryptor.finalize())
         if len(plain) < PREFIX + 4:
