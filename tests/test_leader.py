@@ -45,10 +45,13 @@ class Server:
         self.conn = conn
 
     async def lock_holders(self) -> list[int]:
+        """Holders of the leader lock on this database: an advisory lock belongs to a database, and
+        instances of other tests on the same server (other databases) lead there, not here."""
         hi, lo = lock_key_parts()
         return [r["pid"] for r in await self.conn.fetch(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2"
-            " AND objsubid = 1 AND granted", hi, lo)]
+            " AND objsubid = 1 AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", hi, lo)]
 
     async def lock_sessions(self) -> list[int]:
         """Backends of the instances' lock connections on this database (not this admin one)."""
