@@ -36,17 +36,22 @@ from models.writer import FALLBACK, Fast, Writer
 T = TypeVar("T")
 
 
+def sqlite_setup(dbapi_connection: Any, busy_ms: int) -> None:  # noqa: ANN401
+    """Every SQLite connection, aiosqlite's or the writer thread's: WAL, foreign keys, a busy
+    timeout, synchronous NORMAL; SQLAlchemy, not the sqlite3 module, decides when transactions begin."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
 def _sqlite_hooks(engine: AsyncEngine, busy_ms: int, begin: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
+        sqlite_setup(dbapi_connection, busy_ms)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -91,13 +91,9 @@ def sync_engine(url: str, busy_ms: int) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
+        from models.db import sqlite_setup  # models.db imports this module
+
+        sqlite_setup(dbapi_connection, busy_ms)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
