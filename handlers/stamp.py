@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -40,10 +41,12 @@ from handlers.i18n import t
 from handlers.photo_check import FORMATS, MAX_PIXELS
 
 #: Bump when the drawing changes: every spec then names a new copy (old ones stay valid files).
-STAMP_VERSION = 1
+STAMP_VERSION = 2  # 2: lines never cut on a narrow photo
 #: The stamped copy's longest side: enough to read a nameplate, small enough for any chat app.
 MAX_SIDE = 2560
 QUALITY = 85
+#: The smallest text drawn (px): below it a stamp is not read, so the band grows wider instead.
+MIN_TEXT = 12
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,11 @@ def runs(text: str) -> list[tuple[bool, str]]:
     return out
 
 
+def _width(line: str, latin: Any, cjk: Any) -> int:  # noqa: ANN401
+    """How wide ``line`` is drawn, each run in its own font."""
+    return sum(round((cjk if is_cjk else latin).getlength(piece)) for is_cjk, piece in runs(line))
+
+
 @lru_cache(maxsize=16)
 def _fonts(size: int) -> tuple[object, object]:
     from PIL import ImageFont
@@ -153,11 +161,17 @@ def render(spec: StampSpec, original: bytes) -> bytes:
         image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                              Image.Resampling.LANCZOS)
     text = lines(spec)
-    size = max(12, image.width // 36)
+    size = max(MIN_TEXT, image.width // 36)
     latin, cjk = _fonts(size)
+    widest = max(_width(line, latin, cjk) for line in text)
+    if widest > image.width - size and size > MIN_TEXT:  # a narrow photo: smaller text, down to MIN_TEXT
+        size = max(MIN_TEXT, int(size * (image.width - size) / widest))
+        latin, cjk = _fonts(size)
+        widest = max(_width(line, latin, cjk) for line in text)
     pad, step = size // 2, round(size * 1.35)
     band = pad * 2 + step * len(text)
-    canvas = Image.new("RGB", (image.width, image.height + band), (20, 20, 20))
+    # Never cut a line: a photo too narrow even for MIN_TEXT gets a wider band than itself.
+    canvas = Image.new("RGB", (max(image.width, widest + 2 * pad), image.height + band), (20, 20, 20))
     canvas.paste(image, (0, 0))
     draw = ImageDraw.Draw(canvas)
     y = image.height + pad

@@ -118,6 +118,22 @@ def test_a_big_photo_is_stamped_at_a_readable_size() -> None:
     assert max(stamped.size) <= 2560 + 400
 
 
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_no_line_of_the_stamp_is_cut_on_a_narrow_photo(lang: str) -> None:
+    """A 320-px photo cannot hold the place line even at the smallest text: the band grows wider
+    than the photo (the photo's own pixels are kept as they are); a wide photo keeps its width."""
+    from handlers.stamp import MIN_TEXT, _fonts, _width, lines
+
+    narrow = camera_jpeg(size=(320, 240))
+    spec = _spec(narrow, lang=lang)
+    stamped = Image.open(io.BytesIO(render(spec, narrow)))
+    latin, cjk = _fonts(MIN_TEXT)
+    assert stamped.width >= max(_width(line, latin, cjk) for line in lines(spec)) > 320
+    assert stamped.getpixel((10, 10)) == Image.open(io.BytesIO(narrow)).convert("RGB").getpixel((10, 10))
+    wide = camera_jpeg(size=(1600, 1200))
+    assert Image.open(io.BytesIO(render(_spec(wide, lang=lang), wide))).width == 1600
+
+
 def test_a_lost_copy_is_made_again_identically(tmp_path: Path) -> None:
     data = camera_jpeg()
     stored = MediaStore(tmp_path)._write(data, photo=True)
