@@ -154,14 +154,15 @@ async def gather(session: AsyncSession, app: App, ticket_id: int, lang: str) -> 
         photos += (await session.scalars(select(Attachment).where(Attachment.signoff_id == signoff.id)
                                          .order_by(Attachment.id))).all()
     checkin_ids = {a.checkin_id for a in photos if a.checkin_id}
-    checkins = {c.id: c for c in (await session.scalars(select(Checkin).where(Checkin.id.in_(checkin_ids)))).all()} \
-        if checkin_ids else {}
+    rows = (await session.scalars(select(Checkin).where(Checkin.id.in_(checkin_ids)))).all() if checkin_ids else []
+    checkins = {c.id: c for c in rows}
     content = ReportContent(
         lang=lang, company=await _company(session, app, ticket), title=_r(lang, "title"), number=ticket.number,
         issued=_r(lang, "issued", time=date_time(closed.at, tz), zone=str(tz)), created=closed.at,
         timeline_heading=_r(lang, "timeline"),
         timeline=timeline_lines(lang, events, tz, names, checkins=checkins_of(events)),
-        photos_heading=_r(lang, "photos"), photos=[_photo(lang, a, tz, signoff, checkins, ticket.number) for a in photos],
+        photos_heading=_r(lang, "photos"),
+        photos=[_photo(lang, a, tz, signoff, checkins, ticket.number) for a in photos],
         footer=_r(lang, "footer"))
     content.sections = [
         (_r(lang, "customer"), [(_r(lang, "label.customer"), customer.name if customer else ""),

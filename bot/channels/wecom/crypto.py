@@ -199,7 +199,8 @@ class WeComCrypto:
             raise ValueError("random_prefix must be 16 bytes")
         rid = (self.receive_id if receive_id is None else receive_id).encode("utf-8")
         plain = pad(prefix + struct.pack(">I", len(body)) + body + rid)
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # here: unused by Telegram-only runs (5 MB)
+        # Imported here: a Telegram-only instance never maps cryptography (5 MB).
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
         encryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16])).encryptor()
         return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
