@@ -162,7 +162,14 @@ class Database:
             return await self.thread.run(work, fast)
         async with self.write() as session:
             if fast is not None and self.dialect == "postgresql":
-                raw = await (await session.connection()).get_raw_connection()
+                connection = await session.connection()
+                # SQLAlchemy's asyncpg adapter opens its transaction lazily, on the first statement
+                # it runs itself: start it now, or every plain statement below autocommits alone
+                # (a kill -9 between two of them once closed an inbox row without its dialog write).
+                await connection.exec_driver_sql("SELECT 1")
+                raw = await connection.get_raw_connection()
+                if not raw.driver_connection.is_in_transaction():
+                    raise RuntimeError("the unit's PostgreSQL connection is not in a transaction")
                 value = await fast(PgSql(raw.driver_connection))
                 if value is not FALLBACK or work is None:
                     return value

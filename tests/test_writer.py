@@ -102,3 +102,40 @@ async def test_the_hot_path_writes_what_the_ordinary_way_writes(two_urls: list[s
     assert hot_count == 1 and orm_count == 0
     assert hot_state == orm_state and hot_state["data"]["notes"] == ["pump replaced, testing"]
     assert hot_reply == orm_reply
+
+
+@pytest.fixture
+def any_url(backend: str, tmp_path: Path):  # noqa: ANN201
+    with contextlib.contextmanager(_fresh_url)(backend, tmp_path) as url:
+        yield url
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_fast_part_is_one_transaction_on_every_database(any_url: str) -> None:
+    """The plain-SQL part is atomic with the rest of its unit: a FALLBACK after a write (which it
+    must not do) or an exception after a write leaves nothing behind.  On PostgreSQL the part runs
+    on the session's own asyncpg connection — inside the session's transaction, never autocommitted
+    statement by statement (which once let a kill -9 close an inbox row without its dialog write,
+    losing a check-in note)."""
+    async def fails_after_writing(q) -> object:  # noqa: ANN001
+        await q.run("INSERT INTO channel_state (name, value) VALUES ('half', 'x')")
+        raise RuntimeError("cut short after its first write")
+
+    async def declines_after_writing(q) -> object:  # noqa: ANN001
+        await q.run("INSERT INTO channel_state (name, value) VALUES ('declined', 'x')")
+        return FALLBACK
+
+    async def slow(session) -> str:  # noqa: ANN001
+        raise RuntimeError("the unit fails too")
+
+    db = Database(any_url)
+    try:
+        await upgrade(db)
+        with pytest.raises(RuntimeError, match="cut short"):
+            await db.unit(None, fast=fails_after_writing)
+        with pytest.raises(RuntimeError, match="the unit fails too"):
+            await db.unit(slow, fast=declines_after_writing)
+        async with db.read() as s:
+            assert set((await s.scalars(select(ChannelState.name))).all()) == set()
+    finally:
+        await db.dispose()
